@@ -1,0 +1,53 @@
+"""The document store in Redis: documents per tenant, and a version that changes on every write.
+
+Searchers keep an in-memory index per tenant and rebuild it when the version moves, so every
+replica of the index agent answers from the same documents.
+"""
+
+from __future__ import annotations
+
+import json
+
+from index.lexical import Doc
+from mesh.state import Keys, redis_errors
+from schemas.models import AccessAttributes, DocumentIngest
+
+__all__ = ["DocStore"]
+
+
+class DocStore:
+    def __init__(self, redis, keys: Keys) -> None:
+        self._redis, self._keys = redis, keys
+
+    def _version_key(self, tenant: str) -> str:
+        return self._keys.docs(tenant) + ":version"
+
+    async def apply(self, doc: DocumentIngest) -> None:
+        """Upsert or delete ``doc`` and bump its tenant's version, atomically."""
+        tenant = doc.access.tenant_id
+        async with redis_errors("writing a document"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if doc.op.value == "delete":
+                    pipe.hdel(self._keys.docs(tenant), doc.doc_id)
+                else:
+                    body = {"title": doc.title, "text": doc.text, "access": doc.access.model_dump(mode="json")}
+                    pipe.hset(self._keys.docs(tenant), doc.doc_id, json.dumps(body))
+                pipe.incr(self._version_key(tenant))
+                await pipe.execute()
+
+    async def version(self, tenant: str) -> int:
+        async with redis_errors("reading the document version"):
+            return int(await self._redis.get(self._version_key(tenant)) or 0)
+
+    async def load(self, tenant: str) -> tuple[int, list[Doc]]:
+        """The tenant's version and documents, read in one transaction so they agree."""
+        async with redis_errors("loading documents"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(self._version_key(tenant))
+                pipe.hgetall(self._keys.docs(tenant))
+                version, raw = await pipe.execute()
+        docs = []
+        for doc_id, blob in sorted(raw.items()):
+            body = json.loads(blob)
+            docs.append(Doc(doc_id.decode(), body["title"], body["text"], AccessAttributes(**body["access"])))
+        return int(version or 0), docs

@@ -1,0 +1,1 @@
+"""Infrastructure: the embedded development stack (tansu + redis-server) and deployment manifests."""

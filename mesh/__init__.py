@@ -1,0 +1,1 @@
+"""Switchboard's shared runtime: settings, codec, envelope, errors, topics, state and the agent runtime."""

@@ -1,0 +1,30 @@
+"""Finding agents: each registers an ``AgentSpec`` under the ``switchboard.agents`` entry point
+group (see pyproject.toml), so the runtime never imports an agent module by name and a
+platform team can add its own agents the same way."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from mesh.app import AgentSpec
+
+__all__ = ["agent_names", "load_spec"]
+
+_GROUP = "switchboard.agents"
+
+
+def agent_names() -> list[str]:
+    """Every registered agent, in the order `up` starts them (the index agent first)."""
+    names = sorted(ep.name for ep in entry_points(group=_GROUP))
+    return sorted(names, key=lambda n: n != "index")
+
+
+def load_spec(name: str) -> AgentSpec:
+    found = [ep for ep in entry_points(group=_GROUP) if ep.name == name]
+    if not found:
+        raise SystemExit(f"unknown agent {name!r}: choose one of {', '.join(agent_names())} "
+                         "(is the package installed? `make setup`)")
+    spec = found[0].load()
+    if not isinstance(spec, AgentSpec):
+        raise SystemExit(f"entry point {found[0].value} is not an AgentSpec")
+    return spec

@@ -1,0 +1,159 @@
+"""Faust wiring: one Faust app (one consumer group) per agent, feeding ``Processor``.
+
+Each agent's app consumes its topics as raw bytes and hands every message to the runtime,
+which decodes, dead-letters, deduplicates and produces. The offset of a message is acked
+only after the runtime returns, that is after its outputs were acknowledged by the broker.
+
+Faust hard-codes a 1.5 s fetch wait for its stream consumer; the embedded broker answers a
+fetch only when the wait runs out (FIELD-NOTES.md), so ``_Transport`` sets the configured wait.
+Its producer waits for all replicas and is idempotent where the broker supports it (the
+embedded tansu refuses aiokafka's InitProducerId; the idempotency ledger covers duplicates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import faust
+from aiokafka.errors import KafkaError
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from mesh.codec import AvroCodec, default_codec, register_with_faust
+from mesh.errors import TransientError
+from mesh.retry import RetryPolicy
+from mesh.runtime import Inbound, Processor, Route
+from mesh.settings import Settings
+from mesh.state import Keys, Ledger, Produced, connect
+from mesh.topics import Topics
+
+__all__ = ["AgentContext", "AgentSpec", "build_app", "group_id"]
+
+
+@dataclass
+class AgentContext:
+    """What an agent's handlers may use: settings, codec, topic names, Redis and key names."""
+
+    settings: Settings
+    codec: AvroCodec
+    topics: Topics
+    keys: Keys
+    redis: object  # redis.asyncio.Redis, connected lazily on the worker's loop
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """An agent: its name and a factory for its routes (called once the context exists)."""
+
+    name: str
+    routes: Callable[[AgentContext], list[Route]]
+    retry: RetryPolicy = RetryPolicy()
+
+
+def group_id(settings: Settings, agent: str) -> str:
+    """The consumer group (and Faust app id) of an agent."""
+    return f"{settings.topic_prefix}switchboard-{agent}"
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport):
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # aiokafka reads it when the fetcher starts
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self):
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Producer(faust_aiokafka.Producer):
+    def _settings_extra(self):
+        extra = {**super()._settings_extra(), "acks": "all"}
+        if self.app.idempotent_producer:
+            extra["enable_idempotence"] = True
+        return extra
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+    Producer = _Producer
+
+
+class _App(faust.App):
+    def _new_transport(self):
+        return _Transport(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self):
+        return _Transport(self.conf.broker_producer, self)
+
+
+def build_app(settings: Settings, spec: AgentSpec) -> faust.App:
+    """A Faust app running ``spec`` against the configured broker and Redis."""
+    register_with_faust()
+    app = _App(
+        group_id(settings, spec.name),
+        broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
+        store="memory://",
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10.0),
+        broker_request_timeout=max(settings.session_timeout_s * 2, 30.0),
+        producer_linger=settings.producer_linger_ms / 1000.0,
+        broker_commit_every=1,
+        broker_commit_interval=0.5,
+    )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.idempotent_producer = settings.idempotent_producers
+    topics = Topics(settings.topic_prefix)
+    ctx = AgentContext(settings, default_codec(), topics, Keys(settings.key_prefix), connect(settings))
+
+    async def send(outputs: list[Produced]) -> None:
+        try:
+            futures = [await app.producer.send(o.topic, o.key, o.value, None, None, None) for o in outputs]
+            await asyncio.gather(*futures)
+        except KafkaError as err:
+            raise TransientError(f"broker refused a produce: {err}", code="broker_unavailable") from err
+
+    processor = Processor(spec.name, spec.routes(ctx), codec=ctx.codec, topics=topics,
+                          ledger=Ledger(ctx.redis, ctx.keys, settings.idempotency_ttl_s), send=send,
+                          retry_policy=spec.retry)
+    for name in processor.topics:
+        _consume(app, processor, name)
+    _heartbeat(app, ctx, spec.name)
+    return app
+
+
+def _consume(app: faust.App, processor: Processor, topic_name: str) -> None:
+    topic = app.topic(topic_name, key_serializer="raw", value_serializer="raw")
+
+    async def consume(stream):
+        async for event in stream.events():
+            m = event.message
+            await processor.process(Inbound(m.topic, m.partition, m.offset, m.key, m.value,
+                                            {k: bytes(v or b"") for k, v in (m.headers or [])}))
+
+    app.agent(topic, name=f"{processor.agent}.{topic_name}")(consume)
+
+
+def _heartbeat(app: faust.App, ctx: AgentContext, agent: str) -> None:
+    """Announce the worker in Redis once it owns partitions, so `up` and tests know it is ready."""
+    instance = f"{socket.gethostname()}:{os.getpid()}"
+    interval = 1.0
+
+    @app.timer(interval)
+    async def beat() -> None:
+        assigned = app.consumer.assignment() if app.consumer else set()
+        if assigned:
+            try:
+                await ctx.redis.set(ctx.keys.heartbeat(agent, instance), len(assigned), px=int(interval * 3000))
+            except Exception:  # liveness reporting must never stop the worker
+                pass

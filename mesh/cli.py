@@ -1,0 +1,257 @@
+"""The `switchboard` command line. `switchboard --help` lists every command.
+
+Exit codes: 0 success; 1 the work failed (no answer, a refused task, a service down);
+2 bad usage or bad input (wrong flags, invalid documents).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from mesh.errors import SwitchboardError
+from mesh.settings import Settings
+
+__all__ = ["main"]
+
+SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "infra" / "sample" / "corpus.jsonl"
+DEMO_QUESTIONS = [
+    ("How long are audit logs retained?", "acme", "dana", ["eng"]),
+    ("What happens when a circuit breaker opens?", "acme", "dana", ["eng"]),
+    ("Which regions does the payments service run in?", "acme", "sam", ["sales"]),
+    ("What is the salary band for a staff engineer?", "acme", "sam", ["sales"]),
+]
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _principal(args):
+    from schemas.models import Classification, Principal
+
+    return Principal(tenant_id=args.tenant, user_id=args.user, groups=args.group or [],
+                     clearance=Classification(args.clearance))
+
+
+def _result_json(result) -> dict:
+    return {
+        "task_id": result.envelope.task_id,
+        "status": result.status.value,
+        "answer": result.answer,
+        "citations": [c.model_dump() for c in result.citations],
+        "usage": [u.model_dump() for u in result.usage],
+        "rejection": result.rejection.model_dump(mode="json") if result.rejection else None,
+    }
+
+
+def _print_result(result, question: str | None = None) -> None:
+    if question:
+        print(f"Q: {question}")
+    if result.rejection:
+        print(f"{result.status.value}: {result.rejection.message} ({result.rejection.code})")
+    else:
+        print(result.answer)
+        for i, c in enumerate(result.citations, 1):
+            print(f"  [{i}] {c.doc_id}  {c.title}")
+    tokens = sum(u.prompt_tokens + u.completion_tokens for u in result.usage)
+    print(f"  task {result.envelope.task_id} · {result.status.value} · {tokens} tokens")
+
+
+def cmd_agent(args, settings: Settings) -> int:
+    from mesh.worker import run_agent
+
+    run_agent(args.name, settings)
+    return 0
+
+
+def _serve(mesh, detach: bool) -> int:
+    if detach:
+        _say(f"mesh up (pids in {mesh.pidfile}); stop it with `switchboard down`")
+        return 0
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    _say("mesh up: Ctrl-C stops everything")
+    try:
+        while not stopping:
+            dead = mesh.dead_workers()
+            if dead:
+                _say(f"agent {dead[0]} exited; stopping the mesh (logs in {mesh.log_dir})")
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _say("stopping...")
+        mesh.stop()
+        _say("stopped")
+    return 0
+
+
+def cmd_up(args, settings: Settings) -> int:
+    from mesh.stack import Mesh
+
+    mesh = Mesh(settings)
+    mesh.start(_say)
+    return _serve(mesh, args.detach)
+
+
+def cmd_down(args, settings: Settings) -> int:
+    from mesh.stack import stop_recorded
+
+    stopped = stop_recorded(settings)
+    _say(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def _load_documents(path: Path, tenant: str):
+    from mesh.client import parse_documents
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise SystemExit(f"cannot read {path}: {err.strerror}")
+    return parse_documents(lines, tenant)
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from mesh.client import Client
+
+    docs, bad = _load_documents(Path(args.path), args.tenant)
+    for b in bad[:20]:
+        _say(f"{args.path}:{b.line}: {b.reason}")
+    if bad and not args.skip_invalid:
+        _say(f"{len(bad)} invalid line(s); nothing was published. Fix them, or pass --skip-invalid to publish "
+             f"the {len(docs)} valid document(s).")
+        return 2
+    client = Client(settings)
+    bar = _progress(len(docs), "ingest") if not args.json else None
+    n = client.ingest(docs, progress=bar.update_to if bar else None)
+    if bar:
+        bar.close()
+    if args.json:
+        print(json.dumps({"published": n, "invalid": len(bad)}))
+    else:
+        _say(f"published {n} document(s) to {client.topics.name('docs.ingest')}")
+    return 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from mesh.client import Client
+
+    result = Client(settings).ask(args.question, _principal(args), timeout_s=args.timeout, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(_result_json(result)))
+    else:
+        _print_result(result)
+    return 0 if result.status.value in ("answered", "no_answer") else 1
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from mesh.client import Client
+    from mesh.stack import Mesh
+    from schemas.models import Principal
+
+    mesh = Mesh(settings)
+    mesh.start(_say)
+    try:
+        docs, bad = _load_documents(SAMPLE_CORPUS, "acme")
+        client = Client(settings)
+        client.ingest(docs)
+        _say(f"ingested {len(docs)} sample documents from {SAMPLE_CORPUS.name}")
+        time.sleep(0.5)  # let the index agent apply the last writes
+        failures = 0
+        for question, tenant, user, groups in DEMO_QUESTIONS:
+            result = client.ask(question, Principal(tenant_id=tenant, user_id=user, groups=groups))
+            failures += result.status.value not in ("answered", "no_answer")
+            if args.json:
+                print(json.dumps({"question": question, "user": user, **_result_json(result)}), flush=True)
+            else:
+                _print_result(result, f"{question}  (as {user}, groups {', '.join(groups)})")
+                print()
+        return 1 if failures else 0
+    finally:
+        mesh.stop()
+        _say("demo done: everything stopped")
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="doc", file=sys.stderr, disable=not sys.stderr.isatty())
+    bar.update_to = lambda n: bar.update(n - bar.n)
+    return bar
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="switchboard", description="Switchboard: an agent mesh over Kafka for "
+                                "grounded, policy-checked LLM answers. Settings come from SWITCHBOARD_* variables.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="start the embedded stack and every agent as its own process")
+    up.add_argument("--detach", action="store_true", help="return once ready; stop later with `switchboard down`")
+    up.set_defaults(fn=cmd_up)
+
+    sub.add_parser("down", help="stop everything a detached `up` started").set_defaults(fn=cmd_down)
+
+    agent = sub.add_parser("agent", help="run one agent as a worker in its consumer group")
+    agent.add_argument("name", help="planner, retriever, executor, validator or index")
+    agent.set_defaults(fn=cmd_agent)
+
+    ingest = sub.add_parser("ingest", help="publish documents (JSON lines) to docs.ingest")
+    ingest.add_argument("path", help="JSON lines: id, title, text, and tenant/groups/classification (or access{})")
+    ingest.add_argument("--tenant", default="default", help="tenant for lines that name none (default: default)")
+    ingest.add_argument("--skip-invalid", action="store_true", help="publish the valid lines even if some are not")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+    ingest.set_defaults(fn=cmd_ingest)
+
+    ask = sub.add_parser("ask", help="ask a question and print the answer with its citations")
+    ask.add_argument("question")
+    ask.add_argument("--tenant", default="default")
+    ask.add_argument("--user", default="cli")
+    ask.add_argument("--group", action="append", help="a group of the user (repeatable)")
+    ask.add_argument("--clearance", default="internal", choices=["public", "internal", "confidential", "restricted"])
+    ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve")
+    ask.add_argument("--timeout", type=float, default=None, help="seconds to wait (default SWITCHBOARD_ASK_TIMEOUT_S)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object: task_id, answer, citations, usage")
+    ask.set_defaults(fn=cmd_ask)
+
+    demo = sub.add_parser("demo", help="start everything, ingest a sample corpus, ask questions, stop")
+    demo.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    demo.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except Exception as err:
+        _say(f"bad settings: {err}")
+        return 2
+    if args.command != "agent":
+        from mesh.logs import configure_logging
+
+        configure_logging("warning", settings.log_json)
+    try:
+        return args.fn(args, settings)
+    except SwitchboardError as err:
+        _say(f"error: {err}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:
+        from infra.embedded import StackError
+
+        if isinstance(err, StackError):
+            _say(f"error: {err}")
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The client side of the mesh: ingest documents, ask questions and wait for their answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mesh.bus import Publisher, Tail, require_broker
+from mesh.codec import AvroCodec, default_codec
+from mesh.envelope import new_envelope
+from mesh.errors import DeterministicError, TransientError
+from mesh.settings import Settings
+from mesh.topics import Topics
+from schemas.models import (AccessAttributes, Classification, DocumentIngest, Principal, TaskCompleted,
+                            TaskSubmitted)
+
+__all__ = ["Client", "BadLine", "parse_documents", "new_traceparent"]
+
+
+def new_traceparent() -> str:
+    """A fresh W3C traceparent (sampled), so one task is one trace."""
+    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line: int
+    reason: str
+
+
+def parse_documents(lines: Iterable[str], default_tenant: str) -> tuple[list[dict], list[BadLine]]:
+    """Parse JSON lines (``id``, ``title``, ``text``; access as ``tenant``, ``groups``,
+    ``classification`` or in an ``access`` object). Returns the documents and every bad line."""
+    docs, bad = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("expected a JSON object")
+            access = row.get("access") or {}
+            doc_id = str(row.get("id") or row.get("_id") or "")
+            if not doc_id:
+                raise ValueError("missing 'id'")
+            text = row.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError("missing or empty 'text'")
+            attrs = AccessAttributes(
+                tenant_id=access.get("tenant", row.get("tenant", default_tenant)),
+                groups=list(access.get("groups", row.get("groups", []))),
+                classification=Classification(access.get("classification", row.get("classification", "internal"))),
+            )
+            docs.append({"doc_id": doc_id, "title": str(row.get("title") or ""), "text": text, "access": attrs})
+        except (ValueError, TypeError, ValidationError) as err:
+            bad.append(BadLine(n, str(err).splitlines()[0]))
+    return docs, bad
+
+
+class Client:
+    """Publishes to the mesh and reads its answers; the broker must be up."""
+
+    def __init__(self, settings: Settings, codec: AvroCodec | None = None) -> None:
+        self.settings = settings
+        self.codec = codec or default_codec()
+        self.topics = Topics(settings.topic_prefix)
+        require_broker(settings, settings.connect_timeout_s)
+        self._publisher = Publisher(settings)
+
+    def ingest(self, docs: list[dict], progress: Callable[[int], None] | None = None) -> int:
+        """Publish documents to ``docs.ingest`` (keyed by document id); returns how many."""
+        topic = self.topics.name("docs.ingest")
+        batch = uuid.uuid4().hex
+        for i, doc in enumerate(docs):
+            env = new_envelope(doc["access"].tenant_id, "ingest", task_id=batch, step_id=f"doc:{doc['doc_id']}")
+            self._publisher.send(topic, doc["doc_id"].encode(), self.codec.encode(DocumentIngest(envelope=env, **doc)))
+            if progress:
+                progress(i + 1)
+        self._publisher.flush(max(10.0, len(docs) / 1000))
+        return len(docs)
+
+    def submit(self, question: str, principal: Principal, *, top_k: int | None = None,
+               deadline_s: float | None = None) -> TaskSubmitted:
+        env = new_envelope(principal.tenant_id, "submitted", traceparent=new_traceparent())
+        deadline = int((time.time() + deadline_s) * 1000) if deadline_s else None
+        task = TaskSubmitted(envelope=env, question=question, principal=principal,
+                             top_k=top_k or self.settings.top_k, deadline_ms=deadline)
+        self._publisher.send(self.topics.name("tasks.submitted"), env.task_id.encode(), self.codec.encode(task))
+        self._publisher.flush()
+        return task
+
+    def ask(self, question: str, principal: Principal, timeout_s: float | None = None,
+            top_k: int | None = None) -> TaskCompleted:
+        """Submit a question and wait for its one result."""
+        timeout_s = timeout_s or self.settings.ask_timeout_s
+        tail = Tail(self.settings, self.topics.name("tasks.completed"))  # before submitting: nothing is missed
+        try:
+            task = self.submit(question, principal, top_k=top_k, deadline_s=timeout_s)
+            task_id = task.envelope.task_id.encode()
+            msg = tail.first(lambda m: m.key() == task_id and self._is_result(m, task.envelope.task_id), timeout_s)
+        finally:
+            tail.close()
+        if msg is None:
+            raise TransientError(f"no answer within {timeout_s:.0f}s for task {task.envelope.task_id}: are the agents "
+                                 "running? (`switchboard up`; logs under the run directory)", code="ask_timeout")
+        return self.codec.decode(msg.value())
+
+    def _is_result(self, msg, task_id: str) -> bool:
+        try:
+            record = self.codec.decode(msg.value())
+        except DeterministicError:
+            return False
+        return isinstance(record, TaskCompleted) and record.envelope.task_id == task_id
+
+
+def read_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()

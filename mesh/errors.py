@@ -1,0 +1,52 @@
+"""The three kinds of failure, and what the runtime does with each.
+
+- ``TransientError``: may succeed if tried again (timeouts, a service down, a breaker open);
+  retried with backoff under a ``RetryPolicy``.
+- ``DeterministicError``: will fail the same way every time (undecodable bytes, schema
+  mismatch, a bug); the message goes to its topic's dead-letter topic at once.
+- ``SemanticError``: well-formed but refused (policy denial, budget, validation); the client
+  gets a typed rejection.
+
+``retriable`` is a property of the type; retry loops branch on it, never on messages.
+Foreign exceptions are translated at the boundary: ``raise TransientError(...) from err``.
+"""
+
+from __future__ import annotations
+
+from schemas.models import ErrorKind
+
+__all__ = ["SwitchboardError", "TransientError", "DeterministicError", "SemanticError"]
+
+
+class SwitchboardError(Exception):
+    """Base of the three kinds; ``code`` is a stable snake_case identifier."""
+
+    kind: ErrorKind
+    retriable: bool = False
+
+    def __init__(self, message: str, *, code: str = "error") -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class TransientError(SwitchboardError):
+    """Worth retrying: the same call may succeed later."""
+
+    kind = ErrorKind.transient
+    retriable = True
+
+
+class DeterministicError(SwitchboardError):
+    """Never worth retrying: the message goes to the dead-letter topic with this reason."""
+
+    kind = ErrorKind.deterministic
+
+
+class SemanticError(SwitchboardError):
+    """Well-formed but refused: the client receives a typed rejection with this reason."""
+
+    kind = ErrorKind.semantic

@@ -1,0 +1,63 @@
+"""The built-in extractive model: answers with sentences from the retrieved passages.
+
+It never invents text: every sentence of an answer is copied from a passage and carries a
+numbered citation to its document. With no passage that shares a meaningful term with the
+question, it says it found nothing, rather than guessing. Deterministic: ties break by
+passage rank, then by position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mesh.text import count_tokens, sentences, terms
+from schemas.models import Citation, Passage, Usage
+
+__all__ = ["MODEL_NAME", "NO_ANSWER", "Answer", "answer"]
+
+MODEL_NAME = "builtin-extractive"
+NO_ANSWER = "I found no documents you are allowed to read that answer this question."
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: list[Citation]
+    finish_reason: str
+    usage: Usage
+
+
+def answer(question: str, passages: list[Passage], max_sentences: int = 2, min_relative: float = 0.6) -> Answer:
+    """Pick the sentences that best cover the question's terms, one per passage at most."""
+    wanted = set(terms(question))
+    prompt_tokens = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
+    scored: list[tuple[float, int, int, str, Passage]] = []
+    for rank, passage in enumerate(passages):
+        for pos, sent in enumerate(sentences(passage.text)):
+            hits = wanted & set(terms(sent))
+            if hits:
+                score = len(hits) / math.sqrt(max(len(terms(sent)), 1)) + 0.1 / (rank + 1)
+                scored.append((-score, rank, pos, sent, passage))
+    scored.sort(key=lambda s: s[:3])
+    chosen, used = [], set()
+    for neg_score, rank, _, sent, passage in scored:
+        if neg_score > min_relative * scored[0][0]:
+            break  # much weaker than the best sentence: leave it out rather than pad the answer
+        if passage.passage_id not in used:
+            chosen.append((sent, passage))
+            used.add(passage.passage_id)
+        if len(chosen) == max_sentences:
+            break
+    if not chosen:
+        return Answer(NO_ANSWER, [], "no_context", Usage(model=MODEL_NAME, prompt_tokens=prompt_tokens,
+                                                             completion_tokens=count_tokens(NO_ANSWER)))
+    citations, parts = [], []
+    for sent, passage in chosen:
+        cite = Citation(doc_id=passage.doc_id, passage_id=passage.passage_id, title=passage.title)
+        if cite not in citations:
+            citations.append(cite)
+        parts.append(f"{sent} [{citations.index(cite) + 1}]")
+    text = " ".join(parts)
+    return Answer(text, citations, "stop", Usage(model=MODEL_NAME, prompt_tokens=prompt_tokens,
+                                                 completion_tokens=count_tokens(text)))

@@ -1,0 +1,175 @@
+"""The agent runtime: what happens to every consumed message, once, for every agent.
+
+An agent is a name and a few ``Route``s (input topic -> async handler returning ``Emit``s).
+``Processor.process`` does the rest, in this order:
+
+1. decode the bytes (Avro single-object) and check the record belongs on its topic;
+   anything that does not decode or validate goes to ``<topic>.dlq`` with the reason;
+2. bind the log context (task, step, agent, trace);
+3. if the idempotency ledger already holds this input's outputs, send them again and stop
+   (a redelivery never re-runs the handler: no second model call, no second charge);
+4. run the handler, retrying transient errors under the agent's ``RetryPolicy``;
+   a ``SemanticError`` becomes a typed rejection for the client; a deterministic error, a bug,
+   or retries exhausted dead-letter the input and tell the client the task failed;
+5. record the outputs in the ledger, then produce them and wait for the broker's ack.
+   Only then does the caller let the offset be committed.
+
+The Faust wiring is in ``mesh.app``; this module knows nothing of Faust, so tests drive it
+directly against a real broker and Redis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from mesh.codec import AvroCodec
+from mesh.envelope import ROOT_STEP, child_envelope, now_ms
+from mesh.errors import DeterministicError, SemanticError, SwitchboardError, TransientError
+from mesh.retry import RetryPolicy, retry
+from mesh.state import Ledger, Produced
+from mesh.topics import TOPICS, Topics, dlq_of
+from schemas.models import DeadLetter, Record, Rejection, TaskCompleted, TaskStatus
+
+__all__ = ["Emit", "Inbound", "Route", "Processor", "Send", "trace_id_of"]
+
+log = structlog.get_logger("switchboard.runtime")
+
+#: Sends already-encoded messages and returns once the broker has acknowledged every one.
+Send = Callable[[list[Produced]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A record a handler wants sent; ``key`` (default: the task id) picks the partition."""
+
+    topic: str
+    record: Record
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message as consumed, before decoding."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One input of an agent: the logical topic and the handler for its records."""
+
+    topic: str
+    handle: Callable[[Record], Awaitable[list[Emit]]]
+    idempotent: bool = True
+    #: tell the client when this input fails (off for inputs no client waits on, like docs.ingest)
+    reports_to_client: bool = True
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``)."""
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
+class Processor:
+    """Applies the runtime's rules to each message of one agent."""
+
+    def __init__(self, agent: str, routes: list[Route], *, codec: AvroCodec, topics: Topics,
+                 ledger: Ledger, send: Send, retry_policy: RetryPolicy = RetryPolicy(),
+                 infra_retry: RetryPolicy = RetryPolicy(attempts=1_000_000, initial_s=0.1, cap_s=5.0)) -> None:
+        self.agent = agent
+        self._routes = {topics.name(r.topic): r for r in routes}
+        self._codec, self._topics, self._ledger, self._send = codec, topics, ledger, send
+        self._retry, self._infra_retry = retry_policy, infra_retry
+
+    @property
+    def topics(self) -> list[str]:
+        """Physical names of the topics this agent consumes."""
+        return list(self._routes)
+
+    async def process(self, msg: Inbound) -> str:
+        """Handle one message end to end; returns the outcome (for logs, metrics and tests)."""
+        started = time.perf_counter()
+        route = self._routes[msg.topic]
+        try:
+            record = self._decode(route, msg)
+        except DeterministicError as err:
+            await self._infra(lambda: self._send([self._dead_letter(msg, err)]))
+            log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
+                        offset=msg.offset, code=err.code, reason=str(err), size=len(msg.value or b""))
+            return "dead_lettered"
+        env = record.envelope
+        with structlog.contextvars.bound_contextvars(task_id=env.task_id, step_id=env.step_id, agent=self.agent,
+                                                     trace_id=trace_id_of(env.traceparent)):
+            outcome = await self._handle(route, msg, record)
+            log.info("message_processed", topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                     outcome=outcome, ms=round((time.perf_counter() - started) * 1000, 2))
+            return outcome
+
+    def _decode(self, route: Route, msg: Inbound) -> Record:
+        record = self._codec.decode(msg.value)
+        expected = TOPICS[route.topic]
+        if not isinstance(record, expected):
+            raise DeterministicError(f"topic {route.topic} carries {expected.__avro__}, got {type(record).__avro__}",
+                                     code="wrong_record_type")
+        return record
+
+    async def _handle(self, route: Route, msg: Inbound, record: Record) -> str:
+        key = record.envelope.idempotency_key
+        if route.idempotent:
+            recorded = await self._infra(lambda: self._ledger.get(self.agent, key))
+            if recorded is not None:
+                await self._infra(lambda: self._send(recorded))
+                return "duplicate_replayed"
+        outcome, emits, dead = "handled", [], None
+        try:
+            emits = await retry(self._retry, lambda: route.handle(record), self._log_retry)
+        except SemanticError as err:
+            outcome, emits = "rejected", [self._task_failed(record, err, TaskStatus.rejected)]
+        except SwitchboardError as err:
+            outcome, dead = "dead_lettered", err
+        except Exception as err:  # a bug: never retried, never silently dropped
+            log.exception("handler_crashed", topic=msg.topic, offset=msg.offset)
+            outcome, dead = "dead_lettered", DeterministicError(f"{type(err).__name__}: {err}", code="handler_crashed")
+        produced = [self._encode(e, record) for e in emits]
+        if dead is not None:
+            produced = [self._dead_letter(msg, dead)]
+            if route.reports_to_client:
+                produced.append(self._encode(self._task_failed(record, dead, TaskStatus.failed), record))
+        if route.idempotent:
+            produced = await self._infra(lambda: self._ledger.record(self.agent, key, produced))
+        await self._infra(lambda: self._send(produced))
+        if outcome != "handled":
+            log.warning(f"step_{outcome}", reason=str(dead or ""), outputs=len(produced))
+        return outcome
+
+    def _encode(self, emit: Emit, cause: Record) -> Produced:
+        key = emit.key if emit.key is not None else cause.envelope.task_id
+        return Produced(self._topics.name(emit.topic), key.encode(), self._codec.encode(emit.record))
+
+    def _dead_letter(self, msg: Inbound, err: SwitchboardError) -> Produced:
+        letter = DeadLetter(topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
+                            value=msg.value, headers=msg.headers, error_kind=err.kind, reason=str(err),
+                            agent=self.agent, failed_at=now_ms())
+        return Produced(dlq_of(msg.topic), msg.key, self._codec.encode(letter))
+
+    def _task_failed(self, record: Record, err: SwitchboardError, status: TaskStatus) -> Emit:
+        env = child_envelope(record.envelope, "completed", step_id=ROOT_STEP)
+        rejection = Rejection(kind=err.kind, code=err.code, message=str(err), agent=self.agent)
+        return Emit("tasks.completed", TaskCompleted(envelope=env, status=status, rejection=rejection))
+
+    async def _infra(self, fn):
+        """Ledger and broker calls: retried until they succeed, so an accepted message is never lost."""
+        return await retry(self._infra_retry, fn, self._log_retry)
+
+    def _log_retry(self, attempt: int, err: BaseException, pause: float) -> None:
+        log.warning("transient_error_retrying", attempt=attempt, error=str(err), pause_s=round(pause, 3))

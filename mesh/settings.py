@@ -1,0 +1,76 @@
+"""Typed settings, read from the environment in one place (prefix ``SWITCHBOARD_``).
+
+Load once in an entry point (``Settings()``) and pass the object down; nothing else reads
+the environment. ``SWITCHBOARD_BOOTSTRAP_SERVERS=kafka:9092`` and
+``SWITCHBOARD_REDIS_URL=redis://redis:6379/0`` point the mesh at a real cluster;
+``SWITCHBOARD_EMBEDDED=false`` then stops ``switchboard up`` from starting its own broker and Redis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything an agent, the CLI or the embedded stack can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    # where the bus and the state live
+    bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated host:port.")
+    redis_url: str = Field("redis://127.0.0.1:16379/0", description="Redis URL for state, ledger and caches.")
+    embedded: bool = Field(True, description="`switchboard up` starts tansu and redis-server itself.")
+    run_dir: Path = Field(Path(".run"), description="Where `up` keeps pid files and logs of what it started.")
+
+    # naming
+    topic_prefix: str = Field("", description="Prepended to every topic and consumer group, e.g. 'staging.'.")
+    key_prefix: str = Field("sb:", description="Prepended to every Redis key.")
+    partitions: int = Field(4, ge=1, description="Partitions of each topic the mesh creates.")
+    replication_factor: int = Field(1, ge=1)
+
+    # consumer and producer tuning (the embedded broker wants short waits: FIELD-NOTES.md)
+    fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out.")
+    session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
+    heartbeat_interval_s: float = Field(1.0, gt=0)
+    producer_linger_ms: int = Field(0, ge=0)
+    producer_idempotence: bool | None = Field(
+        None, description="Idempotent agent producers; default on for an external cluster, off on the embedded "
+                          "broker, whose tansu build refuses aiokafka's InitProducerId request.")
+
+    # behaviour
+    ask_timeout_s: float = Field(30.0, gt=0, description="How long `switchboard ask` waits for an answer.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="How long a client waits for the broker or Redis.")
+    idempotency_ttl_s: int = Field(7 * 24 * 3600, gt=0, description="How long a step's recorded result is kept.")
+    max_question_chars: int = Field(4000, gt=0)
+    top_k: int = Field(5, ge=1, le=100)
+    log_level: str = Field("info")
+    log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers_have_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port (SWITCHBOARD_BOOTSTRAP_SERVERS=host:port[,host:port])")
+        return value
+
+    @property
+    def idempotent_producers(self) -> bool:
+        return (not self.embedded) if self.producer_idempotence is None else self.producer_idempotence
+
+    @property
+    def broker_port(self) -> int:
+        """Port of the first bootstrap server (the embedded broker listens there)."""
+        return int(self.bootstrap_servers.split(",")[0].rpartition(":")[2])
+
+    @property
+    def redis_port(self) -> int:
+        from urllib.parse import urlparse
+
+        return urlparse(self.redis_url).port or 6379

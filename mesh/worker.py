@@ -1,0 +1,23 @@
+"""Running one agent as a Faust worker process (`switchboard agent NAME`)."""
+
+from __future__ import annotations
+
+from mesh.agents import load_spec
+from mesh.app import build_app
+from mesh.logs import configure_logging, get_logger
+from mesh.settings import Settings
+
+__all__ = ["run_agent"]
+
+
+def run_agent(name: str, settings: Settings) -> None:
+    """Block running agent ``name`` until SIGTERM or SIGINT."""
+    from faust.worker import Worker
+
+    configure_logging(settings.log_level, settings.log_json)
+    spec = load_spec(name)
+    app = build_app(settings, spec)
+    get_logger().info("agent_starting", agent=name, group=app.conf.id, broker=settings.bootstrap_servers)
+    worker = Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,
+                    override_logging=False, console_port=0)
+    worker.execute_from_commandline()

@@ -1,0 +1,23 @@
+"""Whether a submitted task is accepted, and the typed reason when it is not."""
+
+from __future__ import annotations
+
+from mesh.errors import SemanticError
+from schemas.models import TaskSubmitted
+
+__all__ = ["admit"]
+
+
+def admit(task: TaskSubmitted, *, max_question_chars: int, now_ms: int) -> None:
+    """Raise ``SemanticError`` if the task must be refused; return quietly if it is accepted."""
+    if task.principal.tenant_id != task.envelope.tenant_id:
+        raise SemanticError(f"principal of tenant {task.principal.tenant_id!r} cannot submit for tenant "
+                            f"{task.envelope.tenant_id!r}", code="tenant_mismatch")
+    if not task.question.strip():
+        raise SemanticError("the question is blank: ask something", code="empty_question")
+    if len(task.question) > max_question_chars:
+        raise SemanticError(f"the question has {len(task.question)} characters, more than the limit of "
+                            f"{max_question_chars}: shorten it or raise SWITCHBOARD_MAX_QUESTION_CHARS",
+                            code="question_too_long")
+    if task.deadline_ms is not None and task.deadline_ms <= now_ms:
+        raise SemanticError("the task's deadline passed before it was planned", code="deadline_passed")

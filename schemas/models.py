@@ -1,0 +1,266 @@
+"""One pydantic model per Avro record in this folder.
+
+Field names, order, optionality and types must match the ``.avsc`` of the same name;
+``mesh.codec`` checks that at start-up and the contract tests check it in CI.
+Each model names its Avro record in ``__avro__``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    """Base of every Avro-backed model: strict about unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    __avro__: ClassVar[str] = ""
+
+
+class Classification(str, Enum):
+    public = "public"
+    internal = "internal"
+    confidential = "confidential"
+    restricted = "restricted"
+
+    @property
+    def rank(self) -> int:
+        """Position from lowest (public, 0) to highest (restricted, 3)."""
+        return list(Classification).index(self)
+
+
+class ErrorKind(str, Enum):
+    transient = "transient"
+    deterministic = "deterministic"
+    semantic = "semantic"
+
+
+class DocumentOp(str, Enum):
+    upsert = "upsert"
+    delete = "delete"
+
+
+class StepStatus(str, Enum):
+    passed = "passed"
+    no_answer = "no_answer"
+    failed = "failed"
+
+
+class TaskStatus(str, Enum):
+    answered = "answered"
+    no_answer = "no_answer"
+    failed = "failed"
+    rejected = "rejected"
+
+
+class Decision(str, Enum):
+    allow = "allow"
+    deny = "deny"
+
+
+class Envelope(Record):
+    __avro__ = "switchboard.Envelope"
+    event_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    step_id: str = Field(min_length=1)
+    tenant_id: str = Field(min_length=1)
+    idempotency_key: str = Field(min_length=1)
+    causation_id: str | None = None
+    attempt: int = Field(default=0, ge=0)
+    policy_version: str = ""
+    traceparent: str | None = None
+    tracestate: str | None = None
+    created_at: datetime
+
+
+class Principal(Record):
+    __avro__ = "switchboard.Principal"
+    tenant_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    groups: list[str] = []
+    clearance: Classification = Classification.internal
+
+
+class AccessAttributes(Record):
+    __avro__ = "switchboard.AccessAttributes"
+    tenant_id: str = Field(min_length=1)
+    groups: list[str] = []
+    classification: Classification = Classification.internal
+
+
+class AccessFilter(Record):
+    __avro__ = "switchboard.AccessFilter"
+    tenant_id: str = Field(min_length=1)
+    groups: list[str] = []
+    clearance: Classification = Classification.internal
+
+    def permits(self, access: AccessAttributes) -> bool:
+        """Same tenant, classification within clearance, and a shared group where the document names any."""
+        return (access.tenant_id == self.tenant_id
+                and access.classification.rank <= self.clearance.rank
+                and (not access.groups or not set(access.groups).isdisjoint(self.groups)))
+
+
+class DocumentIngest(Record):
+    __avro__ = "switchboard.DocumentIngest"
+    envelope: Envelope
+    op: DocumentOp = DocumentOp.upsert
+    doc_id: str = Field(min_length=1)
+    title: str = ""
+    text: str = ""
+    access: AccessAttributes
+
+
+class TaskSubmitted(Record):
+    __avro__ = "switchboard.TaskSubmitted"
+    envelope: Envelope
+    question: str = Field(min_length=1)
+    principal: Principal
+    top_k: int = Field(default=5, ge=1, le=100)
+    deadline_ms: int | None = None
+
+
+class Passage(Record):
+    __avro__ = "switchboard.Passage"
+    doc_id: str
+    passage_id: str
+    title: str = ""
+    text: str
+    score: float = 0.0
+
+
+class RetrieveStep(Record):
+    __avro__ = "switchboard.RetrieveStep"
+    envelope: Envelope
+    question: str = Field(min_length=1)
+    principal: Principal
+    top_k: int = Field(default=5, ge=1, le=100)
+
+
+class IndexQuery(Record):
+    __avro__ = "switchboard.IndexQuery"
+    envelope: Envelope
+    query_id: str = Field(min_length=1)
+    text: str
+    filter: AccessFilter
+    k: int = Field(default=5, ge=1, le=1000)
+
+
+class IndexResult(Record):
+    __avro__ = "switchboard.IndexResult"
+    envelope: Envelope
+    query_id: str = Field(min_length=1)
+    hits: list[Passage] = []
+    searched: int = 0
+
+
+class ExecuteStep(Record):
+    __avro__ = "switchboard.ExecuteStep"
+    envelope: Envelope
+    question: str
+    principal: Principal
+    passages: list[Passage] = []
+
+
+class Citation(Record):
+    __avro__ = "switchboard.Citation"
+    doc_id: str
+    passage_id: str
+    title: str = ""
+
+
+class Usage(Record):
+    __avro__ = "switchboard.Usage"
+    model: str
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+
+
+class ValidateStep(Record):
+    __avro__ = "switchboard.ValidateStep"
+    envelope: Envelope
+    question: str
+    principal: Principal
+    passages: list[Passage] = []
+    answer: str
+    citations: list[Citation] = []
+    finish_reason: str = "stop"
+    usage: Usage
+
+
+class StepDone(Record):
+    __avro__ = "switchboard.StepDone"
+    envelope: Envelope
+    status: StepStatus
+    answer: str = ""
+    citations: list[Citation] = []
+    usage: Usage
+    reasons: list[str] = []
+
+
+class Rejection(Record):
+    __avro__ = "switchboard.Rejection"
+    kind: ErrorKind
+    code: str
+    message: str
+    agent: str = ""
+
+
+class TaskCompleted(Record):
+    __avro__ = "switchboard.TaskCompleted"
+    envelope: Envelope
+    status: TaskStatus
+    answer: str = ""
+    citations: list[Citation] = []
+    usage: list[Usage] = []
+    rejection: Rejection | None = None
+
+
+class TokenUsage(Record):
+    __avro__ = "switchboard.TokenUsage"
+    envelope: Envelope
+    user_id: str
+    endpoint: str
+    usage: Usage
+    cost_usd: float = 0.0
+
+
+class AuditRecord(Record):
+    __avro__ = "switchboard.AuditRecord"
+    envelope: Envelope
+    agent: str
+    principal: str
+    action: str
+    resource: str
+    decision: Decision
+    input_sha256: str | None = None
+    prev_hash: str | None = None
+
+
+class DeadLetter(Record):
+    __avro__ = "switchboard.DeadLetter"
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+    value: bytes | None = None
+    headers: dict[str, bytes] = {}
+    error_kind: ErrorKind
+    reason: str
+    agent: str
+    failed_at: datetime
+
+
+#: Every top-level record that travels on a topic, by Avro full name.
+RECORDS: dict[str, type[Record]] = {
+    m.__avro__: m
+    for m in (
+        DocumentIngest, TaskSubmitted, RetrieveStep, IndexQuery, IndexResult,
+        ExecuteStep, ValidateStep, StepDone, TaskCompleted, TokenUsage,
+        AuditRecord, DeadLetter,
+    )
+}
