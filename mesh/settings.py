@@ -60,6 +60,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{server!r} is not host:port (SWITCHBOARD_BOOTSTRAP_SERVERS=host:port[,host:port])")
         return value
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as SWITCHBOARD_* variables, for the processes `up` starts."""
+        out = {}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                out[f"SWITCHBOARD_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return out
+
     @property
     def idempotent_producers(self) -> bool:
         return (not self.embedded) if self.producer_idempotence is None else self.producer_idempotence

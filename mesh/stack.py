@@ -60,7 +60,7 @@ class Mesh:
 
     def start_agent(self, name: str, replica: int = 0) -> Child:
         """Start one more worker process for agent ``name``."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
         label = name if replica == 0 else f"{name}-{replica}"
         child = spawn(f"agent-{label}", [sys.executable, "-m", "mesh.cli", "agent", name], self.log_dir, env)
         self.workers[label] = child

