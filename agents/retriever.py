@@ -3,53 +3,145 @@
 In:  ``steps.retrieve`` (RetrieveStep), ``index.results`` (IndexResult).
 Out: ``index.queries`` (IndexQuery, keyed by tenant), ``steps.execute`` (ExecuteStep).
 
-It computes what the principal may read *before* any search runs and sends it with the query,
-so restricted documents never enter scoring. The step waits in Redis, keyed by the query id,
-until its results arrive: no agent blocks on another.
+Before any search runs it computes the allow-list of documents the principal may read; BM25
+(here, with statistics over the allowed documents only) and the dense search (the index agent)
+both run under it, so restricted documents never enter scoring. The two rankings are fused
+(RRF or a convex combination) and the best passages packed into the step's token budget.
+While the index agent works, the step waits in Redis; if no answer comes within
+``index_timeout_ms`` a timer continues it from BM25 alone, marked degraded. No agent blocks.
 """
 
 from __future__ import annotations
 
-from mesh.app import AgentContext, AgentSpec
+import asyncio
+import json
+import time
+from collections import defaultdict
+
+from index.bm25 import BM25
+from index.corpus import Corpus, best_per_doc
+from index.fusion import convex, rrf
+from index.packing import pack
+from index.store import DocStore
+from mesh.app import AgentContext, AgentSpec, Parts, Timer
 from mesh.envelope import child_envelope
 from mesh.runtime import Emit, Route
+from mesh.settings import Settings
 from mesh.state import redis_errors
 from policy.access import read_filter
-from schemas.models import ExecuteStep, IndexQuery, IndexResult, RetrieveStep
+from schemas.models import ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
 
-__all__ = ["spec", "index_query", "execute_step"]
+__all__ = ["spec", "fuse", "index_query"]
 
 _PENDING_TTL_S = 3600
 
 
-def index_query(step: RetrieveStep) -> IndexQuery:
-    """The search for ``step``; its id is the step's idempotency key, so a redelivery asks the same."""
+def index_query(step: RetrieveStep, allow: list[str] | None) -> IndexQuery:
+    """The dense search for ``step``; its id is the step's idempotency key, so a redelivery asks the same."""
     return IndexQuery(envelope=child_envelope(step.envelope, "index.query"), query_id=step.envelope.idempotency_key,
-                      text=step.question, filter=read_filter(step.principal), k=step.top_k)
+                      text=step.question, filter=read_filter(step.principal), allow=allow, k=step.candidates)
 
 
-def execute_step(step: RetrieveStep, result: IndexResult) -> ExecuteStep:
-    return ExecuteStep(envelope=child_envelope(result.envelope, "execute"), question=step.question,
-                       principal=step.principal, passages=result.hits)
+def fuse(mode: RetrievalMode, lexical: list[Passage], dense: list[Passage], settings: Settings) -> list[Passage]:
+    """One ranked list of passages (one per document) from the two searches, as ``mode`` asks."""
+    if mode is RetrievalMode.lexical or not dense:
+        return lexical
+    if mode is RetrievalMode.dense:
+        return dense
+    by_doc = {p.doc_id: p for p in lexical}
+    by_doc.update({p.doc_id: p for p in dense})  # the dense side's passage is the semantically closest
+    lx, dn = [(p.doc_id, p.score) for p in lexical], [(p.doc_id, p.score) for p in dense]
+    fused = rrf([lx, dn], settings.rrf_k) if settings.fusion == "rrf" else convex(lx, dn, settings.fusion_alpha)
+    return [by_doc[d].model_copy(update={"score": round(s, 6)}) for d, s in fused]
 
 
-def routes(ctx: AgentContext) -> list[Route]:
-    redis, keys, codec = ctx.redis, ctx.keys, ctx.codec
+class _Corpora:
+    """Per-tenant passages and BM25, rebuilt when the document store's version moves."""
+
+    def __init__(self, store: DocStore) -> None:
+        self._store = store
+        self._by_tenant: dict[str, tuple[Corpus, BM25]] = {}
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def get(self, tenant: str) -> tuple[Corpus, BM25]:
+        version = await self._store.version(tenant)
+        cached = self._by_tenant.get(tenant)
+        if cached and cached[0].version == version:
+            return cached
+        async with self._locks[tenant]:
+            version, docs = await self._store.load(tenant)
+            corpus = Corpus(version, docs)
+            bm25 = await asyncio.to_thread(BM25, [r.searchable for r in corpus.rows])
+            self._by_tenant[tenant] = (corpus, bm25)
+            return corpus, bm25
+
+
+def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: list[str], k: int) -> list[Passage]:
+    scores, rows = bm25.search(question, k * 3, corpus.row_mask(allowed))
+    return [Passage(doc_id=d, passage_id=corpus.rows[r].passage_id, title=corpus.rows[r].title,
+                    text=corpus.rows[r].text, score=round(float(s), 6))
+            for d, r, s in best_per_doc(scores, rows, corpus.doc_of_row, k)]
+
+
+def routes(ctx: AgentContext) -> Parts:
+    redis, keys, codec, s = ctx.redis, ctx.keys, ctx.codec, ctx.settings
+    corpora = _Corpora(DocStore(redis, keys))
+    deadlines = keys.pending("retriever", "deadlines")
+
+    def execute(step: RetrieveStep, ranked: list[Passage], envelope, degraded: str | None = None) -> Emit:
+        packed = pack(ranked, s.context_tokens, step.top_k)
+        return Emit("steps.execute", ExecuteStep(envelope=child_envelope(envelope, "execute"), question=step.question,
+                                                 principal=step.principal, passages=packed,
+                                                 ranking=[p.doc_id for p in ranked], degraded=degraded))
 
     async def retrieve(step: RetrieveStep) -> list[Emit]:
-        query = index_query(step)
+        corpus, bm25 = await corpora.get(step.principal.tenant_id)
+        allowed = corpus.allowed_docs(read_filter(step.principal))
+        lexical = _lexical(corpus, bm25, step.question, allowed, step.candidates)
+        if step.mode is RetrievalMode.lexical:
+            return [execute(step, lexical, step.envelope)]
+        query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
+        parked = json.dumps({"step": codec.encode(step).hex(), "lexical": [p.model_dump() for p in lexical]})
         async with redis_errors("parking the step"):
-            await redis.set(keys.pending("retriever", query.query_id), codec.encode(step), ex=_PENDING_TTL_S)
-        return [Emit("index.queries", query, key=query.filter.tenant_id)]
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.set(keys.pending("retriever", query.query_id), parked, ex=_PENDING_TTL_S)
+                pipe.zadd(deadlines, {query.query_id: time.time() + s.index_timeout_ms / 1000})
+                await pipe.execute()
+        return [Emit("index.queries", query, key=step.principal.tenant_id)]
+
+    async def claim(query_id: str) -> tuple[RetrieveStep, list[Passage]] | None:
+        """Take a parked step; exactly one of the result and the timeout wins it."""
+        async with redis_errors("claiming a parked step"):
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.getdel(keys.pending("retriever", query_id))
+                pipe.zrem(deadlines, query_id)
+                raw, _ = await pipe.execute()
+        if raw is None:
+            return None
+        body = json.loads(raw)
+        return codec.decode(bytes.fromhex(body["step"])), [Passage(**p) for p in body["lexical"]]
 
     async def results(result: IndexResult) -> list[Emit]:
-        async with redis_errors("loading the parked step"):
-            raw = await redis.get(keys.pending("retriever", result.query_id))
-        if raw is None:
-            return []  # not ours to continue: the step expired or was never parked
-        return [Emit("steps.execute", execute_step(codec.decode(raw), result))]
+        claimed = await claim(result.query_id)
+        if claimed is None:
+            return []  # already continued (timed out), or never ours
+        step, lexical = claimed
+        return [execute(step, fuse(step.mode, lexical, result.hits, s), result.envelope)]
 
-    return [Route("steps.retrieve", retrieve), Route("index.results", results)]
+    async def sweep() -> list[Emit]:
+        async with redis_errors("reading overdue steps"):
+            overdue = await redis.zrangebyscore(deadlines, "-inf", time.time(), start=0, num=100)
+        out = []
+        for query_id in overdue:
+            claimed = await claim(query_id.decode())
+            if claimed is not None:
+                step, lexical = claimed
+                out.append(execute(step, lexical, step.envelope,
+                                   degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only"))
+        return out
+
+    return Parts([Route("steps.retrieve", retrieve), Route("index.results", results)],
+                 timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep)])
 
 
 spec = AgentSpec("retriever", routes)

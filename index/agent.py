@@ -1,70 +1,135 @@
-"""The index agent: owns the documents and answers searches under an access filter.
+"""The index agent: owns the documents and their vectors, and answers dense searches.
 
 In:  ``docs.ingest`` (DocumentIngest: upsert or delete), ``index.queries`` (IndexQuery).
-Out: ``index.results`` (IndexResult, keyed by task).
+Out: ``index.results`` (IndexResult: the best passage of each of the k best documents).
 Errors: a document whose access tenant differs from its envelope's is dead-lettered.
 
-Search is lexical (BM25 over passages) for now; dense ANN search joins it behind the same
-topics. Documents the filter refuses are never scored.
+One shard per tenant, rebuilt from the document store when its version moves; vectors come
+from the embedding cache, so a rebuild (or another replica) re-encodes nothing. Ingest and
+queries are handled in batches: what arrives together is encoded and searched together.
+Search runs under the query's allow-list: ids outside it are never returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 
-from index.lexical import LexicalIndex
+import numpy as np
+
+from index.cache import EmbeddingCache
+from index.corpus import Corpus, best_per_doc, doc_passages
+from index.encoder import DIM, MODEL_ID, Encoder
 from index.store import DocStore
-from mesh.app import AgentContext, AgentSpec
+from index.vectors import VectorShard, gpu_available
+from mesh.app import AgentContext, AgentSpec, Parts
 from mesh.envelope import child_envelope
 from mesh.errors import DeterministicError
+from mesh.logs import get_logger
 from mesh.runtime import Emit, Route
 from schemas.models import DocumentIngest, IndexQuery, IndexResult, Passage
 
-__all__ = ["spec"]
+__all__ = ["spec", "Shards"]
+
+log = get_logger("switchboard.index")
 
 
-class _Indexes:
-    """One in-memory index per tenant, rebuilt when the store's version moves."""
+class Shards:
+    """Per-tenant (corpus, vector shard), current with the document store."""
 
-    def __init__(self, store: DocStore) -> None:
-        self._store = store
-        self._by_tenant: dict[str, tuple[int, LexicalIndex]] = {}
-        self._lock = asyncio.Lock()
+    def __init__(self, store: DocStore, cache: EmbeddingCache, device: str, exact_threshold: int, nprobe: int) -> None:
+        self._store, self._cache = store, cache
+        self._device, self._exact, self._nprobe = device, exact_threshold, nprobe
+        self._by_tenant: dict[str, tuple[Corpus, VectorShard]] = {}
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def get(self, tenant: str) -> LexicalIndex:
+    async def get(self, tenant: str) -> tuple[Corpus, VectorShard]:
         version = await self._store.version(tenant)
         cached = self._by_tenant.get(tenant)
-        if cached and cached[0] == version:
-            return cached[1]
-        async with self._lock:
+        if cached and cached[0].version == version:
+            return cached
+        async with self._locks[tenant]:
+            cached = self._by_tenant.get(tenant)
+            if cached and cached[0].version == await self._store.version(tenant):
+                return cached
             version, docs = await self._store.load(tenant)
-            index = await asyncio.to_thread(LexicalIndex, docs)
-            self._by_tenant[tenant] = (version, index)
-            return index
+            corpus = Corpus(version, docs)
+            vectors = await self._cache.get_many([r.searchable for r in corpus.rows])
+            shard = VectorShard(DIM, self._device, self._exact, self._nprobe)
+            shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
+            self._by_tenant[tenant] = (corpus, shard)
+            log.info("shard_built", tenant=tenant, version=version, docs=len(docs), passages=len(corpus.rows),
+                     cache_hit_rate=round(self._cache.hit_rate, 3), device=self._device)
+            return corpus, shard
 
 
-def routes(ctx: AgentContext) -> list[Route]:
+def routes(ctx: AgentContext) -> Parts:
+    s = ctx.settings
     store = DocStore(ctx.redis, ctx.keys)
-    indexes = _Indexes(store)
+    encoder: list[Encoder] = []  # loaded once, on first use, off the event loop (about 2 s)
+    loading = asyncio.Lock()
+
+    async def encode_async(texts: list[str]) -> np.ndarray:
+        async with loading:
+            if not encoder:
+                encoder.append(await asyncio.to_thread(Encoder, s.encoder_threads, s.encoder_max_length,
+                                                       s.encoder_batch_size))
+        return await asyncio.to_thread(encoder[0].encode, texts)
+
+    cache = EmbeddingCache(ctx.redis, ctx.keys.prefix, MODEL_ID, DIM, encode_async, capacity=s.embedding_cache_size)
+    device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
+    shards = Shards(store, cache, device, s.exact_threshold, s.nprobe)
+
+    async def ingest_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
+        texts: list[str] = []
+        for doc in docs:
+            if doc.access.tenant_id != doc.envelope.tenant_id:
+                raise DeterministicError(f"document {doc.doc_id} is for tenant {doc.access.tenant_id!r} but was "
+                                         f"sent for tenant {doc.envelope.tenant_id!r}", code="tenant_mismatch")
+        for doc in docs:
+            previous = await store.apply(doc)
+            new = [] if doc.op.value == "delete" else [r.searchable for r in doc_passages(doc)]
+            if previous is not None:
+                await cache.forget([t for t in (r.searchable for r in doc_passages(previous)) if t not in new])
+            texts += new
+        await cache.get_many(texts)  # encode now, in one batch, so queries find them cached
+        return [[] for _ in docs]
 
     async def ingest(doc: DocumentIngest) -> list[Emit]:
-        if doc.access.tenant_id != doc.envelope.tenant_id:
-            raise DeterministicError(f"document {doc.doc_id} is for tenant {doc.access.tenant_id!r} but was sent "
-                                     f"for tenant {doc.envelope.tenant_id!r}", code="tenant_mismatch")
-        await store.apply(doc)
-        return []
+        return (await ingest_many([doc]))[0]
+
+    async def query_many(queries: list[IndexQuery]) -> list[list[Emit]]:
+        vectors = await cache.get_many([q.text for q in queries])
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, q in enumerate(queries):
+            groups[(q.envelope.tenant_id, None if q.allow is None else tuple(sorted(q.allow)))].append(i)
+        out: list[list[Emit]] = [[] for _ in queries]
+        for (tenant, allow), members in groups.items():
+            corpus, shard = await shards.get(tenant)
+            rows = None if allow is None else np.flatnonzero(corpus.row_mask(list(allow)))
+            k = max(queries[i].k for i in members)
+            scores, ids = shard.search(vectors[members], k * 3, rows)
+            for j, i in enumerate(members):
+                q = queries[i]
+                best = best_per_doc(scores[j], ids[j], corpus.doc_of_row, q.k)
+                hits = [Passage(doc_id=d, passage_id=corpus.rows[r].passage_id, title=corpus.rows[r].title,
+                                text=corpus.rows[r].text, score=round(float(sc), 6)) for d, r, sc in best]
+                searched = len(corpus.docs) if allow is None else len(set(allow) & corpus.docs.keys())
+                out[i] = [Emit("index.results", IndexResult(envelope=child_envelope(q.envelope, "index.result"),
+                                                            query_id=q.query_id, hits=hits, searched=searched))]
+        return out
 
     async def query(q: IndexQuery) -> list[Emit]:
-        index = await indexes.get(q.filter.tenant_id)
-        ranked, searched = index.search(q.text, q.k, lambda d: q.filter.permits(d.meta))
-        hits = [Passage(doc_id=p.doc.doc_id, passage_id=p.passage_id, title=p.doc.title, text=p.text,
-                        score=round(score, 6)) for score, p in ranked]
-        result = IndexResult(envelope=child_envelope(q.envelope, "index.result"), query_id=q.query_id,
-                             hits=hits, searched=searched)
-        return [Emit("index.results", result)]
+        return (await query_many([q]))[0]
 
-    return [Route("docs.ingest", ingest, idempotent=False, reports_to_client=False),
-            Route("index.queries", query)]
+    async def warmup() -> None:
+        await encode_async(["warm up"])  # load the model before reporting ready, not on the first query
+
+    return Parts([Route("docs.ingest", ingest, idempotent=False, reports_to_client=False, handle_many=ingest_many,
+                  batch_size=128, batch_wait_s=0.02),
+            # a failed search is the retriever's to handle (it answers from BM25 after its timeout)
+            Route("index.queries", query, reports_to_client=False, handle_many=query_many, batch_size=64,
+                  batch_wait_s=0.002)], warmup=warmup)
 
 
 spec = AgentSpec("index", routes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from index.lexical import Doc
+from index.corpus import StoredDoc
 from mesh.state import Keys, redis_errors
 from schemas.models import AccessAttributes, DocumentIngest
 
@@ -22,24 +22,29 @@ class DocStore:
     def _version_key(self, tenant: str) -> str:
         return self._keys.docs(tenant) + ":version"
 
-    async def apply(self, doc: DocumentIngest) -> None:
-        """Upsert or delete ``doc`` and bump its tenant's version, atomically."""
+    async def apply(self, doc: DocumentIngest) -> StoredDoc | None:
+        """Upsert or delete ``doc`` and bump its tenant's version, atomically; returns what it replaced."""
         tenant = doc.access.tenant_id
         async with redis_errors("writing a document"):
             async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(self._keys.docs(tenant), doc.doc_id)
                 if doc.op.value == "delete":
                     pipe.hdel(self._keys.docs(tenant), doc.doc_id)
                 else:
                     body = {"title": doc.title, "text": doc.text, "access": doc.access.model_dump(mode="json")}
                     pipe.hset(self._keys.docs(tenant), doc.doc_id, json.dumps(body))
                 pipe.incr(self._version_key(tenant))
-                await pipe.execute()
+                previous = (await pipe.execute())[0]
+        if previous is None:
+            return None
+        body = json.loads(previous)
+        return StoredDoc(doc.doc_id, body["title"], body["text"], AccessAttributes(**body["access"]))
 
     async def version(self, tenant: str) -> int:
         async with redis_errors("reading the document version"):
             return int(await self._redis.get(self._version_key(tenant)) or 0)
 
-    async def load(self, tenant: str) -> tuple[int, list[Doc]]:
+    async def load(self, tenant: str) -> tuple[int, list[StoredDoc]]:
         """The tenant's version and documents, read in one transaction so they agree."""
         async with redis_errors("loading documents"):
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -49,5 +54,5 @@ class DocStore:
         docs = []
         for doc_id, blob in sorted(raw.items()):
             body = json.loads(blob)
-            docs.append(Doc(doc_id.decode(), body["title"], body["text"], AccessAttributes(**body["access"])))
+            docs.append(StoredDoc(doc_id.decode(), body["title"], body["text"], AccessAttributes(**body["access"])))
         return int(version or 0), docs

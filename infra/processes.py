@@ -38,7 +38,10 @@ class Child:
 
 
 def spawn(name: str, argv: list[str], log_dir: Path, env: dict[str, str] | None = None) -> Child:
-    """Start ``argv`` in its own session, stdout and stderr to ``log_dir/name.log``."""
+    """Start ``argv`` in its own session, stdout and stderr to ``log_dir/name.log``.
+
+    ``env`` is added to the inherited environment (so PATH, HOME and the like stay)."""
+    env = {**os.environ, **env} if env else None
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with open(log_path, "ab") as out:

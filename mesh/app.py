@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import faust
 from aiokafka.errors import KafkaError
@@ -25,12 +25,12 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from mesh.codec import AvroCodec, default_codec, register_with_faust
 from mesh.errors import TransientError
 from mesh.retry import RetryPolicy
-from mesh.runtime import Inbound, Processor, Route
+from mesh.runtime import Emit, Inbound, Processor, Route
 from mesh.settings import Settings
 from mesh.state import Keys, Ledger, Produced, connect
 from mesh.topics import Topics
 
-__all__ = ["AgentContext", "AgentSpec", "build_app", "group_id"]
+__all__ = ["AgentContext", "AgentSpec", "Parts", "Timer", "build_app", "group_id"]
 
 
 @dataclass
@@ -45,11 +45,28 @@ class AgentContext:
 
 
 @dataclass(frozen=True)
+class Timer:
+    """Work an agent does on a clock rather than on a message (e.g. sweeping overdue steps)."""
+
+    interval_s: float
+    run: Callable[[], Awaitable[list[Emit]]]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What an agent runs: routes for its topics, timers, and a warm-up done before it reports ready."""
+
+    routes: list[Route]
+    timers: list[Timer] = field(default_factory=list)
+    warmup: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
 class AgentSpec:
-    """An agent: its name and a factory for its routes (called once the context exists)."""
+    """An agent: its name and a factory for its parts (called once the context exists)."""
 
     name: str
-    routes: Callable[[AgentContext], list[Route]]
+    routes: Callable[[AgentContext], list[Route] | Parts]
     retry: RetryPolicy = RetryPolicy()
 
 
@@ -123,36 +140,62 @@ def build_app(settings: Settings, spec: AgentSpec) -> faust.App:
         except KafkaError as err:
             raise TransientError(f"broker refused a produce: {err}", code="broker_unavailable") from err
 
-    processor = Processor(spec.name, spec.routes(ctx), codec=ctx.codec, topics=topics,
+    built = spec.routes(ctx)
+    parts = built if isinstance(built, Parts) else Parts(built)
+    processor = Processor(spec.name, parts.routes, codec=ctx.codec, topics=topics,
                           ledger=Ledger(ctx.redis, ctx.keys, settings.idempotency_ttl_s), send=send,
                           retry_policy=spec.retry)
     for name in processor.topics:
         _consume(app, processor, name)
-    _heartbeat(app, ctx, spec.name)
+    for timer in parts.timers:
+        _schedule(app, processor, timer)
+    warm = asyncio.Event()
+
+    @app.task
+    async def warm_up() -> None:
+        if parts.warmup is not None:
+            await parts.warmup()
+        warm.set()
+
+    _heartbeat(app, ctx, spec.name, warm)
     return app
+
+
+def _inbound(event) -> Inbound:
+    m = event.message
+    return Inbound(m.topic, m.partition, m.offset, m.key, m.value, {k: bytes(v or b"") for k, v in (m.headers or [])})
 
 
 def _consume(app: faust.App, processor: Processor, topic_name: str) -> None:
     topic = app.topic(topic_name, key_serializer="raw", value_serializer="raw")
+    route = processor.route_of(topic_name)
 
     async def consume(stream):
-        async for event in stream.events():
-            m = event.message
-            await processor.process(Inbound(m.topic, m.partition, m.offset, m.key, m.value,
-                                            {k: bytes(v or b"") for k, v in (m.headers or [])}))
+        if route.handle_many is None:
+            async for event in stream.events():
+                await processor.process(_inbound(event))
+        else:  # acked when the batch is done, after its outputs were produced
+            async for events in stream.take_events(route.batch_size, within=route.batch_wait_s):
+                await processor.process_batch([_inbound(e) for e in events])
 
     app.agent(topic, name=f"{processor.agent}.{topic_name}")(consume)
 
 
-def _heartbeat(app: faust.App, ctx: AgentContext, agent: str) -> None:
-    """Announce the worker in Redis once it owns partitions, so `up` and tests know it is ready."""
+def _schedule(app: faust.App, processor: Processor, timer: Timer) -> None:
+    @app.timer(timer.interval_s, name=f"{processor.agent}.timer.{id(timer)}")
+    async def tick() -> None:
+        await processor.send_emits(await timer.run())
+
+
+def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event) -> None:
+    """Announce the worker in Redis once it is warm and owns partitions, so `up` and tests know it is ready."""
     instance = f"{socket.gethostname()}:{os.getpid()}"
     interval = 1.0
 
     @app.timer(interval)
     async def beat() -> None:
         assigned = app.consumer.assignment() if app.consumer else set()
-        if assigned:
+        if assigned and warm.is_set():
             try:
                 await ctx.redis.set(ctx.keys.heartbeat(agent, instance), len(assigned), px=int(interval * 3000))
             except Exception:  # liveness reporting must never stop the worker

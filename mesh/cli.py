@@ -133,6 +133,8 @@ def cmd_ingest(args, settings: Settings) -> int:
     n = client.ingest(docs, progress=bar.update_to if bar else None)
     if bar:
         bar.close()
+    if args.wait:
+        client.wait_stored(docs, timeout_s=max(60.0, len(docs) / 20))
     if args.json:
         print(json.dumps({"published": n, "invalid": len(bad)}))
     else:
@@ -162,8 +164,8 @@ def cmd_demo(args, settings: Settings) -> int:
         docs, bad = _load_documents(SAMPLE_CORPUS, "acme")
         client = Client(settings)
         client.ingest(docs)
+        client.wait_stored(docs)
         _say(f"ingested {len(docs)} sample documents from {SAMPLE_CORPUS.name}")
-        time.sleep(0.5)  # let the index agent apply the last writes
         failures = 0
         for question, tenant, user, groups in DEMO_QUESTIONS:
             result = client.ask(question, Principal(tenant_id=tenant, user_id=user, groups=groups))
@@ -206,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("path", help="JSON lines: id, title, text, and tenant/groups/classification (or access{})")
     ingest.add_argument("--tenant", default="default", help="tenant for lines that name none (default: default)")
     ingest.add_argument("--skip-invalid", action="store_true", help="publish the valid lines even if some are not")
+    ingest.add_argument("--wait", action="store_true", help="return once the index agent has stored every document")
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     ingest.set_defaults(fn=cmd_ingest)
 
@@ -223,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start everything, ingest a sample corpus, ask questions, stop")
     demo.add_argument("--json", action="store_true", help="print one JSON object per answer")
     demo.set_defaults(fn=cmd_demo)
+
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="switchboard.commands"):  # commands that packages above mesh/ contribute
+        ep.load()(sub)
     return p
 
 

@@ -35,6 +35,15 @@ class BadLine:
     reason: str
 
 
+def _groups(value) -> list[str]:
+    """A group list; a lone string is one group, never a list of letters."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(g, str) for g in value):
+        raise ValueError("'groups' must be a list of strings")
+    return value
+
+
 def parse_documents(lines: Iterable[str], default_tenant: str) -> tuple[list[dict], list[BadLine]]:
     """Parse JSON lines (``id``, ``title``, ``text``; access as ``tenant``, ``groups``,
     ``classification`` or in an ``access`` object). Returns the documents and every bad line."""
@@ -47,15 +56,18 @@ def parse_documents(lines: Iterable[str], default_tenant: str) -> tuple[list[dic
             if not isinstance(row, dict):
                 raise ValueError("expected a JSON object")
             access = row.get("access") or {}
-            doc_id = str(row.get("id") or row.get("_id") or "")
-            if not doc_id:
-                raise ValueError("missing 'id'")
+            if not isinstance(access, dict):
+                raise ValueError("'access' must be an object: {\"tenant\": ..., \"groups\": [...], \"classification\": ...}")
+            raw_id = row.get("id", row.get("_id"))
+            if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)) or str(raw_id) == "":
+                raise ValueError("missing 'id' (a string or a number)")
+            doc_id = str(raw_id)
             text = row.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise ValueError("missing or empty 'text'")
             attrs = AccessAttributes(
                 tenant_id=access.get("tenant", row.get("tenant", default_tenant)),
-                groups=list(access.get("groups", row.get("groups", []))),
+                groups=_groups(access.get("groups", row.get("groups", []))),
                 classification=Classification(access.get("classification", row.get("classification", "internal"))),
             )
             docs.append({"doc_id": doc_id, "title": str(row.get("title") or ""), "text": text, "access": attrs})
@@ -85,6 +97,28 @@ class Client:
                 progress(i + 1)
         self._publisher.flush(max(10.0, len(docs) / 1000))
         return len(docs)
+
+    def wait_stored(self, docs: list[dict], timeout_s: float = 60.0) -> None:
+        """Block until the document store holds exactly these documents (the index agent applied them)."""
+        import redis as redis_sync
+
+        from mesh.state import Keys
+
+        r, keys = redis_sync.Redis.from_url(self.settings.redis_url, socket_timeout=5), Keys(self.settings.key_prefix)
+        by_tenant: dict[str, dict[str, str]] = {}
+        for d in docs:
+            by_tenant.setdefault(d["access"].tenant_id, {})[d["doc_id"]] = d["text"]
+        deadline = time.monotonic() + timeout_s
+        for tenant, want in by_tenant.items():
+            ids = list(want)
+            while ids:
+                bodies = r.hmget(keys.docs(tenant), ids)
+                ids = [i for i, b in zip(ids, bodies) if b is None or json.loads(b)["text"] != want[i]]
+                if ids and time.monotonic() > deadline:
+                    raise TransientError(f"{len(ids)} documents of tenant {tenant} not indexed after {timeout_s:.0f}s: "
+                                         "is the index agent running?", code="ingest_timeout")
+                if ids:
+                    time.sleep(0.05)
 
     def submit(self, question: str, principal: Principal, *, top_k: int | None = None,
                deadline_s: float | None = None) -> TaskSubmitted:

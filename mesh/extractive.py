@@ -40,13 +40,14 @@ def answer(question: str, passages: list[Passage], max_sentences: int = 2, min_r
                 score = len(hits) / math.sqrt(max(len(terms(sent)), 1)) + 0.1 / (rank + 1)
                 scored.append((-score, rank, pos, sent, passage))
     scored.sort(key=lambda s: s[:3])
-    chosen, used = [], set()
+    chosen, used, said = [], set(), set()
     for neg_score, rank, _, sent, passage in scored:
         if neg_score > min_relative * scored[0][0]:
             break  # much weaker than the best sentence: leave it out rather than pad the answer
-        if passage.passage_id not in used:
+        if passage.passage_id not in used and sent not in said:  # overlapping passages share sentences
             chosen.append((sent, passage))
             used.add(passage.passage_id)
+            said.add(sent)
         if len(chosen) == max_sentences:
             break
     if not chosen:

@@ -72,6 +72,11 @@ class Route:
     idempotent: bool = True
     #: tell the client when this input fails (off for inputs no client waits on, like docs.ingest)
     reports_to_client: bool = True
+    #: optional batch form of ``handle``: records in, one list of emits per record out.
+    #: Messages that arrive together (up to ``batch_size`` within ``batch_wait_s``) are handled at once.
+    handle_many: Callable[[list[Record]], Awaitable[list[list[Emit]]]] | None = None
+    batch_size: int = 64
+    batch_wait_s: float = 0.003
 
 
 def trace_id_of(traceparent: str | None) -> str | None:
@@ -114,6 +119,54 @@ class Processor:
             log.info("message_processed", topic=msg.topic, partition=msg.partition, offset=msg.offset,
                      outcome=outcome, ms=round((time.perf_counter() - started) * 1000, 2))
             return outcome
+
+    def route_of(self, topic: str) -> Route:
+        return self._routes[topic]
+
+    async def process_batch(self, msgs: list[Inbound]) -> list[str]:
+        """Handle messages of one topic together through the route's ``handle_many``.
+
+        Decoding, dead-lettering and ledger replay stay per message; if the batch handler fails,
+        each message is handled alone, so one bad record cannot fail its neighbours.
+        """
+        route = self._routes[msgs[0].topic]
+        if route.handle_many is None or len(msgs) == 1:
+            return [await self.process(m) for m in msgs]
+        fresh, outcomes = [], []
+        for msg in msgs:
+            try:
+                record = self._decode(route, msg)
+            except DeterministicError:
+                outcomes.append(await self.process(msg))  # dead-letters it, with the same logging
+                continue
+            recorded = (await self._infra(lambda: self._ledger.get(self.agent, record.envelope.idempotency_key))
+                        if route.idempotent else None)
+            if recorded is not None:
+                await self._infra(lambda: self._send(recorded))
+                outcomes.append("duplicate_replayed")
+            else:
+                fresh.append((msg, record))
+        if not fresh:
+            return outcomes
+        try:
+            results = await retry(self._retry, lambda: route.handle_many([r for _, r in fresh]), self._log_retry)
+        except Exception as err:
+            log.warning("batch_failed_handling_one_by_one", topic=msgs[0].topic, size=len(fresh), error=str(err))
+            return outcomes + [await self.process(m) for m, _ in fresh]
+        produced: list[Produced] = []
+        for (msg, record), emits in zip(fresh, results):
+            out = [self._encode(e, record) for e in emits]
+            if route.idempotent:
+                out = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.idempotency_key, out))
+            produced += out
+        await self._infra(lambda: self._send(produced))
+        log.info("batch_processed", topic=msgs[0].topic, size=len(fresh), outputs=len(produced))
+        return outcomes + ["handled"] * len(fresh)
+
+    async def send_emits(self, emits: list[Emit]) -> None:
+        """Send what a timer produced (no input message, so no ledger entry)."""
+        if emits:
+            await self._infra(lambda: self._send([self._encode(e, e.record) for e in emits]))
 
     def _decode(self, route: Route, msg: Inbound) -> Record:
         record = self._codec.decode(msg.value)

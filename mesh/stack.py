@@ -3,7 +3,6 @@ as its own process, with a pid file so `switchboard down` can stop what `up` sta
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -60,7 +59,7 @@ class Mesh:
 
     def start_agent(self, name: str, replica: int = 0) -> Child:
         """Start one more worker process for agent ``name``."""
-        env = {**os.environ, **self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
+        env = {**self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
         label = name if replica == 0 else f"{name}-{replica}"
         child = spawn(f"agent-{label}", [sys.executable, "-m", "mesh.cli", "agent", name], self.log_dir, env)
         self.workers[label] = child
@@ -74,7 +73,9 @@ class Mesh:
         deadline, waiting = time.monotonic() + timeout_s, set(agents)
         while waiting:
             for name in list(waiting):
-                if any(True for _ in r.scan_iter(keys.heartbeat(name, "*"), count=100)):
+                ours = {str(c.pid) for label, c in self.workers.items() if label.split("-")[0] == name and c.running()}
+                beats = [k.decode().rsplit(":", 1)[-1] for k in r.scan_iter(keys.heartbeat(name, "*"), count=100)]
+                if any(pid in ours for pid in beats) or (beats and not ours):  # ours, or an external worker
                     waiting.discard(name)
                     say(f"agent {name} ready")
             dead = [label for label, c in self.workers.items() if not c.running()]

@@ -50,7 +50,10 @@ def passages(text: str, max_words: int = 120, overlap_sentences: int = 1) -> lis
         out.append(" ".join(sents[start:end]))
         if end >= len(sents):
             break
-        start = max(start + 1, end - overlap_sentences)
+        nxt = max(start + 1, end - overlap_sentences)
+        overlap_words = sum(len(s.split()) for s in sents[nxt:end])
+        # overlap only where the next sentence still fits beside it: a passage must add something new
+        start = nxt if overlap_words + len(sents[end].split()) <= max_words else end
     return out
 
 

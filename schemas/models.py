@@ -39,6 +39,12 @@ class ErrorKind(str, Enum):
     semantic = "semantic"
 
 
+class RetrievalMode(str, Enum):
+    hybrid = "hybrid"
+    lexical = "lexical"
+    dense = "dense"
+
+
 class DocumentOp(str, Enum):
     upsert = "upsert"
     delete = "delete"
@@ -139,6 +145,8 @@ class RetrieveStep(Record):
     question: str = Field(min_length=1)
     principal: Principal
     top_k: int = Field(default=5, ge=1, le=100)
+    mode: RetrievalMode = RetrievalMode.hybrid
+    candidates: int = Field(default=100, ge=1, le=1000)
 
 
 class IndexQuery(Record):
@@ -147,6 +155,7 @@ class IndexQuery(Record):
     query_id: str = Field(min_length=1)
     text: str
     filter: AccessFilter
+    allow: list[str] | None = None
     k: int = Field(default=5, ge=1, le=1000)
 
 
@@ -164,6 +173,8 @@ class ExecuteStep(Record):
     question: str
     principal: Principal
     passages: list[Passage] = []
+    ranking: list[str] = []
+    degraded: str | None = None
 
 
 class Citation(Record):

@@ -33,7 +33,7 @@ def ingest(settings, tenant: str, docs=DOCS) -> Client:
     parsed, bad = parse_documents([json.dumps(r) for r in rows], tenant)
     assert not bad
     client.ingest(parsed)
-    time.sleep(0.3)  # docs.ingest and tasks.submitted are different topics: let the index catch up
+    client.wait_stored(parsed)
     return client
 
 

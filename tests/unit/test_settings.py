@@ -1,0 +1,96 @@
+"""mesh.settings.Settings: SWITCHBOARD_* variables, validation and derived values."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from mesh.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """No SWITCHBOARD_* variable from the shell running the tests leaks into them."""
+    for name in list(os.environ):
+        if name.startswith("SWITCHBOARD_"):
+            monkeypatch.delenv(name)
+
+
+def test_reads_prefixed_variables(monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9093")
+    monkeypatch.setenv("SWITCHBOARD_REDIS_URL", "redis://cache:6390/2")
+    monkeypatch.setenv("SWITCHBOARD_TOPIC_PREFIX", "staging.")
+    monkeypatch.setenv("SWITCHBOARD_PARTITIONS", "12")
+    monkeypatch.setenv("SWITCHBOARD_ASK_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("SWITCHBOARD_RUN_DIR", "/tmp/sb-run")
+    s = Settings()
+    assert s.bootstrap_servers == "kafka-1:9092,kafka-2:9093"
+    assert s.redis_url == "redis://cache:6390/2"
+    assert s.topic_prefix == "staging."
+    assert s.partitions == 12
+    assert s.ask_timeout_s == 2.5
+    assert s.run_dir == Path("/tmp/sb-run")
+
+
+def test_unprefixed_variables_are_ignored(monkeypatch):
+    monkeypatch.setenv("PARTITIONS", "99")
+    monkeypatch.setenv("TOPIC_PREFIX", "wrong.")
+    s = Settings()
+    assert s.partitions != 99 and s.topic_prefix == ""
+
+
+@pytest.mark.parametrize("servers", ["kafka", "kafka:9092,kafka-2", "kafka:abc", ":9092"])
+def test_bootstrap_server_without_port_is_rejected_naming_the_variable(monkeypatch, servers):
+    monkeypatch.setenv("SWITCHBOARD_BOOTSTRAP_SERVERS", servers)
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert "SWITCHBOARD_BOOTSTRAP_SERVERS" in str(info.value)
+
+
+def test_invalid_number_is_rejected(monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_PARTITIONS", "0")
+    with pytest.raises(ValidationError, match="partitions"):
+        Settings()
+
+
+def test_broker_port_is_the_first_servers_port():
+    assert Settings(bootstrap_servers="kafka-1:29092,kafka-2:9093").broker_port == 29092
+
+
+@pytest.mark.parametrize("url, port", [("redis://cache:6390/0", 6390), ("redis://cache/0", 6379),
+                                       ("redis://:secret@cache:7000/1", 7000)])
+def test_redis_port(url, port):
+    assert Settings(redis_url=url).redis_port == port
+
+
+def test_idempotent_producers_off_when_embedded():
+    assert Settings().embedded is True
+    assert Settings().idempotent_producers is False
+
+
+def test_idempotent_producers_on_for_an_external_cluster(monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_EMBEDDED", "false")
+    assert Settings().idempotent_producers is True
+
+
+@pytest.mark.parametrize("embedded, override, expected", [("true", "true", True), ("false", "false", False)])
+def test_idempotent_producers_can_be_overridden(monkeypatch, embedded, override, expected):
+    monkeypatch.setenv("SWITCHBOARD_EMBEDDED", embedded)
+    monkeypatch.setenv("SWITCHBOARD_PRODUCER_IDEMPOTENCE", override)
+    assert Settings().idempotent_producers is expected
+
+
+def test_to_env_round_trips_through_the_environment(monkeypatch):
+    """What `up` hands its children reads back as the same settings."""
+    original = Settings(bootstrap_servers="kafka:9092", embedded=False, topic_prefix="it.", partitions=3,
+                        producer_idempotence=False, session_timeout_s=7.5, run_dir=Path("/tmp/run"))
+    env = original.to_env()
+    assert all(name.startswith("SWITCHBOARD_") for name in env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == original
