@@ -18,6 +18,8 @@ import json
 import time
 from collections import defaultdict
 
+import numpy as np
+
 from index.bm25 import BM25
 from index.corpus import Corpus, best_per_doc
 from index.fusion import convex, rrf
@@ -52,7 +54,7 @@ def fuse(mode: RetrievalMode, lexical: list[Passage], dense: list[Passage], sett
     by_doc.update({p.doc_id: p for p in dense})  # the dense side's passage is the semantically closest
     lx, dn = [(p.doc_id, p.score) for p in lexical], [(p.doc_id, p.score) for p in dense]
     fused = rrf([lx, dn], settings.rrf_k) if settings.fusion == "rrf" else convex(lx, dn, settings.fusion_alpha)
-    return [by_doc[d].model_copy(update={"score": round(s, 6)}) for d, s in fused]
+    return [by_doc[d].model_copy(update={"score": round(s, 9)}) for d, s in fused]
 
 
 class _Corpora:
@@ -76,11 +78,22 @@ class _Corpora:
             return corpus, bm25
 
 
-def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: list[str], k: int) -> list[Passage]:
-    scores, rows = bm25.search(question, k * 3, corpus.row_mask(allowed))
-    return [Passage(doc_id=d, passage_id=corpus.rows[r].passage_id, title=corpus.rows[r].title,
-                    text=corpus.rows[r].text, score=round(float(s), 6))
+def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: np.ndarray, k: int) -> list[tuple[str, str, float]]:
+    """(doc id, passage id, score) of the k best documents by BM25, under the allowed rows."""
+    scores, rows = bm25.search(question, k * 3, allowed)
+    return [(d, corpus.rows[r].passage_id, round(float(s), 6))
             for d, r, s in best_per_doc(scores, rows, corpus.doc_of_row, k)]
+
+
+def _passages(corpus: Corpus, hits: list[tuple[str, str, float]]) -> list[Passage]:
+    """Hits with their text from the corpus (a passage gone since, by an update, is dropped)."""
+    out = []
+    for doc_id, passage_id, score in hits:
+        row = corpus.row_of_passage.get(passage_id)
+        if row is not None:
+            r = corpus.rows[row]
+            out.append(Passage(doc_id=doc_id, passage_id=passage_id, title=r.title, text=r.text, score=score))
+    return out
 
 
 def routes(ctx: AgentContext) -> Parts:
@@ -92,16 +105,18 @@ def routes(ctx: AgentContext) -> Parts:
         packed = pack(ranked, s.context_tokens, step.top_k)
         return Emit("steps.execute", ExecuteStep(envelope=child_envelope(envelope, "execute"), question=step.question,
                                                  principal=step.principal, passages=packed,
-                                                 ranking=[p.doc_id for p in ranked], degraded=degraded))
+                                                 ranking=[p.doc_id for p in ranked],
+                                                 scores=[p.score for p in ranked], degraded=degraded))
 
     async def retrieve(step: RetrieveStep) -> list[Emit]:
         corpus, bm25 = await corpora.get(step.principal.tenant_id)
-        allowed = corpus.allowed_docs(read_filter(step.principal))
-        lexical = _lexical(corpus, bm25, step.question, allowed, step.candidates)
+        flt = read_filter(step.principal)
+        allowed = corpus.allowed_docs(flt)
+        lexical = _lexical(corpus, bm25, step.question, corpus.allowed_mask(flt), step.candidates)
         if step.mode is RetrievalMode.lexical:
-            return [execute(step, lexical, step.envelope)]
+            return [execute(step, _passages(corpus, lexical), step.envelope)]
         query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
-        parked = json.dumps({"step": codec.encode(step).hex(), "lexical": [p.model_dump() for p in lexical]})
+        parked = json.dumps({"step": codec.encode(step).hex(), "lexical": lexical})
         async with redis_errors("parking the step"):
             async with redis.pipeline(transaction=True) as pipe:
                 pipe.set(keys.pending("retriever", query.query_id), parked, ex=_PENDING_TTL_S)
@@ -109,7 +124,7 @@ def routes(ctx: AgentContext) -> Parts:
                 await pipe.execute()
         return [Emit("index.queries", query, key=step.principal.tenant_id)]
 
-    async def claim(query_id: str) -> tuple[RetrieveStep, list[Passage]] | None:
+    async def claim(query_id: str) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
         """Take a parked step; exactly one of the result and the timeout wins it."""
         async with redis_errors("claiming a parked step"):
             async with redis.pipeline(transaction=True) as pipe:
@@ -119,14 +134,17 @@ def routes(ctx: AgentContext) -> Parts:
         if raw is None:
             return None
         body = json.loads(raw)
-        return codec.decode(bytes.fromhex(body["step"])), [Passage(**p) for p in body["lexical"]]
+        step = codec.decode(bytes.fromhex(body["step"]))
+        corpus, _ = await corpora.get(step.principal.tenant_id)
+        return step, corpus, _passages(corpus, [tuple(h) for h in body["lexical"]])
 
     async def results(result: IndexResult) -> list[Emit]:
         claimed = await claim(result.query_id)
         if claimed is None:
             return []  # already continued (timed out), or never ours
-        step, lexical = claimed
-        return [execute(step, fuse(step.mode, lexical, result.hits, s), result.envelope)]
+        step, corpus, lexical = claimed
+        dense = _passages(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
+        return [execute(step, fuse(step.mode, lexical, dense, s), result.envelope)]
 
     async def sweep() -> list[Emit]:
         async with redis_errors("reading overdue steps"):
@@ -135,7 +153,7 @@ def routes(ctx: AgentContext) -> Parts:
         for query_id in overdue:
             claimed = await claim(query_id.decode())
             if claimed is not None:
-                step, lexical = claimed
+                step, _, lexical = claimed
                 out.append(execute(step, lexical, step.envelope,
                                    degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only"))
         return out

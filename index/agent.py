@@ -112,8 +112,9 @@ def routes(ctx: AgentContext) -> Parts:
             for j, i in enumerate(members):
                 q = queries[i]
                 best = best_per_doc(scores[j], ids[j], corpus.doc_of_row, q.k)
-                hits = [Passage(doc_id=d, passage_id=corpus.rows[r].passage_id, title=corpus.rows[r].title,
-                                text=corpus.rows[r].text, score=round(float(sc), 6)) for d, r, sc in best]
+                # ids and scores only: the retriever holds the same passages (a result of 100 hits stays small)
+                hits = [Passage(doc_id=d, passage_id=corpus.rows[r].passage_id, text="", score=round(float(sc), 6))
+                        for d, r, sc in best]
                 searched = len(corpus.docs) if allow is None else len(set(allow) & corpus.docs.keys())
                 out[i] = [Emit("index.results", IndexResult(envelope=child_envelope(q.envelope, "index.result"),
                                                             query_id=q.query_id, hits=hits, searched=searched))]

@@ -65,10 +65,25 @@ class Corpus:
             self.rows += doc_passages(doc)
             self.rows_of_doc[doc.doc_id] = np.arange(first, len(self.rows), dtype=np.int64)
         self.doc_of_row = [r.doc_id for r in self.rows]
+        self.row_of_passage = {r.passage_id: i for i, r in enumerate(self.rows)}
+        self._allowed: dict[tuple, tuple[list[str], np.ndarray]] = {}
 
     def allowed_docs(self, flt: AccessFilter) -> list[str]:
-        """The documents ``flt`` permits: the allow-list both searches run under."""
-        return [d.doc_id for d in self.docs.values() if flt.permits(d.access)]
+        """The documents ``flt`` permits: the allow-list both searches run under (memoised per filter)."""
+        return self._allowed_for(flt)[0]
+
+    def allowed_mask(self, flt: AccessFilter) -> np.ndarray:
+        """The passage rows of the documents ``flt`` permits."""
+        return self._allowed_for(flt)[1]
+
+    def _allowed_for(self, flt: AccessFilter) -> tuple[list[str], np.ndarray]:
+        key = (flt.tenant_id, tuple(sorted(flt.groups)), flt.clearance)
+        if key not in self._allowed:
+            if len(self._allowed) > 256:
+                self._allowed.clear()
+            docs = [d.doc_id for d in self.docs.values() if flt.permits(d.access)]
+            self._allowed[key] = (docs, self.row_mask(docs))
+        return self._allowed[key]
 
     def row_mask(self, doc_ids: list[str] | None) -> np.ndarray:
         mask = np.zeros(len(self.rows), dtype=bool)

@@ -30,7 +30,10 @@ class Classification(str, Enum):
     @property
     def rank(self) -> int:
         """Position from lowest (public, 0) to highest (restricted, 3)."""
-        return list(Classification).index(self)
+        return _CLASSIFICATION_RANK[self.value]
+
+
+_CLASSIFICATION_RANK = {c.value: i for i, c in enumerate(Classification)}
 
 
 class ErrorKind(str, Enum):
@@ -174,6 +177,7 @@ class ExecuteStep(Record):
     principal: Principal
     passages: list[Passage] = []
     ranking: list[str] = []
+    scores: list[float] = []
     degraded: str | None = None
 
 

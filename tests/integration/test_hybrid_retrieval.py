@@ -124,6 +124,48 @@ def test_rebuild_from_replaying_docs_ingest_matches_the_live_store(settings, ten
     assert applied == len(VISIBLE) + len(RESTRICTED) + 1
     assert asyncio.run(diff_stores(settings, settings.key_prefix, target, tenant)) == []
     assert asyncio.run(diff_stores(settings, settings.key_prefix, target + "x", tenant)) != []  # the check can fail
+    from index.encoder import Encoder
+
+    questions = Encoder().encode(QUESTIONS)
+    live = asyncio.run(_searches(settings, settings.key_prefix, tenant, questions))
+    rebuilt = asyncio.run(_searches(settings, target, tenant, questions))
+    assert live == rebuilt and live["lexical"] and live["dense"]
+
+
+async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
+    """BM25 and dense rankings of QUESTIONS over the store under ``key_prefix``.
+
+    The vectors must all come from the embedding cache the live index agent filled: the
+    encoder given here refuses to run, so a rebuild is shown to re-encode nothing."""
+    from index.bm25 import BM25
+    from index.cache import EmbeddingCache
+    from index.corpus import Corpus, best_per_doc
+    from index.encoder import DIM, MODEL_ID
+    from index.store import DocStore
+    from index.vectors import VectorShard
+    from mesh.state import Keys, connect
+
+    async def refuse(texts):
+        raise AssertionError(f"re-encoded {len(texts)} texts: the cache should hold them")
+
+    redis = connect(settings)
+    try:
+        version, docs = await DocStore(redis, Keys(key_prefix)).load(tenant)
+        corpus = Corpus(version, docs)
+        cache = EmbeddingCache(redis, settings.key_prefix, MODEL_ID, DIM, refuse)
+        vectors = await cache.get_many([r.searchable for r in corpus.rows])
+        shard = VectorShard(DIM)
+        shard.upsert(list(range(len(corpus.rows))), vectors)
+        bm25 = BM25([r.searchable for r in corpus.rows])
+        out = {"lexical": [], "dense": []}
+        dense_scores, dense_rows = shard.search(questions, 10)
+        for i, q in enumerate(QUESTIONS):
+            scores, rows = bm25.search(q, 10)
+            out["lexical"].append([d for d, _, _ in best_per_doc(scores, rows, corpus.doc_of_row, 5)])
+            out["dense"].append([d for d, _, _ in best_per_doc(dense_scores[i], dense_rows[i], corpus.doc_of_row, 5)])
+        return out
+    finally:
+        await redis.aclose()
 
 
 def test_index_agent_down_degrades_to_bm25_and_does_not_hang(mesh, tenant):

@@ -150,12 +150,16 @@ def _p(doc: str, score: float) -> Passage:
 
 def test_fuse_follows_the_mode():
     lexical, dense = [_p("a", 9.0), _p("b", 5.0)], [_p("b", 0.9), _p("c", 0.8)]
-    s = Settings()
+    s = Settings(fusion="rrf")
     assert [p.doc_id for p in fuse(RetrievalMode.lexical, lexical, dense, s)] == ["a", "b"]
     assert [p.doc_id for p in fuse(RetrievalMode.dense, lexical, dense, s)] == ["b", "c"]
     hybrid = [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, dense, s)]
     assert hybrid[0] == "b" and set(hybrid) == {"a", "b", "c"}  # in both lists: first under RRF
     assert [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, [], s)] == ["a", "b"]  # no dense: BM25 alone
+    dense_heavy = Settings(fusion="convex", fusion_alpha=0.9)
+    assert [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, dense, dense_heavy)][0] == "b"
+    lexical_heavy = Settings(fusion="convex", fusion_alpha=0.1)
+    assert [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, dense, lexical_heavy)][0] == "a"
 
 
 # --- planner --------------------------------------------------------------------------------------
