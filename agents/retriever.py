@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import defaultdict
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from index.bm25 import BM25
 from index.corpus import Corpus, best_per_doc
 from index.fusion import convex, rrf
 from index.packing import pack
-from index.store import DocStore
+from index.store import DocStore, PerTenant
 from mesh.app import AgentContext, AgentSpec, Parts, Timer
 from mesh.envelope import child_envelope
 from mesh.runtime import Emit, Route
@@ -57,27 +56,6 @@ def fuse(mode: RetrievalMode, lexical: list[Passage], dense: list[Passage], sett
     return [by_doc[d].model_copy(update={"score": round(s, 9)}) for d, s in fused]
 
 
-class _Corpora:
-    """Per-tenant passages and BM25, rebuilt when the document store's version moves."""
-
-    def __init__(self, store: DocStore) -> None:
-        self._store = store
-        self._by_tenant: dict[str, tuple[Corpus, BM25]] = {}
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    async def get(self, tenant: str) -> tuple[Corpus, BM25]:
-        version = await self._store.version(tenant)
-        cached = self._by_tenant.get(tenant)
-        if cached and cached[0].version == version:
-            return cached
-        async with self._locks[tenant]:
-            version, docs = await self._store.load(tenant)
-            corpus = Corpus(version, docs)
-            bm25 = await asyncio.to_thread(BM25, [r.searchable for r in corpus.rows])
-            self._by_tenant[tenant] = (corpus, bm25)
-            return corpus, bm25
-
-
 def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: np.ndarray, k: int) -> list[tuple[str, str, float]]:
     """(doc id, passage id, score) of the k best documents by BM25, under the allowed rows."""
     scores, rows = bm25.search(question, k * 3, allowed)
@@ -98,7 +76,10 @@ def _passages(corpus: Corpus, hits: list[tuple[str, str, float]]) -> list[Passag
 
 def routes(ctx: AgentContext) -> Parts:
     redis, keys, codec, s = ctx.redis, ctx.keys, ctx.codec, ctx.settings
-    corpora = _Corpora(DocStore(redis, keys))
+    async def build_bm25(corpus: Corpus) -> BM25:
+        return await asyncio.to_thread(BM25, [r.searchable for r in corpus.rows])
+
+    corpora = PerTenant(DocStore(redis, keys), build_bm25)
     deadlines = keys.pending("retriever", "deadlines")
 
     def execute(step: RetrieveStep, ranked: list[Passage], envelope, degraded: str | None = None) -> Emit:

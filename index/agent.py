@@ -20,7 +20,7 @@ import numpy as np
 from index.cache import EmbeddingCache
 from index.corpus import Corpus, best_per_doc, doc_passages
 from index.encoder import DIM, MODEL_ID, Encoder
-from index.store import DocStore
+from index.store import DocStore, PerTenant
 from index.vectors import VectorShard, gpu_available
 from mesh.app import AgentContext, AgentSpec, Parts
 from mesh.envelope import child_envelope
@@ -29,38 +29,9 @@ from mesh.logs import get_logger
 from mesh.runtime import Emit, Route
 from schemas.models import DocumentIngest, IndexQuery, IndexResult, Passage
 
-__all__ = ["spec", "Shards"]
+__all__ = ["spec"]
 
 log = get_logger("switchboard.index")
-
-
-class Shards:
-    """Per-tenant (corpus, vector shard), current with the document store."""
-
-    def __init__(self, store: DocStore, cache: EmbeddingCache, device: str, exact_threshold: int, nprobe: int) -> None:
-        self._store, self._cache = store, cache
-        self._device, self._exact, self._nprobe = device, exact_threshold, nprobe
-        self._by_tenant: dict[str, tuple[Corpus, VectorShard]] = {}
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    async def get(self, tenant: str) -> tuple[Corpus, VectorShard]:
-        version = await self._store.version(tenant)
-        cached = self._by_tenant.get(tenant)
-        if cached and cached[0].version == version:
-            return cached
-        async with self._locks[tenant]:
-            cached = self._by_tenant.get(tenant)
-            if cached and cached[0].version == await self._store.version(tenant):
-                return cached
-            version, docs = await self._store.load(tenant)
-            corpus = Corpus(version, docs)
-            vectors = await self._cache.get_many([r.searchable for r in corpus.rows])
-            shard = VectorShard(DIM, self._device, self._exact, self._nprobe)
-            shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
-            self._by_tenant[tenant] = (corpus, shard)
-            log.info("shard_built", tenant=tenant, version=version, docs=len(docs), passages=len(corpus.rows),
-                     cache_hit_rate=round(self._cache.hit_rate, 3), device=self._device)
-            return corpus, shard
 
 
 def routes(ctx: AgentContext) -> Parts:
@@ -78,7 +49,16 @@ def routes(ctx: AgentContext) -> Parts:
 
     cache = EmbeddingCache(ctx.redis, ctx.keys.prefix, MODEL_ID, DIM, encode_async, capacity=s.embedding_cache_size)
     device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
-    shards = Shards(store, cache, device, s.exact_threshold, s.nprobe)
+    async def build_shard(corpus: Corpus) -> VectorShard:
+        vectors = await cache.get_many([r.searchable for r in corpus.rows])
+        shard = VectorShard(DIM, device, s.exact_threshold, s.nprobe)
+        shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
+        log.info("shard_built", version=corpus.version,
+                 docs=len(corpus.docs), passages=len(corpus.rows), cache_hit_rate=round(cache.hit_rate, 3),
+                 device=device)
+        return shard
+
+    shards = PerTenant(store, build_shard)
 
     async def ingest_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
         texts: list[str] = []

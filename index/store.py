@@ -6,13 +6,19 @@ replica of the index agent answers from the same documents.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
-from index.corpus import StoredDoc
+from index.corpus import Corpus, StoredDoc
 from mesh.state import Keys, redis_errors
 from schemas.models import AccessAttributes, DocumentIngest
 
-__all__ = ["DocStore"]
+__all__ = ["DocStore", "PerTenant"]
+
+T = TypeVar("T")
 
 
 class DocStore:
@@ -56,3 +62,30 @@ class DocStore:
             body = json.loads(blob)
             docs.append(StoredDoc(doc_id.decode(), body["title"], body["text"], AccessAttributes(**body["access"])))
         return int(version or 0), docs
+
+
+class PerTenant(Generic[T]):
+    """Something built from a tenant's corpus (a BM25 index, a vector shard), rebuilt when the
+    store's version moves; concurrent callers for one tenant share one rebuild."""
+
+    def __init__(self, store: DocStore, build: Callable[[Corpus], Awaitable[T]]) -> None:
+        self._store, self._build = store, build
+        self._by_tenant: dict[str, tuple[Corpus, T]] = {}
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def get(self, tenant: str) -> tuple[Corpus, T]:
+        cached = self._by_tenant.get(tenant)
+        if cached and cached[0].version == await self.version(tenant):
+            return cached
+        async with self._locks[tenant]:
+            cached = self._by_tenant.get(tenant)
+            if cached and cached[0].version == await self.version(tenant):
+                return cached  # another caller rebuilt it while this one waited
+            version, docs = await self._store.load(tenant)
+            corpus = Corpus(version, docs)
+            built = (corpus, await self._build(corpus))
+            self._by_tenant[tenant] = built
+            return built
+
+    async def version(self, tenant: str) -> int:
+        return await self._store.version(tenant)

@@ -28,7 +28,7 @@ import structlog
 
 from mesh.codec import AvroCodec
 from mesh.envelope import ROOT_STEP, child_envelope, now_ms
-from mesh.errors import DeterministicError, SemanticError, SwitchboardError, TransientError
+from mesh.errors import DeterministicError, SemanticError, SwitchboardError
 from mesh.retry import RetryPolicy, retry
 from mesh.state import Ledger, Produced
 from mesh.topics import TOPICS, Topics, dlq_of
@@ -108,7 +108,8 @@ class Processor:
         try:
             record = self._decode(route, msg)
         except DeterministicError as err:
-            await self._infra(lambda: self._send([self._dead_letter(msg, err)]))
+            letter = self._dead_letter(msg, err)
+            await self._infra(lambda: self._send([letter]))
             log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
                         offset=msg.offset, code=err.code, reason=str(err), size=len(msg.value or b""))
             return "dead_lettered"

@@ -13,7 +13,7 @@ from agents.validator import problems, verdict
 from mesh.envelope import child_envelope, idempotency_key
 from mesh.extractive import NO_ANSWER
 from policy.access import read_filter
-from schemas.models import (Citation, ExecuteStep, IndexResult, RetrieveStep, StepStatus, TaskStatus, TaskSubmitted,
+from schemas.models import (Citation, ExecuteStep, RetrieveStep, StepStatus, TaskStatus, TaskSubmitted,
                             TokenUsage, ValidateStep)
 from tests.unit.samples import citation, envelope, passage, principal, usage
 
