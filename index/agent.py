@@ -17,6 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from index import snapshots
 from index.cache import EmbeddingCache
 from index.corpus import Corpus, best_per_doc, doc_passages
 from index.encoder import DIM, MODEL_ID, Encoder
@@ -50,12 +51,17 @@ def routes(ctx: AgentContext) -> Parts:
     cache = EmbeddingCache(ctx.redis, ctx.keys.prefix, MODEL_ID, DIM, encode_async, capacity=s.embedding_cache_size)
     device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
     async def build_shard(corpus: Corpus) -> VectorShard:
-        vectors = await cache.get_many([r.searchable for r in corpus.rows])
+        texts = [r.searchable for r in corpus.rows]
+        key = snapshots.fingerprint(MODEL_ID, texts)
+        vectors = await asyncio.to_thread(snapshots.load, s.snapshots, corpus.tenant, key)
+        source = "snapshot"
+        if vectors is None:
+            vectors, source = await cache.get_many(texts), "cache"
+            await asyncio.to_thread(snapshots.save, s.snapshots, corpus.tenant, key, vectors)
         shard = VectorShard(DIM, device, s.exact_threshold, s.nprobe)
         shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
-        log.info("shard_built", version=corpus.version,
-                 docs=len(corpus.docs), passages=len(corpus.rows), cache_hit_rate=round(cache.hit_rate, 3),
-                 device=device)
+        log.info("shard_built", tenant=corpus.tenant, version=corpus.version, docs=len(corpus.docs),
+                 passages=len(corpus.rows), source=source, cache_hit_rate=round(cache.hit_rate, 3), device=device)
         return shard
 
     shards = PerTenant(store, build_shard)

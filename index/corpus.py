@@ -54,8 +54,8 @@ def doc_passages(doc: StoredDoc) -> list[PassageRow]:
 class Corpus:
     """One tenant's documents at one store version, with passage rows and per-document row lists."""
 
-    def __init__(self, version: int, docs: list[StoredDoc]) -> None:
-        self.version = version
+    def __init__(self, version: int, docs: list[StoredDoc], tenant: str = "") -> None:
+        self.version, self.tenant = version, tenant
         self.docs = {d.doc_id: d for d in docs}
         self.rows: list[PassageRow] = []
         self.doc_of_row: list[str] = []

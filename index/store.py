@@ -82,7 +82,7 @@ class PerTenant(Generic[T]):
             if cached and cached[0].version == await self.version(tenant):
                 return cached  # another caller rebuilt it while this one waited
             version, docs = await self._store.load(tenant)
-            corpus = Corpus(version, docs)
+            corpus = Corpus(version, docs, tenant)
             built = (corpus, await self._build(corpus))
             self._by_tenant[tenant] = built
             return built

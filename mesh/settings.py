@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     fusion_alpha: float = Field(0.5, ge=0, le=1, description="weight of dense in the convex combination")
     context_tokens: int = Field(1500, ge=50, description="token budget of the packed context")
     index_timeout_ms: int = Field(2000, ge=1, description="after this the retriever answers from BM25 alone")
+    snapshot_dir: Path | None = Field(None, description="shard snapshots of the index agent; default <run_dir>/snapshots")
     embedding_cache_size: int = Field(50_000, ge=0, description="vectors kept in each process's LRU")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
@@ -81,6 +82,10 @@ class Settings(BaseSettings):
             if value is not None:
                 out[f"SWITCHBOARD_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
+
+    @property
+    def snapshots(self) -> Path:
+        return self.snapshot_dir or Path(self.run_dir) / "snapshots"
 
     @property
     def idempotent_producers(self) -> bool:

@@ -186,3 +186,7 @@ def test_index_agent_down_degrades_to_bm25_and_does_not_hang(mesh, tenant):
         mesh.wait_ready(["index"], 60)
     later = retrieve(settings, tenant, "How long does Kafka keep records?", who)
     assert later.degraded is None
+    # the restarted agent loaded this tenant's vectors from its disk snapshot, not from Redis
+    log = (mesh.log_dir / "agent-index.log").read_text()
+    built = [json.loads(line[line.index("{"):]) for line in log.splitlines() if '"shard_built"' in line]
+    assert any(b["tenant"] == tenant and b["source"] == "snapshot" for b in built)
