@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 
-__all__ = ["machine", "percentile_ms", "table"]
+__all__ = ["machine", "machine_line", "percentile_ms", "table", "main_of"]
 
 
 def machine() -> dict:
@@ -46,3 +46,26 @@ def table(rows: list[dict], columns: list[str]) -> str:
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     line = lambda vals: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths)))
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def machine_line(m: dict) -> str:
+    """The machine in one line, for a benchmark's table heading."""
+    return f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, GPU {m['gpu']}"
+
+
+def main_of(prog: str, doc: str, add_arguments, run, render):
+    """A benchmark's entry point: its arguments plus --json, then one JSON object or the rendered table."""
+
+    def main(argv: list[str] | None = None) -> int:
+        import argparse
+        import json
+
+        p = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+        add_arguments(p)
+        p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+        args = p.parse_args(argv)
+        report = run(args)
+        print(json.dumps(report) if args.json else render(report))
+        return 0
+
+    return main

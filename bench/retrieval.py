@@ -12,7 +12,6 @@ receiving its ExecuteStep, so it includes the broker hops and query encoding.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import machine, percentile_ms, table
+from bench.common import machine, machine_line, main_of, percentile_ms, table
 from tqdm import tqdm
 
 from bench.metrics import ndcg_at, recall_at
@@ -159,29 +158,25 @@ def _fusion_sweep(runs: dict, qrels: dict) -> list[dict]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.retrieval", description=__doc__.split("\n\n")[0])
+def _arguments(p) -> None:
     p.add_argument("--data", required=True, help="folder in the BEIR layout")
     p.add_argument("--split", default="test", help="qrels/SPLIT.tsv names the evaluated queries")
     p.add_argument("--modes", nargs="+", default=["lexical", "dense", "hybrid"], choices=["lexical", "dense", "hybrid"])
     p.add_argument("--limit-queries", type=int, default=None, help="evaluate only the first N queries")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    args = p.parse_args(argv)
-    report = run(args)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        m = report["machine"]
-        print(f"{report['documents']} documents, {report['queries']} queries ({report['split']}); "
-              f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}")
-        print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, GPU {m['gpu']}, "
-              f"encoder threads {report['encoder_threads']}")
-        print(table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded"]))
-        if report["fusion_sweep"]:
-            print("\nfusion of the same lexical and dense rankings:")
-            print(table(report["fusion_sweep"], ["fusion", "ndcg@10", "recall@100"]))
-    return 0
 
+
+def _render(report: dict) -> str:
+    lines = [f"{report['documents']} documents, {report['queries']} queries ({report['split']}); "
+             f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}",
+             f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}",
+             table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded"])]
+    if report["fusion_sweep"]:
+        lines += ["", "fusion of the same lexical and dense rankings:",
+                  table(report["fusion_sweep"], ["fusion", "ndcg@10", "recall@100"])]
+    return "\n".join(lines)
+
+
+main = main_of("python -m bench.retrieval", __doc__, _arguments, run, _render)
 
 if __name__ == "__main__":
     sys.exit(main())

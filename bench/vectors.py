@@ -9,14 +9,12 @@ in one process, so the ratios are comparable. Exact search is the reference for 
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 
 import numpy as np
 
-from bench.common import machine, table
+from bench.common import machine, machine_line, main_of, table
 from index.vectors import VectorShard, exact_search, gpu_available
 
 
@@ -58,24 +56,21 @@ def run(args) -> dict:
             "exact_numpy_qps_b256": exact_qps, "machine": machine(), "results": rows}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.vectors", description=__doc__.split("\n\n")[0])
+def _arguments(p) -> None:
     p.add_argument("--n", type=int, default=200_000, help="vectors in the shard")
     p.add_argument("--dim", type=int, default=384)
     p.add_argument("--queries", type=int, default=1024)
     p.add_argument("--nprobe", type=int, default=16)
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    args = p.parse_args(argv)
-    report = run(args)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        m = report["machine"]
-        print(f"{report['n']} vectors x {report['dim']}, {report['queries']} queries; machine: {m['cpu']}, "
-              f"{m['cores']} cores, GPU {m['gpu']}; exact (numpy) {report['exact_numpy_qps_b256']} q/s batched")
-        print(table(report["results"], ["backend", "build_s", "nprobe", "qps_b1", "qps_b256", "recall@10"]))
-    return 0
 
+
+def _render(report: dict) -> str:
+    return "\n".join([
+        f"{report['n']} vectors x {report['dim']}, {report['queries']} queries; {machine_line(report['machine'])}; "
+        f"exact (numpy) {report['exact_numpy_qps_b256']} q/s batched",
+        table(report["results"], ["backend", "build_s", "nprobe", "qps_b1", "qps_b256", "recall@10"])])
+
+
+main = main_of("python -m bench.vectors", __doc__, _arguments, run, _render)
 
 if __name__ == "__main__":
     sys.exit(main())

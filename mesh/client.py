@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -137,22 +136,18 @@ class Client:
         tail = Tail(self.settings, self.topics.name("tasks.completed"))  # before submitting: nothing is missed
         try:
             task = self.submit(question, principal, top_k=top_k, deadline_s=timeout_s)
-            task_id = task.envelope.task_id.encode()
-            msg = tail.first(lambda m: m.key() == task_id and self._is_result(m, task.envelope.task_id), timeout_s)
+            task_id = task.envelope.task_id
+            for msg in tail.messages(timeout_s):
+                if msg.key() != task_id.encode():
+                    continue
+                try:
+                    result = self.codec.decode(msg.value())
+                except DeterministicError:
+                    continue  # not ours to read; the planner's output always decodes
+                if isinstance(result, TaskCompleted) and result.envelope.task_id == task_id:
+                    return result
         finally:
             tail.close()
-        if msg is None:
-            raise TransientError(f"no answer within {timeout_s:.0f}s for task {task.envelope.task_id}: are the agents "
-                                 "running? (`switchboard up`; logs under the run directory)", code="ask_timeout")
-        return self.codec.decode(msg.value())
+        raise TransientError(f"no answer within {timeout_s:.0f}s for task {task_id}: are the agents running? "
+                             "(`switchboard up`; logs under the run directory)", code="ask_timeout")
 
-    def _is_result(self, msg, task_id: str) -> bool:
-        try:
-            record = self.codec.decode(msg.value())
-        except DeterministicError:
-            return False
-        return isinstance(record, TaskCompleted) and record.envelope.task_id == task_id
-
-
-def read_lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
