@@ -1,39 +1,139 @@
-"""The executor: answers a step from its context with a model, and accounts for the tokens.
+"""The executor: answers a step from its context with a routed model, and accounts for the tokens.
 
 In:  ``steps.execute`` (ExecuteStep).
-Out: ``steps.validate`` (ValidateStep), ``usage.tokens`` (TokenUsage, keyed by tenant).
+Out: ``steps.validate`` (ValidateStep, with the endpoint chosen and why), ``usage.tokens``
+(TokenUsage per call, keyed by tenant, with the tokens the endpoint reported and their cost).
+Errors: a prompt no capable endpoint can hold, or a capability no endpoint has, is refused
+(semantic: the planner fails the step with the reason); when every capable endpoint fails the
+call, the step is retried (transient) under the agent's retry policy.
 
-The model today is the built-in extractive one (sentences from the passages, each cited);
-routing among OpenAI-compatible endpoints comes with the execution-control work.
+The prompt is assembled and counted before any call (``mesh.prompt``). The router
+(``mesh.routing``) picks among capable endpoints by expected cost and latency under the load
+every replica shares in Redis (``mesh.route_stats``); a failed call moves on to the next best
+endpoint at once. A step of a task that was cancelled or timed out is dropped unanswered.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
 from mesh import extractive
 from mesh.app import AgentContext, AgentSpec
+from mesh.endpoints import Endpoint
 from mesh.envelope import child_envelope
+from mesh.errors import SemanticError, TransientError
+from mesh.logs import get_logger
+from mesh.openai_client import EndpointFailure, chat
+from mesh.prompt import Prompt, assemble, cite
+from mesh.route_stats import RouteStats
+from mesh.routing import Choice, NoRoute, candidates, choose
 from mesh.runtime import Emit, Route
-from schemas.models import ExecuteStep, TokenUsage, ValidateStep
+from mesh.state import redis_errors
+from schemas.models import Citation, ExecuteStep, TokenUsage, Usage, ValidateStep
 
-__all__ = ["spec", "execute"]
+__all__ = ["spec", "Answered", "needs_of"]
+
+log = get_logger("switchboard.executor")
+_CLOSED = ("cancelled", "timed_out")
 
 
-def execute(step: ExecuteStep) -> list[Emit]:
-    """Answer ``step`` with the built-in model; pure."""
-    out = extractive.answer(step.question, step.passages)
+@dataclass(frozen=True)
+class Answered:
+    """One successful call: what the model said, as the mesh cites it, and what it cost."""
+
+    endpoint: Endpoint
+    text: str
+    citations: list[Citation]
+    finish_reason: str
+    usage: Usage
+    reason: str
+
+
+def needs_of(step: ExecuteStep) -> set[str]:
+    return {"json"} if step.output_schema else {"answer"}
+
+
+def emits_for(step: ExecuteStep, out: Answered, max_tokens: int) -> list[Emit]:
+    """The answer for the validator and the usage for accounting; pure."""
     validate = ValidateStep(envelope=child_envelope(step.envelope, "validate"), question=step.question,
                             principal=step.principal, passages=step.passages, answer=out.text,
-                            citations=out.citations, finish_reason=out.finish_reason, usage=out.usage)
+                            citations=out.citations, finish_reason=out.finish_reason, usage=out.usage,
+                            output_schema=step.output_schema, endpoint=out.endpoint.name, route_reason=out.reason,
+                            max_tokens=max_tokens, avoid=step.avoid)
+    cost = out.endpoint.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
     usage = TokenUsage(envelope=child_envelope(step.envelope, "usage"), user_id=step.principal.user_id,
-                       endpoint=extractive.MODEL_NAME, usage=out.usage, cost_usd=0.0)
+                       endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9))
     return [Emit("steps.validate", validate), Emit("usage.tokens", usage, key=step.envelope.tenant_id)]
 
 
 def routes(ctx: AgentContext) -> list[Route]:
-    async def handle(step: ExecuteStep) -> list[Emit]:
-        return execute(step)
+    s, redis, keys = ctx.settings, ctx.redis, ctx.keys
+    stats = RouteStats(redis, keys.prefix, failures=s.breaker_failures, reset_s=s.breaker_reset_s)
+    limits = {e.name: asyncio.Semaphore(e.concurrency) for e in s.endpoints}
+    sessions: list[aiohttp.ClientSession] = []
 
-    return [Route("steps.execute", handle)]
+    def session() -> aiohttp.ClientSession:
+        if not sessions:  # created on the worker's loop, on first use
+            sessions.append(aiohttp.ClientSession())
+        return sessions[0]
+
+    async def call(e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
+        if e.kind == "extractive":
+            out = extractive.answer(step.question, step.passages)
+            return Answered(e, out.text, out.citations, out.finish_reason, out.usage, choice.reason)
+        done = await chat(session(), e, prompt.messages, max_tokens=min(max_tokens, e.max_output_tokens),
+                          json_output=bool(step.output_schema))
+        if not done.usage_reported:
+            log.warning("usage_not_reported", endpoint=e.name, estimated_prompt_tokens=done.prompt_tokens)
+        text, citations = cite(done.text, step.passages)
+        return Answered(e, text, citations, done.finish_reason,
+                        Usage(model=e.model_name, prompt_tokens=done.prompt_tokens,
+                              completion_tokens=done.completion_tokens), choice.reason)
+
+    async def handle(step: ExecuteStep) -> list[Emit]:
+        env = step.envelope
+        async with redis_errors("reading the task's status"):
+            status = await redis.hget(keys.task(env.tenant_id, env.task_id), "status")
+        if status is not None and status.decode() in _CLOSED:
+            log.info("step_dropped", reason=f"task {status.decode()}")
+            return []
+        prompt = assemble(step.question, step.passages, output_schema=step.output_schema, feedback=step.feedback)
+        max_tokens = step.max_tokens or s.answer_max_tokens
+        try:
+            pool = candidates(s.endpoints, needs_of(step), prompt.tokens, max_tokens)
+        except NoRoute as err:
+            raise SemanticError(str(err), code="no_route") from err
+        failures: list[str] = []
+        while pool:
+            loads = await stats.loads([e.name for e in pool])
+            choice = choose(pool, loads, prompt_tokens=prompt.tokens, max_tokens=max_tokens,
+                            usd_per_s=s.route_usd_per_s, avoid=frozenset(step.avoid))
+            e = choice.endpoint
+            if failures:
+                choice = Choice(e, f"{choice.reason}; after {', '.join(failures)}", choice.expected_cost_usd,
+                                choice.expected_ms)
+            started = time.perf_counter()
+            async with limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
+                call_id = await stats.begin(e.name, e.timeout_s)
+                try:
+                    out = await call(e, step, prompt, max_tokens, choice)
+                except EndpointFailure as err:
+                    await stats.end(e.name, call_id, ok=False, latency_ms=0)
+                    log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
+                    failures.append(f"{e.name} failed ({err.code})")
+                    pool = [p for p in pool if p.name != e.name]
+                    continue
+                await stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
+            log.info("step_routed", endpoint=e.name, reason=choice.reason, prompt_tokens=out.usage.prompt_tokens,
+                     completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
+            return emits_for(step, out, max_tokens)
+        raise TransientError("every capable endpoint failed: " + "; ".join(failures), code="endpoints_failed")
+
+    return [Route("steps.execute", handle, reports="planner")]
 
 
 spec = AgentSpec("executor", routes)

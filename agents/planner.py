@@ -1,11 +1,18 @@
-"""The planner: admits tasks, tracks them in Redis, and completes them.
+"""The planner: turns a task into a DAG of chains, advances it as steps finish, and completes it.
 
-In:  ``tasks.submitted`` (TaskSubmitted), ``steps.done`` (StepDone).
-Out: ``steps.retrieve`` (RetrieveStep), ``tasks.completed`` (TaskCompleted), ``audit.log``.
-Errors: a refused task (tenant mismatch, blank or over-long question, deadline passed) is a
-semantic error: the client receives a ``rejected`` TaskCompleted with the reason.
+In:  ``tasks.submitted`` (TaskSubmitted), ``steps.done`` (StepDone), ``tasks.cancel`` (TaskCancel).
+Out: ``steps.retrieve`` (RetrieveStep, one per chain started), ``tasks.completed`` (TaskCompleted,
+one per task), ``audit.log``.
+Errors: a refused task (tenant mismatch, blank or over-long question, deadline passed, bad
+JSON Schema) is semantic: the client receives a ``rejected`` TaskCompleted with the reason.
 
-Today a task is one retrieve -> execute -> validate chain; the DAG planner deepens this.
+A compositional question becomes one chain per part (``mesh.decompose``), or a model's plan
+when an endpoint with the ``plan`` capability is configured (validated before use, else the
+rules plan). A task that asks for JSON stays one chain. The DAG and each chain's status are
+the task's checkpoint in Redis (``mesh.workflow``): any planner replica carries on from it, and
+a chain that finished is never started again. When the last chain finishes, the planner
+composes the answers (``mesh.dag.compose``). A timer completes tasks past their deadline as
+``timed_out``, naming the unfinished chains; ``tasks.cancel`` completes a task as ``cancelled``.
 """
 
 from __future__ import annotations
@@ -13,74 +20,157 @@ from __future__ import annotations
 import hashlib
 import time
 
-from mesh.app import AgentContext, AgentSpec
+import aiohttp
+
+from mesh.app import AgentContext, AgentSpec, Parts, Timer
+from mesh.dag import Composed, NodeResult, Plan, PlanError, compose, plan_from_json, plan_of_parts
+from mesh.decompose import decompose
 from mesh.envelope import ROOT_STEP, child_envelope
-from mesh.errors import DeterministicError
+from mesh.errors import DeterministicError, SwitchboardError
+from mesh.logs import get_logger
+from mesh.openai_client import chat
+from mesh.prompt import plan_prompt
 from mesh.runtime import Emit, Route
-from mesh.state import redis_errors
+from mesh.workflow import TaskState, Workflow
 from policy.admission import admit
-from schemas.models import (AuditRecord, Decision, ErrorKind, Rejection, RetrieveStep, StepDone, StepStatus,
-                            TaskCompleted, TaskStatus, TaskSubmitted)
+from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
+                            TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted)
 
-__all__ = ["spec", "first_step", "completion_status"]
+__all__ = ["spec", "rule_plan", "start_steps", "completion"]
 
-STEP = "s1"
+log = get_logger("switchboard.planner")
 _TASK_TTL_S = 7 * 24 * 3600
 
 
-def first_step(task: TaskSubmitted) -> RetrieveStep:
-    """The single step of a simple question."""
-    return RetrieveStep(envelope=child_envelope(task.envelope, "retrieve", step_id=STEP), question=task.question,
-                        principal=task.principal, top_k=task.top_k)
+def rule_plan(task: TaskSubmitted, max_parts: int) -> Plan:
+    """The deterministic plan: one chain per part of the question (one for a structured answer)."""
+    parts = [task.question] if task.output_schema else decompose(task.question, max_parts)
+    return plan_of_parts(parts)
 
 
-def completion_status(step: StepStatus) -> TaskStatus:
-    return {StepStatus.passed: TaskStatus.answered, StepStatus.no_answer: TaskStatus.no_answer,
-            StepStatus.failed: TaskStatus.failed}[step]
+def start_steps(task: TaskSubmitted, plan: Plan, ids: list[str]) -> list[Emit]:
+    """A ``steps.retrieve`` message for each started chain; its envelope names the chain."""
+    by_id = {n.id: n for n in plan}
+    return [Emit("steps.retrieve", RetrieveStep(envelope=child_envelope(task.envelope, "retrieve", step_id=i),
+                                                question=by_id[i].question, principal=task.principal,
+                                                top_k=task.top_k, output_schema=task.output_schema))
+            for i in ids]
 
 
-def routes(ctx: AgentContext) -> list[Route]:
-    redis, keys, settings = ctx.redis, ctx.keys, ctx.settings
+def _rejection(composed: Composed) -> Rejection | None:
+    if composed.status is TaskStatus.failed:
+        parts = composed.reasons[0].split(": ", 2) if composed.reasons else []
+        code = parts[1] if len(parts) == 3 else "step_failed"  # reasons read "node: code: message"
+        return Rejection(kind=ErrorKind.semantic, code=code, agent="validator",
+                         message="no answer passed validation: " + "; ".join(composed.reasons))
+    if composed.status is TaskStatus.timed_out:
+        return Rejection(kind=ErrorKind.transient, code="deadline_exceeded", agent="planner",
+                         message=f"the deadline passed before {', '.join(composed.unfinished)} finished")
+    if composed.status is TaskStatus.cancelled:
+        return Rejection(kind=ErrorKind.semantic, code="cancelled", agent="planner",
+                         message=f"cancelled before {', '.join(composed.unfinished) or 'completion'} finished")
+    return None
+
+
+def completion(env: Envelope, composed: Composed) -> TaskCompleted:
+    """The task's one result, from its composed answer."""
+    return TaskCompleted(envelope=child_envelope(env, "completed", step_id=ROOT_STEP), status=composed.status,
+                         answer=composed.answer, citations=composed.citations, usage=composed.usage,
+                         rejection=_rejection(composed), degraded=composed.degraded, unfinished=composed.unfinished)
+
+
+def routes(ctx: AgentContext) -> Parts:
+    s, keys, codec = ctx.settings, ctx.keys, ctx.codec
+    flow = Workflow(ctx.redis, keys, _TASK_TTL_S)
+    planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"]
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def model_plan(task: TaskSubmitted) -> Plan | None:
+        """A plan from the configured planning endpoint, or None (the rules plan) if it gives no valid one."""
+        if not planners or task.output_schema:
+            return None
+        if not sessions:
+            sessions.append(aiohttp.ClientSession())
+        prompt = plan_prompt(task.question, s.max_parts)
+        try:
+            done = await chat(sessions[0], planners[0], prompt.messages, max_tokens=400, json_output=True)
+            return plan_from_json(done.text, max_nodes=s.max_parts, max_question_chars=s.max_question_chars)
+        except (PlanError, SwitchboardError) as err:
+            log.warning("model_plan_refused", endpoint=planners[0].name, reason=str(err))
+            return None
+
+    def task_of(state: TaskState) -> TaskSubmitted:
+        return codec.decode(state.task)
 
     async def submitted(task: TaskSubmitted) -> list[Emit]:
-        admit(task, max_question_chars=settings.max_question_chars, now_ms=int(time.time() * 1000))
+        now = int(time.time() * 1000)
+        admit(task, max_question_chars=s.max_question_chars, now_ms=now)
         env = task.envelope
+        plan = await model_plan(task) or rule_plan(task, s.max_parts)
+        deadline = task.deadline_ms or int(env.created_at.timestamp() * 1000 + s.task_deadline_s * 1000)
         name = keys.task(env.tenant_id, env.task_id)
-        async with redis_errors("recording the task"):
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.hset(name, mapping={"status": "running", "user": task.principal.user_id, "steps": STEP,
-                                         "question_sha256": hashlib.sha256(task.question.encode()).hexdigest(),
-                                         "submitted_at": env.created_at.isoformat()})
-                pipe.expire(name, _TASK_TTL_S)
-                await pipe.execute()
+        fired = await flow.start(name, codec.encode(task), plan, deadline)
+        state = await flow.load(name)
+        log.info("task_planned", chains=len(state.plan), started=fired)
         audit = AuditRecord(envelope=child_envelope(env, "audit.submit"), agent="planner",
                             principal=f"{task.principal.tenant_id}/{task.principal.user_id}", action="submit_task",
                             resource=f"task/{env.task_id}", decision=Decision.allow,
                             input_sha256=hashlib.sha256(task.question.encode()).hexdigest())
-        return [Emit("steps.retrieve", first_step(task)), Emit("audit.log", audit, key=env.tenant_id)]
+        return start_steps(task_of(state), state.plan, fired) + [Emit("audit.log", audit, key=env.tenant_id)]
+
+    async def finish(name: str, state: TaskState, closed: TaskStatus | None = None, forget: bool = True) -> Emit:
+        composed = compose(state.plan, state.results, closed=closed)
+        await flow.finish(name, composed.status.value, forget_deadline=forget)
+        log.info("task_completed", status=composed.status.value, unfinished=composed.unfinished)
+        return Emit("tasks.completed", completion(task_of(state).envelope, composed))
 
     async def done(step: StepDone) -> list[Emit]:
         env = step.envelope
         name = keys.task(env.tenant_id, env.task_id)
-        status = completion_status(step.status)
-        async with redis_errors("completing the task"):
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.exists(name)
-                pipe.hset(name, mapping={"status": status.value, f"step:{env.step_id}": step.status.value})
-                existed, _ = await pipe.execute()
-        if not existed:
-            raise DeterministicError(f"no record of task {env.task_id}: it expired or was never planned",
-                                     code="unknown_task")
-        rejection = None
-        if status is TaskStatus.failed:
-            rejection = Rejection(kind=ErrorKind.semantic, code="validation_failed", agent="validator",
-                                  message="the answer failed validation: " + "; ".join(step.reasons))
-        completed = TaskCompleted(envelope=child_envelope(env, "completed", step_id=ROOT_STEP), status=status,
-                                  answer=step.answer if rejection is None else "", citations=step.citations,
-                                  usage=[step.usage], rejection=rejection)
-        return [Emit("tasks.completed", completed)]
+        result = NodeResult(step.status, step.answer, tuple(step.citations),
+                            (step.usage,) if step.usage.model else (), tuple(step.reasons), step.degraded)
+        moved = await flow.advance(name, env.step_id, result)
+        if moved.status in ("unknown", "unknown_step"):
+            raise DeterministicError(f"no record of step {env.step_id} of task {env.task_id}: it expired or was "
+                                     "never planned", code="unknown_task")
+        if not moved.fire and not moved.closes:
+            return []
+        state = await flow.load(name)
+        out = start_steps(task_of(state), state.plan, moved.fire)
+        if moved.closes:
+            out.append(await finish(name, state))
+        return out
 
-    return [Route("tasks.submitted", submitted), Route("steps.done", done)]
+    async def cancel(request: TaskCancel) -> list[Emit]:
+        env = request.envelope
+        name = keys.task(env.tenant_id, env.task_id)
+        status, mine = await flow.close(name, TaskStatus.cancelled.value, "cancel")
+        log.info("task_cancel_requested", by=request.requested_by, status=status, applied=mine)
+        if not mine:
+            return []  # unknown, or already finished: its result stands
+        return [await finish(name, await flow.load(name), TaskStatus.cancelled)]
+
+    swept: list[str] = []
+
+    async def sweep() -> list[Emit]:
+        """Time out overdue tasks. A deadline is forgotten only once its result was sent (``forget``), so a
+        replica that dies in between leaves it for the next sweep, which sends the same result again."""
+        out = []
+        for name in await flow.overdue(int(time.time() * 1000)):
+            status, mine = await flow.close(name, TaskStatus.timed_out.value, "deadline")
+            if mine:
+                out.append(await finish(name, await flow.load(name), TaskStatus.timed_out, forget=False))
+            if status not in ("running", "closing"):
+                swept.append(name)
+        return out
+
+    async def forget() -> None:
+        await flow.forget_deadlines(swept)
+        swept.clear()
+
+    return Parts([Route("tasks.submitted", submitted), Route("steps.done", done),
+                  Route("tasks.cancel", cancel, reports="nobody")],
+                 timers=[Timer(0.5, sweep, after=forget)])
 
 
 spec = AgentSpec("planner", routes)

@@ -87,7 +87,8 @@ def routes(ctx: AgentContext) -> Parts:
         return Emit("steps.execute", ExecuteStep(envelope=child_envelope(envelope, "execute"), question=step.question,
                                                  principal=step.principal, passages=packed,
                                                  ranking=[p.doc_id for p in ranked],
-                                                 scores=[p.score for p in ranked], degraded=degraded))
+                                                 scores=[p.score for p in ranked], degraded=degraded,
+                                                 output_schema=step.output_schema))
 
     async def retrieve(step: RetrieveStep) -> list[Emit]:
         corpus, bm25 = await corpora.get(step.principal.tenant_id)
@@ -139,7 +140,8 @@ def routes(ctx: AgentContext) -> Parts:
                                    degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only"))
         return out
 
-    return Parts([Route("steps.retrieve", retrieve), Route("index.results", results)],
+    return Parts([Route("steps.retrieve", retrieve, reports="planner"),
+                  Route("index.results", results, reports="planner")],
                  timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep)])
 
 

@@ -112,10 +112,10 @@ def routes(ctx: AgentContext) -> Parts:
     async def warmup() -> None:
         await encode_async(["warm up"])  # load the model before reporting ready, not on the first query
 
-    return Parts([Route("docs.ingest", ingest, idempotent=False, reports_to_client=False, handle_many=ingest_many,
+    return Parts([Route("docs.ingest", ingest, idempotent=False, reports="nobody", handle_many=ingest_many,
                   batch_size=128, batch_wait_s=0.05),
             # a failed search is the retriever's to handle (it answers from BM25 after its timeout)
-            Route("index.queries", query, reports_to_client=False, handle_many=query_many, batch_size=64,
+            Route("index.queries", query, reports="nobody", handle_many=query_many, batch_size=64,
                   batch_wait_s=0.005)], warmup=warmup)
 
 

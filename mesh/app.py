@@ -50,6 +50,8 @@ class Timer:
 
     interval_s: float
     run: Callable[[], Awaitable[list[Emit]]]
+    #: called once what ``run`` returned was acknowledged by the broker (e.g. to forget what was sent)
+    after: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,12 @@ class _App(faust.App):
 def build_app(settings: Settings, spec: AgentSpec) -> faust.App:
     """A Faust app running ``spec`` against the configured broker and Redis."""
     register_with_faust()
+    (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = _App(
         group_id(settings, spec.name),
         broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
         store="memory://",
+        datadir=str(settings.run_dir / "faust" / "{conf.name}"),  # not the working directory
         web_enabled=False,
         topic_disable_leader=True,
         topic_partitions=settings.partitions,
@@ -184,6 +188,8 @@ def _schedule(app: faust.App, processor: Processor, timer: Timer) -> None:
     @app.timer(timer.interval_s, name=f"{processor.agent}.timer.{id(timer)}")
     async def tick() -> None:
         await processor.send_emits(await timer.run())
+        if timer.after is not None:
+            await timer.after()
 
 
 def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event) -> None:

@@ -46,6 +46,8 @@ def _result_json(result) -> dict:
         "citations": [c.model_dump() for c in result.citations],
         "usage": [u.model_dump() for u in result.usage],
         "rejection": result.rejection.model_dump(mode="json") if result.rejection else None,
+        "degraded": result.degraded,
+        "unfinished": result.unfinished,
     }
 
 
@@ -54,10 +56,14 @@ def _print_result(result, question: str | None = None) -> None:
         print(f"Q: {question}")
     if result.rejection:
         print(f"{result.status.value}: {result.rejection.message} ({result.rejection.code})")
+        if result.answer:
+            print(result.answer)
     else:
         print(result.answer)
         for i, c in enumerate(result.citations, 1):
             print(f"  [{i}] {c.doc_id}  {c.title}")
+    if result.degraded:
+        print(f"  note: {result.degraded}")
     tokens = sum(u.prompt_tokens + u.completion_tokens for u in result.usage)
     print(f"  task {result.envelope.task_id} · {result.status.value} · {tokens} tokens")
 
@@ -142,15 +148,49 @@ def cmd_ingest(args, settings: Settings) -> int:
     return 0
 
 
+def _read_schema(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise SystemExit(f"cannot read {path}: {err.strerror}")
+    from mesh.output_format import schema_error
+
+    problem = schema_error(text)
+    if problem:
+        _say(f"{path}: {problem}")
+        raise SystemExit(2)
+    return text
+
+
 def cmd_ask(args, settings: Settings) -> int:
     from mesh.client import Client
 
-    result = Client(settings).ask(args.question, _principal(args), timeout_s=args.timeout, top_k=args.top_k)
+    schema = _read_schema(args.schema)
+    result = Client(settings).ask(args.question, _principal(args), timeout_s=args.timeout, top_k=args.top_k,
+                                  output_schema=schema, deadline_s=args.deadline)
     if args.json:
         print(json.dumps(_result_json(result)))
     else:
         _print_result(result)
-    return 0 if result.status.value in ("answered", "no_answer") else 1
+    return 0 if result.status.value in ("answered", "no_answer", "degraded") else 1
+
+
+def cmd_cancel(args, settings: Settings) -> int:
+    from mesh.client import Client
+
+    status = Client(settings).cancel(args.task_id, _principal(args), reason=args.reason or "")
+    if args.json:
+        print(json.dumps({"task_id": args.task_id, "status": status}))
+    if status is None:
+        _say(f"no task {args.task_id} of tenant {args.tenant} (it never ran, or expired)")
+        return 1
+    if status == "cancelled":
+        _say(f"task {args.task_id} cancelled")
+        return 0
+    _say(f"task {args.task_id} was not cancelled: it is {status}")
+    return 1
 
 
 def cmd_demo(args, settings: Settings) -> int:
@@ -220,8 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--clearance", default="internal", choices=["public", "internal", "confidential", "restricted"])
     ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve")
     ask.add_argument("--timeout", type=float, default=None, help="seconds to wait (default SWITCHBOARD_ASK_TIMEOUT_S)")
+    ask.add_argument("--deadline", type=float, default=None, help="seconds the task may take (default: --timeout)")
+    ask.add_argument("--schema", metavar="FILE", help="a JSON Schema the answer must follow (the answer is JSON)")
     ask.add_argument("--json", action="store_true", help="print one JSON object: task_id, answer, citations, usage")
     ask.set_defaults(fn=cmd_ask)
+
+    cancel = sub.add_parser("cancel", help="cancel a running task; it completes as cancelled")
+    cancel.add_argument("task_id")
+    cancel.add_argument("--tenant", default="default")
+    cancel.add_argument("--user", default="cli")
+    cancel.add_argument("--reason", help="recorded with the request")
+    cancel.add_argument("--json", action="store_true", help="print one JSON object: task_id, status")
+    cancel.set_defaults(fn=cmd_cancel, group=None, clearance="internal")
 
     demo = sub.add_parser("demo", help="start everything, ingest a sample corpus, ask questions, stop")
     demo.add_argument("--json", action="store_true", help="print one JSON object per answer")

@@ -17,8 +17,8 @@ from mesh.envelope import new_envelope
 from mesh.errors import DeterministicError, TransientError
 from mesh.settings import Settings
 from mesh.topics import Topics
-from schemas.models import (AccessAttributes, Classification, DocumentIngest, Principal, TaskCompleted,
-                            TaskSubmitted)
+from schemas.models import (AccessAttributes, Classification, DocumentIngest, Principal, TaskCancel,
+                            TaskCompleted, TaskSubmitted)
 
 __all__ = ["Client", "BadLine", "parse_documents", "new_traceparent"]
 
@@ -120,23 +120,33 @@ class Client:
                     time.sleep(0.05)
 
     def submit(self, question: str, principal: Principal, *, top_k: int | None = None,
-               deadline_s: float | None = None) -> TaskSubmitted:
+               deadline_s: float | None = None, output_schema: str | None = None) -> TaskSubmitted:
         env = new_envelope(principal.tenant_id, "submitted", traceparent=new_traceparent())
         deadline = int((time.time() + deadline_s) * 1000) if deadline_s else None
         task = TaskSubmitted(envelope=env, question=question, principal=principal,
-                             top_k=top_k or self.settings.top_k, deadline_ms=deadline)
+                             top_k=top_k or self.settings.top_k, deadline_ms=deadline, output_schema=output_schema)
         self._publisher.send(self.topics.name("tasks.submitted"), env.task_id.encode(), self.codec.encode(task))
         self._publisher.flush()
         return task
 
     def ask(self, question: str, principal: Principal, timeout_s: float | None = None,
-            top_k: int | None = None) -> TaskCompleted:
-        """Submit a question and wait for its one result."""
+            top_k: int | None = None, output_schema: str | None = None,
+            deadline_s: float | None = None) -> TaskCompleted:
+        """Submit a question and wait for its one result (the task's deadline defaults to the wait)."""
         timeout_s = timeout_s or self.settings.ask_timeout_s
         tail = Tail(self.settings, self.topics.name("tasks.completed"))  # before submitting: nothing is missed
         try:
-            task = self.submit(question, principal, top_k=top_k, deadline_s=timeout_s)
-            task_id = task.envelope.task_id
+            task = self.submit(question, principal, top_k=top_k, deadline_s=deadline_s or timeout_s,
+                               output_schema=output_schema)
+            return self.result(task.envelope.task_id, timeout_s, tail)
+        finally:
+            tail.close()
+
+    def result(self, task_id: str, timeout_s: float, tail: Tail | None = None) -> TaskCompleted:
+        """Wait for the one result of ``task_id`` (read from the start of the topic unless ``tail`` is given)."""
+        own = tail is None
+        tail = tail or Tail(self.settings, self.topics.name("tasks.completed"), from_beginning=True)
+        try:
             for msg in tail.messages(timeout_s):
                 if msg.key() != task_id.encode():
                     continue
@@ -147,7 +157,27 @@ class Client:
                 if isinstance(result, TaskCompleted) and result.envelope.task_id == task_id:
                     return result
         finally:
-            tail.close()
+            if own:
+                tail.close()
         raise TransientError(f"no answer within {timeout_s:.0f}s for task {task_id}: are the agents running? "
                              "(`switchboard up`; logs under the run directory)", code="ask_timeout")
+
+    def cancel(self, task_id: str, principal: Principal, reason: str = "", timeout_s: float = 10.0) -> str | None:
+        """Ask the planner to cancel a task; returns the task's status once settled (None: no such task)."""
+        import redis as redis_sync
+
+        from mesh.state import Keys
+
+        env = new_envelope(principal.tenant_id, "cancel", task_id=task_id)
+        request = TaskCancel(envelope=env, requested_by=f"{principal.tenant_id}/{principal.user_id}", reason=reason)
+        self._publisher.send(self.topics.name("tasks.cancel"), task_id.encode(), self.codec.encode(request))
+        self._publisher.flush()
+        r = redis_sync.Redis.from_url(self.settings.redis_url, socket_timeout=5)
+        name = Keys(self.settings.key_prefix).task(principal.tenant_id, task_id)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = r.hget(name, "status")
+            if status is None or status.decode() not in ("running", "closing") or time.monotonic() > deadline:
+                return status.decode() if status is not None else None
+            time.sleep(0.05)
 

@@ -23,9 +23,10 @@ def now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def idempotency_key(task_id: str, step_id: str, stage: str) -> str:
-    """Stable key for the message that ``stage`` produces for ``step_id`` of ``task_id``."""
-    return hashlib.sha256(f"{task_id}\x1f{step_id}\x1f{stage}".encode()).hexdigest()[:32]
+def idempotency_key(task_id: str, step_id: str, stage: str, attempt: int = 0) -> str:
+    """Stable key for the message that ``stage`` produces for attempt ``attempt`` of ``step_id`` of ``task_id``."""
+    suffix = f"\x1f{attempt}" if attempt else ""  # attempt 0 keeps the keys of the first release
+    return hashlib.sha256(f"{task_id}\x1f{step_id}\x1f{stage}{suffix}".encode()).hexdigest()[:32]
 
 
 def new_envelope(tenant_id: str, stage: str, *, task_id: str | None = None, step_id: str = ROOT_STEP,
@@ -45,15 +46,21 @@ def new_envelope(tenant_id: str, stage: str, *, task_id: str | None = None, step
     )
 
 
-def child_envelope(parent: Envelope, stage: str, *, step_id: str | None = None,
+def child_envelope(parent: Envelope, stage: str, *, step_id: str | None = None, attempt: int | None = None,
                    created_at: datetime | None = None) -> Envelope:
-    """Envelope for a message caused by ``parent``: same task, tenant and trace; new event."""
+    """Envelope for a message caused by ``parent``: same task, tenant and trace; new event.
+
+    Within one step the attempt carries over (a retried step's messages all get keys of their
+    own); a message for another step starts at attempt 0.
+    """
     step = step_id or parent.step_id
+    if attempt is None:
+        attempt = parent.attempt if step == parent.step_id else 0
     return parent.model_copy(update={
         "event_id": uuid.uuid4().hex,
         "step_id": step,
-        "idempotency_key": idempotency_key(parent.task_id, step, stage),
+        "idempotency_key": idempotency_key(parent.task_id, step, stage, attempt),
         "causation_id": parent.event_id,
-        "attempt": 0,
+        "attempt": attempt,
         "created_at": created_at or now_ms(),
     })

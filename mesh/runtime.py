@@ -32,7 +32,7 @@ from mesh.errors import DeterministicError, SemanticError, SwitchboardError
 from mesh.retry import RetryPolicy, retry
 from mesh.state import Ledger, Produced
 from mesh.topics import TOPICS, Topics, dlq_of
-from schemas.models import DeadLetter, Record, Rejection, TaskCompleted, TaskStatus
+from schemas.models import DeadLetter, Record, Rejection, StepDone, StepStatus, TaskCompleted, TaskStatus, Usage
 
 __all__ = ["Emit", "Inbound", "Route", "Processor", "Send", "trace_id_of"]
 
@@ -70,8 +70,9 @@ class Route:
     topic: str
     handle: Callable[[Record], Awaitable[list[Emit]]]
     idempotent: bool = True
-    #: tell the client when this input fails (off for inputs no client waits on, like docs.ingest)
-    reports_to_client: bool = True
+    #: who hears of a failure: "client" (a TaskCompleted), "planner" (a failed StepDone, for steps of a
+    #: task's DAG, so the planner decides and the client gets one result), or "nobody" (docs.ingest)
+    reports: str = "client"
     #: optional batch form of ``handle``: records in, one list of emits per record out.
     #: Messages that arrive together (up to ``batch_size`` within ``batch_wait_s``) are handled at once.
     handle_many: Callable[[list[Record]], Awaitable[list[list[Emit]]]] | None = None
@@ -188,7 +189,7 @@ class Processor:
         try:
             emits = await retry(self._retry, lambda: route.handle(record), self._log_retry)
         except SemanticError as err:
-            outcome, emits = "rejected", [self._task_failed(record, err, TaskStatus.rejected)]
+            outcome, emits = "rejected", [self._failure(route, record, err, TaskStatus.rejected)]
         except SwitchboardError as err:
             outcome, dead = "dead_lettered", err
         except Exception as err:  # a bug: never retried, never silently dropped
@@ -197,8 +198,8 @@ class Processor:
         produced = [self._encode(e, record) for e in emits]
         if dead is not None:
             produced = [self._dead_letter(msg, dead)]
-            if route.reports_to_client:
-                produced.append(self._encode(self._task_failed(record, dead, TaskStatus.failed), record))
+            if route.reports != "nobody":
+                produced.append(self._encode(self._failure(route, record, dead, TaskStatus.failed), record))
         if route.idempotent:
             produced = await self._infra(lambda: self._ledger.record(self.agent, key, produced))
         await self._infra(lambda: self._send(produced))
@@ -216,7 +217,11 @@ class Processor:
                             agent=self.agent, failed_at=now_ms())
         return Produced(dlq_of(msg.topic), msg.key, self._codec.encode(letter))
 
-    def _task_failed(self, record: Record, err: SwitchboardError, status: TaskStatus) -> Emit:
+    def _failure(self, route: Route, record: Record, err: SwitchboardError, status: TaskStatus) -> Emit:
+        if route.reports == "planner":
+            done = StepDone(envelope=child_envelope(record.envelope, "done"), status=StepStatus.failed,
+                            usage=Usage(model=""), reasons=[f"{err.code}: {err}"])
+            return Emit("steps.done", done)
         env = child_envelope(record.envelope, "completed", step_id=ROOT_STEP)
         rejection = Rejection(kind=err.kind, code=err.code, message=str(err), agent=self.agent)
         return Emit("tasks.completed", TaskCompleted(envelope=env, status=status, rejection=rejection))

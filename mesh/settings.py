@@ -8,10 +8,14 @@ the environment. ``SWITCHBOARD_BOOTSTRAP_SERVERS=kafka:9092`` and
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mesh.endpoints import BUILTIN, Endpoint
 
 __all__ = ["Settings"]
 
@@ -63,8 +67,33 @@ class Settings(BaseSettings):
     index_timeout_ms: int = Field(2000, ge=1, description="after this the retriever answers from BM25 alone")
     snapshot_dir: Path | None = Field(None, description="shard snapshots of the index agent; default <run_dir>/snapshots")
     embedding_cache_size: int = Field(50_000, ge=0, description="vectors kept in each process's LRU")
+    # execution control
+    endpoints: tuple[Endpoint, ...] = Field((BUILTIN,), description="model endpoints, a JSON list (mesh/endpoints.py)")
+    task_deadline_s: float = Field(120.0, gt=0, description="deadline of a task that sets none")
+    max_parts: int = Field(4, ge=1, le=16, description="most chains a task is split into")
+    answer_max_tokens: int = Field(400, ge=16, description="output tokens a first attempt may use")
+    validation_attempts: int = Field(3, ge=1, description="executions of a step before its answer is degraded")
+    grounding_similarity: float = Field(0.6, ge=0, le=1, description="cosine of sentence and cited passage that "
+                                        "counts as support")
+    grounding_overlap: float = Field(0.7, ge=0, le=1, description="share of a sentence's terms in the cited "
+                                     "passage that counts as support")
+    route_usd_per_s: float = Field(0.001, ge=0, description="what a second of expected latency is worth when routing")
+    breaker_failures: int = Field(3, ge=1, description="consecutive failures that open an endpoint's breaker")
+    breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker keeps calls away")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints_named_once_with_keys(cls, value: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
+        names = [e.name for e in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"endpoint names repeat: {names}")
+        if not value:
+            raise ValueError("configure at least one endpoint (the built-in one: {\"name\": \"builtin\", "
+                             "\"kind\": \"extractive\"})")
+        return tuple(e.model_copy(update={"api_key": SecretStr(os.environ[e.api_key_env])})
+                     if e.api_key_env and e.api_key_env in os.environ else e for e in value)
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -78,10 +107,20 @@ class Settings(BaseSettings):
     def to_env(self) -> dict[str, str]:
         """These settings as SWITCHBOARD_* variables, for the processes `up` starts."""
         out = {}
-        for name, value in self.model_dump().items():
-            if value is not None:
+        for name, value in self.model_dump(mode="json").items():
+            if value is None:
+                continue
+            if isinstance(value, (list, dict)):
+                out[f"SWITCHBOARD_{name.upper()}"] = json.dumps(value)
+            else:
                 out[f"SWITCHBOARD_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
+
+    def endpoint(self, name: str) -> Endpoint:
+        for e in self.endpoints:
+            if e.name == name:
+                return e
+        raise KeyError(name)
 
     @property
     def snapshots(self) -> Path:

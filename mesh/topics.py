@@ -22,6 +22,7 @@ TOPICS: dict[str, type[m.Record]] = {
     "steps.validate": m.ValidateStep,
     "steps.done": m.StepDone,
     "tasks.completed": m.TaskCompleted,
+    "tasks.cancel": m.TaskCancel,
     "docs.ingest": m.DocumentIngest,
     "usage.tokens": m.TokenUsage,
     "audit.log": m.AuditRecord,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mesh.errors import SemanticError
+from mesh.output_format import schema_error
 from schemas.models import TaskSubmitted
 
 __all__ = ["admit"]
@@ -21,3 +22,8 @@ def admit(task: TaskSubmitted, *, max_question_chars: int, now_ms: int) -> None:
                             code="question_too_long")
     if task.deadline_ms is not None and task.deadline_ms <= now_ms:
         raise SemanticError("the task's deadline passed before it was planned", code="deadline_passed")
+    if task.output_schema is not None:
+        problem = schema_error(task.output_schema)
+        if problem:
+            raise SemanticError(f"{problem}: send a JSON Schema (draft 2020-12 or one it names in $schema)",
+                                code="bad_output_schema")

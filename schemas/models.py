@@ -57,6 +57,7 @@ class StepStatus(str, Enum):
     passed = "passed"
     no_answer = "no_answer"
     failed = "failed"
+    degraded = "degraded"
 
 
 class TaskStatus(str, Enum):
@@ -64,6 +65,9 @@ class TaskStatus(str, Enum):
     no_answer = "no_answer"
     failed = "failed"
     rejected = "rejected"
+    degraded = "degraded"
+    timed_out = "timed_out"
+    cancelled = "cancelled"
 
 
 class Decision(str, Enum):
@@ -131,6 +135,7 @@ class TaskSubmitted(Record):
     principal: Principal
     top_k: int = Field(default=5, ge=1, le=100)
     deadline_ms: int | None = None
+    output_schema: str | None = None
 
 
 class Passage(Record):
@@ -150,6 +155,7 @@ class RetrieveStep(Record):
     top_k: int = Field(default=5, ge=1, le=100)
     mode: RetrievalMode = RetrievalMode.hybrid
     candidates: int = Field(default=100, ge=1, le=1000)
+    output_schema: str | None = None
 
 
 class IndexQuery(Record):
@@ -179,6 +185,10 @@ class ExecuteStep(Record):
     ranking: list[str] = []
     scores: list[float] = []
     degraded: str | None = None
+    output_schema: str | None = None
+    avoid: list[str] = []
+    max_tokens: int = Field(default=0, ge=0)
+    feedback: list[str] = []
 
 
 class Citation(Record):
@@ -205,6 +215,11 @@ class ValidateStep(Record):
     citations: list[Citation] = []
     finish_reason: str = "stop"
     usage: Usage
+    output_schema: str | None = None
+    endpoint: str = ""
+    route_reason: str = ""
+    max_tokens: int = Field(default=0, ge=0)
+    avoid: list[str] = []
 
 
 class StepDone(Record):
@@ -215,6 +230,8 @@ class StepDone(Record):
     citations: list[Citation] = []
     usage: Usage
     reasons: list[str] = []
+    degraded: str | None = None
+    endpoint: str = ""
 
 
 class Rejection(Record):
@@ -233,6 +250,15 @@ class TaskCompleted(Record):
     citations: list[Citation] = []
     usage: list[Usage] = []
     rejection: Rejection | None = None
+    degraded: str | None = None
+    unfinished: list[str] = []
+
+
+class TaskCancel(Record):
+    __avro__ = "switchboard.TaskCancel"
+    envelope: Envelope
+    requested_by: str = Field(min_length=1)
+    reason: str = ""
 
 
 class TokenUsage(Record):
@@ -275,7 +301,7 @@ RECORDS: dict[str, type[Record]] = {
     m.__avro__: m
     for m in (
         DocumentIngest, TaskSubmitted, RetrieveStep, IndexQuery, IndexResult,
-        ExecuteStep, ValidateStep, StepDone, TaskCompleted, TokenUsage,
+        ExecuteStep, ValidateStep, StepDone, TaskCompleted, TaskCancel, TokenUsage,
         AuditRecord, DeadLetter,
     )
 }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from enum import Enum
+from pathlib import Path
 
 import fastavro
 import fastavro.schema
+import fastavro.validation
 import pytest
 
 from mesh.schema_check import mismatches
@@ -101,6 +103,8 @@ class StepDoneWrongSymbols(Record):
     citations: list[Citation] = []
     usage: Usage
     reasons: list[str] = []
+    degraded: str | None = None
+    endpoint: str = ""
 
 
 class StepDoneWrongNestedUsage(Record):
@@ -111,6 +115,8 @@ class StepDoneWrongNestedUsage(Record):
     citations: list[Citation] = []
     usage: UsageWrongType
     reasons: list[str] = []
+    degraded: str | None = None
+    endpoint: str = ""
 
 
 class DeadLetterRequiredKey(Record):
@@ -168,3 +174,43 @@ def test_data_written_with_a_schema_reads_back_with_it_as_reader(record):
     buf.seek(0)
     data = fastavro.schemaless_reader(buf, writer, reader)
     assert type(record).model_validate(data) == record
+
+
+BASELINE = Path(__file__).parent / "baseline"
+
+
+def _baseline(name: str) -> dict | None:
+    path = BASELINE / f"{name}.avsc"
+    return fastavro.schema.load_schema(str(path), named_schemas={}) if path.exists() else None
+
+
+def _baseline_writable(record) -> bool:
+    """Whether the baseline schema can write this sample (it may use a symbol added since)."""
+    try:
+        fastavro.validation.validate(record.model_dump(mode="python"), _baseline(type(record).__avro__),
+                                     raise_errors=True)
+        return True
+    except fastavro.validation.ValidationError:
+        return False
+
+
+@pytest.mark.parametrize("record", [r for r in samples() if _baseline(type(r).__avro__) and _baseline_writable(r)],
+                         ids=lambda r: type(r).__name__)
+def test_data_written_with_the_baseline_schema_reads_with_the_current_one(record):
+    """Backward compatibility: what producers of the first release wrote, today's readers still read.
+
+    ``baseline/`` holds the schemas as first released; a change that drops a default or a field
+    readers need, or changes a type, fails here. Fields added since come back at their defaults.
+    """
+    name = type(record).__avro__
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, _baseline(name), record.model_dump(mode="python"))
+    buf.seek(0)
+    data = fastavro.schemaless_reader(buf, _baseline(name), load(name))
+    back = type(record).model_validate(data)
+    kept = {f["name"] for f in _baseline(name)["fields"]}
+    assert back.model_dump(include=kept) == record.model_dump(include=kept)
+
+
+def test_the_baseline_covers_every_record_of_the_first_release():
+    assert len(list(BASELINE.glob("*.avsc"))) >= 20

@@ -12,7 +12,7 @@ from datetime import datetime
 from mesh.envelope import child_envelope, new_envelope, now_ms
 from schemas.models import (AccessAttributes, AccessFilter, AuditRecord, Citation, Classification, DeadLetter, Decision,
                             DocumentIngest, DocumentOp, Envelope, ErrorKind, ExecuteStep, IndexQuery, IndexResult,
-                            Passage, Principal, Record, Rejection, RetrieveStep, StepDone, StepStatus,
+                            Passage, Principal, Record, Rejection, RetrieveStep, StepDone, StepStatus, TaskCancel,
                             TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage, ValidateStep)
 
 TENANT = "acme"
@@ -90,6 +90,21 @@ def samples() -> list[Record]:
         TaskCompleted(envelope=child_envelope(step, "completed", step_id="root"), status=TaskStatus.rejected,
                       rejection=Rejection(kind=ErrorKind.semantic, code="question_too_long",
                                           message="the question has 5000 characters", agent="planner")),
+        TaskCompleted(envelope=child_envelope(step, "completed", step_id="root"), status=TaskStatus.timed_out,
+                      answer="Kafka keeps records for seven days by default. [1]", citations=[citation(hits[0])],
+                      degraded="the deadline passed before p2 finished", unfinished=["p2"]),
+        TaskCancel(envelope=child_envelope(root, "cancel"), requested_by="acme/alice", reason="wrong question"),
+        ExecuteStep(envelope=child_envelope(step, "execute", attempt=2), question="How long?", principal=who,
+                    passages=hits, output_schema='{"type": "object"}', avoid=["cheap"], max_tokens=800,
+                    feedback=["truncated: the model stopped at its token limit"]),
+        ValidateStep(envelope=child_envelope(step, "validate", attempt=1), question="How long?", principal=who,
+                     passages=hits, answer='{"days": 7}', finish_reason="length", usage=usage(),
+                     output_schema='{"type": "object"}', endpoint="cheap", route_reason="cheapest capable",
+                     max_tokens=400, avoid=["pricey"]),
+        StepDone(envelope=child_envelope(step, "done"), status=StepStatus.degraded,
+                 answer="Kafka keeps records for seven days by default. [1]", citations=[citation(hits[0])],
+                 usage=usage(), reasons=["ungrounded: 'Kafka is fast.'"], degraded="1 sentence removed",
+                 endpoint="cheap"),
         TokenUsage(envelope=child_envelope(step, "usage"), user_id="alice", endpoint="builtin-extractive",
                    usage=usage(), cost_usd=0.00125),
         AuditRecord(envelope=child_envelope(root, "audit.submit"), agent="planner", principal="acme/alice",

@@ -94,3 +94,28 @@ def test_to_env_round_trips_through_the_environment(monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert Settings() == original
+
+
+def test_endpoints_come_from_json_and_keys_from_their_own_variable(monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_ENDPOINTS", '[{"name": "gpt", "base_url": "https://api.example/v1", '
+                       '"model": "m", "api_key_env": "EXAMPLE_KEY", "capabilities": ["answer", "json"]}]')
+    monkeypatch.setenv("EXAMPLE_KEY", "sk-secret")
+    s = Settings()
+    assert [e.name for e in s.endpoints] == ["gpt"] and s.endpoints[0].capabilities == ("answer", "json")
+    assert s.endpoints[0].api_key.get_secret_value() == "sk-secret"
+    env = s.to_env()
+    assert "sk-secret" not in env["SWITCHBOARD_ENDPOINTS"] and "EXAMPLE_KEY" in env["SWITCHBOARD_ENDPOINTS"]
+    monkeypatch.setenv("SWITCHBOARD_ENDPOINTS", env["SWITCHBOARD_ENDPOINTS"])
+    assert Settings().endpoints[0].api_key.get_secret_value() == "sk-secret"  # a child process reads it again
+
+
+@pytest.mark.parametrize("value, why", [
+    ('[{"name": "a", "kind": "openai"}]', "needs base_url and model"),
+    ('[{"name": "a", "kind": "extractive"}, {"name": "a", "kind": "extractive"}]', "names repeat"),
+    ('[]', "at least one endpoint"),
+    ('[{"name": "a", "kind": "extractive", "capabilities": ["telepathy"]}]', "capabilities"),
+])
+def test_bad_endpoints_are_refused_with_the_reason(monkeypatch, value, why):
+    monkeypatch.setenv("SWITCHBOARD_ENDPOINTS", value)
+    with pytest.raises(ValueError, match=why):
+        Settings()
