@@ -2,7 +2,7 @@
 
 In:  ``tasks.submitted`` (TaskSubmitted), ``steps.done`` (StepDone), ``tasks.cancel`` (TaskCancel).
 Out: ``steps.retrieve`` (RetrieveStep, one per chain started), ``tasks.completed`` (TaskCompleted,
-one per task), ``audit.log``.
+one per task), ``usage.tokens`` (a planning model's call), ``audit.log``.
 Errors: a refused task (tenant mismatch, blank or over-long question, deadline passed, bad
 JSON Schema) is semantic: the client receives a ``rejected`` TaskCompleted with the reason.
 
@@ -12,7 +12,9 @@ rules plan). A task that asks for JSON stays one chain. The DAG and each chain's
 the task's checkpoint in Redis (``mesh.workflow``): any planner replica carries on from it, and
 a chain that finished is never started again. When the last chain finishes, the planner
 composes the answers (``mesh.dag.compose``). A timer completes tasks past their deadline as
-``timed_out``, naming the unfinished chains; ``tasks.cancel`` completes a task as ``cancelled``.
+``timed_out``, naming the unfinished chains; ``tasks.cancel`` completes a task as ``cancelled``
+(a cancellation that overtakes its task's submission is remembered, and the task is cancelled
+when it arrives).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from mesh.runtime import Emit, Route
 from mesh.workflow import TaskState, Workflow
 from policy.admission import admit
 from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
-                            TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted)
+                            TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage)
 
 __all__ = ["spec", "rule_plan", "start_steps", "completion"]
 
@@ -85,19 +87,30 @@ def routes(ctx: AgentContext) -> Parts:
     planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"]
     sessions: list[aiohttp.ClientSession] = []
 
-    async def model_plan(task: TaskSubmitted) -> Plan | None:
-        """A plan from the configured planning endpoint, or None (the rules plan) if it gives no valid one."""
+    async def model_plan(task: TaskSubmitted) -> tuple[Plan | None, list[Emit]]:
+        """A plan from the configured planning endpoint (None: use the rules) and the call's usage."""
         if not planners or task.output_schema:
-            return None
+            return None, []
         if not sessions:
             sessions.append(aiohttp.ClientSession())
+        e = planners[0]
         prompt = plan_prompt(task.question, s.max_parts)
         try:
-            done = await chat(sessions[0], planners[0], prompt.messages, max_tokens=400, json_output=True)
-            return plan_from_json(done.text, max_nodes=s.max_parts, max_question_chars=s.max_question_chars)
-        except (PlanError, SwitchboardError) as err:
-            log.warning("model_plan_refused", endpoint=planners[0].name, reason=str(err))
-            return None
+            done = await chat(sessions[0], e, prompt.messages, max_tokens=400, json_output=True)
+        except SwitchboardError as err:
+            log.warning("model_plan_failed", endpoint=e.name, reason=str(err))
+            return None, []
+        usage = Usage(model=e.model_name, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens)
+        spent = [Emit("usage.tokens", TokenUsage(envelope=child_envelope(task.envelope, "usage.plan"),
+                                                 user_id=task.principal.user_id, endpoint=e.name, usage=usage,
+                                                 cost_usd=round(e.cost(usage.prompt_tokens,
+                                                                       usage.completion_tokens), 9)),
+                      key=task.envelope.tenant_id)]
+        try:
+            return plan_from_json(done.text, max_nodes=s.max_parts, max_question_chars=s.max_question_chars), spent
+        except PlanError as err:
+            log.warning("model_plan_refused", endpoint=e.name, reason=str(err))
+            return None, spent
 
     def task_of(state: TaskState) -> TaskSubmitted:
         return codec.decode(state.task)
@@ -106,17 +119,24 @@ def routes(ctx: AgentContext) -> Parts:
         now = int(time.time() * 1000)
         admit(task, max_question_chars=s.max_question_chars, now_ms=now)
         env = task.envelope
-        plan = await model_plan(task) or rule_plan(task, s.max_parts)
-        deadline = task.deadline_ms or int(env.created_at.timestamp() * 1000 + s.task_deadline_s * 1000)
         name = keys.task(env.tenant_id, env.task_id)
+        cancelled = [Emit("tasks.completed", completion(env, compose(rule_plan(task, s.max_parts), {},
+                                                                     closed=TaskStatus.cancelled)))]
+        if await flow.status(name) == TaskStatus.cancelled.value and (await flow.load(name)) is None:
+            return cancelled  # a cancellation overtook it: plan nothing, spend nothing
+        proposed, spent = await model_plan(task)
+        plan = proposed or rule_plan(task, s.max_parts)
+        deadline = task.deadline_ms or int(env.created_at.timestamp() * 1000 + s.task_deadline_s * 1000)
         fired = await flow.start(name, codec.encode(task), plan, deadline)
+        if fired is None:
+            return cancelled
         state = await flow.load(name)
         log.info("task_planned", chains=len(state.plan), started=fired)
         audit = AuditRecord(envelope=child_envelope(env, "audit.submit"), agent="planner",
                             principal=f"{task.principal.tenant_id}/{task.principal.user_id}", action="submit_task",
                             resource=f"task/{env.task_id}", decision=Decision.allow,
                             input_sha256=hashlib.sha256(task.question.encode()).hexdigest())
-        return start_steps(task_of(state), state.plan, fired) + [Emit("audit.log", audit, key=env.tenant_id)]
+        return start_steps(task_of(state), state.plan, fired) + spent + [Emit("audit.log", audit, key=env.tenant_id)]
 
     async def finish(name: str, state: TaskState, closed: TaskStatus | None = None, forget: bool = True) -> Emit:
         composed = compose(state.plan, state.results, closed=closed)
@@ -144,7 +164,7 @@ def routes(ctx: AgentContext) -> Parts:
     async def cancel(request: TaskCancel) -> list[Emit]:
         env = request.envelope
         name = keys.task(env.tenant_id, env.task_id)
-        status, mine = await flow.close(name, TaskStatus.cancelled.value, "cancel")
+        status, mine = await flow.close(name, TaskStatus.cancelled.value, "cancel", remember=True)
         log.info("task_cancel_requested", by=request.requested_by, status=status, applied=mine)
         if not mine:
             return []  # unknown, or already finished: its result stands

@@ -163,7 +163,11 @@ class Client:
                              "(`switchboard up`; logs under the run directory)", code="ask_timeout")
 
     def cancel(self, task_id: str, principal: Principal, reason: str = "", timeout_s: float = 10.0) -> str | None:
-        """Ask the planner to cancel a task; returns the task's status once settled (None: no such task)."""
+        """Ask the planner to cancel a task; returns the task's status once settled.
+
+        A task the planner has not seen yet is cancelled when it arrives, so "cancelled" is also the
+        answer for an id that was never submitted; None only if the planner did not act in time.
+        """
         import redis as redis_sync
 
         from mesh.state import Keys
@@ -176,8 +180,9 @@ class Client:
         name = Keys(self.settings.key_prefix).task(principal.tenant_id, task_id)
         deadline = time.monotonic() + timeout_s
         while True:
-            status = r.hget(name, "status")
-            if status is None or status.decode() not in ("running", "closing") or time.monotonic() > deadline:
-                return status.decode() if status is not None else None
+            raw = r.hget(name, "status")
+            status = raw.decode() if raw is not None else None
+            if status not in (None, "running", "closing") or time.monotonic() > deadline:
+                return status
             time.sleep(0.05)
 

@@ -119,7 +119,8 @@ class Processor:
                                                      trace_id=trace_id_of(env.traceparent)):
             outcome = await self._handle(route, msg, record)
             log.info("message_processed", topic=msg.topic, partition=msg.partition, offset=msg.offset,
-                     outcome=outcome, ms=round((time.perf_counter() - started) * 1000, 2))
+                     outcome=outcome, ms=round((time.perf_counter() - started) * 1000, 2),
+                     lag_ms=round(time.time() * 1000 - env.created_at.timestamp() * 1000))
             return outcome
 
     def route_of(self, topic: str) -> Route:

@@ -27,6 +27,9 @@ OPEN = ("running", "closing")
 
 _START = """
 local key, zkey = KEYS[1], KEYS[2]
+if redis.call('EXISTS', key) == 1 and not redis.call('HGET', key, 'plan') then
+  return {'!cancelled'}  -- a cancellation overtook the submission
+end
 if redis.call('EXISTS', key) == 0 then
   local plan = cjson.decode(ARGV[1])
   redis.call('HSET', key, 'plan', ARGV[1], 'task', ARGV[2], 'status', 'running', 'deadline_ms', ARGV[3])
@@ -84,7 +87,14 @@ return out
 
 _CLOSE = """
 local key, zkey = KEYS[1], KEYS[2]
-if redis.call('EXISTS', key) == 0 then redis.call('ZREM', zkey, key) return {'unknown', '0'} end
+if redis.call('EXISTS', key) == 0 then
+  redis.call('ZREM', zkey, key)
+  if ARGV[3] == '1' then  -- remember the cancellation, for a submission still on its way
+    redis.call('HSET', key, 'status', ARGV[1], 'closed_by', ARGV[2])
+    redis.call('EXPIRE', key, tonumber(ARGV[4]))
+  end
+  return {'unknown', '0'}
+end
 if redis.call('HGET', key, 'status') == 'running' then
   redis.call('HSET', key, 'status', ARGV[1], 'closed_by', ARGV[2])
 end
@@ -131,13 +141,14 @@ class Workflow:
     def deadlines(self) -> str:
         return self._keys.pending("planner", "deadlines")
 
-    async def start(self, key: str, task: bytes, plan: Plan, deadline_ms: int) -> list[str]:
-        """Record the task (unless it is recorded already); returns the nodes that start at once."""
+    async def start(self, key: str, task: bytes, plan: Plan, deadline_ms: int) -> list[str] | None:
+        """Record the task (unless it is recorded already); returns the nodes that start at once,
+        or None when the task was cancelled before it arrived."""
         payload = json.dumps([n.to_json() for n in plan])
         async with redis_errors("recording the task's plan"):
-            fired = await self._start(keys=[key, self.deadlines],
-                                      args=[payload, task.hex(), deadline_ms, self._ttl])
-        return [f.decode() for f in fired]
+            fired = [f.decode() for f in await self._start(keys=[key, self.deadlines],
+                                                           args=[payload, task.hex(), deadline_ms, self._ttl])]
+        return None if fired == ["!cancelled"] else fired
 
     async def advance(self, key: str, step: str, result: NodeResult) -> Advanced:
         """Mark ``step`` finished with ``result`` and start the nodes that were waiting only for it."""
@@ -148,10 +159,14 @@ class Workflow:
             return Advanced(out[0], False, [])
         return Advanced(out[0], out[1] == "1", out[2:])
 
-    async def close(self, key: str, status: str, by: str) -> tuple[str, bool]:
-        """End a running task as ``status`` (timed_out, cancelled); returns its status and whether ``by`` closed it."""
+    async def close(self, key: str, status: str, by: str, *, remember: bool = False) -> tuple[str, bool]:
+        """End a running task as ``status`` (timed_out, cancelled); returns its status and whether ``by`` closed it.
+
+        With ``remember``, a task not seen yet is recorded as closed, so its submission is refused when it comes.
+        """
         async with redis_errors("closing a task"):
-            st, mine = await self._close(keys=[key, self.deadlines], args=[status, by])
+            st, mine = await self._close(keys=[key, self.deadlines],
+                                         args=[status, by, "1" if remember else "0", self._ttl])
         return st.decode(), mine == b"1"
 
     async def finish(self, key: str, status: str, *, forget_deadline: bool = True) -> None:
@@ -170,11 +185,14 @@ class Workflow:
                 await self._redis.zrem(self.deadlines, *keys)
 
     async def load(self, key: str) -> TaskState | None:
+        """The checkpoint; None for a task never planned (or only cancelled before it arrived)."""
         async with redis_errors("loading a task's checkpoint"):
             raw = await self._redis.hgetall(key)
         if not raw:
             return None
         h = {k.decode(): v for k, v in raw.items()}
+        if "plan" not in h:
+            return None  # only a remembered cancellation
         plan = tuple(Node(n["id"], n["question"], tuple(n["after"])) for n in json.loads(h["plan"]))
         return TaskState(status=h["status"].decode(), task=bytes.fromhex(h["task"].decode()), plan=plan,
                          nodes={n.id: h[f"n:{n.id}"].decode() for n in plan},

@@ -31,3 +31,62 @@ def test_trace_id_of_a_fresh_client_traceparent():
 ])
 def test_trace_id_of_malformed_is_none(value):
     assert trace_id_of(value) is None
+
+
+# --- who hears of a failure ------------------------------------------------------------------------
+
+def _run_failing(reports: str, error: Exception):
+    import asyncio
+
+    from mesh.codec import default_codec
+    from mesh.errors import SemanticError  # noqa: F401 - documents the kinds the cases use
+    from mesh.runtime import Inbound, Processor, Route
+    from mesh.topics import Topics
+    from schemas.models import ExecuteStep
+    from tests.unit.samples import samples
+
+    step = next(r for r in samples() if isinstance(r, ExecuteStep))
+    sent = []
+
+    async def handle(record):
+        raise error
+
+    async def send(outputs):
+        sent.extend(outputs)
+
+    codec = default_codec()
+    proc = Processor("executor", [Route("steps.execute", handle, idempotent=False, reports=reports)], codec=codec,
+                     topics=Topics(""), ledger=None, send=send)
+    outcome = asyncio.run(proc.process(Inbound("steps.execute", 0, 7, b"k", codec.encode(step))))
+    return outcome, [(o.topic, codec.decode(o.value)) for o in sent]
+
+
+def test_a_refused_step_of_a_dag_is_reported_to_the_planner_not_the_client():
+    from mesh.errors import SemanticError
+    from schemas.models import StepDone, StepStatus
+
+    outcome, sent = _run_failing("planner", SemanticError("the prompt needs 9000 tokens", code="no_route"))
+    assert outcome == "rejected" and [t for t, _ in sent] == ["steps.done"]
+    done = sent[0][1]
+    assert isinstance(done, StepDone) and done.status is StepStatus.failed
+    assert done.reasons == ["no_route: the prompt needs 9000 tokens"] and done.envelope.step_id == "s1"
+
+
+def test_a_crashed_step_is_dead_lettered_and_reported_to_the_planner():
+    outcome, sent = _run_failing("planner", ZeroDivisionError("bug"))
+    assert outcome == "dead_lettered" and [t for t, _ in sent] == ["steps.execute.dlq", "steps.done"]
+    assert sent[1][1].reasons[0].startswith("handler_crashed: ZeroDivisionError")
+
+
+def test_a_refused_task_is_reported_to_the_client():
+    from mesh.errors import SemanticError
+    from schemas.models import TaskCompleted, TaskStatus
+
+    _, sent = _run_failing("client", SemanticError("no", code="nope"))
+    assert [t for t, _ in sent] == ["tasks.completed"]
+    assert isinstance(sent[0][1], TaskCompleted) and sent[0][1].status is TaskStatus.rejected
+
+
+def test_nobody_hears_of_a_failed_ingest_but_the_dead_letter_topic():
+    _, sent = _run_failing("nobody", ZeroDivisionError("bug"))
+    assert [t for t, _ in sent] == ["steps.execute.dlq"]

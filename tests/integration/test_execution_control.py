@@ -1,0 +1,303 @@
+"""Execution control on the real broker and Redis, with model endpoints served over HTTP by a
+test server that can be told to misbehave: DAGs, crash recovery, routing, failover, truncation,
+grounding, structured output, deadlines, cancellation and token accounting."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+
+import pytest
+import redis
+
+from mesh.bus import read_all
+from mesh.client import Client
+from mesh.codec import default_codec
+from mesh.endpoints import Endpoint
+from mesh.stack import Mesh
+from mesh.state import Keys
+from mesh.envelope import new_envelope
+from schemas.models import Principal, TaskStatus, TaskSubmitted, TokenUsage, ValidateStep
+from tests.integration.conftest import make_settings
+from tests.integration.model_server import UNSUPPORTED, Behaviour, ModelServer
+
+pytestmark = pytest.mark.integration
+
+DOCS = [
+    ("kafka-retention", "Kafka retention", "Kafka keeps records for seven days by default. Retention is configured "
+     "per topic with retention.ms."),
+    ("redis-persistence", "Redis persistence", "Redis persists data with RDB snapshots and an append-only file. "
+     "The append-only file is synced to disk every second by default."),
+    ("breakers", "Circuit breakers", "A circuit breaker opens after repeated failures and fails calls fast. It "
+     "closes again after a successful trial call."),
+    ("payments-regions", "Payments regions", "The payments service runs in Frankfurt and Dublin. Failover between "
+     "the two regions takes about a minute."),
+    ("audit-logs", "Audit logs", "Audit logs are retained for seven years. They are stored in write-once buckets."),
+]
+CHEAP, PRICEY, PLANNER = "cheap-model", "pricey-model", "plan-model"
+
+
+@pytest.fixture(scope="module")
+def llm():
+    server = ModelServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def xmesh(tmp_path_factory, llm):
+    endpoints = (
+        Endpoint(name="cheap", base_url=llm.base_url, model=CHEAP, capabilities=("answer", "json"),
+                 context_window=8192, cost_in_per_1k=0.0005, cost_out_per_1k=0.0015, timeout_s=5),
+        Endpoint(name="pricey", base_url=llm.base_url, model=PRICEY, capabilities=("answer", "json"),
+                 context_window=32768, cost_in_per_1k=0.03, cost_out_per_1k=0.06, timeout_s=3),
+        Endpoint(name="planner", base_url=llm.base_url, model=PLANNER, capabilities=("plan",), timeout_s=3),
+    )
+    m = Mesh(make_settings(tmp_path_factory.mktemp("xmesh"), endpoints=endpoints, answer_max_tokens=400,
+                           validation_attempts=3, ask_timeout_s=40))
+    m.start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture(scope="module")
+def xtenant(xmesh):
+    tenant = f"x{uuid.uuid4().hex[:8]}"
+    client = Client(xmesh.settings)
+    docs = [{"doc_id": d, "title": t, "text": x, "access": {"tenant_id": tenant}} for d, t, x in DOCS]
+    from schemas.models import AccessAttributes
+
+    for d in docs:
+        d["access"] = AccessAttributes(tenant_id=tenant)
+    client.ingest(docs)
+    client.wait_stored(docs)
+    return tenant
+
+
+@pytest.fixture
+def client(xmesh):
+    return Client(xmesh.settings)
+
+
+@pytest.fixture(autouse=True)
+def fresh_routes(xmesh, llm):
+    """Each test starts with healthy endpoints and no scripted behaviour left over."""
+    llm.reset()
+    r = redis.Redis.from_url(xmesh.settings.redis_url)
+    for key in r.scan_iter(f"{xmesh.settings.key_prefix}route:*"):
+        r.delete(key)
+    yield
+
+
+def answering(llm: ModelServer, question_part: str) -> list:
+    """The answering calls (not the planning ones) for questions containing ``question_part``."""
+    return [c for c in llm.calls_for(question_part) if c.model != PLANNER]
+
+
+def who(tenant: str) -> Principal:
+    return Principal(tenant_id=tenant, user_id="dana")
+
+
+def events(settings, topic: str, task_id: str, kind) -> list:
+    codec = default_codec()
+    out = []
+    for msg in read_all(settings, Client(settings).topics.name(topic), idle_s=0.5):
+        record = codec.decode(msg.value())
+        if isinstance(record, kind) and record.envelope.task_id == task_id:
+            out.append(record)
+    return out
+
+
+def checkpoint(settings, tenant: str, task_id: str) -> dict:
+    r = redis.Redis.from_url(settings.redis_url)
+    return {k.decode(): v.decode() for k, v in r.hgetall(Keys(settings.key_prefix).task(tenant, task_id)).items()}
+
+
+def test_a_two_part_question_runs_two_chains_and_composes_an_answer_citing_both(xmesh, xtenant, client, llm):
+    result = client.ask("Compare Kafka retention and Redis persistence", who(xtenant))
+    assert result.status is TaskStatus.answered, result
+    state = checkpoint(xmesh.settings, xtenant, result.envelope.task_id)
+    plan = json.loads(state["plan"])
+    assert [n["id"] for n in plan] == ["p1", "p2"] and state["n:p1"] == state["n:p2"] == "passed"
+    cited = {c.doc_id for c in result.citations}
+    assert {"kafka-retention", "redis-persistence"} <= cited
+    assert "seven days" in result.answer and "append-only file" in result.answer
+    assert "[1]" in result.answer and "[2]" in result.answer
+    # the cheaper of the two healthy endpoints answered, and the step's event says why
+    validated = events(xmesh.settings, "steps.validate", result.envelope.task_id, ValidateStep)
+    assert {v.envelope.step_id for v in validated} == {"p1", "p2"}
+    assert all(v.endpoint == "cheap" and v.route_reason.startswith("cheap: $") for v in validated)
+    assert all("next pricey" in v.route_reason for v in validated)
+
+
+def test_a_failing_endpoint_hands_the_step_to_another_capable_one(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, "error")
+    result = client.ask("Which regions does the payments service run in?", who(xtenant))
+    assert result.status is TaskStatus.answered and "Frankfurt" in result.answer
+    calls = answering(llm, "payments service run in")
+    assert [(c.model, c.status) for c in calls] == [(CHEAP, 500), (PRICEY, 200)]
+    validated = events(xmesh.settings, "steps.validate", result.envelope.task_id, ValidateStep)
+    assert [v.endpoint for v in validated] == ["pricey"]
+    assert "after cheap failed (endpoint_error)" in validated[0].route_reason
+
+
+def test_a_truncated_answer_is_retried_with_more_room_and_completes(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, Behaviour("length", needs=600))
+    llm.script(PRICEY, Behaviour("length", needs=600))
+    result = client.ask("What happens when a circuit breaker opens?", who(xtenant))
+    assert result.status is TaskStatus.answered, result
+    assert result.answer == "A circuit breaker opens after repeated failures and fails calls fast. [1]"
+    calls = answering(llm, "circuit breaker opens")
+    assert [(c.model, c.max_tokens, c.finish_reason) for c in calls] == [(CHEAP, 400, "length"),
+                                                                         (PRICEY, 800, "stop")]
+
+
+def test_an_unsupported_sentence_is_rejected_and_the_retry_is_grounded(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, "unsupported")
+    result = client.ask("How long are audit logs retained?", who(xtenant))
+    assert result.status is TaskStatus.answered and result.degraded is None
+    assert "green cheese" not in result.answer and "seven years" in result.answer
+    assert [c.model for c in answering(llm, "audit logs retained")] == [CHEAP, PRICEY]
+    assert UNSUPPORTED in answering(llm, "audit logs retained")[0].content
+
+
+def test_when_no_route_grounds_the_answer_it_is_degraded_and_says_so(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, "unsupported", "unsupported")
+    llm.script(PRICEY, "unsupported", "unsupported")
+    result = client.ask("How is Kafka retention configured?", who(xtenant))
+    assert result.status is TaskStatus.degraded, result
+    assert "green cheese" not in result.answer and "Kafka" in result.answer
+    assert "could not be verified" in result.degraded
+    assert len(answering(llm, "Kafka retention configured")) == 3  # validation_attempts
+
+
+SCHEMA = json.dumps({"type": "object", "required": ["days", "source"], "additionalProperties": False,
+                     "properties": {"days": {"type": "integer"}, "source": {"type": "string"}}})
+
+
+def test_a_json_schema_task_returns_valid_json(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, Behaviour("raw", text='{"days": "seven"}'))
+    llm.script(PRICEY, Behaviour("raw", text='```json\n{"days": 7, "source": "Kafka retention [1]"}\n```'))
+    result = client.ask("How many days does Kafka keep records?", who(xtenant), output_schema=SCHEMA)
+    assert result.status is TaskStatus.answered, result
+    from mesh.output_format import format_problems, parse_json
+
+    assert format_problems(result.answer, SCHEMA) == [] and parse_json(result.answer)["days"] == 7
+    assert [c.model for c in answering(llm, "How many days does Kafka")] == [CHEAP, PRICEY]
+
+
+def test_a_json_schema_task_that_never_validates_is_a_typed_failure(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, *[Behaviour("raw", text="Seven days, I think. [1]")] * 3)
+    llm.script(PRICEY, *[Behaviour("raw", text="Seven days, I think. [1]")] * 3)
+    result = client.ask("For how long does Kafka retain records?", who(xtenant), output_schema=SCHEMA)
+    assert result.status is TaskStatus.failed and result.answer == ""
+    assert result.rejection.code == "invalid_json" and "not JSON" in result.rejection.message
+
+
+def test_a_bad_json_schema_is_refused_at_the_door(xmesh, xtenant, client):
+    result = client.ask("How long?", who(xtenant), output_schema='{"type": "objekt"}')
+    assert result.status is TaskStatus.rejected and result.rejection.code == "bad_output_schema"
+
+
+def test_a_models_plan_is_used_when_valid_and_the_rules_otherwise(xmesh, xtenant, client, llm):
+    plan = {"steps": [{"id": "k", "question": "How long does Kafka keep records?"},
+                      {"id": "a", "question": "How long are audit logs retained?", "after": ["k"]}]}
+    llm.script(PLANNER, Behaviour("raw", text=json.dumps(plan)))
+    result = client.ask("Tell me about retention of Kafka records and of audit logs", who(xtenant))
+    assert result.status is TaskStatus.answered, result
+    state = checkpoint(xmesh.settings, xtenant, result.envelope.task_id)
+    assert [n["id"] for n in json.loads(state["plan"])] == ["k", "a"]
+    assert "seven days" in result.answer and "seven years" in result.answer
+    k, a = answering(llm, "How long does Kafka keep records?")[-1], answering(llm, "audit logs retained")[-1]
+    assert k.at <= a.at  # "a" waited for "k"
+    cyclic = {"steps": [{"id": "x", "question": "q", "after": ["y"]}, {"id": "y", "question": "q", "after": ["x"]}]}
+    llm.script(PLANNER, Behaviour("raw", text=json.dumps(cyclic)))
+    result = client.ask("How is the append-only file of Redis synced?", who(xtenant))
+    state = checkpoint(xmesh.settings, xtenant, result.envelope.task_id)
+    assert [n["id"] for n in json.loads(state["plan"])] == ["s1"] and result.status is TaskStatus.answered
+
+
+def test_a_task_past_its_deadline_completes_as_timed_out_naming_the_unfinished_steps(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, Behaviour("slow", delay=4.0))
+    result = client.ask("Where does payments fail over to?", who(xtenant), timeout_s=20, deadline_s=2.0)
+    assert result.status is TaskStatus.timed_out
+    assert result.unfinished == ["s1"] and result.rejection.code == "deadline_exceeded"
+    time.sleep(3.0)  # the slow call returns; its late result must not produce a second completion
+    completed = [m for m in read_all(xmesh.settings, client.topics.name("tasks.completed"), idle_s=0.5)
+                 if m.key() == result.envelope.task_id.encode()]
+    assert len({default_codec().decode(m.value()).envelope.event_id for m in completed}) == 1
+
+
+def test_a_running_task_can_be_cancelled(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, Behaviour("slow", delay=2.0))
+    task = client.submit("Compare audit logs and circuit breakers", who(xtenant), deadline_s=30)
+    deadline = time.monotonic() + 20
+    while not answering(llm, "What is audit logs?") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.cancel(task.envelope.task_id, who(xtenant), reason="changed my mind") == "cancelled"
+    result = client.result(task.envelope.task_id, 20)
+    assert result.status is TaskStatus.cancelled and result.rejection.code == "cancelled"
+    assert result.unfinished  # at least the slow chain
+    assert client.cancel(task.envelope.task_id, who(xtenant)) == "cancelled"  # twice is harmless
+    calls = len(llm.calls)
+    early = new_envelope(xtenant, "submitted").task_id  # a cancellation that overtakes its task
+    assert client.cancel(early, who(xtenant), timeout_s=5) == "cancelled"
+    late = TaskSubmitted(envelope=new_envelope(xtenant, "submitted", task_id=early), principal=who(xtenant),
+                         question="What is Kafka retention?")
+    client._publisher.send(client.topics.name("tasks.submitted"), early.encode(), client.codec.encode(late))
+    client._publisher.flush()
+    assert client.result(early, 20).status is TaskStatus.cancelled
+    assert len(llm.calls) == calls  # no model was asked
+
+
+def test_a_planner_killed_mid_task_is_replaced_and_no_finished_step_runs_twice(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, Behaviour("slow", delay=1.5), Behaviour("slow", delay=3.0))
+    question = "Compare Redis persistence and the payments regions"
+    before = len(llm.calls)
+    task = client.submit(question, who(xtenant), deadline_s=90)
+    deadline = time.monotonic() + 20
+    while not answering(llm, "Redis persistence") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    planner = xmesh.workers["planner"]
+    os.kill(planner.pid, signal.SIGKILL)  # mid-task: one chain is at the model, the other close behind
+    planner.process.wait(10)
+    xmesh.start_agent("planner", replica=1)
+    result = client.result(task.envelope.task_id, 80)
+    assert result.status is TaskStatus.answered, result
+    assert {"redis-persistence", "payments-regions"} <= {c.doc_id for c in result.citations}
+    executions = Counter(c.question for c in llm.calls[before:] if c.question in ("What is Redis persistence?",
+                                                                        "What is the payments regions?"))
+    assert executions == {"What is Redis persistence?": 1, "What is the payments regions?": 1}
+
+
+def test_an_endpoint_that_keeps_failing_opens_its_breaker_for_every_replica(xmesh, xtenant, client, llm):
+    llm.script(CHEAP, "error", "error", "error")
+    for q in ("Where is the payments service?", "How does the payments failover work?",
+              "What regions host payments?"):
+        assert client.ask(q, who(xtenant)).status is TaskStatus.answered
+    before = len(llm.calls)
+    result = client.ask("Which two regions run payments?", who(xtenant))
+    assert result.status is TaskStatus.answered
+    assert [c.model for c in llm.calls[before:] if c.model != PLANNER] == [PRICEY]  # cheap was not even tried
+    validated = events(xmesh.settings, "steps.validate", result.envelope.task_id, ValidateStep)
+    assert "cheap (breaker open)" in validated[0].route_reason
+
+
+def test_every_usage_event_matches_what_the_endpoint_reported(xmesh, xtenant, llm):
+    """Last: over every call this module made, the mesh's accounting equals the server's own counts."""
+    reported = Counter((c.model, c.prompt_tokens, c.completion_tokens) for c in llm.calls
+                       if c.status == 200 and c.behaviour not in ("timeout", "cut_body", "no_usage"))
+    codec = default_codec()
+    accounted = Counter()
+    for msg in read_all(xmesh.settings, Client(xmesh.settings).topics.name("usage.tokens"), idle_s=0.5):
+        u = codec.decode(msg.value())
+        if isinstance(u, TokenUsage) and u.envelope.tenant_id == xtenant:
+            accounted[(u.usage.model, u.usage.prompt_tokens, u.usage.completion_tokens)] += 1
+            endpoint = xmesh.settings.endpoint(u.endpoint)
+            assert u.cost_usd == pytest.approx(endpoint.cost(u.usage.prompt_tokens, u.usage.completion_tokens))
+    assert sum(reported.values()) >= 15
+    assert accounted == reported
