@@ -3,14 +3,17 @@
 In:  ``steps.execute`` (ExecuteStep).
 Out: ``steps.validate`` (ValidateStep, with the endpoint chosen and why), ``usage.tokens``
 (TokenUsage per call, keyed by tenant, with the tokens the endpoint reported and their cost).
-Errors: a prompt no capable endpoint can hold, or a capability no endpoint has, is refused
-(semantic: the planner fails the step with the reason); when every capable endpoint fails the
-call, the step is retried (transient) under the agent's retry policy.
+Errors: a prompt no capable endpoint can hold, a capability no endpoint has, or a tenant at its
+hard budget is refused (semantic: the planner fails the step with the reason); when every
+capable endpoint fails the call, or the tenant is at its per-minute limit, the step is retried
+(transient) under the agent's retry policy.
 
 The prompt is assembled and counted before any call (``mesh.prompt``). The router
 (``mesh.routing``) picks among capable endpoints by expected cost and latency under the load
 every replica shares in Redis (``mesh.route_stats``); a failed call moves on to the next best
-endpoint at once. A step of a task that was cancelled or timed out is dropped unanswered.
+endpoint at once. Each call reserves the tenant's budget first and settles it with the reported
+usage after (``policy.budgets``); past the soft limit the step takes the cheapest route with half
+the context, and says so. A step of a task that was cancelled or timed out is dropped unanswered.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from mesh.route_stats import RouteStats
 from mesh.routing import Choice, NoRoute, candidates, choose
 from mesh.runtime import Emit, Route
 from mesh.state import redis_errors
+from policy.budgets import Budgets, Refusal
 from schemas.models import Citation, ExecuteStep, TokenUsage, Usage, ValidateStep
 
 __all__ = ["spec", "Answered", "needs_of"]
@@ -57,7 +61,7 @@ def needs_of(step: ExecuteStep) -> set[str]:
     return {"json"} if step.output_schema else {"answer"}
 
 
-def emits_for(step: ExecuteStep, out: Answered, max_tokens: int) -> list[Emit]:
+def emits_for(step: ExecuteStep, out: Answered, max_tokens: int, budget: str | None = None) -> list[Emit]:
     """The answer for the validator and the usage for accounting; pure."""
     validate = ValidateStep(envelope=child_envelope(step.envelope, "validate"), question=step.question,
                             principal=step.principal, passages=step.passages, answer=out.text,
@@ -66,13 +70,14 @@ def emits_for(step: ExecuteStep, out: Answered, max_tokens: int) -> list[Emit]:
                             max_tokens=max_tokens, avoid=step.avoid)
     cost = out.endpoint.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
     usage = TokenUsage(envelope=child_envelope(step.envelope, "usage"), user_id=step.principal.user_id,
-                       endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9))
+                       endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9), budget=budget)
     return [Emit("steps.validate", validate), Emit("usage.tokens", usage, key=step.envelope.tenant_id)]
 
 
 def routes(ctx: AgentContext) -> list[Route]:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
     stats = RouteStats(redis, keys.prefix, failures=s.breaker_failures, reset_s=s.breaker_reset_s)
+    budgets = Budgets.from_settings(s, redis)
     limits = {e.name: asyncio.Semaphore(e.concurrency) for e in s.endpoints}
     sessions: list[aiohttp.ClientSession] = []
 
@@ -108,14 +113,30 @@ def routes(ctx: AgentContext) -> list[Route]:
         except NoRoute as err:
             raise SemanticError(str(err), code="no_route") from err
         failures: list[str] = []
+        degraded: str | None = None
         while pool:
             loads = await stats.loads([e.name for e in pool])
             choice = choose(pool, loads, prompt_tokens=prompt.tokens, max_tokens=max_tokens,
-                            usd_per_s=s.route_usd_per_s, avoid=frozenset(step.avoid))
+                            usd_per_s=0.0 if degraded else s.route_usd_per_s, avoid=frozenset(step.avoid))
             e = choice.endpoint
-            if failures:
-                choice = Choice(e, f"{choice.reason}; after {', '.join(failures)}", choice.expected_cost_usd,
-                                choice.expected_ms)
+            out_tokens = min(max_tokens, e.max_output_tokens)
+            grant = await budgets.reserve(env.tenant_id, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens))
+            if isinstance(grant, Refusal):
+                if grant.retriable:
+                    raise TransientError(grant.message, code="rate_limited")
+                raise SemanticError(grant.message, code="budget_exhausted")
+            if grant.soft_limit_passed and degraded is None:  # degrade once: the cheapest route, half the context
+                await budgets.release(grant)
+                kept = max(1, (len(step.passages) + 1) // 2)
+                degraded = (f"tenant past its soft budget ({grant.used_tokens} tokens this period): cheapest "
+                            f"capable route, {min(kept, len(step.passages))} of {len(step.passages)} passages")
+                step = step.model_copy(update={"passages": step.passages[:kept]})
+                prompt = assemble(step.question, step.passages, output_schema=step.output_schema,
+                                  feedback=step.feedback)
+                continue
+            notes = [n for n in (degraded, f"after {', '.join(failures)}" if failures else None) if n]
+            if notes:
+                choice = Choice(e, "; ".join([choice.reason, *notes]), choice.expected_cost_usd, choice.expected_ms)
             started = time.perf_counter()
             async with limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
                 call_id = await stats.begin(e.name, e.timeout_s)
@@ -123,14 +144,17 @@ def routes(ctx: AgentContext) -> list[Route]:
                     out = await call(e, step, prompt, max_tokens, choice)
                 except EndpointFailure as err:
                     await stats.end(e.name, call_id, ok=False, latency_ms=0)
+                    await budgets.release(grant)
                     log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
                     failures.append(f"{e.name} failed ({err.code})")
                     pool = [p for p in pool if p.name != e.name]
                     continue
                 await stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
+            used = out.usage.prompt_tokens + out.usage.completion_tokens
+            await budgets.settle(grant, used, e.cost(out.usage.prompt_tokens, out.usage.completion_tokens))
             log.info("step_routed", endpoint=e.name, reason=choice.reason, prompt_tokens=out.usage.prompt_tokens,
                      completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
-            return emits_for(step, out, max_tokens)
+            return emits_for(step, out, max_tokens, budget=degraded)
         raise TransientError("every capable endpoint failed: " + "; ".join(failures), code="endpoints_failed")
 
     return [Route("steps.execute", handle, reports="planner")]

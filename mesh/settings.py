@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     route_usd_per_s: float = Field(0.001, ge=0, description="what a second of expected latency is worth when routing")
     breaker_failures: int = Field(3, ge=1, description="consecutive failures that open an endpoint's breaker")
     breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker keeps calls away")
+    # default budgets of a tenant with none of its own (`switchboard budget set`); 0 means no limit
+    budget_period: str = Field("day", pattern="^(day|month)$")
+    budget_soft_tokens: int = Field(0, ge=0)
+    budget_hard_tokens: int = Field(0, ge=0)
+    budget_soft_usd: float = Field(0.0, ge=0)
+    budget_hard_usd: float = Field(0.0, ge=0)
+    budget_rpm: int = Field(0, ge=0, description="model calls per minute per tenant")
+    budget_tpm: int = Field(0, ge=0, description="tokens per minute per tenant")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
 

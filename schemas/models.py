@@ -268,6 +268,7 @@ class TokenUsage(Record):
     endpoint: str
     usage: Usage
     cost_usd: float = 0.0
+    budget: str | None = None
 
 
 class AuditRecord(Record):

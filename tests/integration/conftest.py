@@ -49,3 +49,17 @@ def settings(mesh) -> Settings:
 def tenant() -> str:
     """A tenant of its own for each test, so tests never see each other's documents."""
     return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A redis-server of the module's own, for tests of Redis-side logic without the mesh."""
+    from infra.embedded import redis_binary, wait_for_port
+    from infra.processes import spawn, stop_all
+
+    port = free_port()
+    child = spawn("redis", [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                  tmp_path_factory.mktemp("redis"))
+    assert wait_for_port("127.0.0.1", port, 10), child.log_tail()
+    yield f"redis://127.0.0.1:{port}/0"
+    stop_all([child.pid])

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -252,6 +254,13 @@ def test_a_running_task_can_be_cancelled(xmesh, xtenant, client, llm):
     client._publisher.flush()
     assert client.result(early, 20).status is TaskStatus.cancelled
     assert len(llm.calls) == calls  # no model was asked
+    finished = client.ask("What is Kafka retention?", who(xtenant))
+    cli = subprocess.run([sys.executable, "-m", "mesh.cli", "cancel", finished.envelope.task_id, "--tenant", xtenant,
+                          "--json"], env={**os.environ, **xmesh.settings.to_env()}, capture_output=True, text=True,
+                         timeout=60)
+    assert cli.returncode == 1 and json.loads(cli.stdout) == {"task_id": finished.envelope.task_id,
+                                                              "status": "answered"}
+    assert "was not cancelled: it is answered" in cli.stderr
 
 
 def test_a_planner_killed_mid_task_is_replaced_and_no_finished_step_runs_twice(xmesh, xtenant, client, llm):
@@ -285,6 +294,43 @@ def test_an_endpoint_that_keeps_failing_opens_its_breaker_for_every_replica(xmes
     assert [c.model for c in llm.calls[before:] if c.model != PLANNER] == [PRICEY]  # cheap was not even tried
     validated = events(xmesh.settings, "steps.validate", result.envelope.task_id, ValidateStep)
     assert "cheap (breaker open)" in validated[0].route_reason
+
+
+def budget_cli(xmesh, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mesh.cli", "budget", *args], env={**os.environ,
+                          **xmesh.settings.to_env()}, capture_output=True, text=True, timeout=60)
+
+
+def test_past_the_soft_budget_the_cheapest_route_and_a_warning_at_the_hard_one_a_typed_rejection(
+        xmesh, xtenant, client, llm):
+    r = redis.Redis.from_url(xmesh.settings.redis_url)
+    r.hset(f"{xmesh.settings.key_prefix}route:cheap", "latency_ms", 60_000)  # slow: normally pricey wins
+    normal = client.ask("How is Redis data persisted?", who(xtenant))
+    assert [c.model for c in answering(llm, "Redis data persisted")] == [PRICEY]
+    assert budget_cli(xmesh, "set", xtenant, "--soft-tokens", "1").returncode == 0
+    try:
+        soft = client.ask("How often is the Redis append-only file synced?", who(xtenant))
+        assert soft.status is TaskStatus.answered
+        assert [c.model for c in answering(llm, "append-only file synced")] == [CHEAP]
+        validated = events(xmesh.settings, "steps.validate", soft.envelope.task_id, ValidateStep)
+        assert "past its soft budget" in validated[0].route_reason and len(validated[0].passages) <= 3
+        usage = [u for u in events(xmesh.settings, "usage.tokens", soft.envelope.task_id, TokenUsage)
+                 if u.endpoint != "planner"]
+        assert usage and all(u.budget and "soft budget" in u.budget for u in usage)
+        assert [u.budget for u in events(xmesh.settings, "usage.tokens", normal.envelope.task_id, TokenUsage)
+                if u.endpoint != "planner"] == [None]
+        shown = json.loads(budget_cli(xmesh, "show", xtenant, "--json").stdout)
+        assert shown["used_tokens"] > 0 and shown["limits"]["soft_tokens"] == 1
+        used = shown["used_tokens"]
+        assert budget_cli(xmesh, "set", xtenant, "--hard-tokens", str(used + 10)).returncode == 0
+        before = len(llm.calls)
+        hard = client.ask("What does a circuit breaker do after failures?", who(xtenant))
+        assert hard.status is TaskStatus.failed and hard.rejection.code == "budget_exhausted"
+        assert f"hard limit of {used + 10} tokens this day" in hard.rejection.message
+        assert "left" in hard.rejection.message and "resets at" in hard.rejection.message
+        assert [c for c in llm.calls[before:] if c.model != PLANNER] == []  # refused before any call
+    finally:
+        budget_cli(xmesh, "set", xtenant, "--soft-tokens", "0", "--hard-tokens", "0")
 
 
 def test_every_usage_event_matches_what_the_endpoint_reported(xmesh, xtenant, llm):

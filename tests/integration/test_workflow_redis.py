@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 import redis.asyncio as aioredis
 
-from infra.embedded import redis_binary, wait_for_port
-from infra.processes import spawn, stop_all
 from mesh.dag import Node, NodeResult
 from mesh.state import Keys
 from mesh.workflow import Workflow
 from schemas.models import StepStatus
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    child = spawn("redis", [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-                  tmp_path_factory.mktemp("redis"))
-    assert wait_for_port("127.0.0.1", port, 10), child.log_tail()
-    yield f"redis://127.0.0.1:{port}/0"
-    stop_all([child.pid])
 
 
 def run(coro):

@@ -39,7 +39,6 @@ def _run_failing(reports: str, error: Exception):
     import asyncio
 
     from mesh.codec import default_codec
-    from mesh.errors import SemanticError  # noqa: F401 - documents the kinds the cases use
     from mesh.runtime import Inbound, Processor, Route
     from mesh.topics import Topics
     from schemas.models import ExecuteStep

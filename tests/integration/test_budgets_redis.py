@@ -1,0 +1,90 @@
+"""policy.budgets on a real redis-server: reservations can never together pass a hard limit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import redis.asyncio as aioredis
+
+from mesh.state import Keys
+from policy.budgets import Budgets, Grant, Limits, Refusal
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 24, 15, 30, 10, tzinfo=timezone.utc)
+
+
+def budgets(url: str, prefix: str, **limits) -> Budgets:
+    return Budgets(aioredis.from_url(url), Keys(prefix), Limits(**limits))
+
+
+def test_concurrent_replicas_never_pass_the_hard_limit(redis_url):
+    async def go():
+        replicas = [budgets(redis_url, "b1:", hard_tokens=1000) for _ in range(4)]
+        tries = [replicas[i % 4].reserve("acme", 100, 0.0, NOW) for i in range(40)]
+        out = await asyncio.gather(*tries)
+        granted = [g for g in out if isinstance(g, Grant)]
+        assert len(granted) == 10
+        refused = [r for r in out if isinstance(r, Refusal)]
+        assert all(r.limit == "hard_tokens" and not r.retriable for r in refused)
+        assert "used 1000 of its hard limit of 1000 tokens this day; 0 left" in refused[0].message
+        assert "resets at 2026-11-25T00:00Z" in refused[0].message
+    asyncio.run(go())
+
+
+def test_settling_charges_what_was_used_and_frees_the_rest(redis_url):
+    async def go():
+        b = budgets(redis_url, "b2:", hard_tokens=1000, hard_usd=1.0)
+        g = await b.reserve("acme", 500, 0.2, NOW)
+        assert isinstance(g, Grant)
+        assert await b.settle(g, 120, 0.05, NOW)
+        assert not await b.settle(g, 120, 0.05, NOW)  # settling twice charges once
+        view = await b.show("acme", NOW)
+        assert (view["used_tokens"], view["used_usd"], view["calls"], view["reserved"]) == (120, 0.05, 1, 0)
+        assert isinstance(await b.reserve("acme", 880, 0.1, NOW), Grant)
+        refused = await b.reserve("acme", 1, 0.0, NOW)
+        assert isinstance(refused, Refusal) and refused.limit == "hard_tokens"
+        other = budgets(redis_url, "b2:", hard_tokens=1000, hard_usd=1.0)
+        assert isinstance(await other.reserve("globex", 900, 0.1, NOW), Grant)  # another tenant's budget
+    asyncio.run(go())
+
+
+def test_a_failed_call_releases_and_a_dead_replicas_hold_expires(redis_url):
+    async def go():
+        b = budgets(redis_url, "b3:", hard_tokens=100)
+        b.hold_s = 60
+        g = await b.reserve("acme", 100, 0.0, NOW)
+        assert isinstance(await b.reserve("acme", 1, 0.0, NOW), Refusal)
+        assert await b.release(g, NOW)
+        g2 = await b.reserve("acme", 100, 0.0, NOW)
+        assert isinstance(g2, Grant)  # never settled: its replica died
+        later = NOW + timedelta(seconds=61)
+        assert isinstance(await b.reserve("acme", 100, 0.0, later), Grant)
+        assert (await b.show("acme", later))["used_tokens"] == 0
+    asyncio.run(go())
+
+
+def test_soft_limit_usd_limit_rate_limits_and_stored_limits(redis_url):
+    async def go():
+        b = budgets(redis_url, "b4:", soft_tokens=100, hard_usd=0.5, rpm=3)
+        first = await b.reserve("acme", 60, 0.1, NOW)
+        assert isinstance(first, Grant) and not first.soft_limit_passed
+        second = await b.reserve("acme", 60, 0.1, NOW)
+        assert second.soft_limit_passed
+        costly = await b.reserve("acme", 1, 0.4, NOW)
+        assert isinstance(costly, Refusal) and costly.limit == "hard_usd" and "USD" in costly.message
+        await b.reserve("acme", 1, 0.0, NOW)
+        limited = await b.reserve("acme", 1, 0.0, NOW)
+        assert isinstance(limited, Refusal) and limited.limit == "rpm" and limited.retriable
+        assert "3 requests per minute" in limited.message and "retry after 50 s" in limited.message
+        assert isinstance(await b.reserve("acme", 1, 0.0, NOW + timedelta(minutes=1)), Grant)  # a new minute
+        await b.set("globex", hard_tokens=10, period="month")
+        view = await b.show("globex", NOW)
+        assert view["period"] == "month" and view["limits"]["hard_tokens"] == 10 and view["limits"]["rpm"] == 3
+        refused = await b.reserve("globex", 11, 0.0, NOW)
+        assert isinstance(refused, Refusal) and "this month" in refused.message and "2026-12-01T00:00Z" in refused.message
+        with pytest.raises(ValueError):
+            await b.set("globex", speed=3)
+    asyncio.run(go())
