@@ -3,8 +3,9 @@
 In:  ``tasks.submitted`` (TaskSubmitted), ``steps.done`` (StepDone), ``tasks.cancel`` (TaskCancel).
 Out: ``steps.retrieve`` (RetrieveStep, one per chain started), ``tasks.completed`` (TaskCompleted,
 one per task), ``usage.tokens`` (a planning model's call), ``audit.log``.
-Errors: a refused task (tenant mismatch, blank or over-long question, deadline passed, bad
-JSON Schema) is semantic: the client receives a ``rejected`` TaskCompleted with the reason.
+Errors: a refused task (a missing, forged or expired principal token when a token secret is set,
+tenant mismatch, blank or over-long question, deadline passed, bad JSON Schema) is semantic: the
+client receives a ``rejected`` TaskCompleted with the reason.
 
 A compositional question becomes one chain per part (``mesh.decompose``), or a model's plan
 when an endpoint with the ``plan`` capability is configured (validated before use, else the
@@ -28,11 +29,12 @@ from mesh.app import AgentContext, AgentSpec, Parts, Timer
 from mesh.dag import Composed, NodeResult, Plan, PlanError, compose, plan_from_json, plan_of_parts
 from mesh.decompose import decompose
 from mesh.envelope import ROOT_STEP, child_envelope
-from mesh.errors import DeterministicError, SwitchboardError
+from mesh.errors import DeterministicError, SemanticError, SwitchboardError
 from mesh.logs import get_logger
 from mesh.openai_client import chat
 from mesh.prompt import plan_prompt
 from mesh.runtime import Emit, Route
+from mesh.tokens import verify
 from mesh.workflow import TaskState, Workflow
 from policy.admission import admit
 from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
@@ -117,6 +119,12 @@ def routes(ctx: AgentContext) -> Parts:
 
     async def submitted(task: TaskSubmitted) -> list[Emit]:
         now = int(time.time() * 1000)
+        if s.token_secrets:  # the token, not the message, says who asks
+            vouched = verify(s.token_secrets, task.principal_token, now_s=now / 1000)
+            if vouched.tenant_id != task.envelope.tenant_id:
+                raise SemanticError(f"the principal token is for tenant {vouched.tenant_id!r}, the task for "
+                                    f"{task.envelope.tenant_id!r}", code="tenant_mismatch")
+            task = task.model_copy(update={"principal": vouched})
         admit(task, max_question_chars=s.max_question_chars, now_ms=now)
         env = task.envelope
         name = keys.task(env.tenant_id, env.task_id)

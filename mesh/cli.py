@@ -22,6 +22,7 @@ SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "infra" / "sample" / "c
 DEMO_QUESTIONS = [
     ("How long are audit logs retained?", "acme", "dana", ["eng"]),
     ("What happens when a circuit breaker opens?", "acme", "dana", ["eng"]),
+    ("What is the audit log retention and how long is the vacation allowance?", "acme", "dana", ["eng"]),
     ("Which regions does the payments service run in?", "acme", "sam", ["sales"]),
     ("What is the salary band for a staff engineer?", "acme", "sam", ["sales"]),
 ]
@@ -169,7 +170,7 @@ def cmd_ask(args, settings: Settings) -> int:
 
     schema = _read_schema(args.schema)
     result = Client(settings).ask(args.question, _principal(args), timeout_s=args.timeout, top_k=args.top_k,
-                                  output_schema=schema, deadline_s=args.deadline)
+                                  output_schema=schema, deadline_s=args.deadline, token=args.token)
     if args.json:
         print(json.dumps(_result_json(result)))
     else:
@@ -262,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--timeout", type=float, default=None, help="seconds to wait (default SWITCHBOARD_ASK_TIMEOUT_S)")
     ask.add_argument("--deadline", type=float, default=None, help="seconds the task may take (default: --timeout)")
     ask.add_argument("--schema", metavar="FILE", help="a JSON Schema the answer must follow (the answer is JSON)")
+    ask.add_argument("--token", help="a signed principal token (`switchboard token issue`); its principal is used")
     ask.add_argument("--json", action="store_true", help="print one JSON object: task_id, answer, citations, usage")
     ask.set_defaults(fn=cmd_ask)
 

@@ -120,24 +120,32 @@ class Client:
                     time.sleep(0.05)
 
     def submit(self, question: str, principal: Principal, *, top_k: int | None = None,
-               deadline_s: float | None = None, output_schema: str | None = None) -> TaskSubmitted:
+               deadline_s: float | None = None, output_schema: str | None = None,
+               token: str | None = None) -> TaskSubmitted:
+        """Publish a task. Without ``token``, a client that holds the token secret signs one itself."""
         env = new_envelope(principal.tenant_id, "submitted", traceparent=new_traceparent())
         deadline = int((time.time() + deadline_s) * 1000) if deadline_s else None
+        if token is None and self.settings.token_secrets:
+            from mesh.tokens import issue
+
+            token = issue(self.settings.token_secrets[0], principal, now_s=time.time(),
+                          ttl_s=self.settings.token_ttl_s)
         task = TaskSubmitted(envelope=env, question=question, principal=principal,
-                             top_k=top_k or self.settings.top_k, deadline_ms=deadline, output_schema=output_schema)
+                             top_k=top_k or self.settings.top_k, deadline_ms=deadline, output_schema=output_schema,
+                             principal_token=token)
         self._publisher.send(self.topics.name("tasks.submitted"), env.task_id.encode(), self.codec.encode(task))
         self._publisher.flush()
         return task
 
     def ask(self, question: str, principal: Principal, timeout_s: float | None = None,
             top_k: int | None = None, output_schema: str | None = None,
-            deadline_s: float | None = None) -> TaskCompleted:
+            deadline_s: float | None = None, token: str | None = None) -> TaskCompleted:
         """Submit a question and wait for its one result (the task's deadline defaults to the wait)."""
         timeout_s = timeout_s or self.settings.ask_timeout_s
         tail = Tail(self.settings, self.topics.name("tasks.completed"))  # before submitting: nothing is missed
         try:
             task = self.submit(question, principal, top_k=top_k, deadline_s=deadline_s or timeout_s,
-                               output_schema=output_schema)
+                               output_schema=output_schema, token=token)
             return self.result(task.envelope.task_id, timeout_s, tail)
         finally:
             tail.close()

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     route_usd_per_s: float = Field(0.001, ge=0, description="what a second of expected latency is worth when routing")
     breaker_failures: int = Field(3, ge=1, description="consecutive failures that open an endpoint's breaker")
     breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker keeps calls away")
+    token_secret: SecretStr | None = Field(None, description="HMAC key(s), comma-separated, for principal tokens; "
+                                           "when set, every task needs a valid token (the first key signs)")
+    token_ttl_s: float = Field(900.0, gt=0, description="lifetime of tokens the client signs itself")
     # default budgets of a tenant with none of its own (`switchboard budget set`); 0 means no limit
     budget_period: str = Field("day", pattern="^(day|month)$")
     budget_soft_tokens: int = Field(0, ge=0)
@@ -115,7 +118,8 @@ class Settings(BaseSettings):
     def to_env(self) -> dict[str, str]:
         """These settings as SWITCHBOARD_* variables, for the processes `up` starts."""
         out = {}
-        for name, value in self.model_dump(mode="json").items():
+        secret = {"token_secret": self.token_secret.get_secret_value()} if self.token_secret else {}
+        for name, value in {**self.model_dump(mode="json"), **secret}.items():
             if value is None:
                 continue
             if isinstance(value, (list, dict)):
@@ -123,6 +127,11 @@ class Settings(BaseSettings):
             else:
                 out[f"SWITCHBOARD_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
+
+    @property
+    def token_secrets(self) -> list[str]:
+        return [k.strip() for k in self.token_secret.get_secret_value().split(",") if k.strip()] \
+            if self.token_secret else []
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:

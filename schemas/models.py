@@ -96,6 +96,7 @@ class Principal(Record):
     user_id: str = Field(min_length=1)
     groups: list[str] = []
     clearance: Classification = Classification.internal
+    roles: list[str] = []
 
 
 class AccessAttributes(Record):
@@ -136,6 +137,7 @@ class TaskSubmitted(Record):
     top_k: int = Field(default=5, ge=1, le=100)
     deadline_ms: int | None = None
     output_schema: str | None = None
+    principal_token: str | None = None
 
 
 class Passage(Record):

@@ -60,7 +60,7 @@ def xmesh(tmp_path_factory, llm):
         Endpoint(name="planner", base_url=llm.base_url, model=PLANNER, capabilities=("plan",), timeout_s=3),
     )
     m = Mesh(make_settings(tmp_path_factory.mktemp("xmesh"), endpoints=endpoints, answer_max_tokens=400,
-                           validation_attempts=3, ask_timeout_s=40))
+                           validation_attempts=3, ask_timeout_s=40, token_secret="xmesh-key"))
     m.start()
     yield m
     m.stop()
@@ -248,8 +248,11 @@ def test_a_running_task_can_be_cancelled(xmesh, xtenant, client, llm):
     calls = len(llm.calls)
     early = new_envelope(xtenant, "submitted").task_id  # a cancellation that overtakes its task
     assert client.cancel(early, who(xtenant), timeout_s=5) == "cancelled"
+    from mesh.tokens import issue
+
     late = TaskSubmitted(envelope=new_envelope(xtenant, "submitted", task_id=early), principal=who(xtenant),
-                         question="What is Kafka retention?")
+                         question="What is Kafka retention?",
+                         principal_token=issue("xmesh-key", who(xtenant), now_s=time.time(), ttl_s=60))
     client._publisher.send(client.topics.name("tasks.submitted"), early.encode(), client.codec.encode(late))
     client._publisher.flush()
     assert client.result(early, 20).status is TaskStatus.cancelled
@@ -294,6 +297,27 @@ def test_an_endpoint_that_keeps_failing_opens_its_breaker_for_every_replica(xmes
     assert [c.model for c in llm.calls[before:] if c.model != PLANNER] == [PRICEY]  # cheap was not even tried
     validated = events(xmesh.settings, "steps.validate", result.envelope.task_id, ValidateStep)
     assert "cheap (breaker open)" in validated[0].route_reason
+
+
+def test_the_planner_accepts_only_valid_tokens_and_takes_the_principal_from_them(xmesh, xtenant, client):
+    from mesh.tokens import issue
+    from schemas.models import Classification
+
+    q = "How long does Kafka keep records?"
+    forged = issue("not-the-key", who(xtenant), now_s=time.time(), ttl_s=60)
+    expired = issue("xmesh-key", who(xtenant), now_s=time.time() - 3600, ttl_s=60)
+    elsewhere = issue("xmesh-key", who("globex"), now_s=time.time(), ttl_s=60)
+    for token, code in ((forged, "token_forged"), (expired, "token_expired"), (elsewhere, "tenant_mismatch"),
+                        ("garbage", "token_invalid")):
+        result = client.ask(q, who(xtenant), token=token)
+        assert result.status is TaskStatus.rejected and result.rejection.code == code, (code, result.rejection)
+    # the message claims clearance restricted; the token says public: the documents (internal) stay unread
+    public = issue("xmesh-key", Principal(tenant_id=xtenant, user_id="dana", clearance=Classification.public),
+                   now_s=time.time(), ttl_s=60)
+    claimed = Principal(tenant_id=xtenant, user_id="dana", clearance=Classification.restricted)
+    result = client.ask(q, claimed, token=public)
+    assert result.status is TaskStatus.no_answer and result.citations == []
+    assert client.ask(q, claimed).status is TaskStatus.answered  # the trusted client signs what it claims
 
 
 def budget_cli(xmesh, *args) -> subprocess.CompletedProcess:
