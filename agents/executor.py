@@ -2,7 +2,8 @@
 
 In:  ``steps.execute`` (ExecuteStep).
 Out: ``steps.validate`` (ValidateStep, with the endpoint chosen and why), ``usage.tokens``
-(TokenUsage per call, keyed by tenant, with the tokens the endpoint reported and their cost).
+(TokenUsage per call, keyed by tenant, with the tokens the endpoint reported and their cost),
+``audit.events`` (one per model call, failed ones included: endpoint, model, the prompt's hash).
 Errors: a prompt no capable endpoint can hold, a capability no endpoint has, or a tenant at its
 hard budget is refused (semantic: the planner fails the step with the reason); when every
 capable endpoint fails the call, or the tenant is at its per-minute limit, the step is retried
@@ -19,6 +20,8 @@ the context, and says so. A step of a task that was cancelled or timed out is dr
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 
@@ -37,7 +40,7 @@ from mesh.routing import Choice, NoRoute, candidates, choose
 from mesh.runtime import Emit, Route
 from mesh.state import redis_errors
 from policy.budgets import Budgets, Refusal
-from schemas.models import Citation, ExecuteStep, TokenUsage, Usage, ValidateStep
+from schemas.models import AuditRecord, Citation, Decision, ExecuteStep, TokenUsage, Usage, ValidateStep
 
 __all__ = ["spec", "Answered", "needs_of"]
 
@@ -72,6 +75,16 @@ def emits_for(step: ExecuteStep, out: Answered, max_tokens: int, budget: str | N
     usage = TokenUsage(envelope=child_envelope(step.envelope, "usage"), user_id=step.principal.user_id,
                        endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9), budget=budget)
     return [Emit("steps.validate", validate), Emit("usage.tokens", usage, key=step.envelope.tenant_id)]
+
+
+def call_audit(step: ExecuteStep, endpoint: Endpoint, model: str, prompt: Prompt, outcome: str) -> Emit:
+    """The audit event of one model call: who, which endpoint and model, the prompt's hash, never the prompt."""
+    body = json.dumps(prompt.messages, sort_keys=True).encode()
+    record = AuditRecord(envelope=child_envelope(step.envelope, f"audit.call.{endpoint.name}"), agent="executor",
+                         principal=f"{step.principal.tenant_id}/{step.principal.user_id}", action="use_model",
+                         resource=f"endpoint/{endpoint.name}", decision=Decision.allow, reason=outcome,
+                         input_sha256=hashlib.sha256(body).hexdigest(), endpoint=endpoint.name, model=model)
+    return Emit("audit.events", record, key=step.envelope.tenant_id)
 
 
 def routes(ctx: AgentContext) -> list[Route]:
@@ -113,6 +126,7 @@ def routes(ctx: AgentContext) -> list[Route]:
         except NoRoute as err:
             raise SemanticError(str(err), code="no_route") from err
         failures: list[str] = []
+        audits: list[Emit] = []
         degraded: str | None = None
         while pool:
             loads = await stats.loads([e.name for e in pool])
@@ -145,6 +159,7 @@ def routes(ctx: AgentContext) -> list[Route]:
                 except EndpointFailure as err:
                     await stats.end(e.name, call_id, ok=False, latency_ms=0)
                     await budgets.release(grant)
+                    audits.append(call_audit(step, e, e.model_name, prompt, f"failed: {err.code}"))
                     log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
                     failures.append(f"{e.name} failed ({err.code})")
                     pool = [p for p in pool if p.name != e.name]
@@ -154,7 +169,8 @@ def routes(ctx: AgentContext) -> list[Route]:
             await budgets.settle(grant, used, e.cost(out.usage.prompt_tokens, out.usage.completion_tokens))
             log.info("step_routed", endpoint=e.name, reason=choice.reason, prompt_tokens=out.usage.prompt_tokens,
                      completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
-            return emits_for(step, out, max_tokens, budget=degraded)
+            audits.append(call_audit(step, e, out.usage.model, prompt, f"answered: {out.finish_reason}"))
+            return emits_for(step, out, max_tokens, budget=degraded) + audits
         raise TransientError("every capable endpoint failed: " + "; ".join(failures), code="endpoints_failed")
 
     return [Route("steps.execute", handle, reports="planner")]

@@ -2,7 +2,7 @@
 
 In:  ``tasks.submitted`` (TaskSubmitted), ``steps.done`` (StepDone), ``tasks.cancel`` (TaskCancel).
 Out: ``steps.retrieve`` (RetrieveStep, one per chain started), ``tasks.completed`` (TaskCompleted,
-one per task), ``usage.tokens`` (a planning model's call), ``audit.log``.
+one per task), ``usage.tokens`` (a planning model's call), ``audit.events`` (accepted and refused tasks).
 Errors: a refused task (a missing, forged or expired principal token when a token secret is set,
 tenant mismatch, blank or over-long question, deadline passed, bad JSON Schema) is semantic: the
 client receives a ``rejected`` TaskCompleted with the reason.
@@ -40,7 +40,7 @@ from policy.admission import admit
 from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
                             TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage)
 
-__all__ = ["spec", "rule_plan", "start_steps", "completion"]
+__all__ = ["spec", "rule_plan", "start_steps", "completion", "submit_audit"]
 
 log = get_logger("switchboard.planner")
 _TASK_TTL_S = 7 * 24 * 3600
@@ -81,6 +81,16 @@ def completion(env: Envelope, composed: Composed) -> TaskCompleted:
     return TaskCompleted(envelope=child_envelope(env, "completed", step_id=ROOT_STEP), status=composed.status,
                          answer=composed.answer, citations=composed.citations, usage=composed.usage,
                          rejection=_rejection(composed), degraded=composed.degraded, unfinished=composed.unfinished)
+
+
+def submit_audit(task: TaskSubmitted, decision: Decision, reason: str = "") -> Emit:
+    """The audit event of the decision to accept or refuse a task: hashes, never the question."""
+    env = task.envelope
+    record = AuditRecord(envelope=child_envelope(env, "audit.submit"), agent="planner",
+                         principal=f"{task.principal.tenant_id}/{task.principal.user_id}", action="submit_task",
+                         resource=f"task/{env.task_id}", decision=decision, reason=reason,
+                         input_sha256=hashlib.sha256(task.question.encode()).hexdigest())
+    return Emit("audit.events", record, key=env.tenant_id)
 
 
 def routes(ctx: AgentContext) -> Parts:
@@ -140,11 +150,7 @@ def routes(ctx: AgentContext) -> Parts:
             return cancelled
         state = await flow.load(name)
         log.info("task_planned", chains=len(state.plan), started=fired)
-        audit = AuditRecord(envelope=child_envelope(env, "audit.submit"), agent="planner",
-                            principal=f"{task.principal.tenant_id}/{task.principal.user_id}", action="submit_task",
-                            resource=f"task/{env.task_id}", decision=Decision.allow,
-                            input_sha256=hashlib.sha256(task.question.encode()).hexdigest())
-        return start_steps(task_of(state), state.plan, fired) + spent + [Emit("audit.log", audit, key=env.tenant_id)]
+        return start_steps(task_of(state), state.plan, fired) + spent + [submit_audit(task, Decision.allow)]
 
     async def finish(name: str, state: TaskState, closed: TaskStatus | None = None, forget: bool = True) -> Emit:
         composed = compose(state.plan, state.results, closed=closed)
@@ -196,7 +202,10 @@ def routes(ctx: AgentContext) -> Parts:
         await flow.forget_deadlines(swept)
         swept.clear()
 
-    return Parts([Route("tasks.submitted", submitted), Route("steps.done", done),
+    def refused(task: TaskSubmitted, err: SwitchboardError) -> list[Emit]:
+        return [submit_audit(task, Decision.deny, f"{err.code}: {err}")]
+
+    return Parts([Route("tasks.submitted", submitted, on_rejected=refused), Route("steps.done", done),
                   Route("tasks.cancel", cancel, reports="nobody")],
                  timers=[Timer(0.5, sweep, after=forget)])
 

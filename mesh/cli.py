@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop everything a detached `up` started").set_defaults(fn=cmd_down)
 
     agent = sub.add_parser("agent", help="run one agent as a worker in its consumer group")
-    agent.add_argument("name", help="planner, retriever, executor, validator or index")
+    agent.add_argument("name", help="planner, retriever, executor, validator, auditor or index")
     agent.set_defaults(fn=cmd_agent)
 
     ingest = sub.add_parser("ingest", help="publish documents (JSON lines) to docs.ingest")

@@ -78,6 +78,8 @@ class Route:
     handle_many: Callable[[list[Record]], Awaitable[list[list[Emit]]]] | None = None
     batch_size: int = 64
     batch_wait_s: float = 0.003
+    #: what else to send when the handler refuses a record (a SemanticError), e.g. the denial's audit record
+    on_rejected: Callable[[Record, SwitchboardError], list[Emit]] | None = None
 
 
 def trace_id_of(traceparent: str | None) -> str | None:
@@ -191,6 +193,8 @@ class Processor:
             emits = await retry(self._retry, lambda: route.handle(record), self._log_retry)
         except SemanticError as err:
             outcome, emits = "rejected", [self._failure(route, record, err, TaskStatus.rejected)]
+            if route.on_rejected is not None:
+                emits += route.on_rejected(record, err)
         except SwitchboardError as err:
             outcome, dead = "dead_lettered", err
         except Exception as err:  # a bug: never retried, never silently dropped

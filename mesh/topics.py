@@ -25,6 +25,7 @@ TOPICS: dict[str, type[m.Record]] = {
     "tasks.cancel": m.TaskCancel,
     "docs.ingest": m.DocumentIngest,
     "usage.tokens": m.TokenUsage,
+    "audit.events": m.AuditRecord,
     "audit.log": m.AuditRecord,
 }
 

@@ -283,6 +283,13 @@ class AuditRecord(Record):
     decision: Decision
     input_sha256: str | None = None
     prev_hash: str | None = None
+    chain: str = ""
+    seq: int = Field(default=0, ge=0)
+    reason: str = ""
+    endpoint: str = ""
+    model: str = ""
+    policy_ids: list[str] = []
+    sanitization: str | None = None
 
 
 class DeadLetter(Record):

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from infra.processes import alive, read_pidfile
+from mesh.agents import agent_names
 from tests.integration.conftest import make_settings
 
 pytestmark = pytest.mark.integration
@@ -64,7 +65,8 @@ def test_detached_up_is_stopped_by_down(tmp_path):
     up = subprocess.run(cli("up", "--detach"), env=env, capture_output=True, text=True, timeout=120)
     assert up.returncode == 0, up.stderr
     pids = read_pidfile(settings.run_dir / "stack.json")
-    assert len(pids) == 7 and all(alive(p) for p in pids.values())
+    assert len(pids) == len(agent_names()) + 2 and all(alive(p) for p in pids.values())  # agents, tansu, redis
+    assert {f"agent-{a}" for a in agent_names()} | {"tansu", "redis"} == set(pids)
     down = subprocess.run(cli("down"), env=env, capture_output=True, text=True, timeout=60)
     assert down.returncode == 0
     time.sleep(0.2)

@@ -1,0 +1,86 @@
+"""`switchboard audit verify|export`: check the hash-chained audit trail, or copy it out to check later."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+
+import redis as redis_sync
+
+from mesh.audit_chain import verify
+from mesh.bus import read_all
+from mesh.codec import default_codec
+from mesh.settings import Settings
+from mesh.topics import Topics
+
+__all__ = ["register", "heads"]
+
+
+def heads(settings: Settings) -> dict[str, tuple[int, str]]:
+    """Each tenant chain's head as the auditor recorded it: (last seq, its hash)."""
+    r = redis_sync.Redis.from_url(settings.redis_url, socket_timeout=settings.connect_timeout_s)
+    out = {}
+    pattern = f"{settings.key_prefix}t:*:audit:head"
+    for key in r.scan_iter(pattern, count=500):
+        tenant = key.decode()[len(settings.key_prefix) + 2:-len(":audit:head")]
+        seq, digest = r.hmget(key, "seq", "hash")
+        out[tenant] = (int(seq), digest.decode())
+    return out
+
+
+def _live(settings: Settings) -> list[tuple[int, int, bytes]]:
+    msgs = read_all(settings, Topics(settings.topic_prefix).name("audit.log"), idle_s=1.0)
+    return [(m.partition(), m.offset(), m.value()) for m in msgs]
+
+
+def _from_file(path: str) -> list[tuple[int, int, bytes]]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise SystemExit(f"cannot read {path}: {err.strerror}")
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return [(r["partition"], r["offset"], base64.b64decode(r["value"])) for r in rows]
+
+
+def _verify(args, settings: Settings) -> int:
+    messages = _from_file(args.file) if args.file else _live(settings)
+    known = None if args.no_heads else heads(settings)
+    report = verify(messages, default_codec(), known, {args.tenant} if args.tenant else None)
+    if args.json:
+        print(json.dumps({"ok": report.ok, "records": report.records, "replays": report.replays,
+                          "problems": [str(p) for p in report.problems]}))
+    else:
+        for p in report.problems:
+            print(p)
+        total = sum(report.records.values())
+        print(f"{'ok' if report.ok else 'TAMPERED'}: {total} records in {len(report.records)} chains checked"
+              f"{f', {report.replays} replays' if report.replays else ''}"
+              f"{f', {len(report.problems)} problems' if report.problems else ''}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _export(args, settings: Settings) -> int:
+    messages = _live(settings)
+    with open(args.file, "w", encoding="utf-8") as out:
+        for partition, offset, value in messages:
+            out.write(json.dumps({"partition": partition, "offset": offset,
+                                  "value": base64.b64encode(value).decode()}) + "\n")
+    print(f"exported {len(messages)} audit records to {args.file}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    """Add `switchboard audit` to the CLI (entry point switchboard.commands)."""
+    audit = sub.add_parser("audit", help="verify or export the hash-chained audit trail")
+    cmds = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    check = cmds.add_parser("verify", help="check every chain: exit 0 intact, 1 altered, removed or reordered")
+    check.add_argument("--tenant", help="only this tenant's chain")
+    check.add_argument("--file", help="check an export (`audit export`) instead of the live topic")
+    check.add_argument("--no-heads", action="store_true", help="do not compare chain ends with the heads in Redis")
+    check.add_argument("--json", action="store_true", help="print one JSON object: ok, records, problems")
+    check.set_defaults(fn=_verify)
+    export = cmds.add_parser("export", help="write audit.log to a file (JSON lines) to keep or check later")
+    export.add_argument("file")
+    export.set_defaults(fn=_export)
