@@ -12,7 +12,8 @@ capable endpoint fails the call, or the tenant is at its per-minute limit, the s
 The prompt is assembled and counted before any call (``mesh.prompt``). The router
 (``mesh.routing``) picks among capable endpoints by expected cost and latency under the load
 every replica shares in Redis (``mesh.route_stats``); a failed call moves on to the next best
-endpoint at once. Each call reserves the tenant's budget first and settles it with the reported
+endpoint at once. Only endpoints the policies let the principal use are candidates (``use_model``:
+others are passed over, and the step is refused when none is left). Each call reserves the tenant's budget first and settles it with the reported
 usage after (``policy.budgets``); past the soft limit the step takes the cheapest route with half
 the context, and says so. A step of a task that was cancelled or timed out is dropped unanswered.
 """
@@ -40,6 +41,7 @@ from mesh.routing import Choice, NoRoute, candidates, choose
 from mesh.runtime import Emit, Route
 from mesh.state import redis_errors
 from policy.budgets import Budgets, Refusal
+from policy.engine import Check, PolicyDenied, PolicyEngine
 from schemas.models import AuditRecord, Citation, Decision, ExecuteStep, TokenUsage, Usage, ValidateStep
 
 __all__ = ["spec", "Answered", "needs_of"]
@@ -87,10 +89,26 @@ def call_audit(step: ExecuteStep, endpoint: Endpoint, model: str, prompt: Prompt
     return Emit("audit.events", record, key=step.envelope.tenant_id)
 
 
+def permitted(engine: PolicyEngine, step: ExecuteStep, pool: list[Endpoint]) -> tuple[list[Endpoint], str]:
+    """The endpoints the principal may use (and which it may not, in words); ``PolicyDenied`` if none."""
+    checks = [Check(step.principal, "use_model", "Endpoint", e.name, {"roles": list(e.roles), "kind": e.kind})
+              for e in pool]
+    verdicts = engine.decide(checks)
+    allowed = [e for e, v in zip(pool, verdicts) if v.allowed]
+    refused = "; ".join(f"{e.name} ({', '.join(v.policy_ids) or 'no policy permits it'})"
+                        for e, v in zip(pool, verdicts) if not v.allowed)
+    if not allowed:
+        ids = tuple(dict.fromkeys(i for v in verdicts for i in v.policy_ids))
+        raise PolicyDenied(f"{step.principal.tenant_id}/{step.principal.user_id} may use none of the endpoints able "
+                           f"to run this step: {refused}", ids, engine.version)
+    return allowed, refused
+
+
 def routes(ctx: AgentContext) -> list[Route]:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
     stats = RouteStats(redis, keys.prefix, failures=s.breaker_failures, reset_s=s.breaker_reset_s)
     budgets = Budgets.from_settings(s, redis)
+    engine = PolicyEngine.load(s.policy_dir)
     limits = {e.name: asyncio.Semaphore(e.concurrency) for e in s.endpoints}
     sessions: list[aiohttp.ClientSession] = []
 
@@ -125,6 +143,7 @@ def routes(ctx: AgentContext) -> list[Route]:
             pool = candidates(s.endpoints, needs_of(step), prompt.tokens, max_tokens)
         except NoRoute as err:
             raise SemanticError(str(err), code="no_route") from err
+        pool, refused = permitted(engine, step, pool)
         failures: list[str] = []
         audits: list[Emit] = []
         degraded: str | None = None
@@ -148,7 +167,8 @@ def routes(ctx: AgentContext) -> list[Route]:
                 prompt = assemble(step.question, step.passages, output_schema=step.output_schema,
                                   feedback=step.feedback)
                 continue
-            notes = [n for n in (degraded, f"after {', '.join(failures)}" if failures else None) if n]
+            notes = [n for n in (degraded, f"after {', '.join(failures)}" if failures else None,
+                                 f"not permitted: {refused}" if refused else None) if n]
             if notes:
                 choice = Choice(e, "; ".join([choice.reason, *notes]), choice.expected_cost_usd, choice.expected_ms)
             started = time.perf_counter()

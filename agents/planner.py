@@ -21,6 +21,7 @@ when it arrives).
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 
 import aiohttp
@@ -37,6 +38,7 @@ from mesh.runtime import Emit, Route
 from mesh.tokens import verify
 from mesh.workflow import TaskState, Workflow
 from policy.admission import admit
+from policy.engine import Check, PolicyDenied, PolicyEngine
 from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
                             TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage)
 
@@ -44,6 +46,7 @@ __all__ = ["spec", "rule_plan", "start_steps", "completion", "submit_audit"]
 
 log = get_logger("switchboard.planner")
 _TASK_TTL_S = 7 * 24 * 3600
+_POLICY_IDS = re.compile(r"\(([a-z0-9-]+(?:, [a-z0-9-]+)*)\)")  # "endpoint (policy-a, policy-b)"
 
 
 def rule_plan(task: TaskSubmitted, max_parts: int) -> Plan:
@@ -65,6 +68,10 @@ def _rejection(composed: Composed) -> Rejection | None:
     if composed.status is TaskStatus.failed:
         parts = composed.reasons[0].split(": ", 2) if composed.reasons else []
         code = parts[1] if len(parts) == 3 else "step_failed"  # reasons read "node: code: message"
+        if code == "policy_denied":  # the executor may use no capable endpoint; its reason names the policies
+            ids = {i for group in _POLICY_IDS.findall(composed.reasons[0]) for i in group.split(", ")}
+            return Rejection(kind=ErrorKind.semantic, code=code, agent="executor", policy_ids=sorted(ids),
+                             message="; ".join(composed.reasons))
         return Rejection(kind=ErrorKind.semantic, code=code, agent="validator",
                          message="no answer passed validation: " + "; ".join(composed.reasons))
     if composed.status is TaskStatus.timed_out:
@@ -83,19 +90,24 @@ def completion(env: Envelope, composed: Composed) -> TaskCompleted:
                          rejection=_rejection(composed), degraded=composed.degraded, unfinished=composed.unfinished)
 
 
-def submit_audit(task: TaskSubmitted, decision: Decision, reason: str = "") -> Emit:
+def submit_audit(task: TaskSubmitted, decision: Decision, reason: str = "", policy_ids: tuple[str, ...] = (),
+                 policy_version: str = "") -> Emit:
     """The audit event of the decision to accept or refuse a task: hashes, never the question."""
     env = task.envelope
     record = AuditRecord(envelope=child_envelope(env, "audit.submit"), agent="planner",
                          principal=f"{task.principal.tenant_id}/{task.principal.user_id}", action="submit_task",
                          resource=f"task/{env.task_id}", decision=decision, reason=reason,
-                         input_sha256=hashlib.sha256(task.question.encode()).hexdigest())
+                         policy_ids=list(policy_ids), input_sha256=hashlib.sha256(task.question.encode()).hexdigest())
+    if policy_version:
+        record = record.model_copy(update={"envelope": record.envelope.model_copy(
+            update={"policy_version": policy_version})})
     return Emit("audit.events", record, key=env.tenant_id)
 
 
 def routes(ctx: AgentContext) -> Parts:
     s, keys, codec = ctx.settings, ctx.keys, ctx.codec
     flow = Workflow(ctx.redis, keys, _TASK_TTL_S)
+    engine = PolicyEngine.load(s.policy_dir)
     planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"]
     sessions: list[aiohttp.ClientSession] = []
 
@@ -136,6 +148,12 @@ def routes(ctx: AgentContext) -> Parts:
                                     f"{task.envelope.tenant_id!r}", code="tenant_mismatch")
             task = task.model_copy(update={"principal": vouched})
         admit(task, max_question_chars=s.max_question_chars, now_ms=now)
+        check = Check(task.principal, "submit_task", "Task", task.envelope.task_id, {"tenant": task.envelope.tenant_id})
+        verdict = engine.decide([check])[0]
+        if not verdict.allowed:
+            raise PolicyDenied(verdict.explain(check), verdict.policy_ids, engine.version)
+        # every event of the task carries the version of the policy set that admitted it
+        task = task.model_copy(update={"envelope": task.envelope.model_copy(update={"policy_version": engine.version})})
         env = task.envelope
         name = keys.task(env.tenant_id, env.task_id)
         cancelled = [Emit("tasks.completed", completion(env, compose(rule_plan(task, s.max_parts), {},
@@ -150,7 +168,8 @@ def routes(ctx: AgentContext) -> Parts:
             return cancelled
         state = await flow.load(name)
         log.info("task_planned", chains=len(state.plan), started=fired)
-        return start_steps(task_of(state), state.plan, fired) + spent + [submit_audit(task, Decision.allow)]
+        return start_steps(task_of(state), state.plan, fired) + spent + [
+            submit_audit(task, Decision.allow, policy_ids=verdict.policy_ids)]
 
     async def finish(name: str, state: TaskState, closed: TaskStatus | None = None, forget: bool = True) -> Emit:
         composed = compose(state.plan, state.results, closed=closed)
@@ -203,7 +222,8 @@ def routes(ctx: AgentContext) -> Parts:
         swept.clear()
 
     def refused(task: TaskSubmitted, err: SwitchboardError) -> list[Emit]:
-        return [submit_audit(task, Decision.deny, f"{err.code}: {err}")]
+        ids = err.policy_ids if isinstance(err, PolicyDenied) else ()
+        return [submit_audit(task, Decision.deny, f"{err.code}: {err}", ids, engine.version)]
 
     return Parts([Route("tasks.submitted", submitted, on_rejected=refused), Route("steps.done", done),
                   Route("tasks.cancel", cancel, reports="nobody")],

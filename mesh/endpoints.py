@@ -41,6 +41,7 @@ class Endpoint(BaseModel):
     cost_out_per_1k: float = Field(0.0, ge=0)
     concurrency: int = Field(8, ge=1, description="calls in flight at once, across all executor replicas")
     timeout_s: float = Field(30.0, gt=0)
+    roles: tuple[str, ...] = Field((), description="roles that may use it (policy models-open-or-by-role); empty: any")
 
     @model_validator(mode="after")
     def _openai_needs_a_server(self) -> Endpoint:

@@ -228,7 +228,8 @@ class Processor:
                             usage=Usage(model=""), reasons=[f"{err.code}: {err}"])
             return Emit("steps.done", done)
         env = child_envelope(record.envelope, "completed", step_id=ROOT_STEP)
-        rejection = Rejection(kind=err.kind, code=err.code, message=str(err), agent=self.agent)
+        rejection = Rejection(kind=err.kind, code=err.code, message=str(err), agent=self.agent,
+                              policy_ids=list(getattr(err, "policy_ids", ())))
         return Emit("tasks.completed", TaskCompleted(envelope=env, status=status, rejection=rejection))
 
     async def _infra(self, fn):

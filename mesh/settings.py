@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     route_usd_per_s: float = Field(0.001, ge=0, description="what a second of expected latency is worth when routing")
     breaker_failures: int = Field(3, ge=1, description="consecutive failures that open an endpoint's breaker")
     breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker keeps calls away")
+    policy_dir: Path | None = Field(None, description="policies.cedar and schema.cedarschema; default: the shipped ones")
     token_secret: SecretStr | None = Field(None, description="HMAC key(s), comma-separated, for principal tokens; "
                                            "when set, every task needs a valid token (the first key signs)")
     token_ttl_s: float = Field(900.0, gt=0, description="lifetime of tokens the client signs itself")

@@ -242,6 +242,7 @@ class Rejection(Record):
     code: str
     message: str
     agent: str = ""
+    policy_ids: list[str] = []
 
 
 class TaskCompleted(Record):

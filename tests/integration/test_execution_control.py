@@ -40,7 +40,7 @@ DOCS = [
      "the two regions takes about a minute."),
     ("audit-logs", "Audit logs", "Audit logs are retained for seven years. They are stored in write-once buckets."),
 ]
-CHEAP, PRICEY, PLANNER = "cheap-model", "pricey-model", "plan-model"
+CHEAP, PRICEY, PLANNER, VIP = "cheap-model", "pricey-model", "plan-model", "vip-model"
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,8 @@ def xmesh(tmp_path_factory, llm):
         Endpoint(name="pricey", base_url=llm.base_url, model=PRICEY, capabilities=("answer", "json"),
                  context_window=32768, cost_in_per_1k=0.03, cost_out_per_1k=0.06, timeout_s=3),
         Endpoint(name="planner", base_url=llm.base_url, model=PLANNER, capabilities=("plan",), timeout_s=3),
+        Endpoint(name="vip", base_url=llm.base_url, model=VIP, capabilities=("answer",), cost_in_per_1k=0.0001,
+                 cost_out_per_1k=0.0001, timeout_s=5, roles=("premium",)),  # the cheapest, for premium users only
     )
     m = Mesh(make_settings(tmp_path_factory.mktemp("xmesh"), endpoints=endpoints, answer_max_tokens=400,
                            validation_attempts=3, ask_timeout_s=40, token_secret="xmesh-key"))
@@ -318,6 +320,37 @@ def test_the_planner_accepts_only_valid_tokens_and_takes_the_principal_from_them
     result = client.ask(q, claimed, token=public)
     assert result.status is TaskStatus.no_answer and result.citations == []
     assert client.ask(q, claimed).status is TaskStatus.answered  # the trusted client signs what it claims
+
+
+def test_policies_decide_who_may_submit_and_which_models_each_principal_may_use(xmesh, xtenant, client, llm):
+    from mesh.tokens import issue
+
+    def as_(user: str, *roles: str) -> tuple[Principal, str]:
+        p = Principal(tenant_id=xtenant, user_id=user, roles=list(roles))
+        return p, issue("xmesh-key", p, now_s=time.time(), ttl_s=60)
+
+    eve, token = as_("eve", "suspended")
+    refused = client.ask("How long does Kafka keep records?", eve, token=token)
+    assert refused.status is TaskStatus.rejected and refused.rejection.code == "policy_denied"
+    assert refused.rejection.policy_ids == ["suspended-users-do-nothing"]
+    assert "[policy set " in refused.rejection.message
+
+    gus, token = as_("gus", "guest")  # guests may use the built-in model only, and this mesh has none
+    before = len(llm.calls)
+    denied = client.ask("How long does Kafka keep records?", gus, token=token)
+    assert denied.status is TaskStatus.failed and denied.rejection.code == "policy_denied"
+    assert denied.rejection.policy_ids == ["guests-use-the-builtin-model-only"]
+    assert [c for c in llm.calls[before:] if c.model != PLANNER] == []
+
+    pat, token = as_("pat", "premium")
+    premium = client.ask("Where does the payments service run?", pat, token=token)
+    assert premium.status is TaskStatus.answered
+    assert [c.model for c in answering(llm, "Where does the payments service run?")] == [VIP]
+    dana = client.ask("In which regions is payments run?", who(xtenant))
+    assert [c.model for c in answering(llm, "In which regions is payments run?")] == [CHEAP]
+    validated = events(xmesh.settings, "steps.validate", dana.envelope.task_id, ValidateStep)
+    assert "not permitted: vip (no policy permits it)" in validated[0].route_reason
+    assert validated[0].envelope.policy_version == premium.envelope.policy_version != ""
 
 
 def budget_cli(xmesh, *args) -> subprocess.CompletedProcess:
