@@ -3,7 +3,8 @@
 In:  ``steps.retrieve`` (RetrieveStep), ``index.results`` (IndexResult).
 Out: ``index.queries`` (IndexQuery, keyed by tenant), ``steps.execute`` (ExecuteStep).
 
-Before any search runs it computes the allow-list of documents the principal may read; BM25
+Before any search runs it asks the Cedar policies (``read_document``, ``policy.access.readable``)
+for the allow-list of documents the principal may read, memoised per principal and store version; BM25
 (here, with statistics over the allowed documents only) and the dense search (the index agent)
 both run under it, so restricted documents never enter scoring. The two rankings are fused
 (RRF or a convex combination) and the best passages packed into the step's token budget.
@@ -29,7 +30,8 @@ from mesh.envelope import child_envelope
 from mesh.runtime import Emit, Route
 from mesh.settings import Settings
 from mesh.state import redis_errors
-from policy.access import read_filter
+from policy.access import read_filter, readable
+from policy.engine import PolicyEngine
 from schemas.models import ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
 
 __all__ = ["spec", "fuse", "index_query"]
@@ -80,6 +82,7 @@ def routes(ctx: AgentContext) -> Parts:
         return await asyncio.to_thread(BM25, [r.searchable for r in corpus.rows])
 
     corpora = PerTenant(DocStore(redis, keys), build_bm25)
+    engine = PolicyEngine.load(s.policy_dir)
     deadlines = keys.pending("retriever", "deadlines")
 
     def execute(step: RetrieveStep, ranked: list[Passage], envelope, degraded: str | None = None) -> Emit:
@@ -92,9 +95,11 @@ def routes(ctx: AgentContext) -> Parts:
 
     async def retrieve(step: RetrieveStep) -> list[Emit]:
         corpus, bm25 = await corpora.get(step.principal.tenant_id)
-        flt = read_filter(step.principal)
-        allowed = corpus.allowed_docs(flt)
-        lexical = _lexical(corpus, bm25, step.question, corpus.allowed_mask(flt), step.candidates)
+        who = step.principal
+        key = (engine.version, who.user_id, tuple(sorted(who.groups)), tuple(sorted(who.roles)), who.clearance)
+        allowed, mask = corpus.allowed_by(key, lambda: readable(
+            engine, who, ((d.doc_id, d.access) for d in corpus.docs.values())))
+        lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
             return [execute(step, _passages(corpus, lexical), step.envelope)]
         query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)

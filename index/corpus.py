@@ -8,6 +8,8 @@ A document's score is the best score of its passages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,10 +80,14 @@ class Corpus:
 
     def _allowed_for(self, flt: AccessFilter) -> tuple[list[str], np.ndarray]:
         key = (flt.tenant_id, tuple(sorted(flt.groups)), flt.clearance)
+        return self.allowed_by(key, lambda: [d.doc_id for d in self.docs.values() if flt.permits(d.access)])
+
+    def allowed_by(self, key: tuple, decide: Callable[[], list[str]]) -> tuple[list[str], np.ndarray]:
+        """The allow-list ``decide`` gives (and its passage rows), memoised under ``key`` for this version."""
         if key not in self._allowed:
             if len(self._allowed) > 256:
                 self._allowed.clear()
-            docs = [d.doc_id for d in self.docs.values() if flt.permits(d.access)]
+            docs = decide()
             self._allowed[key] = (docs, self.row_mask(docs))
         return self._allowed[key]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,9 @@ class PolicyEngine:
         self._schema = cedarpy.Schema.from_str(schema)
         statics = json.loads(cedarpy.policies_to_json_str(policies))["staticPolicies"]
         self._ids = {key: (p.get("annotations") or {}).get("id", key) for key, p in statics.items()}
+        #: whether a policy names a document or collection by id; if not, equal attributes mean equal decisions
+        self.names_documents = bool(re.search(rf'"type":\s*"{_NS}::(Document|Collection)",\s*"id"',
+                                              json.dumps(statics)))
 
     @classmethod
     def load(cls, directory: Path | None = None) -> PolicyEngine:

@@ -64,3 +64,39 @@ def test_read_filter_defaults_to_internal_clearance():
 def test_read_filter_never_reaches_another_tenant():
     f = read_filter(Principal(tenant_id="acme", user_id="root", groups=["admins"], clearance=C.restricted))
     assert not f.permits(doc(tenant="globex", groups=["admins"], classification=C.public))
+
+
+# --- the allow-list from the Cedar policies --------------------------------------------------------
+
+def _docs():
+    from itertools import product
+
+    out = []
+    for i, (tenant, groups, cls) in enumerate(product(["acme", "globex"], [[], ["hr"], ["eng", "ops"]],
+                                                      list(Classification))):
+        out.append((f"d{i}", AccessAttributes(tenant_id=tenant, groups=groups, classification=cls)))
+    return out
+
+
+@pytest.mark.parametrize("principal", [
+    Principal(tenant_id="acme", user_id="a"),
+    Principal(tenant_id="acme", user_id="b", groups=["hr"], clearance=Classification.confidential),
+    Principal(tenant_id="acme", user_id="c", groups=["ops"], clearance=Classification.restricted),
+    Principal(tenant_id="globex", user_id="d", clearance=Classification.public),
+    Principal(tenant_id="acme", user_id="e", roles=["suspended"], clearance=Classification.restricted),
+])
+def test_the_policies_allow_list_is_the_attribute_rule_and_grouping_changes_nothing(principal):
+    from policy.access import readable
+    from policy.engine import PolicyEngine
+
+    engine = PolicyEngine.load()
+    assert not engine.names_documents
+    docs = _docs()
+    got = readable(engine, principal, docs)
+    suspended = "suspended" in principal.roles
+    assert got == ([] if suspended else [d for d, a in docs if read_filter(principal).permits(a)])
+    per_doc = PolicyEngine(engine.text + '\n@id("one-named-doc")\npermit(principal, action, resource == '
+                           'Switchboard::Document::"d0");\n', engine.schema_text)
+    assert per_doc.names_documents  # a policy naming a document: decided document by document
+    extra = readable(per_doc, principal, docs)
+    assert set(extra) == set(got) | ({"d0"} if not suspended else set())
