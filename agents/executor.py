@@ -41,7 +41,8 @@ from mesh.routing import Choice, NoRoute, candidates, choose
 from mesh.runtime import Emit, Route
 from mesh.state import redis_errors
 from policy.budgets import Budgets, Refusal
-from policy.engine import Check, PolicyDenied, PolicyEngine
+from policy.engine import Check, PolicyDenied, Verdict
+from policy.rollout import Rollout
 from schemas.models import AuditRecord, Citation, Decision, ExecuteStep, TokenUsage, Usage, ValidateStep
 
 __all__ = ["spec", "Answered", "needs_of"]
@@ -89,18 +90,21 @@ def call_audit(step: ExecuteStep, endpoint: Endpoint, model: str, prompt: Prompt
     return Emit("audit.events", record, key=step.envelope.tenant_id)
 
 
-def permitted(engine: PolicyEngine, step: ExecuteStep, pool: list[Endpoint]) -> tuple[list[Endpoint], str]:
+def model_checks(step: ExecuteStep, pool: list[Endpoint]) -> list[Check]:
+    return [Check(step.principal, "use_model", "Endpoint", e.name, {"roles": list(e.roles), "kind": e.kind})
+            for e in pool]
+
+
+def permitted(step: ExecuteStep, pool: list[Endpoint], verdicts: list[Verdict],
+              version: str) -> tuple[list[Endpoint], str]:
     """The endpoints the principal may use (and which it may not, in words); ``PolicyDenied`` if none."""
-    checks = [Check(step.principal, "use_model", "Endpoint", e.name, {"roles": list(e.roles), "kind": e.kind})
-              for e in pool]
-    verdicts = engine.decide(checks)
     allowed = [e for e, v in zip(pool, verdicts) if v.allowed]
     refused = "; ".join(f"{e.name} ({', '.join(v.policy_ids) or 'no policy permits it'})"
                         for e, v in zip(pool, verdicts) if not v.allowed)
     if not allowed:
         ids = tuple(dict.fromkeys(i for v in verdicts for i in v.policy_ids))
         raise PolicyDenied(f"{step.principal.tenant_id}/{step.principal.user_id} may use none of the endpoints able "
-                           f"to run this step: {refused}", ids, engine.version)
+                           f"to run this step: {refused}", ids, version)
     return allowed, refused
 
 
@@ -108,7 +112,7 @@ def routes(ctx: AgentContext) -> list[Route]:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
     stats = RouteStats(redis, keys.prefix, failures=s.breaker_failures, reset_s=s.breaker_reset_s)
     budgets = Budgets.from_settings(s, redis)
-    engine = PolicyEngine.load(s.policy_dir)
+    rollout = Rollout(redis, keys, s.policy_dir)
     limits = {e.name: asyncio.Semaphore(e.concurrency) for e in s.endpoints}
     sessions: list[aiohttp.ClientSession] = []
 
@@ -143,7 +147,8 @@ def routes(ctx: AgentContext) -> list[Route]:
             pool = candidates(s.endpoints, needs_of(step), prompt.tokens, max_tokens)
         except NoRoute as err:
             raise SemanticError(str(err), code="no_route") from err
-        pool, refused = permitted(engine, step, pool)
+        engine, verdicts = await rollout.decide(model_checks(step, pool), env.task_id)
+        pool, refused = permitted(step, pool, verdicts, engine.version)
         failures: list[str] = []
         audits: list[Emit] = []
         degraded: str | None = None

@@ -38,7 +38,8 @@ from mesh.runtime import Emit, Route
 from mesh.tokens import verify
 from mesh.workflow import TaskState, Workflow
 from policy.admission import admit
-from policy.engine import Check, PolicyDenied, PolicyEngine
+from policy.engine import Check, PolicyDenied
+from policy.rollout import Rollout
 from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
                             TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage)
 
@@ -107,7 +108,7 @@ def submit_audit(task: TaskSubmitted, decision: Decision, reason: str = "", poli
 def routes(ctx: AgentContext) -> Parts:
     s, keys, codec = ctx.settings, ctx.keys, ctx.codec
     flow = Workflow(ctx.redis, keys, _TASK_TTL_S)
-    engine = PolicyEngine.load(s.policy_dir)
+    rollout = Rollout(ctx.redis, keys, s.policy_dir)
     planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"]
     sessions: list[aiohttp.ClientSession] = []
 
@@ -149,7 +150,7 @@ def routes(ctx: AgentContext) -> Parts:
             task = task.model_copy(update={"principal": vouched})
         admit(task, max_question_chars=s.max_question_chars, now_ms=now)
         check = Check(task.principal, "submit_task", "Task", task.envelope.task_id, {"tenant": task.envelope.tenant_id})
-        verdict = engine.decide([check])[0]
+        engine, (verdict,) = await rollout.decide([check], task.envelope.task_id)
         if not verdict.allowed:
             raise PolicyDenied(verdict.explain(check), verdict.policy_ids, engine.version)
         # every event of the task carries the version of the policy set that admitted it
@@ -222,8 +223,8 @@ def routes(ctx: AgentContext) -> Parts:
         swept.clear()
 
     def refused(task: TaskSubmitted, err: SwitchboardError) -> list[Emit]:
-        ids = err.policy_ids if isinstance(err, PolicyDenied) else ()
-        return [submit_audit(task, Decision.deny, f"{err.code}: {err}", ids, engine.version)]
+        ids, version = (err.policy_ids, err.version) if isinstance(err, PolicyDenied) else ((), "")
+        return [submit_audit(task, Decision.deny, f"{err.code}: {err}", ids, version)]
 
     return Parts([Route("tasks.submitted", submitted, on_rejected=refused), Route("steps.done", done),
                   Route("tasks.cancel", cancel, reports="nobody")],

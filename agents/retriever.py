@@ -31,7 +31,7 @@ from mesh.runtime import Emit, Route
 from mesh.settings import Settings
 from mesh.state import redis_errors
 from policy.access import read_filter, readable
-from policy.engine import PolicyEngine
+from policy.rollout import Rollout, in_sample
 from schemas.models import ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
 
 __all__ = ["spec", "fuse", "index_query"]
@@ -82,7 +82,17 @@ def routes(ctx: AgentContext) -> Parts:
         return await asyncio.to_thread(BM25, [r.searchable for r in corpus.rows])
 
     corpora = PerTenant(DocStore(redis, keys), build_bm25)
-    engine = PolicyEngine.load(s.policy_dir)
+    rollout = Rollout(redis, keys, s.policy_dir)
+
+    async def shadow_reads(candidate, who, docs, allowed: list[str], task_id: str) -> None:
+        """Record every document the candidate policies would decide differently for this reader."""
+        theirs, ours = set(readable(candidate, who, docs)), set(allowed)
+        diffs = [{"request": task_id, "principal": f"{who.tenant_id}/{who.user_id}", "action": "read_document",
+                  "resource": f"Document::{d}", "active": "allow" if d in ours else "deny",
+                  "candidate": "allow" if d in theirs else "deny", "active_policies": [], "candidate_policies": []}
+                 for d in sorted(ours ^ theirs)]
+        if diffs:
+            await rollout.record(candidate.version, diffs)
     deadlines = keys.pending("retriever", "deadlines")
 
     def execute(step: RetrieveStep, ranked: list[Passage], envelope, degraded: str | None = None) -> Emit:
@@ -95,10 +105,12 @@ def routes(ctx: AgentContext) -> Parts:
 
     async def retrieve(step: RetrieveStep) -> list[Emit]:
         corpus, bm25 = await corpora.get(step.principal.tenant_id)
-        who = step.principal
-        key = (engine.version, who.user_id, tuple(sorted(who.groups)), tuple(sorted(who.roles)), who.clearance)
-        allowed, mask = corpus.allowed_by(key, lambda: readable(
-            engine, who, ((d.doc_id, d.access) for d in corpus.docs.values())))
+        who, now = step.principal, await rollout.current()
+        docs = [(d.doc_id, d.access) for d in corpus.docs.values()]
+        key = (now.active.version, who.user_id, tuple(sorted(who.groups)), tuple(sorted(who.roles)), who.clearance)
+        allowed, mask = corpus.allowed_by(key, lambda: readable(now.active, who, docs))
+        if now.candidate is not None and in_sample(step.envelope.task_id, now.share):
+            await shadow_reads(now.candidate, who, docs, allowed, step.envelope.task_id)
         lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
             return [execute(step, _passages(corpus, lexical), step.envelope)]
