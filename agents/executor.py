@@ -30,13 +30,16 @@ import aiohttp
 
 from mesh import extractive
 from mesh.app import AgentContext, AgentSpec
-from mesh.endpoints import Endpoint
+from mesh.breakers import Breakers
+from mesh.call_memo import CallMemo
+from mesh.endpoints import BUILTIN, Endpoint
 from mesh.envelope import child_envelope
 from mesh.errors import SemanticError, TransientError
 from mesh.logs import get_logger
 from mesh.openai_client import EndpointFailure, chat
 from mesh.prompt import Prompt, assemble, cite
-from mesh.route_stats import RouteStats
+from mesh.retry import retry
+from mesh.route_stats import Health, RouteStats
 from mesh.routing import Choice, NoRoute, candidates, choose
 from mesh.runtime import Emit, Route
 from mesh.state import redis_errors
@@ -67,13 +70,14 @@ def needs_of(step: ExecuteStep) -> set[str]:
     return {"json"} if step.output_schema else {"answer"}
 
 
-def emits_for(step: ExecuteStep, out: Answered, max_tokens: int, budget: str | None = None) -> list[Emit]:
+def emits_for(step: ExecuteStep, out: Answered, max_tokens: int, budget: str | None = None,
+              degraded: str | None = None) -> list[Emit]:
     """The answer for the validator and the usage for accounting; pure."""
     validate = ValidateStep(envelope=child_envelope(step.envelope, "validate"), question=step.question,
                             principal=step.principal, passages=step.passages, answer=out.text,
                             citations=out.citations, finish_reason=out.finish_reason, usage=out.usage,
                             output_schema=step.output_schema, endpoint=out.endpoint.name, route_reason=out.reason,
-                            max_tokens=max_tokens, avoid=step.avoid)
+                            max_tokens=max_tokens, avoid=step.avoid, degraded=degraded)
     cost = out.endpoint.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
     usage = TokenUsage(envelope=child_envelope(step.envelope, "usage"), user_id=step.principal.user_id,
                        endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9), budget=budget)
@@ -108,11 +112,31 @@ def permitted(step: ExecuteStep, pool: list[Endpoint], verdicts: list[Verdict],
     return allowed, refused
 
 
+def with_note(degraded: str | None, note: str) -> str:
+    """``degraded`` with ``note`` added (an earlier attempt's fallback note replaced, not repeated)."""
+    kept = [d for d in (degraded or "").split("; ") if d and not d.startswith("model endpoints unavailable")]
+    return "; ".join([*kept, note])
+
+
+def answered_json(out: Answered) -> dict:
+    return {"endpoint": out.endpoint.name, "text": out.text, "citations": [c.model_dump() for c in out.citations],
+            "finish_reason": out.finish_reason, "usage": out.usage.model_dump(), "reason": out.reason}
+
+
+def answered_from(d: dict, endpoints: dict[str, Endpoint]) -> Answered:
+    return Answered(endpoints.get(d["endpoint"], BUILTIN), d["text"], [Citation(**c) for c in d["citations"]],
+                    d["finish_reason"], Usage(**d["usage"]), d["reason"])
+
+
 def routes(ctx: AgentContext) -> list[Route]:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
-    stats = RouteStats(redis, keys.prefix, failures=s.breaker_failures, reset_s=s.breaker_reset_s)
+    stats = RouteStats(redis, keys.prefix, breaker_reset_s=s.breaker_reset_s,
+                       health=Health(s.health_min_pass_rate, s.health_min_samples, s.health_reset_s))
+    breakers = Breakers(s.redis_url, keys.prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
     budgets = Budgets.from_settings(s, redis)
     rollout = Rollout(redis, keys, s.policy_dir)
+    memo = CallMemo(redis, keys, s.idempotency_ttl_s)
+    by_name = {e.name: e for e in s.endpoints}
     limits = {e.name: asyncio.Semaphore(e.concurrency) for e in s.endpoints}
     sessions: list[aiohttp.ClientSession] = []
 
@@ -126,13 +150,31 @@ def routes(ctx: AgentContext) -> list[Route]:
             out = extractive.answer(step.question, step.passages)
             return Answered(e, out.text, out.citations, out.finish_reason, out.usage, choice.reason)
         done = await chat(session(), e, prompt.messages, max_tokens=min(max_tokens, e.max_output_tokens),
-                          json_output=bool(step.output_schema))
+                          json_output=bool(step.output_schema), idempotency_key=step.envelope.idempotency_key)
         if not done.usage_reported:
             log.warning("usage_not_reported", endpoint=e.name, estimated_prompt_tokens=done.prompt_tokens)
         text, citations = cite(done.text, step.passages)
         return Answered(e, text, citations, done.finish_reason,
                         Usage(model=e.model_name, prompt_tokens=done.prompt_tokens,
                               completion_tokens=done.completion_tokens), choice.reason)
+
+    async def guarded(e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
+        """One call on ``e`` under its retry policy; each try counts in its load and its shared breaker."""
+        async def once() -> Answered:
+            started = time.perf_counter()
+            async with limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
+                call_id = await stats.begin(e.name, e.timeout_s)
+                try:
+                    out = await call(e, step, prompt, max_tokens, choice)
+                except EndpointFailure as err:
+                    await stats.end(e.name, call_id, ok=False, latency_ms=0)
+                    await breakers.get(e.name).failed(str(err))
+                    raise
+            await stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
+            await breakers.get(e.name).succeeded()
+            return out
+        return await retry(e.retry, once, lambda n, err, pause: log.warning(
+            "endpoint_retrying", endpoint=e.name, attempt=n, error=str(err), pause_s=round(pause, 3)))
 
     async def handle(step: ExecuteStep) -> list[Emit]:
         env = step.envelope
@@ -143,6 +185,12 @@ def routes(ctx: AgentContext) -> list[Route]:
             return []
         prompt = assemble(step.question, step.passages, output_schema=step.output_schema, feedback=step.feedback)
         max_tokens = step.max_tokens or s.answer_max_tokens
+        recorded = await memo.get(env.idempotency_key)
+        if recorded is not None:  # answered before this step was redelivered: never call (or charge) twice
+            out = answered_from(recorded, by_name)
+            log.info("model_answer_reused", endpoint=out.endpoint.name)
+            return emits_for(step, out, max_tokens, budget=recorded.get("budget"), degraded=recorded.get("degraded")) \
+                + [call_audit(step, out.endpoint, out.usage.model, prompt, f"answered: {out.finish_reason}")]
         try:
             pool = candidates(s.endpoints, needs_of(step), prompt.tokens, max_tokens)
         except NoRoute as err:
@@ -157,6 +205,10 @@ def routes(ctx: AgentContext) -> list[Route]:
             choice = choose(pool, loads, prompt_tokens=prompt.tokens, max_tokens=max_tokens,
                             usd_per_s=0.0 if degraded else s.route_usd_per_s, avoid=frozenset(step.avoid))
             e = choice.endpoint
+            if not await breakers.get(e.name).allow():
+                failures.append(f"{e.name} breaker open")
+                pool = [p for p in pool if p.name != e.name]
+                continue
             out_tokens = min(max_tokens, e.max_output_tokens)
             grant = await budgets.reserve(env.tenant_id, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens))
             if isinstance(grant, Refusal):
@@ -176,27 +228,37 @@ def routes(ctx: AgentContext) -> list[Route]:
                                  f"not permitted: {refused}" if refused else None) if n]
             if notes:
                 choice = Choice(e, "; ".join([choice.reason, *notes]), choice.expected_cost_usd, choice.expected_ms)
-            started = time.perf_counter()
-            async with limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
-                call_id = await stats.begin(e.name, e.timeout_s)
-                try:
-                    out = await call(e, step, prompt, max_tokens, choice)
-                except EndpointFailure as err:
-                    await stats.end(e.name, call_id, ok=False, latency_ms=0)
-                    await budgets.release(grant)
-                    audits.append(call_audit(step, e, e.model_name, prompt, f"failed: {err.code}"))
-                    log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
-                    failures.append(f"{e.name} failed ({err.code})")
-                    pool = [p for p in pool if p.name != e.name]
-                    continue
-                await stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
+            try:
+                out = await guarded(e, step, prompt, max_tokens, choice)
+            except EndpointFailure as err:
+                await budgets.release(grant)
+                audits.append(call_audit(step, e, e.model_name, prompt, f"failed: {err.code}"))
+                log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
+                failures.append(f"{e.name} failed ({err.code})")
+                pool = [p for p in pool if p.name != e.name]
+                continue
+            await memo.put(env.idempotency_key, {**answered_json(out), "budget": degraded, "degraded": step.degraded})
             used = out.usage.prompt_tokens + out.usage.completion_tokens
             await budgets.settle(grant, used, e.cost(out.usage.prompt_tokens, out.usage.completion_tokens))
             log.info("step_routed", endpoint=e.name, reason=choice.reason, prompt_tokens=out.usage.prompt_tokens,
                      completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
             audits.append(call_audit(step, e, out.usage.model, prompt, f"answered: {out.finish_reason}"))
-            return emits_for(step, out, max_tokens, budget=degraded) + audits
+            return emits_for(step, out, max_tokens, budget=degraded, degraded=step.degraded) + audits
+        if failures and all(f.endswith("breaker open") for f in failures) and fallback_allowed(step, refused):
+            return fallback(step, prompt, max_tokens, failures) + audits
         raise TransientError("every capable endpoint failed: " + "; ".join(failures), code="endpoints_failed")
+
+    def fallback_allowed(step: ExecuteStep, refused: str) -> bool:
+        return s.fallback_extractive and not step.output_schema and BUILTIN.name not in refused
+
+    def fallback(step: ExecuteStep, prompt: Prompt, max_tokens: int, failures: list[str]) -> list[Emit]:
+        """Every capable endpoint is known down (breakers open): answer extractively, marked degraded."""
+        note = f"model endpoints unavailable ({', '.join(failures)}): answered by the built-in extractive model"
+        ex = extractive.answer(step.question, step.passages)
+        out = Answered(BUILTIN, ex.text, ex.citations, ex.finish_reason, ex.usage, f"fallback: {note}")
+        log.warning("step_fallback", reason=note)
+        return emits_for(step, out, max_tokens, degraded=with_note(step.degraded, note)) + [
+            call_audit(step, BUILTIN, BUILTIN.model_name, prompt, f"answered: {out.finish_reason}")]
 
     return [Route("steps.execute", handle, reports="planner")]
 

@@ -10,6 +10,9 @@ both run under it, so restricted documents never enter scoring. The two rankings
 (RRF or a convex combination) and the best passages packed into the step's token budget.
 While the index agent works, the step waits in Redis; if no answer comes within
 ``index_timeout_ms`` a timer continues it from BM25 alone, marked degraded. No agent blocks.
+Those timeouts feed the index agent's breaker (``mesh.breakers``, shared by every replica):
+while it is open, steps go straight to BM25 alone, marked degraded, without waiting; after
+``breaker_reset_s`` one query probes the index again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from index.fusion import convex, rrf
 from index.packing import pack
 from index.store import DocStore, PerTenant
 from mesh.app import AgentContext, AgentSpec, Parts, Timer
+from mesh.breakers import Breakers
 from mesh.envelope import child_envelope
 from mesh.runtime import Emit, Route
 from mesh.settings import Settings
@@ -83,6 +87,7 @@ def routes(ctx: AgentContext) -> Parts:
 
     corpora = PerTenant(DocStore(redis, keys), build_bm25)
     rollout = Rollout(redis, keys, s.policy_dir)
+    breaker = Breakers(s.redis_url, keys.prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index")
 
     async def shadow_reads(candidate, who, docs, allowed: list[str], task_id: str) -> None:
         """Record every document the candidate policies would decide differently for this reader."""
@@ -114,6 +119,9 @@ def routes(ctx: AgentContext) -> Parts:
         lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
             return [execute(step, _passages(corpus, lexical), step.envelope)]
+        if not await breaker.allow():
+            return [execute(step, _passages(corpus, lexical), step.envelope,
+                            degraded="index agent unavailable (its breaker is open): BM25 only")]
         query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
         parked = json.dumps({"step": codec.encode(step).hex(), "lexical": lexical})
         async with redis_errors("parking the step"):
@@ -141,6 +149,7 @@ def routes(ctx: AgentContext) -> Parts:
         claimed = await claim(result.query_id)
         if claimed is None:
             return []  # already continued (timed out), or never ours
+        await breaker.succeeded()
         step, corpus, lexical = claimed
         dense = _passages(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
         return [execute(step, fuse(step.mode, lexical, dense, s), result.envelope)]
@@ -152,6 +161,7 @@ def routes(ctx: AgentContext) -> Parts:
         for query_id in overdue:
             claimed = await claim(query_id.decode())
             if claimed is not None:
+                await breaker.failed(f"no answer within {s.index_timeout_ms} ms")
                 step, _, lexical = claimed
                 out.append(execute(step, lexical, step.envelope,
                                    degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only"))

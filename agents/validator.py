@@ -11,6 +11,11 @@ executor with the reasons, avoiding the endpoint that wrote it (and with twice t
 it was cut off), up to ``validation_attempts`` executions. After that a prose answer is
 degraded, never passed silently: the supported sentences stay, and the answer says what could
 not be verified; a structured answer fails with the reasons (a typed failure for the client).
+
+Every verdict also counts toward the answering endpoint's validation pass rate
+(``mesh.route_stats``): an endpoint that answers fast but badly is routed around by every
+executor replica. A degradation from earlier in the step (BM25 only, a fallback model) stays on
+the result.
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ import numpy as np
 from mesh.app import AgentContext, AgentSpec, Parts
 from mesh.envelope import child_envelope
 from mesh.grounding import Claim, Embed, check, citation_problems, keep_supported
+from mesh.logs import get_logger
 from mesh.output_format import format_problems
+from mesh.route_stats import RouteStats
 from mesh.runtime import Emit, Route
 from mesh.settings import Settings
 from schemas.models import ExecuteStep, StepDone, StepStatus, ValidateStep
 
 __all__ = ["spec", "problems", "says_no_answer", "next_attempt", "verdict"]
+
+log = get_logger("switchboard.validator")
 
 _NO_ANSWER = re.compile(r"\b(found no (documents?|answer|information)|no (relevant )?(documents?|passages?|context) "
                         r"(you are allowed to read )?(answers?|contains?|mentions?)|do(es)? not (contain|answer|"
@@ -72,15 +81,16 @@ def next_attempt(step: ValidateStep, found: list[str], settings: Settings) -> Ex
     return ExecuteStep(envelope=child_envelope(step.envelope, "execute", attempt=attempt), question=step.question,
                        principal=step.principal, passages=step.passages, output_schema=step.output_schema,
                        avoid=sorted({*step.avoid, step.endpoint} - {""}),
-                       max_tokens=room * 2 if truncated else room, feedback=found)
+                       max_tokens=room * 2 if truncated else room, feedback=found, degraded=step.degraded)
 
 
 def verdict(step: ValidateStep, found: list[str], checked: list[Claim], settings: Settings) -> Emit:
     """What to send for this answer: passed, another attempt, or (attempts spent) degraded or failed."""
     done = child_envelope(step.envelope, "done")
     if not found:
-        status = StepStatus.no_answer if says_no_answer(step) else StepStatus.passed
-        return Emit("steps.done", StepDone(envelope=done, status=status, answer=step.answer,
+        status = StepStatus.no_answer if says_no_answer(step) else \
+            StepStatus.degraded if step.degraded else StepStatus.passed  # BM25 only, or a fallback model
+        return Emit("steps.done", StepDone(envelope=done, status=status, answer=step.answer, degraded=step.degraded,
                                            citations=step.citations, usage=step.usage, endpoint=step.endpoint))
     if step.envelope.attempt + 1 < settings.validation_attempts:
         return Emit("steps.execute", next_attempt(step, found, settings))
@@ -96,13 +106,15 @@ def verdict(step: ValidateStep, found: list[str], checked: list[Claim], settings
     if not answer:
         answer = "No answer could be verified against the documents you may read."
     return Emit("steps.done", StepDone(envelope=done, status=StepStatus.degraded, answer=answer, citations=citations,
-                                       usage=step.usage, reasons=found, degraded=note, endpoint=step.endpoint))
+                                       usage=step.usage, reasons=found, endpoint=step.endpoint,
+                                       degraded="; ".join(d for d in (step.degraded, note) if d)))
 
 
 def routes(ctx: AgentContext) -> Parts:
     from index.encoder import Encoder  # library code of the index; loaded once, in warm-up
 
     s = ctx.settings
+    stats = RouteStats(ctx.redis, ctx.keys.prefix, breaker_reset_s=s.breaker_reset_s)
     encoder: list[Encoder] = []
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -110,6 +122,11 @@ def routes(ctx: AgentContext) -> Parts:
 
     async def handle(step: ValidateStep) -> list[Emit]:
         found, checked = await asyncio.to_thread(problems, step, embed if encoder else None, s)
+        wrong = [f for f in found if not f.startswith("truncated")]  # a cut answer is the limit's fault
+        if step.endpoint and (wrong or not found):
+            rate = await stats.validated(step.endpoint, passed=not wrong)
+            if rate < s.health_min_pass_rate:
+                log.warning("endpoint_failing_validation", endpoint=step.endpoint, pass_rate=round(rate, 3))
         return [verdict(step, found, checked, s)]
 
     async def warmup() -> None:

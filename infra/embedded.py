@@ -15,7 +15,7 @@ from pathlib import Path
 from infra.processes import Child, spawn, stop_all
 from mesh.settings import Settings
 
-__all__ = ["StackError", "start_stack", "tansu_binary", "redis_binary", "wait_for_port"]
+__all__ = ["StackError", "start_stack", "start_redis", "tansu_binary", "redis_binary", "wait_for_port"]
 
 
 class StackError(RuntimeError):
@@ -67,8 +67,7 @@ def start_stack(settings: Settings, log_dir: Path, timeout_s: float = 30.0) -> l
     broker = spawn("tansu", [tansu_binary(), "broker", "--listener-url", f"tcp://{host}:{settings.broker_port}",
                              "--advertised-listener-url", f"tcp://{host}:{settings.broker_port}",
                              "--storage-engine", "memory://tansu/"], log_dir)
-    redis = spawn("redis", [redis_binary(), "--port", str(settings.redis_port), "--bind", host,
-                            "--save", "", "--appendonly", "no", "--protected-mode", "yes"], log_dir)
+    redis = start_redis(settings, log_dir)
     children = [broker, redis]
     try:
         _wait_ready(settings, children, timeout_s)
@@ -76,6 +75,18 @@ def start_stack(settings: Settings, log_dir: Path, timeout_s: float = 30.0) -> l
         stop_all([c.pid for c in children])
         raise
     return children
+
+
+def start_redis(settings: Settings, log_dir: Path) -> Child:
+    """redis-server on the port of ``settings``; with ``redis_appendonly`` it keeps an append-only
+    file (fsync every second) in ``<run dir>/redis``, so a restart finds the state it had."""
+    persist = ["--appendonly", "no"]
+    if settings.redis_appendonly:
+        data = Path(settings.run_dir) / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        persist = ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data.resolve())]
+    return spawn("redis", [redis_binary(), "--port", str(settings.redis_port), "--bind", "127.0.0.1",
+                           "--save", "", *persist, "--protected-mode", "yes"], log_dir)
 
 
 def _wait_ready(settings: Settings, children: list[Child], timeout_s: float) -> None:

@@ -24,6 +24,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from mesh.codec import AvroCodec, default_codec, register_with_faust
 from mesh.errors import TransientError
+from mesh.logs import get_logger
 from mesh.retry import RetryPolicy
 from mesh.runtime import Emit, Inbound, Processor, Route
 from mesh.settings import Settings
@@ -31,6 +32,8 @@ from mesh.state import Keys, Ledger, Produced, connect
 from mesh.topics import Topics
 
 __all__ = ["AgentContext", "AgentSpec", "Parts", "Timer", "build_app", "group_id"]
+
+log = get_logger("switchboard.app")
 
 
 @dataclass
@@ -147,7 +150,7 @@ def build_app(settings: Settings, spec: AgentSpec) -> faust.App:
     parts = built if isinstance(built, Parts) else Parts(built)
     processor = Processor(spec.name, parts.routes, codec=ctx.codec, topics=topics,
                           ledger=Ledger(ctx.redis, ctx.keys, settings.idempotency_ttl_s), send=send,
-                          retry_policy=spec.retry)
+                          retry_policy=settings.retry_policy(spec.name, spec.retry))
     for name in processor.topics:
         _consume(app, processor, name)
     for timer in parts.timers:
@@ -187,9 +190,12 @@ def _consume(app: faust.App, processor: Processor, topic_name: str) -> None:
 def _schedule(app: faust.App, processor: Processor, timer: Timer) -> None:
     @app.timer(timer.interval_s, name=f"{processor.agent}.timer.{id(timer)}")
     async def tick() -> None:
-        await processor.send_emits(await timer.run())
-        if timer.after is not None:
-            await timer.after()
+        try:
+            await processor.send_emits(await timer.run())
+            if timer.after is not None:
+                await timer.after()
+        except TransientError as err:  # Redis restarting, the broker away: the next tick tries again
+            log.warning("timer_skipped", agent=processor.agent, error=str(err))
 
 
 def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event) -> None:

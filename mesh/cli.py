@@ -279,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print one JSON object per answer")
     demo.set_defaults(fn=cmd_demo)
 
+    from mesh import dlq
+
+    dlq.register(sub)
+
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="switchboard.commands"):  # commands that packages above mesh/ contribute

@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from mesh.retry import RetryPolicy
+
 __all__ = ["Endpoint", "CAPABILITIES", "BUILTIN"]
 
 #: answer: grounded prose with citations; json: output that follows a JSON Schema; plan: task decomposition
@@ -42,6 +44,8 @@ class Endpoint(BaseModel):
     concurrency: int = Field(8, ge=1, description="calls in flight at once, across all executor replicas")
     timeout_s: float = Field(30.0, gt=0)
     roles: tuple[str, ...] = Field((), description="roles that may use it (policy models-open-or-by-role); empty: any")
+    retry: RetryPolicy = Field(RetryPolicy(attempts=1), description="tries of one call on this endpoint before "
+                               "the executor fails over to the next (default 1: fail over at once)")
 
     @model_validator(mode="after")
     def _openai_needs_a_server(self) -> Endpoint:

@@ -37,23 +37,27 @@ class Completion:
     usage_reported: bool  # False when the server sent no usage and the counts are estimates
 
 
-def _headers(endpoint: Endpoint) -> dict[str, str]:
+def _headers(endpoint: Endpoint, idempotency_key: str | None) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
+    if idempotency_key:  # gateways that honour it answer a repeated key from their record
+        headers["Idempotency-Key"] = idempotency_key
     if endpoint.api_key is not None:
         headers["Authorization"] = f"Bearer {endpoint.api_key.get_secret_value()}"
     return headers
 
 
 async def chat(session: aiohttp.ClientSession, endpoint: Endpoint, messages: list[dict], *, max_tokens: int,
-               json_output: bool = False) -> Completion:
-    """One chat completion from ``endpoint``; raises ``EndpointFailure`` when it does not give one."""
+               json_output: bool = False, idempotency_key: str | None = None) -> Completion:
+    """One chat completion from ``endpoint``; raises ``EndpointFailure`` when it does not give one.
+
+    ``idempotency_key`` names the step the call answers (sent as ``Idempotency-Key``)."""
     body: dict = {"model": endpoint.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0}
     if json_output:
         body["response_format"] = {"type": "json_object"}
     url = endpoint.base_url.rstrip("/") + "/chat/completions"
     name = endpoint.name
     try:
-        async with session.post(url, json=body, headers=_headers(endpoint),
+        async with session.post(url, json=body, headers=_headers(endpoint, idempotency_key),
                                 timeout=aiohttp.ClientTimeout(total=endpoint.timeout_s)) as resp:
             raw = await resp.read()
             if resp.status == 429 or resp.status >= 500:

@@ -29,10 +29,18 @@ class RetryPolicy:
     multiplier: float = 2.0
     cap_s: float = 2.0
 
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.initial_s < 0 or self.multiplier < 1 or self.cap_s < self.initial_s:
+            raise ValueError(f"retry policy {self}: needs attempts >= 1, initial_s >= 0, multiplier >= 1 and "
+                             "cap_s >= initial_s")
+
+    def schedule(self) -> list[float]:
+        """The upper bound of each pause, in order (the pauses themselves are drawn under them)."""
+        return [min(self.cap_s, self.initial_s * self.multiplier ** (n - 1)) for n in range(1, self.attempts)]
+
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Sleep before retry number ``attempt`` (1-based): full jitter under the exponential bound."""
-        bound = min(self.cap_s, self.initial_s * self.multiplier ** (attempt - 1))
-        return (rng or random).uniform(0, bound)
+        return (rng or random).uniform(0, min(self.cap_s, self.initial_s * self.multiplier ** (attempt - 1)))
 
 
 async def retry(policy: RetryPolicy, fn: Callable[[], Awaitable[T]],

@@ -1,46 +1,73 @@
-"""Endpoint load shared by every executor replica, in Redis: calls in flight, latency, breaker.
+"""Endpoint load and health shared by every executor replica, in Redis.
 
 - in flight: a sorted set of call ids scored by when the call must be over, so a replica that
   dies mid-call stops counting once its call's timeout has passed;
 - latency: an exponential moving average of successful calls (alpha 0.2);
-- breaker: consecutive failures; at ``failures`` the breaker opens for ``reset_s``, then one
-  success closes it. Shared, so every replica stops sending to a failing endpoint at once.
+- validation: an exponential moving average (alpha 0.1) of whether the endpoint's answers
+  passed the validator, with a count; an endpoint that answers fast but badly (pass rate under
+  ``min_pass_rate`` over at least ``min_samples`` answers) is unhealthy, until ``health_reset_s``
+  without a validation lets it be tried again;
+- breaker: the endpoint's ``mesh.breakers`` breaker, read here without changing it.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from mesh.breakers import is_open, state_keys
 from mesh.routing import Load
 from mesh.state import redis_errors
 
-__all__ = ["RouteStats"]
+__all__ = ["RouteStats", "Health"]
 
 _END = """
-local stats, flight = KEYS[1], KEYS[2]
-redis.call('ZREM', flight, ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[2] == '1' then
-  local old = tonumber(redis.call('HGET', stats, 'latency_ms'))
+  local old = tonumber(redis.call('HGET', KEYS[1], 'latency_ms'))
   local new = tonumber(ARGV[3])
   if old then new = 0.2 * new + 0.8 * old end
-  redis.call('HSET', stats, 'latency_ms', tostring(new), 'fails', 0, 'open_until', 0)
-else
-  local fails = redis.call('HINCRBY', stats, 'fails', 1)
-  if fails >= tonumber(ARGV[4]) then redis.call('HSET', stats, 'open_until', ARGV[5]) end
+  redis.call('HSET', KEYS[1], 'latency_ms', tostring(new))
 end
-redis.call('EXPIRE', stats, 86400)
+redis.call('EXPIRE', KEYS[1], 86400)
 return 1
 """
 
+_VALIDATED = """
+local old = tonumber(redis.call('HGET', KEYS[1], 'pass_rate'))
+local new = tonumber(ARGV[1])
+if old then new = 0.1 * new + 0.9 * old end
+redis.call('HSET', KEYS[1], 'pass_rate', tostring(new), 'validated_at', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'validations', 1)
+redis.call('EXPIRE', KEYS[1], 86400)
+return tostring(new)
+"""
+
+
+@dataclass(frozen=True)
+class Health:
+    """When an endpoint's answers count as too often wrong."""
+
+    min_pass_rate: float = 0.5
+    min_samples: int = 10
+    reset_s: float = 60.0
+
+    def healthy(self, pass_rate: float | None, samples: int, validated_at: float | None, now: float) -> bool:
+        if pass_rate is None or samples < self.min_samples or validated_at is None:
+            return True
+        return pass_rate >= self.min_pass_rate or now - validated_at > self.reset_s
+
 
 class RouteStats:
-    def __init__(self, redis: aioredis.Redis, prefix: str, *, failures: int, reset_s: float) -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str, *, breaker_reset_s: float,
+                 health: Health = Health()) -> None:
         self._redis, self._prefix = redis, prefix
-        self._failures, self._reset_s = failures, reset_s
+        self._reset_s, self._health = breaker_reset_s, health
         self._end = redis.register_script(_END)
+        self._validated = redis.register_script(_VALIDATED)
 
     def _stats(self, name: str) -> str:
         return f"{self._prefix}route:{name}"
@@ -54,13 +81,16 @@ class RouteStats:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for n in names:
                     pipe.zcount(self._flight(n), now, "+inf")
-                    pipe.hmget(self._stats(n), "latency_ms", "open_until")
+                    pipe.hmget(self._stats(n), "latency_ms", "pass_rate", "validations", "validated_at")
+                    pipe.mget(*state_keys(self._prefix, n))
                 out = await pipe.execute()
         loads = {}
         for i, n in enumerate(names):
-            flying, (latency, open_until) = out[2 * i], out[2 * i + 1]
+            flying, (latency, rate, samples, at), (state, opened_at) = out[3 * i: 3 * i + 3]
+            healthy = self._health.healthy(float(rate) if rate else None, int(samples or 0),
+                                           float(at) if at else None, now)
             loads[n] = Load(in_flight=int(flying), latency_ms=float(latency) if latency else None,
-                            breaker_open=bool(open_until) and float(open_until) > now)
+                            breaker_open=is_open(state, opened_at, self._reset_s, now), healthy=healthy)
         return loads
 
     async def begin(self, name: str, timeout_s: float) -> str:
@@ -72,6 +102,9 @@ class RouteStats:
 
     async def end(self, name: str, call: str, *, ok: bool, latency_ms: float) -> None:
         async with redis_errors("recording a call's outcome"):
-            await self._end(keys=[self._stats(name), self._flight(name)],
-                            args=[call, "1" if ok else "0", latency_ms, self._failures,
-                                  time.time() + self._reset_s])
+            await self._end(keys=[self._stats(name), self._flight(name)], args=[call, "1" if ok else "0", latency_ms])
+
+    async def validated(self, name: str, passed: bool) -> float:
+        """Record whether an answer of endpoint ``name`` passed validation; returns its pass rate."""
+        async with redis_errors("recording a validation"):
+            return float(await self._validated(keys=[self._stats(name)], args=["1" if passed else "0", time.time()]))

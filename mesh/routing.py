@@ -4,8 +4,9 @@ Candidates are the endpoints that have every capability the step needs and a con
 that holds the prompt plus the output it may write. Among them, the router picks the lowest
 expected cost of the call plus expected latency priced at ``usd_per_s``: latency is the
 endpoint's moving average, stretched by how full it is (calls in flight over its concurrency
-limit). Endpoints whose breaker is open, that are full, or that the step asked to avoid (their
-answer already failed validation) are used only when nothing else can take the step.
+limit). Endpoints whose breaker is open, whose answers fail validation too often, that are full,
+or that the step asked to avoid (their answer already failed validation) are used only when
+nothing else can take the step.
 Ties break by name, so every replica decides the same way from the same numbers.
 """
 
@@ -27,6 +28,7 @@ class Load:
     in_flight: int = 0
     latency_ms: float | None = None  # moving average; None before the first call
     breaker_open: bool = False
+    healthy: bool = True  # False: its answers fail validation too often (mesh.route_stats.Health)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def choose(endpoints: list[Endpoint], loads: dict[str, Load], *, prompt_tokens: 
         cost = e.cost(prompt_tokens, out)
         latency = (load.latency_ms if load.latency_ms is not None else _UNMEASURED_MS)
         latency *= 1 + load.in_flight / e.concurrency
-        penalty = (e.name in avoid, load.breaker_open, load.in_flight >= e.concurrency)
+        penalty = (e.name in avoid, load.breaker_open, not load.healthy, load.in_flight >= e.concurrency)
         scored.append((penalty, cost + usd_per_s * latency / 1000, e.name, e, cost, latency, load))
     scored.sort(key=lambda s: s[:3])
     penalty, _, _, best, cost, latency, load = scored[0]
@@ -75,7 +77,7 @@ def choose(endpoints: list[Endpoint], loads: dict[str, Load], *, prompt_tokens: 
     if len(scored) > 1:
         runner = scored[1]
         why.append(f"next {runner[2]}: ${runner[4]:.6f}, ~{runner[5]:.0f} ms")
-        skipped = [f"{s[2]} ({', '.join(w for w, on in zip(('avoided', 'breaker open', 'full'), s[0]) if on)})"
+        skipped = [f"{s[2]} ({', '.join(w for w, on in zip(('avoided', 'breaker open', 'failing validation', 'full'), s[0]) if on)})"
                    for s in scored[1:] if any(s[0])]
         if skipped:
             why.append("passed over " + "; ".join(skipped))

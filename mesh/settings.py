@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mesh.endpoints import BUILTIN, Endpoint
+from mesh.retry import RetryPolicy
 
 __all__ = ["Settings"]
 
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:16379/0", description="Redis URL for state, ledger and caches.")
     embedded: bool = Field(True, description="`switchboard up` starts tansu and redis-server itself.")
     run_dir: Path = Field(Path(".run"), description="Where `up` keeps pid files and logs of what it started.")
+    redis_appendonly: bool = Field(False, description="the embedded redis-server keeps an append-only file in "
+                                   "<run_dir>/redis, so its state survives a restart")
 
     # naming
     topic_prefix: str = Field("", description="Prepended to every topic and consumer group, e.g. 'staging.'.")
@@ -80,6 +83,16 @@ class Settings(BaseSettings):
     route_usd_per_s: float = Field(0.001, ge=0, description="what a second of expected latency is worth when routing")
     breaker_failures: int = Field(3, ge=1, description="consecutive failures that open an endpoint's breaker")
     breaker_reset_s: float = Field(30.0, gt=0, description="how long an open breaker keeps calls away")
+    health_min_pass_rate: float = Field(0.5, ge=0, le=1, description="validation pass rate under which an endpoint "
+                                        "is unhealthy")
+    health_min_samples: int = Field(10, ge=1, description="validated answers before an endpoint can be unhealthy")
+    health_reset_s: float = Field(60.0, gt=0, description="an unhealthy endpoint is tried again after this long "
+                                  "without validations")
+    retry: dict[str, RetryPolicy] = Field(default_factory=dict, description="retry policy per agent (or 'default'), "
+                                          'a JSON object: {"executor": {"attempts": 6, "initial_s": 0.1, '
+                                          '"multiplier": 2, "cap_s": 5}}')
+    fallback_extractive: bool = Field(True, description="when every capable endpoint is down, answer prose steps "
+                                      "with the built-in extractive model, marked degraded")
     policy_dir: Path | None = Field(None, description="policies.cedar and schema.cedarschema; default: the shipped ones")
     token_secret: SecretStr | None = Field(None, description="HMAC key(s), comma-separated, for principal tokens; "
                                            "when set, every task needs a valid token (the first key signs)")
@@ -133,6 +146,10 @@ class Settings(BaseSettings):
     def token_secrets(self) -> list[str]:
         return [k.strip() for k in self.token_secret.get_secret_value().split(",") if k.strip()] \
             if self.token_secret else []
+
+    def retry_policy(self, agent: str, default: RetryPolicy) -> RetryPolicy:
+        """The retry policy agent ``agent`` runs under: its own, else the 'default' one, else ``default``."""
+        return self.retry.get(agent) or self.retry.get("default") or default
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:

@@ -222,6 +222,7 @@ class ValidateStep(Record):
     route_reason: str = ""
     max_tokens: int = Field(default=0, ge=0)
     avoid: list[str] = []
+    degraded: str | None = None
 
 
 class StepDone(Record):

@@ -15,13 +15,17 @@ by its own (whitespace) tokenizer. Each model it serves has a queue of behaviour
 - ``cut_body``: the HTTP body stops half way;
 - ``no_usage``: a good answer without a ``usage`` object.
 
-Every call is recorded (model, question, max_tokens, the usage reported) so tests can count
-executions and compare the mesh's accounting with what the server said.
+Besides scripts, ``faults(...)`` makes unscripted calls misbehave at random, in given shares
+(server errors, timeouts, truncated outputs, multi-second stalls): the chaos benchmark's endpoint.
+
+Every call is recorded (model, question, max_tokens, the usage reported, the ``Idempotency-Key``
+header) so tests can count executions and compare the mesh's accounting with what the server said.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -54,6 +58,7 @@ class Call:
     finish_reason: str | None = None
     content: str = ""
     authorization: str | None = None
+    idempotency_key: str | None = None
     at: float = field(default_factory=time.time)
 
 
@@ -75,6 +80,8 @@ class ModelServer:
 
     def __init__(self) -> None:
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
+        self._faults: list[tuple[float, Behaviour]] = []
+        self._rng = random.Random(0)
         self._lock = threading.Lock()
         self.calls: list[Call] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -101,6 +108,16 @@ class ModelServer:
     def reset(self) -> None:
         with self._lock:
             self._scripts.clear()
+            self._faults = []
+
+    def faults(self, *, error: float = 0.0, timeout: float = 0.0, truncate: float = 0.0, stall: float = 0.0,
+               timeout_s: float = 5.0, stall_s: float = 2.0, seed: int = 0) -> None:
+        """Unscripted calls fail at random: HTTP 500, no answer within ``timeout_s``, an answer cut at the
+        length limit, or one that comes after ``stall_s``; shares of all calls. ``faults()`` turns them off."""
+        with self._lock:
+            self._rng = random.Random(seed)
+            self._faults = [(error, Behaviour("error")), (timeout, Behaviour("timeout", delay=timeout_s)),
+                            (truncate, Behaviour("length", needs=1 << 30)), (stall, Behaviour("slow", delay=stall_s))]
 
     def calls_for(self, question_contains: str) -> list[Call]:
         with self._lock:
@@ -109,7 +126,14 @@ class ModelServer:
     def _next(self, model: str) -> Behaviour:
         with self._lock:
             queue = self._scripts.get(model)
-            return queue.popleft() if queue else Behaviour()
+            if queue:
+                return queue.popleft()
+            draw = self._rng.random()
+            for share, behaviour in self._faults:
+                if draw < share:
+                    return behaviour
+                draw -= share
+            return Behaviour()
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -132,7 +156,8 @@ class ModelServer:
                 max_tokens = int(body.get("max_tokens") or 1 << 20)
                 b = server._next(model)
                 call = Call(model, _question(messages), max_tokens, b.kind,
-                            authorization=self.headers.get("Authorization"))
+                            authorization=self.headers.get("Authorization"),
+                            idempotency_key=self.headers.get("Idempotency-Key"))
                 if b.kind == "error":
                     call.status = 500
                     server._record(call)

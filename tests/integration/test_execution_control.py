@@ -4,6 +4,7 @@ grounding, structured output, deadlines, cancellation and token accounting."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -92,8 +93,9 @@ def fresh_routes(xmesh, llm):
     """Each test starts with healthy endpoints and no scripted behaviour left over."""
     llm.reset()
     r = redis.Redis.from_url(xmesh.settings.redis_url)
-    for key in r.scan_iter(f"{xmesh.settings.key_prefix}route:*"):
-        r.delete(key)
+    for pattern in ("route:*", "breaker:*"):
+        for key in r.scan_iter(f"{xmesh.settings.key_prefix}{pattern}"):
+            r.delete(key)
     yield
 
 
@@ -404,3 +406,72 @@ def test_every_usage_event_matches_what_the_endpoint_reported(xmesh, xtenant, ll
             assert u.cost_usd == pytest.approx(endpoint.cost(u.usage.prompt_tokens, u.usage.completion_tokens))
     assert sum(reported.values()) >= 15
     assert accounted == reported
+
+
+def test_a_step_redelivered_after_its_model_answered_reuses_the_answer(xmesh, xtenant, client, llm):
+    q = "For how many years are audit logs retained?"
+    before = len(llm.calls)
+    result = client.ask(q, who(xtenant))
+    assert result.status is TaskStatus.answered
+    task = result.envelope.task_id
+    codec, topic = default_codec(), client.topics.name("steps.execute")
+    [raw] = [m for m in read_all(xmesh.settings, topic, idle_s=0.5) if codec.decode(m.value()).envelope.task_id == task]
+    step = codec.decode(raw.value())
+    calls = [c for c in llm.calls[before:] if c.model != PLANNER]
+    assert len(calls) == 1 and calls[0].idempotency_key == step.envelope.idempotency_key
+    # the replica died after the model answered but before the runtime's ledger recorded the step
+    r = redis.Redis.from_url(xmesh.settings.redis_url)
+    assert r.delete(Keys(xmesh.settings.key_prefix).ledger("executor", step.envelope.idempotency_key)) == 1
+    from mesh.bus import Publisher
+
+    pub = Publisher(xmesh.settings)
+    pub.send(topic, raw.key(), raw.value())
+    pub.flush()
+    deadline = time.monotonic() + 30
+    while len(validated := events(xmesh.settings, "steps.validate", task, ValidateStep)) < 2:
+        assert time.monotonic() < deadline, "the redelivered step was not answered"
+    assert len([c for c in llm.calls[before:] if c.model != PLANNER]) == 1  # the model was not called again
+    assert validated[0].answer == validated[1].answer and validated[0].usage == validated[1].usage
+
+
+def test_when_every_capable_endpoint_is_down_the_answer_comes_from_the_builtin_model_marked_degraded(
+        xmesh, xtenant, client, llm):
+    from mesh.breakers import Breakers
+
+    s = xmesh.settings
+    breakers = Breakers(s.redis_url, s.key_prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
+    for name in ("cheap", "pricey"):
+        for _ in range(s.breaker_failures):
+            asyncio.run(breakers.get(name).failed("down for the test"))
+    q = "How long does Kafka keep records?"
+    before = len(llm.calls)
+    result = client.ask(q, who(xtenant))
+    assert result.status is TaskStatus.degraded, result
+    assert "built-in extractive model" in result.degraded and "cheap breaker open" in result.degraded
+    assert result.answer.startswith("Kafka keeps records for seven days")
+    assert [c for c in llm.calls[before:] if c.model != PLANNER] == []  # none to an endpoint whose breaker is open
+    for name in ("cheap", "pricey"):
+        breakers.get(name).close()
+    again = client.ask(q, who(xtenant))
+    assert again.status is TaskStatus.answered and again.degraded is None
+
+
+def test_an_endpoint_failing_validation_is_routed_around_and_every_verdict_counts(xmesh, xtenant, client, llm):
+    s = xmesh.settings
+    r = redis.Redis.from_url(s.redis_url)
+    result = client.ask("Where do audit logs live?", who(xtenant))
+    assert result.status is TaskStatus.answered
+    assert int(r.hget(f"{s.key_prefix}route:cheap", "validations")) == 1  # the validator counted the verdict
+    from mesh.route_stats import RouteStats
+
+    async def fail_many():
+        client_ = __import__("redis.asyncio", fromlist=["from_url"]).from_url(s.redis_url)
+        stats = RouteStats(client_, s.key_prefix, breaker_reset_s=s.breaker_reset_s)
+        for _ in range(s.health_min_samples):
+            await stats.validated("cheap", passed=False)
+        await client_.aclose()
+    asyncio.run(fail_many())
+    answered = client.ask("Which buckets hold audit logs?", who(xtenant))
+    assert answered.status is TaskStatus.answered
+    [validated] = events(s, "steps.validate", answered.envelope.task_id, ValidateStep)
+    assert validated.endpoint == "pricey" and "cheap (failing validation)" in validated.route_reason

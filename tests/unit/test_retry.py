@@ -95,3 +95,39 @@ def test_delay_grows_then_caps():
     third = max(policy.delay(3, rng) for _ in range(200))
     assert first <= 1.0 < third <= 5.0
     assert max(policy.delay(30, rng) for _ in range(200)) <= 5.0
+
+
+def test_the_schedule_is_the_bound_of_each_pause_in_order():
+    policy = RetryPolicy(attempts=6, initial_s=0.1, multiplier=2.0, cap_s=1.0)
+    assert policy.schedule() == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0])
+    assert RetryPolicy(attempts=1).schedule() == []
+
+
+def test_the_retry_loop_sleeps_under_the_schedule_between_tries(monkeypatch):
+    policy = RetryPolicy(attempts=5, initial_s=0.01, multiplier=3.0, cap_s=0.05)
+    pauses: list[float] = []
+    flaky = Flaky(*[TransientError("down")] * 4)
+    assert asyncio.run(retry(policy, flaky, lambda n, err, pause: pauses.append(pause))) == "ok"
+    assert flaky.calls == 5 and len(pauses) == 4
+    assert all(0 <= p <= bound for p, bound in zip(pauses, policy.schedule()))
+
+
+@pytest.mark.parametrize("bad", [dict(attempts=0), dict(initial_s=-1), dict(multiplier=0.5),
+                                 dict(initial_s=2.0, cap_s=1.0)])
+def test_a_nonsensical_policy_is_refused_with_what_it_needs(bad):
+    with pytest.raises(ValueError, match="needs attempts >= 1"):
+        RetryPolicy(**bad)
+
+
+def test_policies_are_data_per_agent_and_per_endpoint():
+    from mesh.settings import Settings
+
+    s = Settings(retry={"executor": {"attempts": 6, "initial_s": 0.2, "multiplier": 3, "cap_s": 4},
+                        "default": {"attempts": 2}},
+                 endpoints=[{"name": "local", "base_url": "http://x/v1", "model": "m",
+                             "retry": {"attempts": 3, "initial_s": 0.5, "cap_s": 2}}])
+    assert s.retry_policy("executor", RetryPolicy()).schedule() == pytest.approx([0.2, 0.6, 1.8, 4.0, 4.0])
+    assert s.retry_policy("planner", RetryPolicy()) == RetryPolicy(attempts=2)
+    assert Settings().retry_policy("planner", RetryPolicy(attempts=9)) == RetryPolicy(attempts=9)
+    assert s.endpoint("local").retry.schedule() == pytest.approx([0.5, 1.0])
+    assert Settings().endpoints[0].retry.attempts == 1  # fail over at once unless told otherwise

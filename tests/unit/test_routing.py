@@ -57,9 +57,10 @@ def test_load_stretches_latency():
 @pytest.mark.parametrize("load, avoid, word", [
     (Load(breaker_open=True), frozenset(), "breaker open"),
     (Load(in_flight=4), frozenset(), "full"),
+    (Load(healthy=False), frozenset(), "failing validation"),
     (Load(), frozenset({"cheap"}), "avoided"),
 ])
-def test_open_breakers_full_and_avoided_endpoints_are_passed_over(load, avoid, word):
+def test_open_breakers_unhealthy_full_and_avoided_endpoints_are_passed_over(load, avoid, word):
     choice = choose([CHEAP, PRICEY], {"cheap": load}, avoid=avoid, **LOOSE)
     assert choice.endpoint is PRICEY and f"cheap ({word})" in choice.reason
 

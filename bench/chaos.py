@@ -1,0 +1,311 @@
+"""The chaos suite: the mesh with several replicas of every agent, under faults.
+
+    python -m bench.chaos [--tasks 1000] [--replicas 2] [--scenarios kill,endpoint,redis,malformed,index] [--json]
+
+Starts the embedded stack (Redis with its append-only file on), every agent ``--replicas``
+times, and a test model endpoint over HTTP, ingests the sample corpus, then for each scenario
+submits a load of tasks while a fault is injected:
+
+- ``kill``: SIGKILL of a random agent replica (any kind, the index agent too) every few seconds,
+  each restarted after a delay, for the whole run;
+- ``endpoint``: the model endpoint answers 30% of calls with HTTP 500, lets 10% time out,
+  truncates 5% at the length limit and stalls 2% for seconds;
+- ``redis``: redis-server restarted mid-run (append-only file on);
+- ``malformed``: ``--malformed`` malformed messages (random bytes, truncated Avro, a record of
+  the wrong schema, huge payloads) mixed into the agents' input topics;
+- ``index``: both index agents stopped for a while, then started again.
+
+Each row says: tasks submitted and completed, lost (no result), duplicated results on
+``tasks.completed`` (a second result with another event id; a replayed identical record is
+counted apart, as consumers drop it by event id), model calls answered twice for one step
+(counted by the endpoint, by the ``Idempotency-Key`` each call carries), answers marked
+degraded (and how many of those while no dependency was down), malformed messages that reached
+a dead-letter topic, and the seconds from the end of the fault until completions were back to
+80% of their rate before it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from bench.common import machine, machine_line, main_of, table
+from mesh.bus import Publisher, Tail, read_all
+from mesh.client import Client, parse_documents
+from mesh.codec import default_codec
+from mesh.endpoints import Endpoint
+from mesh.envelope import new_envelope
+from mesh.retry import RetryPolicy
+from mesh.settings import Settings
+from mesh.stack import Mesh
+from mesh.topics import Topics, dlq_of
+from schemas.models import Principal, TaskCompleted, TaskStatus, TokenUsage, Usage
+from tests.integration.conftest import free_port
+from tests.integration.model_server import ModelServer
+
+SCENARIOS = ("kill", "endpoint", "redis", "malformed", "index")
+QUESTIONS = ["How long are audit logs retained?", "What happens when a circuit breaker opens?",
+             "Which regions does the payments service run in?", "How do I rotate an API key?",
+             "What is the on-call escalation policy?", "How long are audit logs kept in cold storage?"]
+INPUTS = ["tasks.submitted", "tasks.cancel", "steps.retrieve", "steps.execute", "steps.validate", "steps.done",
+          "index.queries", "index.results", "docs.ingest", "audit.events"]
+SAMPLE = Path(__file__).resolve().parent.parent / "infra" / "sample" / "corpus.jsonl"
+
+
+class Results(threading.Thread):
+    """Every result on tasks.completed, as it arrives: task id -> [(event id, status, degraded, time)]."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self._tail = Tail(settings, Topics(settings.topic_prefix).name("tasks.completed"))
+        self._codec, self.seen, self._halt = default_codec(), defaultdict(list), threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            for msg in self._tail.messages(0.5):
+                r = self._codec.decode(msg.value())
+                if isinstance(r, TaskCompleted):
+                    self.seen[r.envelope.task_id].append((r.envelope.event_id, r.status, r.degraded, time.time()))
+
+    def close(self) -> None:
+        self._halt.set()
+        self.join(5)
+        self._tail.close()
+
+
+def _malformed(n: int, settings: Settings, tag: str, rng: random.Random) -> dict[bytes, str]:
+    """Publish ``n`` bad messages across the input topics; returns their keys (and topics)."""
+    codec, topics, pub, sent = default_codec(), Topics(settings.topic_prefix), Publisher(settings), {}
+    wrong = codec.encode(TokenUsage(envelope=new_envelope("chaos", "usage"), user_id="u", endpoint="e",
+                                    usage=Usage(model="m")))
+    for i in range(n):
+        kind = ("random", "truncated", "wrong_schema", "huge")[i % 4 if i % 100 else 3]
+        body = {"random": lambda: rng.randbytes(rng.randint(1, 400)), "truncated": lambda: wrong[: rng.randint(1, 20)],
+                "wrong_schema": lambda: wrong, "huge": lambda: b"\x00" + rng.randbytes(256 * 1024)}[kind]()
+        topic = topics.name(INPUTS[i % len(INPUTS)])
+        key = f"chaos-{tag}-{kind}-{i}".encode()
+        pub.send(topic, key, body)
+        sent[key] = topic
+        if i % 500 == 499:
+            pub.flush()
+    pub.flush()
+    return sent
+
+
+class Chaos:
+    def __init__(self, replicas: int, run_dir: Path) -> None:
+        self.llm = ModelServer().start()
+        endpoint = Endpoint(name="chaos", base_url=self.llm.base_url, model="chaos-model", capabilities=("answer",),
+                            timeout_s=1.0, concurrency=32)
+        run = uuid.uuid4().hex[:6]
+        self.settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}",
+                                 redis_url=f"redis://127.0.0.1:{free_port()}/0", run_dir=run_dir,
+                                 topic_prefix=f"chaos{run}.", key_prefix=f"chaos{run}:", partitions=4,
+                                 redis_appendonly=True, endpoints=(endpoint,), breaker_failures=5,
+                                 breaker_reset_s=3.0, index_timeout_ms=1500, task_deadline_s=600,
+                                 retry={"default": RetryPolicy(attempts=8, initial_s=0.1, multiplier=2.0, cap_s=3.0)},
+                                 log_level="warning")
+        self.mesh = Mesh(self.settings)
+        self.replicas = replicas
+
+    def start(self) -> None:
+        self.mesh.start(timeout_s=240)
+        for name in self.mesh.agents:
+            for r in range(1, self.replicas):
+                self.mesh.start_agent(name, r)
+        self.mesh.wait_ready(self.mesh.agents, 240)
+        docs, _ = parse_documents(SAMPLE.read_text().splitlines(), "acme")
+        client = Client(self.settings)
+        client.ingest(docs)
+        client.wait_stored(docs, 240)
+
+    def stop(self) -> None:
+        self.mesh.stop()
+        self.llm.stop()
+
+    # --- faults --------------------------------------------------------------------------------
+
+    def _restart(self, label: str) -> None:
+        name, _, replica = label.partition("-")
+        self.mesh.start_agent(name, int(replica or 0))
+
+    def kill(self, running: threading.Event, rng: random.Random) -> None:
+        while running.is_set():
+            time.sleep(rng.uniform(2.0, 4.0))
+            label = rng.choice(sorted(self.mesh.workers))
+            self.mesh.workers[label].process.send_signal(signal.SIGKILL)
+            self.mesh.workers[label].process.wait(10)
+            time.sleep(rng.uniform(1.0, 3.0))
+            self._restart(label)
+
+    def endpoint(self, running: threading.Event, rng: random.Random) -> None:
+        self.llm.faults(error=0.30, timeout=0.10, truncate=0.05, stall=0.02, timeout_s=2.0, stall_s=3.0,
+                        seed=rng.randint(0, 1 << 30))
+        running.wait_done()  # type: ignore[attr-defined]
+        self.llm.faults()
+
+    def redis(self, running: threading.Event, rng: random.Random) -> None:
+        from infra.embedded import start_redis
+
+        time.sleep(3.0)
+        child = next(c for c in self.mesh.stack if c.name == "redis")
+        child.process.send_signal(signal.SIGTERM)  # a restart: it writes its append-only file and exits
+        child.process.wait(30)
+        time.sleep(2.0)
+        self.mesh.stack = [c for c in self.mesh.stack if c is not child] + [start_redis(self.settings,
+                                                                                       self.mesh.log_dir)]
+
+    def index(self, running: threading.Event, rng: random.Random) -> None:
+        time.sleep(3.0)
+        down = [label for label in self.mesh.workers if label.split("-")[0] == "index"]
+        for label in down:
+            self.mesh.workers[label].process.send_signal(signal.SIGTERM)
+        for label in down:
+            self.mesh.workers[label].process.wait(30)
+        time.sleep(8.0)
+        for label in down:
+            self._restart(label)
+
+    # --- one scenario ----------------------------------------------------------------------------
+
+    def scenario(self, name: str, tasks: int, malformed: int, rate: float, seed: int) -> dict:
+        rng = random.Random(seed)
+        results = Results(self.settings)
+        results.start()
+        client = Client(self.settings)
+        calls_before = len(self.llm.calls)
+        running = _Phase()
+        fault_window: list[float] = []
+
+        def fault() -> None:
+            fault_window.append(time.time())
+            if name == "malformed":
+                bad.update(_malformed(malformed, self.settings, f"{name}{seed}", rng))
+            else:
+                getattr(self, name)(running, rng)
+            fault_window.append(time.time())
+
+        bad: dict[bytes, str] = {}
+        injector = threading.Thread(target=fault, daemon=True)
+        submitted: dict[str, float] = {}
+        started = time.time()
+        injector.start()
+        for i in range(tasks):
+            q = QUESTIONS[i % len(QUESTIONS)]
+            task = client.submit(q, Principal(tenant_id="acme", user_id=f"u{i % 7}", groups=["eng"]))
+            submitted[task.envelope.task_id] = time.time()
+            pause = started + (i + 1) / rate - time.time()
+            if pause > 0:
+                time.sleep(pause)
+        running.finish()
+        injector.join(600)
+        deadline = time.time() + 300
+        while time.time() < deadline and any(t not in results.seen for t in submitted):
+            time.sleep(0.5)
+        time.sleep(2.0)  # late duplicates, if any
+        results.close()
+        mine = {t: results.seen.get(t, []) for t in submitted}
+        firsts = [v[0] for v in mine.values() if v]
+        fault_start, fault_end = (fault_window + [time.time(), time.time()])[:2]
+        dup_results = sum(len({e for e, *_ in v}) - 1 for v in mine.values() if v)
+        replays = sum(len(v) - len({e for e, *_ in v}) for v in mine.values() if v)
+        degraded = [f for f in firsts if f[1] is TaskStatus.degraded]
+        grace = self.settings.breaker_reset_s + self.settings.index_timeout_ms / 1000 + 5
+        degraded_outside = [f for f in degraded if not (fault_start - 1 <= f[3] <= fault_end + grace)] \
+            if name in ("kill", "endpoint", "index", "redis") else degraded
+        answered = Counter(c.idempotency_key for c in self.llm.calls[calls_before:]
+                           if c.behaviour == "ok" and c.status == 200 and c.idempotency_key)
+        dead = self._dead_lettered(bad) if bad else 0
+        return {"scenario": name, "submitted": len(submitted), "completed": len(firsts),
+                "lost": len(submitted) - len(firsts), "duplicate_results": dup_results, "replayed_records": replays,
+                "duplicate_model_calls": sum(n - 1 for n in answered.values() if n > 1),
+                "model_calls": len(self.llm.calls) - calls_before, "degraded": len(degraded),
+                "degraded_without_fault": len(degraded_outside), "malformed": len(bad), "dead_lettered": dead,
+                "recover_s": _recovery(sorted(f[3] for f in firsts), fault_start, fault_end),
+                "statuses": dict(Counter(f[1].value for f in firsts)), "seconds": round(time.time() - started, 1)}
+
+    def _dead_lettered(self, bad: dict[bytes, str]) -> int:
+        codec, found = default_codec(), set()
+        for topic in sorted(set(bad.values())):
+            for msg in read_all(self.settings, dlq_of(topic), idle_s=1.0, timeout_s=120):
+                if msg.key() in bad:
+                    letter = codec.decode(msg.value())
+                    if letter.reason:
+                        found.add(msg.key())
+        return len(found)
+
+
+class _Phase(threading.Event):
+    """Set while tasks are being submitted; ``wait_done`` blocks until they all are."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set()
+        self._done = threading.Event()
+
+    def finish(self) -> None:
+        self.clear()
+        self._done.set()
+
+    def wait_done(self) -> None:
+        self._done.wait()
+
+
+def _recovery(times: list[float], fault_start: float, fault_end: float) -> float | None:
+    """Seconds after the fault's end until completions per second were back to 80% of the rate before it."""
+    before = [t for t in times if t < fault_start]
+    if len(before) < 5 or not times:
+        return None
+    rate = len(before) / max(1.0, fault_start - before[0])
+    t = fault_end
+    while t < times[-1]:
+        if sum(1 for x in times if t <= x < t + 2.0) / 2.0 >= 0.8 * rate:
+            return round(max(0.0, t - fault_end), 1)
+        t += 0.5
+    return round(times[-1] - fault_end, 1)  # the backlog drained before the rate was measurable again
+
+
+def run(args) -> dict:
+    wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(wanted) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+        chaos = Chaos(args.replicas, Path(tmp))
+        try:
+            chaos.start()
+            rows = [chaos.scenario(name, args.tasks if name == "kill" else args.tasks_per_fault, args.malformed,
+                                   args.rate, seed=i) for i, name in enumerate(wanted)]
+        finally:
+            chaos.stop()
+    return {"machine": machine(), "replicas": args.replicas, "rate_per_s": args.rate, "scenarios": rows}
+
+
+def render(report: dict) -> str:
+    cols = ["scenario", "submitted", "completed", "lost", "duplicate_results", "duplicate_model_calls", "degraded",
+            "degraded_without_fault", "malformed", "dead_lettered", "recover_s", "seconds"]
+    return (f"chaos: {report['replicas']} replicas of every agent, {report['rate_per_s']} tasks/s offered; "
+            f"{machine_line(report['machine'])}\n" + table(report["scenarios"], cols))
+
+
+def _arguments(p) -> None:
+    p.add_argument("--tasks", type=int, default=1000, help="tasks in the kill scenario (default 1000)")
+    p.add_argument("--tasks-per-fault", type=int, default=300, help="tasks in each other scenario (default 300)")
+    p.add_argument("--replicas", type=int, default=2, help="replicas of every agent (default 2)")
+    p.add_argument("--rate", type=float, default=10.0, help="tasks submitted per second (default 10)")
+    p.add_argument("--malformed", type=int, default=10_000, help="malformed messages in that scenario")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
+
+
+main = main_of("bench.chaos", __doc__, _arguments, run, render)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

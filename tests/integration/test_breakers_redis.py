@@ -1,0 +1,107 @@
+"""Breakers, endpoint health and recorded model answers, against a real redis-server.
+
+Two "replicas" here are two processes with their own connections: what one does to a breaker,
+the other sees."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import redis.asyncio as aioredis
+
+from mesh.breakers import Breakers
+from mesh.call_memo import CallMemo
+from mesh.route_stats import Health, RouteStats
+from mesh.state import Keys
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "bt:"
+
+
+def other_replica(redis_url: str, *actions: str) -> list:
+    """Run ``actions`` (allow, succeeded, failed, state) on breaker ``ep`` in another process."""
+    code = f"""
+import asyncio, json
+from mesh.breakers import Breakers
+b = Breakers({redis_url!r}, {PREFIX!r}, fail_max=3, reset_s=2).get("ep")
+async def go():
+    out = []
+    for a in {list(actions)!r}:
+        if a == "state": out.append(b.state)
+        elif a == "allow": out.append(await b.allow())
+        elif a == "succeeded": out.append(await b.succeeded())
+        else: out.append(await b.failed("boom"))
+    return out
+print(json.dumps(asyncio.run(go())))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_closes_it_for_both(redis_url):
+    async def go():
+        mine = Breakers(redis_url, PREFIX, fail_max=3, reset_s=2).get("ep")
+        mine.close()
+        for _ in range(2):
+            await mine.failed("HTTP 500")
+        assert other_replica(redis_url, "state", "allow") == ["closed", True]  # two failures: still closed
+        await mine.failed("HTTP 500")
+        assert mine.state == "open"
+        assert other_replica(redis_url, "state", "allow") == ["open", False]
+        client = aioredis.from_url(redis_url)
+        stats = RouteStats(client, PREFIX, breaker_reset_s=2)
+        assert (await stats.loads(["ep"]))["ep"].breaker_open  # routing sees it too, without changing it
+        time.sleep(2.1)
+        # the reset time is over: the other replica's call is the probe, and its success closes it for both
+        assert other_replica(redis_url, "allow", "state", "succeeded", "state") == [True, "half-open", None, "closed"]
+        assert mine.state == "closed" and await mine.allow()
+        assert not (await stats.loads(["ep"]))["ep"].breaker_open
+        # a failed probe opens it again at once
+        for _ in range(3):
+            await mine.failed("HTTP 500")
+        time.sleep(2.1)
+        assert other_replica(redis_url, "allow", "failed", "state", "allow") == [True, None, "open", False]
+        await client.aclose()
+    asyncio.run(go())
+
+
+def test_an_endpoint_that_answers_badly_is_unhealthy_until_it_has_been_left_alone(redis_url):
+    async def go():
+        client = aioredis.from_url(redis_url)
+        health = Health(min_pass_rate=0.5, min_samples=5, reset_s=1.0)
+        stats = RouteStats(client, PREFIX + "h:", breaker_reset_s=30, health=health)
+        for _ in range(4):
+            await stats.validated("fast-but-wrong", passed=False)
+        assert (await stats.loads(["fast-but-wrong"]))["fast-but-wrong"].healthy  # too few samples to judge
+        rate = await stats.validated("fast-but-wrong", passed=False)
+        assert rate < 0.5
+        assert not (await stats.loads(["fast-but-wrong"]))["fast-but-wrong"].healthy
+        for _ in range(10):
+            await stats.validated("good", passed=True)
+        await stats.validated("good", passed=False)
+        assert (await stats.loads(["good"]))["good"].healthy
+        time.sleep(1.1)  # nobody validated it for reset_s: it may be tried again
+        assert (await stats.loads(["fast-but-wrong"]))["fast-but-wrong"].healthy
+        await client.aclose()
+    asyncio.run(go())
+
+
+def test_a_recorded_model_answer_survives_the_replica_that_recorded_it(redis_url):
+    async def go():
+        writer, reader = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
+        answer = {"endpoint": "ep", "text": "Seven days. [1]", "citations": [], "finish_reason": "stop",
+                  "usage": {"model": "m", "prompt_tokens": 10, "completion_tokens": 3}, "reason": "cheapest"}
+        await CallMemo(writer, Keys(PREFIX), 60).put("task1/p1/execute#0", answer)
+        await writer.aclose()
+        memo = CallMemo(reader, Keys(PREFIX), 60)
+        assert await memo.get("task1/p1/execute#0") == answer
+        assert await memo.get("task1/p1/execute#1") is None  # another attempt is another call
+        await reader.aclose()
+    asyncio.run(go())
