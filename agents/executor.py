@@ -21,14 +21,13 @@ the context, and says so. A step of a task that was cancelled or timed out is dr
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 
 import aiohttp
+from opentelemetry.trace import Status, StatusCode
 
-from mesh import extractive
+from mesh import extractive, metrics
 from mesh.app import AgentContext, AgentSpec
 from mesh.breakers import Breakers
 from mesh.call_memo import CallMemo
@@ -43,6 +42,7 @@ from mesh.route_stats import Health, RouteStats
 from mesh.routing import Choice, NoRoute, candidates, choose
 from mesh.runtime import Emit, Route
 from mesh.state import redis_errors
+from mesh.tracing import SpanKind, tracer
 from policy.budgets import Budgets, Refusal
 from policy.engine import Check, PolicyDenied, Verdict
 from policy.rollout import Rollout
@@ -51,6 +51,7 @@ from schemas.models import AuditRecord, Citation, Decision, ExecuteStep, TokenUs
 __all__ = ["spec", "Answered", "needs_of"]
 
 log = get_logger("switchboard.executor")
+_tracer = tracer("switchboard.executor")
 _CLOSED = ("cancelled", "timed_out")
 
 
@@ -80,17 +81,17 @@ def emits_for(step: ExecuteStep, out: Answered, max_tokens: int, budget: str | N
                             max_tokens=max_tokens, avoid=step.avoid, degraded=degraded)
     cost = out.endpoint.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
     usage = TokenUsage(envelope=child_envelope(step.envelope, "usage"), user_id=step.principal.user_id,
-                       endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9), budget=budget)
+                       endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9), budget=budget,
+                       task_type="structured" if step.output_schema else "answer")
     return [Emit("steps.validate", validate), Emit("usage.tokens", usage, key=step.envelope.tenant_id)]
 
 
 def call_audit(step: ExecuteStep, endpoint: Endpoint, model: str, prompt: Prompt, outcome: str) -> Emit:
     """The audit event of one model call: who, which endpoint and model, the prompt's hash, never the prompt."""
-    body = json.dumps(prompt.messages, sort_keys=True).encode()
     record = AuditRecord(envelope=child_envelope(step.envelope, f"audit.call.{endpoint.name}"), agent="executor",
                          principal=f"{step.principal.tenant_id}/{step.principal.user_id}", action="use_model",
                          resource=f"endpoint/{endpoint.name}", decision=Decision.allow, reason=outcome,
-                         input_sha256=hashlib.sha256(body).hexdigest(), endpoint=endpoint.name, model=model)
+                         input_sha256=prompt.sha256, endpoint=endpoint.name, model=model)
     return Emit("audit.events", record, key=step.envelope.tenant_id)
 
 
@@ -128,6 +129,13 @@ def answered_from(d: dict, endpoints: dict[str, Endpoint]) -> Answered:
                     d["finish_reason"], Usage(**d["usage"]), d["reason"])
 
 
+def count_usage(tenant: str, endpoint: str, usage: Usage, cost_usd: float) -> None:
+    """Tokens and cost of one model call, in the worker's Prometheus metrics."""
+    metrics.TOKENS.labels(tenant, endpoint, usage.model, "prompt").inc(usage.prompt_tokens)
+    metrics.TOKENS.labels(tenant, endpoint, usage.model, "completion").inc(usage.completion_tokens)
+    metrics.COST.labels(tenant, endpoint, usage.model).inc(cost_usd)
+
+
 def routes(ctx: AgentContext) -> list[Route]:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
     stats = RouteStats(redis, keys.prefix, breaker_reset_s=s.breaker_reset_s,
@@ -162,14 +170,21 @@ def routes(ctx: AgentContext) -> list[Route]:
         """One call on ``e`` under its retry policy; each try counts in its load and its shared breaker."""
         async def once() -> Answered:
             started = time.perf_counter()
-            async with limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
-                call_id = await stats.begin(e.name, e.timeout_s)
-                try:
-                    out = await call(e, step, prompt, max_tokens, choice)
-                except EndpointFailure as err:
-                    await stats.end(e.name, call_id, ok=False, latency_ms=0)
-                    await breakers.get(e.name).failed(str(err))
-                    raise
+            with _tracer.start_as_current_span("model.call", kind=SpanKind.CLIENT, attributes={
+                    "gen_ai.request.model": e.model_name, "switchboard.endpoint": e.name,
+                    "gen_ai.request.max_tokens": max_tokens, "switchboard.route": choice.reason}) as span:
+                async with limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
+                    call_id = await stats.begin(e.name, e.timeout_s)
+                    try:
+                        out = await call(e, step, prompt, max_tokens, choice)
+                    except EndpointFailure as err:
+                        await stats.end(e.name, call_id, ok=False, latency_ms=0)
+                        await breakers.get(e.name).failed(str(err))
+                        span.set_status(Status(StatusCode.ERROR, f"{err.code}: {err}"))
+                        raise
+                span.set_attributes({"gen_ai.usage.input_tokens": out.usage.prompt_tokens,
+                                     "gen_ai.usage.output_tokens": out.usage.completion_tokens,
+                                     "gen_ai.response.finish_reasons": [out.finish_reason]})
             await stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
             await breakers.get(e.name).succeeded()
             return out
@@ -186,11 +201,16 @@ def routes(ctx: AgentContext) -> list[Route]:
         prompt = assemble(step.question, step.passages, output_schema=step.output_schema, feedback=step.feedback)
         max_tokens = step.max_tokens or s.answer_max_tokens
         recorded = await memo.get(env.idempotency_key)
+        if recorded is not None and recorded.get("prompt_sha256", prompt.sha256) != prompt.sha256:
+            recorded = None  # recorded for another prompt (a replay whose retrieval changed): not this answer
         if recorded is not None:  # answered before this step was redelivered: never call (or charge) twice
             out = answered_from(recorded, by_name)
             log.info("model_answer_reused", endpoint=out.endpoint.name)
             return emits_for(step, out, max_tokens, budget=recorded.get("budget"), degraded=recorded.get("degraded")) \
                 + [call_audit(step, out.endpoint, out.usage.model, prompt, f"answered: {out.finish_reason}")]
+        if s.model_outputs == "recorded":
+            raise SemanticError("no recorded model output for this step: the replay took another path than the "
+                                "recording; replay with --live to call the models", code="not_recorded")
         try:
             pool = candidates(s.endpoints, needs_of(step), prompt.tokens, max_tokens)
         except NoRoute as err:
@@ -237,9 +257,12 @@ def routes(ctx: AgentContext) -> list[Route]:
                 failures.append(f"{e.name} failed ({err.code})")
                 pool = [p for p in pool if p.name != e.name]
                 continue
-            await memo.put(env.idempotency_key, {**answered_json(out), "budget": degraded, "degraded": step.degraded})
+            await memo.put(env.idempotency_key, {**answered_json(out), "budget": degraded, "degraded": step.degraded,
+                                                 "prompt_sha256": prompt.sha256})
             used = out.usage.prompt_tokens + out.usage.completion_tokens
-            await budgets.settle(grant, used, e.cost(out.usage.prompt_tokens, out.usage.completion_tokens))
+            cost = e.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
+            await budgets.settle(grant, used, cost)
+            count_usage(env.tenant_id, e.name, out.usage, cost)
             log.info("step_routed", endpoint=e.name, reason=choice.reason, prompt_tokens=out.usage.prompt_tokens,
                      completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
             audits.append(call_audit(step, e, out.usage.model, prompt, f"answered: {out.finish_reason}"))
@@ -257,6 +280,7 @@ def routes(ctx: AgentContext) -> list[Route]:
         ex = extractive.answer(step.question, step.passages)
         out = Answered(BUILTIN, ex.text, ex.citations, ex.finish_reason, ex.usage, f"fallback: {note}")
         log.warning("step_fallback", reason=note)
+        count_usage(step.envelope.tenant_id, BUILTIN.name, ex.usage, 0.0)
         return emits_for(step, out, max_tokens, degraded=with_note(step.degraded, note)) + [
             call_audit(step, BUILTIN, BUILTIN.model_name, prompt, f"answered: {out.finish_reason}")]
 

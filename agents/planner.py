@@ -109,7 +109,8 @@ def routes(ctx: AgentContext) -> Parts:
     s, keys, codec = ctx.settings, ctx.keys, ctx.codec
     flow = Workflow(ctx.redis, keys, _TASK_TTL_S)
     rollout = Rollout(ctx.redis, keys, s.policy_dir)
-    planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"]
+    planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"] \
+        if s.model_outputs == "live" else []  # a replay of recorded outputs plans by the rules, calling nothing
     sessions: list[aiohttp.ClientSession] = []
 
     async def model_plan(task: TaskSubmitted) -> tuple[Plan | None, list[Emit]]:
@@ -129,7 +130,8 @@ def routes(ctx: AgentContext) -> Parts:
         spent = [Emit("usage.tokens", TokenUsage(envelope=child_envelope(task.envelope, "usage.plan"),
                                                  user_id=task.principal.user_id, endpoint=e.name, usage=usage,
                                                  cost_usd=round(e.cost(usage.prompt_tokens,
-                                                                       usage.completion_tokens), 9)),
+                                                                       usage.completion_tokens), 9),
+                                                 task_type="plan"),
                       key=task.envelope.tenant_id)]
         try:
             return plan_from_json(done.text, max_nodes=s.max_parts, max_question_chars=s.max_question_chars), spent

@@ -34,9 +34,12 @@ from mesh.envelope import child_envelope
 from mesh.runtime import Emit, Route
 from mesh.settings import Settings
 from mesh.state import redis_errors
+from mesh.tracing import tracer
 from policy.access import read_filter, readable
 from policy.rollout import Rollout, in_sample
 from schemas.models import ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
+
+_tracer = tracer("switchboard.retriever")
 
 __all__ = ["spec", "fuse", "index_query"]
 
@@ -113,10 +116,13 @@ def routes(ctx: AgentContext) -> Parts:
         who, now = step.principal, await rollout.current()
         docs = [(d.doc_id, d.access) for d in corpus.docs.values()]
         key = (now.active.version, who.user_id, tuple(sorted(who.groups)), tuple(sorted(who.roles)), who.clearance)
-        allowed, mask = corpus.allowed_by(key, lambda: readable(now.active, who, docs))
+        with _tracer.start_as_current_span("retrieve.access_filter") as span:
+            allowed, mask = corpus.allowed_by(key, lambda: readable(now.active, who, docs))
+            span.set_attributes({"switchboard.allowed": len(allowed), "switchboard.documents": len(docs)})
         if now.candidate is not None and in_sample(step.envelope.task_id, now.share):
             await shadow_reads(now.candidate, who, docs, allowed, step.envelope.task_id)
-        lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
+        with _tracer.start_as_current_span("retrieve.bm25"):
+            lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
             return [execute(step, _passages(corpus, lexical), step.envelope)]
         if not await breaker.allow():
@@ -152,7 +158,8 @@ def routes(ctx: AgentContext) -> Parts:
         await breaker.succeeded()
         step, corpus, lexical = claimed
         dense = _passages(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
-        return [execute(step, fuse(step.mode, lexical, dense, s), result.envelope)]
+        with _tracer.start_as_current_span("retrieve.fuse", attributes={"switchboard.dense_hits": len(dense)}):
+            return [execute(step, fuse(step.mode, lexical, dense, s), result.envelope)]
 
     async def sweep() -> list[Emit]:
         async with redis_errors("reading overdue steps"):

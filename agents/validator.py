@@ -33,11 +33,13 @@ from mesh.output_format import format_problems
 from mesh.route_stats import RouteStats
 from mesh.runtime import Emit, Route
 from mesh.settings import Settings
+from mesh.tracing import tracer
 from schemas.models import ExecuteStep, StepDone, StepStatus, ValidateStep
 
 __all__ = ["spec", "problems", "says_no_answer", "next_attempt", "verdict"]
 
 log = get_logger("switchboard.validator")
+_tracer = tracer("switchboard.validator")
 
 _NO_ANSWER = re.compile(r"\b(found no (documents?|answer|information)|no (relevant )?(documents?|passages?|context) "
                         r"(you are allowed to read )?(answers?|contains?|mentions?)|do(es)? not (contain|answer|"
@@ -121,7 +123,9 @@ def routes(ctx: AgentContext) -> Parts:
         return encoder[0].encode(texts)
 
     async def handle(step: ValidateStep) -> list[Emit]:
-        found, checked = await asyncio.to_thread(problems, step, embed if encoder else None, s)
+        with _tracer.start_as_current_span("validate.checks") as span:
+            found, checked = await asyncio.to_thread(problems, step, embed if encoder else None, s)
+            span.set_attributes({"switchboard.problems": len(found), "switchboard.sentences": len(checked)})
         wrong = [f for f in found if not f.startswith("truncated")]  # a cut answer is the limit's fault
         if step.endpoint and (wrong or not found):
             rate = await stats.validated(step.endpoint, passed=not wrong)

@@ -15,12 +15,19 @@ submits a load of tasks while a fault is injected:
   the wrong schema, huge payloads) mixed into the agents' input topics;
 - ``index``: both index agents stopped for a while, then started again.
 
+Each fault starts after a warm-up (a baseline rate) and ends when the dependency is whole again:
+killed replicas all restarted and ready, the endpoint healthy, Redis answering, the index agents
+ready, or the last malformed message dead-lettered.
+
 Each row says: tasks submitted and completed, lost (no result), duplicated results on
 ``tasks.completed`` (a second result with another event id; a replayed identical record is
-counted apart, as consumers drop it by event id), model calls answered twice for one step
-(counted by the endpoint, by the ``Idempotency-Key`` each call carries), answers marked
-degraded (and how many of those while no dependency was down), malformed messages that reached
-a dead-letter topic, and the seconds from the end of the fault until completions were back to
+counted apart, as consumers drop it by event id), model calls generated twice for one step
+(counted by the endpoint, by the ``Idempotency-Key`` each call carries), calls the endpoint
+answered from its idempotency cache instead (a replica killed after the call went out, before it
+recorded the answer: the endpoint is a gateway honouring ``Idempotency-Key``, the only place that
+case can be caught), answers marked degraded (and how many of those outside the fault and a
+grace of breaker reset + index timeout + 5 s), malformed messages that reached a dead-letter
+topic with their reason, and the seconds from the end of the fault until completions were back to
 80% of their rate before it.
 """
 
@@ -72,7 +79,7 @@ class Results(threading.Thread):
             for msg in self._tail.messages(0.5):
                 r = self._codec.decode(msg.value())
                 if isinstance(r, TaskCompleted):
-                    self.seen[r.envelope.task_id].append((r.envelope.event_id, r.status, r.degraded, time.time()))
+                    self.seen[r.envelope.task_id].append((r.envelope.event_id, r.status, r.degraded or "", time.time()))
 
     def close(self) -> None:
         self._halt.set()
@@ -101,7 +108,7 @@ def _malformed(n: int, settings: Settings, tag: str, rng: random.Random) -> dict
 
 class Chaos:
     def __init__(self, replicas: int, run_dir: Path) -> None:
-        self.llm = ModelServer().start()
+        self.llm = ModelServer(idempotent=True).start()  # a gateway honouring Idempotency-Key
         endpoint = Endpoint(name="chaos", base_url=self.llm.base_url, model="chaos-model", capabilities=("answer",),
                             timeout_s=1.0, concurrency=32)
         run = uuid.uuid4().hex[:6]
@@ -144,6 +151,7 @@ class Chaos:
             self.mesh.workers[label].process.wait(10)
             time.sleep(rng.uniform(1.0, 3.0))
             self._restart(label)
+        self.mesh.wait_ready(self.mesh.agents, 240)  # the fault lasts until every replica is back
 
     def endpoint(self, running: threading.Event, rng: random.Random) -> None:
         self.llm.faults(error=0.30, timeout=0.10, truncate=0.05, stall=0.02, timeout_s=2.0, stall_s=3.0,
@@ -154,7 +162,6 @@ class Chaos:
     def redis(self, running: threading.Event, rng: random.Random) -> None:
         from infra.embedded import start_redis
 
-        time.sleep(3.0)
         child = next(c for c in self.mesh.stack if c.name == "redis")
         child.process.send_signal(signal.SIGTERM)  # a restart: it writes its append-only file and exits
         child.process.wait(30)
@@ -163,7 +170,6 @@ class Chaos:
                                                                                        self.mesh.log_dir)]
 
     def index(self, running: threading.Event, rng: random.Random) -> None:
-        time.sleep(3.0)
         down = [label for label in self.mesh.workers if label.split("-")[0] == "index"]
         for label in down:
             self.mesh.workers[label].process.send_signal(signal.SIGTERM)
@@ -172,6 +178,7 @@ class Chaos:
         time.sleep(8.0)
         for label in down:
             self._restart(label)
+        self.mesh.wait_ready(["index"], 240)
 
     # --- one scenario ----------------------------------------------------------------------------
 
@@ -184,7 +191,10 @@ class Chaos:
         running = _Phase()
         fault_window: list[float] = []
 
+        warmup = min(10.0, tasks / rate * 0.2)  # a baseline rate first, to measure recovery against
+
         def fault() -> None:
+            time.sleep(warmup)
             fault_window.append(time.time())
             if name == "malformed":
                 bad.update(_malformed(malformed, self.settings, f"{name}{seed}", rng))
@@ -213,33 +223,39 @@ class Chaos:
         results.close()
         mine = {t: results.seen.get(t, []) for t in submitted}
         firsts = [v[0] for v in mine.values() if v]
-        fault_start, fault_end = (fault_window + [time.time(), time.time()])[:2]
         dup_results = sum(len({e for e, *_ in v}) - 1 for v in mine.values() if v)
         replays = sum(len(v) - len({e for e, *_ in v}) for v in mine.values() if v)
-        degraded = [f for f in firsts if f[1] is TaskStatus.degraded]
+        degraded = [f for f in firsts if f[1] is TaskStatus.degraded or f[2]]
+        dead, drained = self._dead_lettered(bad) if bad else (0, None)
+        fault_start, fault_end = (fault_window + [time.time(), time.time()])[:2]
+        fault_end = max(fault_end, drained or 0.0)  # a flood lasts until the agents have dead-lettered all of it
         grace = self.settings.breaker_reset_s + self.settings.index_timeout_ms / 1000 + 5
-        degraded_outside = [f for f in degraded if not (fault_start - 1 <= f[3] <= fault_end + grace)] \
-            if name in ("kill", "endpoint", "index", "redis") else degraded
-        answered = Counter(c.idempotency_key for c in self.llm.calls[calls_before:]
+        degraded_outside = [f for f in degraded if not (fault_start - 1 <= f[3] <= fault_end + grace)]
+        calls = self.llm.calls[calls_before:]
+        answered = Counter(c.idempotency_key for c in calls
                            if c.behaviour == "ok" and c.status == 200 and c.idempotency_key)
-        dead = self._dead_lettered(bad) if bad else 0
         return {"scenario": name, "submitted": len(submitted), "completed": len(firsts),
                 "lost": len(submitted) - len(firsts), "duplicate_results": dup_results, "replayed_records": replays,
                 "duplicate_model_calls": sum(n - 1 for n in answered.values() if n > 1),
-                "model_calls": len(self.llm.calls) - calls_before, "degraded": len(degraded),
+                "model_calls": len(calls), "endpoint_replays": sum(c.behaviour == "replayed" for c in calls),
+                "degraded": len(degraded),
                 "degraded_without_fault": len(degraded_outside), "malformed": len(bad), "dead_lettered": dead,
                 "recover_s": _recovery(sorted(f[3] for f in firsts), fault_start, fault_end),
-                "statuses": dict(Counter(f[1].value for f in firsts)), "seconds": round(time.time() - started, 1)}
+                "statuses": dict(Counter(f[1].value for f in firsts)), "seconds": round(time.time() - started, 1),
+                "lost_task_ids": sorted(t for t, v in mine.items() if not v)[:20],
+                "degraded_reasons": dict(Counter(f[2][:80] for f in degraded).most_common(5))}
 
-    def _dead_lettered(self, bad: dict[bytes, str]) -> int:
-        codec, found = default_codec(), set()
+    def _dead_lettered(self, bad: dict[bytes, str]) -> tuple[int, float | None]:
+        """How many of ``bad`` are on a dead-letter topic with a reason, and when the last one got there."""
+        codec, found, last = default_codec(), set(), None
         for topic in sorted(set(bad.values())):
             for msg in read_all(self.settings, dlq_of(topic), idle_s=1.0, timeout_s=120):
                 if msg.key() in bad:
                     letter = codec.decode(msg.value())
                     if letter.reason:
                         found.add(msg.key())
-        return len(found)
+                        last = max(last or 0.0, letter.failed_at.timestamp())
+        return len(found), last
 
 
 class _Phase(threading.Event):
@@ -269,7 +285,7 @@ def _recovery(times: list[float], fault_start: float, fault_end: float) -> float
         if sum(1 for x in times if t <= x < t + 2.0) / 2.0 >= 0.8 * rate:
             return round(max(0.0, t - fault_end), 1)
         t += 0.5
-    return round(times[-1] - fault_end, 1)  # the backlog drained before the rate was measurable again
+    return round(max(0.0, times[-1] - fault_end), 1)  # the load ended before the rate was measurable again
 
 
 def run(args) -> dict:
@@ -279,7 +295,8 @@ def run(args) -> dict:
         raise SystemExit(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
-        chaos = Chaos(args.replicas, Path(tmp))
+        run_dir = Path(args.keep) if args.keep else Path(tmp)
+        chaos = Chaos(args.replicas, run_dir)
         try:
             chaos.start()
             rows = [chaos.scenario(name, args.tasks if name == "kill" else args.tasks_per_fault, args.malformed,
@@ -290,7 +307,8 @@ def run(args) -> dict:
 
 
 def render(report: dict) -> str:
-    cols = ["scenario", "submitted", "completed", "lost", "duplicate_results", "duplicate_model_calls", "degraded",
+    cols = ["scenario", "submitted", "completed", "lost", "duplicate_results", "duplicate_model_calls",
+            "endpoint_replays", "degraded",
             "degraded_without_fault", "malformed", "dead_lettered", "recover_s", "seconds"]
     return (f"chaos: {report['replicas']} replicas of every agent, {report['rate_per_s']} tasks/s offered; "
             f"{machine_line(report['machine'])}\n" + table(report["scenarios"], cols))
@@ -302,6 +320,7 @@ def _arguments(p) -> None:
     p.add_argument("--replicas", type=int, default=2, help="replicas of every agent (default 2)")
     p.add_argument("--rate", type=float, default=10.0, help="tasks submitted per second (default 10)")
     p.add_argument("--malformed", type=int, default=10_000, help="malformed messages in that scenario")
+    p.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (agent logs), instead of a temporary one")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
 
 

@@ -48,7 +48,8 @@ def routes(ctx: AgentContext) -> Parts:
                                                        s.encoder_batch_size))
         return await asyncio.to_thread(encoder[0].encode, texts)
 
-    cache = EmbeddingCache(ctx.redis, ctx.keys.prefix, MODEL_ID, DIM, encode_async, capacity=s.embedding_cache_size)
+    cache = EmbeddingCache(ctx.redis, s.cache_prefix or ctx.keys.prefix, MODEL_ID, DIM, encode_async,
+                           capacity=s.embedding_cache_size)
     device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
     async def build_shard(corpus: Corpus) -> VectorShard:
         texts = [r.searchable for r in corpus.rows]

@@ -13,9 +13,13 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
+from mesh.metrics import CACHE
 from mesh.state import redis_errors
 
 __all__ = ["EmbeddingCache", "content_key"]
+
+_CACHE_RESULTS = {"memory_hits": CACHE.labels("embeddings", "memory_hit"),
+                  "redis_hits": CACHE.labels("embeddings", "redis_hit"), "misses": CACHE.labels("embeddings", "miss")}
 
 
 def content_key(model_id: str, text: str) -> str:
@@ -41,6 +45,10 @@ class EmbeddingCache:
         total = sum(self.stats.values())
         return (self.stats["memory_hits"] + self.stats["redis_hits"]) / total if total else 0.0
 
+    def _count(self, what: str, n: int) -> None:
+        self.stats[what] += n
+        _CACHE_RESULTS[what].inc(n)
+
     async def get_many(self, texts: list[str]) -> np.ndarray:
         """Vectors for ``texts`` (rows in order), encoding (asynchronously) only what no layer holds."""
         keys = [content_key(self.model_id, t) for t in texts]
@@ -51,7 +59,7 @@ class EmbeddingCache:
             if vec is not None:
                 self._lru.move_to_end(k)
                 out[i] = vec
-                self.stats["memory_hits"] += 1
+                self._count("memory_hits", 1)
             else:
                 missing.setdefault(k, []).append(i)
         if missing:
@@ -63,7 +71,7 @@ class EmbeddingCache:
                     vec = np.frombuffer(blob, dtype=np.float32)
                     self._remember(k, vec)
                     out[rows] = vec
-                    self.stats["redis_hits"] += len(rows)
+                    self._count("redis_hits", len(rows))
                 else:
                     to_encode.append(k)
             if to_encode:
@@ -77,7 +85,7 @@ class EmbeddingCache:
                 for k, vec in zip(to_encode, vecs):
                     self._remember(k, vec)
                     out[missing[k]] = vec
-                    self.stats["misses"] += len(missing[k])
+                    self._count("misses", len(missing[k]))
         return out
 
     async def forget(self, texts: list[str]) -> None:

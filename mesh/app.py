@@ -13,6 +13,7 @@ embedded tansu refuses aiokafka's InitProducerId; the idempotency ledger covers 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from mesh.codec import AvroCodec, default_codec, register_with_faust
 from mesh.errors import TransientError
+from mesh import metrics
 from mesh.logs import get_logger
 from mesh.retry import RetryPolicy
 from mesh.runtime import Emit, Inbound, Processor, Route
@@ -113,8 +115,11 @@ class _App(faust.App):
         return _Transport(self.conf.broker_producer, self)
 
 
-def build_app(settings: Settings, spec: AgentSpec) -> faust.App:
-    """A Faust app running ``spec`` against the configured broker and Redis."""
+def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = None) -> faust.App:
+    """A Faust app running ``spec`` against the configured broker and Redis.
+
+    ``metrics_port``: where this process serves /metrics (announced in the heartbeat).
+    """
     register_with_faust()
     (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = _App(
@@ -141,7 +146,8 @@ def build_app(settings: Settings, spec: AgentSpec) -> faust.App:
 
     async def send(outputs: list[Produced]) -> None:
         try:
-            futures = [await app.producer.send(o.topic, o.key, o.value, None, None, None) for o in outputs]
+            futures = [await app.producer.send(o.topic, o.key, o.value, None, None, list(o.headers) or None)
+                       for o in outputs]
             await asyncio.gather(*futures)
         except KafkaError as err:
             raise TransientError(f"broker refused a produce: {err}", code="broker_unavailable") from err
@@ -163,7 +169,8 @@ def build_app(settings: Settings, spec: AgentSpec) -> faust.App:
             await parts.warmup()
         warm.set()
 
-    _heartbeat(app, ctx, spec.name, warm)
+    _heartbeat(app, ctx, spec.name, warm, metrics_port)
+    _measure_lag(app, spec.name, topics)
     return app
 
 
@@ -198,16 +205,40 @@ def _schedule(app: faust.App, processor: Processor, timer: Timer) -> None:
             log.warning("timer_skipped", agent=processor.agent, error=str(err))
 
 
-def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event) -> None:
-    """Announce the worker in Redis once it is warm and owns partitions, so `up` and tests know it is ready."""
+def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event, metrics_port: int | None) -> None:
+    """Announce the worker in Redis once it is warm and has joined its group, so `up` and tests know it is ready."""
     instance = f"{socket.gethostname()}:{os.getpid()}"
     interval = 1.0
+    joined = asyncio.Event()  # a replica with no partition (more replicas than partitions) is ready too
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(app, assigned, **kwargs) -> None:
+        joined.set()
 
     @app.timer(interval)
     async def beat() -> None:
         assigned = app.consumer.assignment() if app.consumer else set()
-        if assigned and warm.is_set():
+        if (assigned or joined.is_set()) and warm.is_set():
             try:
-                await ctx.redis.set(ctx.keys.heartbeat(agent, instance), len(assigned), px=int(interval * 3000))
+                beat = {"partitions": len(assigned), "pid": os.getpid(), "host": socket.gethostname(),
+                        "metrics_port": metrics_port}
+                await ctx.redis.set(ctx.keys.heartbeat(agent, instance), json.dumps(beat), px=int(interval * 3000))
             except Exception:  # liveness reporting must never stop the worker
                 pass
+
+
+def _measure_lag(app: faust.App, agent: str, topics: Topics, interval_s: float = 5.0) -> None:
+    """Set ``switchboard_consumer_lag`` per owned partition: the end of the log minus the next offset to read."""
+
+    @app.timer(interval_s)
+    async def measure() -> None:
+        consumer = app.consumer
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is None:
+                continue
+            read = consumer._read_offset.get(tp)  # faust keeps the last offset it handed to the stream
+            lag = end - (read + 1 if read is not None else 0)
+            metrics.LAG.labels(agent, topics.logical(tp.topic), str(tp.partition)).set(max(0, lag))

@@ -16,6 +16,9 @@ another replica), so a breaker is used in three steps, each a pybreaker transiti
 pybreaker and its Redis storage are synchronous, so transitions run in a worker thread (a few
 Redis round trips) and never block the event loop. ``is_open`` reads the same keys
 asynchronously, for routing decisions that must not change state.
+
+The Redis storage is made on first use, not at construction, so an agent starts while Redis
+is away; a Redis failure during a transition is a ``TransientError`` (the step is retried).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ import time
 
 import pybreaker
 import redis
+from redis.exceptions import RedisError
+
+from mesh.errors import TransientError
+from mesh.metrics import BREAKER_STATE, breaker_code
 
 __all__ = ["SharedBreaker", "Breakers", "DependencyFailed", "is_open", "state_keys"]
 
@@ -57,44 +64,59 @@ def is_open(state: bytes | None, opened_at: bytes | None, reset_s: float, now: f
 class SharedBreaker:
     def __init__(self, name: str, client: redis.Redis, prefix: str, *, fail_max: int, reset_s: float) -> None:
         self.name, self.reset_s = name, reset_s
-        self._storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, client,
-                                                      namespace=f"{prefix}breaker:{name}")
-        self._cb = pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_s, name=name,
-                                            state_storage=self._storage, throw_new_error_on_trip=False)
+        self._client, self._namespace, self._fail_max = client, f"{prefix}breaker:{name}", fail_max
+        self._made: tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker] | None = None
+
+    def _parts(self) -> tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker]:
+        if self._made is None:  # the storage's constructor writes to Redis
+            storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, self._client, namespace=self._namespace)
+            self._made = storage, pybreaker.CircuitBreaker(
+                fail_max=self._fail_max, reset_timeout=self.reset_s, name=self.name, state_storage=storage,
+                throw_new_error_on_trip=False)
+        return self._made
 
     @property
     def state(self) -> str:
         """closed, open or half-open, as every replica sees it."""
-        return self._cb.current_state
+        return self._parts()[1].current_state
 
     def _allow(self) -> bool:
-        if self._cb.current_state != pybreaker.STATE_OPEN:
+        storage, cb = self._parts()
+        if cb.current_state != pybreaker.STATE_OPEN:
             return True
-        opened_at = self._storage.opened_at
+        opened_at = storage.opened_at
         if opened_at is not None and time.time() < opened_at.timestamp() + self.reset_s:
             return False
-        self._cb.half_open()  # the reset time is over: let a probe through
+        cb.half_open()  # the reset time is over: let a probe through
         return True
 
     def _record(self, fn, *args) -> None:
         try:
-            self._cb.call(fn, *args)
+            self._parts()[1].call(fn, *args)
         except (pybreaker.CircuitBreakerError, DependencyFailed):
             pass  # the outcome is recorded; the caller already knows it
 
+    async def _in_thread(self, fn, *args):
+        try:
+            out = await asyncio.to_thread(fn, *args)
+            BREAKER_STATE.labels(self.name).set(breaker_code(self._parts()[1].current_state))
+            return out
+        except RedisError as err:
+            raise TransientError(f"redis unavailable for breaker {self.name}: {err}", code="redis_unavailable") from err
+
     async def allow(self) -> bool:
         """May a call go out now? (False while open; the first call after ``reset_s`` is a probe.)"""
-        return await asyncio.to_thread(self._allow)
+        return await self._in_thread(self._allow)
 
     async def succeeded(self) -> None:
-        await asyncio.to_thread(self._record, _ok)
+        await self._in_thread(self._record, _ok)
 
     async def failed(self, reason: str) -> None:
-        await asyncio.to_thread(self._record, _fail, reason)
+        await self._in_thread(self._record, _fail, reason)
 
     def close(self) -> None:
         """Close it by hand (an operator who knows the dependency is back)."""
-        self._cb.close()
+        self._parts()[1].close()
 
 
 class Breakers:

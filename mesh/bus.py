@@ -8,7 +8,7 @@ to start or check.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -105,24 +105,32 @@ class Publisher:
 
 
 class Tail:
-    """Reads a topic from its current end, without joining a consumer group (no rebalance wait).
+    """Reads topics from their current end, without joining a consumer group (no rebalance wait).
 
     Create it before publishing the request whose answer you wait for: it pins the end
-    offsets at creation, so nothing produced afterwards is missed.
+    offsets at creation, so nothing produced afterwards is missed. ``topics`` is one name or
+    several; with ``missing_ok`` topics that do not exist are left out instead of refused.
     """
 
-    def __init__(self, settings: Settings, topic: str, from_beginning: bool = False) -> None:
+    def __init__(self, settings: Settings, topics: str | Sequence[str], from_beginning: bool = False,
+                 missing_ok: bool = False) -> None:
+        names = [topics] if isinstance(topics, str) else list(topics)
         self._consumer = Consumer({**_base(settings), "group.id": "switchboard-tail", "enable.auto.commit": False,
                                    "fetch.wait.max.ms": settings.fetch_max_wait_ms, "auto.offset.reset": "earliest"})
-        meta = self._consumer.list_topics(topic, timeout=settings.connect_timeout_s).topics[topic]
-        if meta.error is not None or not meta.partitions:
-            raise TransientError(f"topic {topic} does not exist: start the mesh with `switchboard up`",
-                                 code="topic_missing")
+        known = self._consumer.list_topics(timeout=settings.connect_timeout_s).topics if len(names) > 1 else \
+            self._consumer.list_topics(names[0], timeout=settings.connect_timeout_s).topics
         parts = []
-        for p in meta.partitions:
-            low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, p),
-                                                             timeout=settings.connect_timeout_s)
-            parts.append(TopicPartition(topic, p, OFFSET_BEGINNING if from_beginning else high))
+        for topic in names:
+            meta = known.get(topic)
+            if meta is None or meta.error is not None or not meta.partitions:
+                if missing_ok:
+                    continue
+                raise TransientError(f"topic {topic} does not exist: start the mesh with `switchboard up`",
+                                     code="topic_missing")
+            for p in meta.partitions:
+                low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, p),
+                                                                 timeout=settings.connect_timeout_s)
+                parts.append(TopicPartition(topic, p, OFFSET_BEGINNING if from_beginning else high))
         self._consumer.assign(parts)
 
     def messages(self, timeout_s: float) -> Iterator:
@@ -149,13 +157,14 @@ class Tail:
         self._consumer.close()
 
 
-def read_all(settings: Settings, topic: str, idle_s: float = 1.0, timeout_s: float = 60.0) -> list:
-    """Every message on ``topic``, in partition order: read until ``idle_s`` passes without one.
+def read_all(settings: Settings, topic: str | Sequence[str], idle_s: float = 1.0, timeout_s: float = 60.0,
+             missing_ok: bool = False) -> list:
+    """Every message on ``topic`` (or on several), in partition order: read until ``idle_s`` passes without one.
 
     Not bounded by the high watermark: tansu 0.6 reports a batch's base offset + 1 there, which
     undercounts a partition written in multi-record batches.
     """
-    tail = Tail(settings, topic, from_beginning=True)
+    tail = Tail(settings, topic, from_beginning=True, missing_ok=missing_ok)
     out = []
     deadline = time.monotonic() + timeout_s
     try:

@@ -279,9 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print one JSON object per answer")
     demo.set_defaults(fn=cmd_demo)
 
-    from mesh import dlq
+    from mesh import dlq, observe_cli
 
     dlq.register(sub)
+    observe_cli.register(sub)
 
     from importlib.metadata import entry_points
 

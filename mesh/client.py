@@ -17,6 +17,7 @@ from mesh.envelope import new_envelope
 from mesh.errors import DeterministicError, TransientError
 from mesh.settings import Settings
 from mesh.topics import Topics
+from mesh.tracing import SpanKind, configure_tracing, headers_of, traceparent_of, tracer
 from schemas.models import (AccessAttributes, Classification, DocumentIngest, Principal, TaskCancel,
                             TaskCompleted, TaskSubmitted)
 
@@ -84,6 +85,7 @@ class Client:
         self.topics = Topics(settings.topic_prefix)
         require_broker(settings, settings.connect_timeout_s)
         self._publisher = Publisher(settings)
+        configure_tracing(settings, "client")
 
     def ingest(self, docs: list[dict], progress: Callable[[int], None] | None = None) -> int:
         """Publish documents to ``docs.ingest`` (keyed by document id); returns how many."""
@@ -122,20 +124,34 @@ class Client:
     def submit(self, question: str, principal: Principal, *, top_k: int | None = None,
                deadline_s: float | None = None, output_schema: str | None = None,
                token: str | None = None) -> TaskSubmitted:
-        """Publish a task. Without ``token``, a client that holds the token secret signs one itself."""
-        env = new_envelope(principal.tenant_id, "submitted", traceparent=new_traceparent())
+        """Publish a task. Without ``token``, a client that holds the token secret signs one itself.
+
+        The task's trace starts here: a ``submit`` span whose context travels in the message's
+        headers (and its envelope), or, with tracing off, a fresh traceparent.
+        """
+        with tracer("switchboard.client").start_as_current_span("submit", kind=SpanKind.PRODUCER) as span:
+            headers = headers_of()
+            traceparent = traceparent_of(headers) or new_traceparent()
+            task = self._task(question, principal, traceparent, top_k, deadline_s, output_schema, token)
+            span.set_attributes({"switchboard.task_id": task.envelope.task_id,
+                                 "switchboard.tenant": principal.tenant_id})
+        self._publisher.send(self.topics.name("tasks.submitted"), task.envelope.task_id.encode(),
+                             self.codec.encode(task), {"traceparent": traceparent.encode()})
+        self._publisher.flush()
+        return task
+
+    def _task(self, question: str, principal: Principal, traceparent: str, top_k: int | None,
+              deadline_s: float | None, output_schema: str | None, token: str | None) -> TaskSubmitted:
+        env = new_envelope(principal.tenant_id, "submitted", traceparent=traceparent)
         deadline = int((time.time() + deadline_s) * 1000) if deadline_s else None
         if token is None and self.settings.token_secrets:
             from mesh.tokens import issue
 
             token = issue(self.settings.token_secrets[0], principal, now_s=time.time(),
                           ttl_s=self.settings.token_ttl_s)
-        task = TaskSubmitted(envelope=env, question=question, principal=principal,
+        return TaskSubmitted(envelope=env, question=question, principal=principal,
                              top_k=top_k or self.settings.top_k, deadline_ms=deadline, output_schema=output_schema,
                              principal_token=token)
-        self._publisher.send(self.topics.name("tasks.submitted"), env.task_id.encode(), self.codec.encode(task))
-        self._publisher.flush()
-        return task
 
     def ask(self, question: str, principal: Principal, timeout_s: float | None = None,
             top_k: int | None = None, output_schema: str | None = None,

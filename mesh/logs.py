@@ -1,8 +1,10 @@
 """Structured logs: JSON lines (or a console renderer on a terminal), through structlog.
 
 Standard-library loggers (Faust, aiokafka) go through the same processors, so a worker
-writes one format. Bind ``task_id``, ``step_id``, ``agent`` and ``trace_id`` with
-``structlog.contextvars.bound_contextvars``; log sizes and hashes, never payloads.
+writes one format. Bind ``task_id``, ``step_id`` and ``agent`` with
+``structlog.contextvars.bound_contextvars``; ``trace_id`` and ``span_id`` of the current
+OpenTelemetry span are added to every line, so logs and traces join. Log sizes and hashes,
+never payloads.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 import sys
 
 import structlog
+
+from mesh.tracing import current_ids
 
 __all__ = ["configure_logging", "get_logger"]
 
@@ -22,6 +26,7 @@ def configure_logging(level: str = "info", json: bool | None = None, stream=None
         json = not stream.isatty()
     shared = [
         structlog.contextvars.merge_contextvars,
+        _trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -48,6 +53,12 @@ def configure_logging(level: str = "info", json: bool | None = None, stream=None
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _trace_ids(logger, method: str, event: dict) -> dict:
+    for name, value in current_ids().items():
+        event.setdefault(name, value)
+    return event
 
 
 def get_logger(name: str = "switchboard") -> structlog.stdlib.BoundLogger:

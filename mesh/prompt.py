@@ -8,6 +8,8 @@ of first use, the convention every answer in the mesh follows.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -35,6 +37,11 @@ _PLAN = ("Split the user's question into at most {n} self-contained sub-question
 class Prompt:
     messages: list[dict]
     tokens: int
+
+    @property
+    def sha256(self) -> str:
+        """The hash of exactly what the model is sent (audit records and recorded answers name it)."""
+        return hashlib.sha256(json.dumps(self.messages, sort_keys=True).encode()).hexdigest()
 
 
 def _prompt(system: str, user: str) -> Prompt:

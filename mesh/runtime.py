@@ -5,14 +5,18 @@ An agent is a name and a few ``Route``s (input topic -> async handler returning 
 
 1. decode the bytes (Avro single-object) and check the record belongs on its topic;
    anything that does not decode or validate goes to ``<topic>.dlq`` with the reason;
-2. bind the log context (task, step, agent, trace);
+2. open the hop's span, child of the producer's (W3C context from the Kafka headers), and bind
+   the log context (task, step, agent; trace and span ids are added to every line);
 3. if the idempotency ledger already holds this input's outputs, send them again and stop
    (a redelivery never re-runs the handler: no second model call, no second charge);
 4. run the handler, retrying transient errors under the agent's ``RetryPolicy``;
    a ``SemanticError`` becomes a typed rejection for the client; a deterministic error, a bug,
    or retries exhausted dead-letter the input and tell the client the task failed;
 5. record the outputs in the ledger, then produce them and wait for the broker's ack.
-   Only then does the caller let the offset be committed.
+   Only then does the caller let the offset be committed. Each output carries the hop's trace
+   context and the agent's name in its headers.
+
+Every message is counted (``mesh.metrics``: outcome, error kind, time).
 
 The Faust wiring is in ``mesh.app``; this module knows nothing of Faust, so tests drive it
 directly against a real broker and Redis.
@@ -20,23 +24,38 @@ directly against a real broker and Redis.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
+from opentelemetry.trace import INVALID_SPAN, Link, Span, Status, StatusCode
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from mesh import metrics
 from mesh.codec import AvroCodec
 from mesh.envelope import ROOT_STEP, child_envelope, now_ms
-from mesh.errors import DeterministicError, SemanticError, SwitchboardError
+from mesh.errors import DeterministicError, SemanticError, SwitchboardError, TransientError
 from mesh.retry import RetryPolicy, retry
 from mesh.state import Ledger, Produced
 from mesh.topics import TOPICS, Topics, dlq_of
+from mesh.tracing import SpanKind, context_of, headers_of, tracer
 from schemas.models import DeadLetter, Record, Rejection, StepDone, StepStatus, TaskCompleted, TaskStatus, Usage
 
-__all__ = ["Emit", "Inbound", "Route", "Processor", "Send", "trace_id_of"]
+__all__ = ["Emit", "Inbound", "Route", "Processor", "Send", "trace_id_of", "AGENT_HEADER"]
 
 log = structlog.get_logger("switchboard.runtime")
+_tracer = tracer("switchboard.runtime")
+
+_NO_SPAN = INVALID_SPAN
+
+#: transient errors of the mesh's own infrastructure, waited out rather than failing the step
+OUTAGES = frozenset({"redis_unavailable", "broker_unavailable"})
+
+#: header naming the agent that produced a message (``switchboard trace`` shows it)
+AGENT_HEADER = "sb-agent"
 
 #: Sends already-encoded messages and returns once the broker has acknowledged every one.
 Send = Callable[[list[Produced]], Awaitable[None]]
@@ -109,21 +128,53 @@ class Processor:
         started = time.perf_counter()
         route = self._routes[msg.topic]
         try:
-            record = self._decode(route, msg)
+            record, bad = self._decode(route, msg), None
         except DeterministicError as err:
-            letter = self._dead_letter(msg, err)
-            await self._infra(lambda: self._send([letter]))
-            log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
-                        offset=msg.offset, code=err.code, reason=str(err), size=len(msg.value or b""))
-            return "dead_lettered"
-        env = record.envelope
-        with structlog.contextvars.bound_contextvars(task_id=env.task_id, step_id=env.step_id, agent=self.agent,
-                                                     trace_id=trace_id_of(env.traceparent)):
-            outcome = await self._handle(route, msg, record)
-            log.info("message_processed", topic=msg.topic, partition=msg.partition, offset=msg.offset,
-                     outcome=outcome, ms=round((time.perf_counter() - started) * 1000, 2),
-                     lag_ms=round(time.time() * 1000 - env.created_at.timestamp() * 1000))
-            return outcome
+            record, bad = None, err
+        with self._span(msg, record) as span:
+            if bad is not None:
+                letter = self._dead_letter(msg, bad)
+                await self._infra(lambda: self._send([letter]))
+                log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
+                            offset=msg.offset, code=bad.code, reason=str(bad), size=len(msg.value or b""))
+                return self._done(span, msg.topic, "dead_lettered", started, bad)
+            env = record.envelope
+            with structlog.contextvars.bound_contextvars(task_id=env.task_id, step_id=env.step_id, agent=self.agent):
+                outcome, err = await self._handle(route, msg, record)
+                log.info("message_processed", topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                         outcome=outcome, ms=round((time.perf_counter() - started) * 1000, 2),
+                         lag_ms=round(time.time() * 1000 - env.created_at.timestamp() * 1000))
+                return self._done(span, msg.topic, outcome, started, err)
+
+    def _span(self, msg: Inbound, record: Record | None, current: bool = True):
+        """The span of this agent's handling of ``msg``, child of the span that produced it.
+
+        ``current``: a context manager making it the current span; else a started span to end.
+        """
+        env = record.envelope if record is not None else None
+        attributes = {"messaging.system": "kafka", "messaging.destination.name": msg.topic,
+                      "messaging.kafka.partition": msg.partition, "messaging.kafka.offset": msg.offset,
+                      "switchboard.agent": self.agent}
+        if env is not None:
+            attributes.update({"switchboard.task_id": env.task_id, "switchboard.step_id": env.step_id,
+                               "switchboard.tenant": env.tenant_id, "switchboard.attempt": env.attempt})
+        start = _tracer.start_as_current_span if current else _tracer.start_span
+        return start(f"{self.agent} {self._topics.logical(msg.topic)}", kind=SpanKind.CONSUMER,
+                     context=context_of(msg.headers, env.traceparent if env else None), attributes=attributes)
+
+    def _done(self, span: Span, topic: str, outcome: str, started: float, err: SwitchboardError | None) -> str:
+        """Count, time and annotate one handled message."""
+        logical = self._topics.logical(topic)
+        metrics.MESSAGES.labels(self.agent, logical, outcome).inc()
+        metrics.STEP_SECONDS.labels(self.agent, logical).observe(time.perf_counter() - started)
+        span.set_attribute("switchboard.outcome", outcome)
+        if err is not None:
+            kind = "bug" if err.code == "handler_crashed" else err.kind.value
+            metrics.FAILURES.labels(self.agent, logical, kind).inc()
+            span.set_attribute("switchboard.error_code", err.code)
+            if outcome == "dead_lettered":
+                span.set_status(Status(StatusCode.ERROR, f"{err.code}: {err}"))
+        return outcome
 
     def route_of(self, topic: str) -> Route:
         return self._routes[topic]
@@ -137,36 +188,52 @@ class Processor:
         route = self._routes[msgs[0].topic]
         if route.handle_many is None or len(msgs) == 1:
             return [await self.process(m) for m in msgs]
-        fresh, outcomes = [], []
+        started = time.perf_counter()
+        fresh, outcomes, letters = [], [], []
         for msg in msgs:
             try:
                 record = self._decode(route, msg)
-            except DeterministicError:
-                outcomes.append(await self.process(msg))  # dead-letters it, with the same logging
+            except DeterministicError as err:
+                letters.append(self._dead_letter(msg, err))
+                log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
+                            offset=msg.offset, code=err.code, reason=str(err), size=len(msg.value or b""))
+                outcomes.append(self._done(_NO_SPAN, msg.topic, "dead_lettered", started, err))
                 continue
             recorded = (await self._infra(lambda: self._ledger.get(self.agent, record.envelope.idempotency_key))
                         if route.idempotent else None)
             if recorded is not None:
                 await self._infra(lambda: self._send(recorded))
-                outcomes.append("duplicate_replayed")
+                outcomes.append(self._done(_NO_SPAN, msg.topic, "duplicate_replayed", started, None))
             else:
                 fresh.append((msg, record))
+        if letters:  # sent together: a flood of bad messages costs one round trip per batch, not one each
+            await self._infra(lambda: self._send(letters))
         if not fresh:
             return outcomes
+        # one span per message (its own trace), and the shared work in a batch span linked to them all
+        spans = [self._span(m, r, current=False) for m, r in fresh]
         try:
-            results = await retry(self._retry, lambda: route.handle_many([r for _, r in fresh]), self._log_retry)
+            with _tracer.start_as_current_span(f"{self.agent} {self._topics.logical(msgs[0].topic)} batch",
+                                               links=[Link(sp.get_span_context()) for sp in spans],
+                                               attributes={"switchboard.batch_size": len(fresh)}):
+                results = await self._run(lambda: route.handle_many([r for _, r in fresh]))
         except Exception as err:
+            for sp in spans:
+                sp.end()
             log.warning("batch_failed_handling_one_by_one", topic=msgs[0].topic, size=len(fresh), error=str(err))
             return outcomes + [await self.process(m) for m, _ in fresh]
         produced: list[Produced] = []
-        for (msg, record), emits in zip(fresh, results):
-            out = [self._encode(e, record) for e in emits]
+        for (msg, record), emits, span in zip(fresh, results, spans):
+            out = [self._encode(e, record, span) for e in emits]
             if route.idempotent:
                 out = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.idempotency_key, out))
             produced += out
         await self._infra(lambda: self._send(produced))
+        for (msg, _), span in zip(fresh, spans):
+            outcomes.append(self._done(span, msg.topic, "handled", started, None))
+            span.end()
         log.info("batch_processed", topic=msgs[0].topic, size=len(fresh), outputs=len(produced))
-        return outcomes + ["handled"] * len(fresh)
+        return outcomes
 
     async def send_emits(self, emits: list[Emit]) -> None:
         """Send what a timer produced (no input message, so no ledger entry)."""
@@ -181,18 +248,18 @@ class Processor:
                                      code="wrong_record_type")
         return record
 
-    async def _handle(self, route: Route, msg: Inbound, record: Record) -> str:
+    async def _handle(self, route: Route, msg: Inbound, record: Record) -> tuple[str, SwitchboardError | None]:
         key = record.envelope.idempotency_key
         if route.idempotent:
             recorded = await self._infra(lambda: self._ledger.get(self.agent, key))
             if recorded is not None:
                 await self._infra(lambda: self._send(recorded))
-                return "duplicate_replayed"
-        outcome, emits, dead = "handled", [], None
+                return "duplicate_replayed", None
+        outcome, emits, dead, refused = "handled", [], None, None
         try:
-            emits = await retry(self._retry, lambda: route.handle(record), self._log_retry)
+            emits = await self._run(lambda: route.handle(record))
         except SemanticError as err:
-            outcome, emits = "rejected", [self._failure(route, record, err, TaskStatus.rejected)]
+            outcome, emits, refused = "rejected", [self._failure(route, record, err, TaskStatus.rejected)], err
             if route.on_rejected is not None:
                 emits += route.on_rejected(record, err)
         except SwitchboardError as err:
@@ -209,18 +276,22 @@ class Processor:
             produced = await self._infra(lambda: self._ledger.record(self.agent, key, produced))
         await self._infra(lambda: self._send(produced))
         if outcome != "handled":
-            log.warning(f"step_{outcome}", reason=str(dead or ""), outputs=len(produced))
-        return outcome
+            log.warning(f"step_{outcome}", reason=str(dead or refused or ""), outputs=len(produced))
+        return outcome, dead or refused
 
-    def _encode(self, emit: Emit, cause: Record) -> Produced:
+    def _headers(self, span: Span | None = None) -> tuple[tuple[str, bytes], ...]:
+        return (*headers_of(span), (AGENT_HEADER, self.agent.encode()))
+
+    def _encode(self, emit: Emit, cause: Record, span: Span | None = None) -> Produced:
         key = emit.key if emit.key is not None else cause.envelope.task_id
-        return Produced(self._topics.name(emit.topic), key.encode(), self._codec.encode(emit.record))
+        return Produced(self._topics.name(emit.topic), key.encode(), self._codec.encode(emit.record),
+                        self._headers(span))
 
     def _dead_letter(self, msg: Inbound, err: SwitchboardError) -> Produced:
         letter = DeadLetter(topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
                             value=msg.value, headers=msg.headers, error_kind=err.kind, reason=str(err),
                             agent=self.agent, failed_at=now_ms())
-        return Produced(dlq_of(msg.topic), msg.key, self._codec.encode(letter))
+        return Produced(dlq_of(msg.topic), msg.key, self._codec.encode(letter), self._headers())
 
     def _failure(self, route: Route, record: Record, err: SwitchboardError, status: TaskStatus) -> Emit:
         if route.reports == "planner":
@@ -232,9 +303,30 @@ class Processor:
                               policy_ids=list(getattr(err, "policy_ids", ())))
         return Emit("tasks.completed", TaskCompleted(envelope=env, status=status, rejection=rejection))
 
+    async def _run(self, fn):
+        """A handler under the agent's retry policy; an outage of the mesh's own Redis or broker is waited out.
+
+        The input stays uncommitted meanwhile, so a task is never failed because our state store restarted.
+        """
+        async def attempt():
+            try:
+                return await fn()
+            except (RedisConnectionError, RedisTimeoutError) as err:  # a Redis call no boundary translated
+                raise TransientError(f"redis unavailable: {err}", code="redis_unavailable") from err
+
+        while True:
+            try:
+                return await retry(self._retry, attempt, self._log_retry)
+            except TransientError as err:
+                if err.code not in OUTAGES:
+                    raise
+                log.warning("waiting_for_infrastructure", error=str(err), pause_s=self._infra_retry.cap_s)
+                await asyncio.sleep(self._infra_retry.cap_s)
+
     async def _infra(self, fn):
         """Ledger and broker calls: retried until they succeed, so an accepted message is never lost."""
         return await retry(self._infra_retry, fn, self._log_retry)
 
     def _log_retry(self, attempt: int, err: BaseException, pause: float) -> None:
+        metrics.RETRIES.labels(self.agent).inc()
         log.warning("transient_error_retrying", attempt=attempt, error=str(err), pause_s=round(pause, 3))

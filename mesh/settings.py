@@ -105,6 +105,21 @@ class Settings(BaseSettings):
     budget_hard_usd: float = Field(0.0, ge=0)
     budget_rpm: int = Field(0, ge=0, description="model calls per minute per tenant")
     budget_tpm: int = Field(0, ge=0, description="tokens per minute per tenant")
+    # replay (`switchboard replay` sets these for the agents it starts)
+    model_outputs: str = Field("live", pattern="^(live|recorded)$",
+                               description="recorded: the executor answers only from recorded model outputs and "
+                               "never calls a model (a step with no recording is refused)")
+    cache_prefix: str | None = Field(None, description="Redis prefix of the embedding cache (content-addressed, so "
+                                     "namespaces can share it); default: key_prefix")
+    # observability
+    trace_exporter: str = Field("none", pattern="^(none|console|otlp|file)$",
+                                description="where spans go: OTLP over HTTP, stdout, JSON lines in trace_dir, or nowhere")
+    trace_sample: float = Field(1.0, ge=0, le=1, description="share of tasks traced (decided once, at submission)")
+    otlp_endpoint: str = Field("http://127.0.0.1:4318/v1/traces", description="OTLP/HTTP traces endpoint")
+    trace_dir: Path | None = Field(None, description="where the file exporter writes; default <run_dir>/traces")
+    metrics_port: int = Field(0, ge=0, le=65535, description="each worker serves Prometheus /metrics on this port; "
+                              "0 picks a free one (announced in its heartbeat, see `switchboard agents`)")
+    metrics_enabled: bool = Field(True, description="serve /metrics from every worker")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
 

@@ -67,7 +67,10 @@ class Mesh:
         return child
 
     def wait_ready(self, agents: list[str], timeout_s: float, say: Callable[[str], None] = lambda s: None) -> None:
-        """Wait until each agent has a worker that owns partitions (its heartbeat is in Redis)."""
+        """Wait until every worker this mesh started for ``agents`` has joined its group (its heartbeat is in Redis).
+
+        An agent this mesh runs no worker of is ready when some other worker of it beats.
+        """
         r = redis_sync.Redis.from_url(self.settings.redis_url, socket_timeout=2)
         keys = Keys(self.settings.key_prefix)
         deadline, waiting = time.monotonic() + timeout_s, set(agents)
@@ -75,7 +78,7 @@ class Mesh:
             for name in list(waiting):
                 ours = {str(c.pid) for label, c in self.workers.items() if label.split("-")[0] == name and c.running()}
                 beats = [k.decode().rsplit(":", 1)[-1] for k in r.scan_iter(keys.heartbeat(name, "*"), count=100)]
-                if any(pid in ours for pid in beats) or (beats and not ours):  # ours, or an external worker
+                if (ours and ours <= set(beats)) or (beats and not ours):  # all ours, or an external worker
                     waiting.discard(name)
                     say(f"agent {name} ready")
             dead = [label for label, c in self.workers.items() if not c.running()]

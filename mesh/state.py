@@ -73,14 +73,17 @@ class Produced:
     topic: str
     key: bytes | None
     value: bytes
+    #: Kafka headers: the trace context of the hop that produced it, and that agent's name
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     def to_json(self) -> dict:
         return {"t": self.topic, "k": b64encode(self.key).decode() if self.key is not None else None,
-                "v": b64encode(self.value).decode()}
+                "v": b64encode(self.value).decode(), "h": [[k, b64encode(v).decode()] for k, v in self.headers]}
 
     @classmethod
     def from_json(cls, d: dict) -> Produced:
-        return cls(d["t"], b64decode(d["k"]) if d["k"] is not None else None, b64decode(d["v"]))
+        return cls(d["t"], b64decode(d["k"]) if d["k"] is not None else None, b64decode(d["v"]),
+                   tuple((k, b64decode(v)) for k, v in d.get("h", ())))
 
 
 class Ledger:

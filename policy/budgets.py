@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 import redis.asyncio as aioredis
 
+from mesh import metrics
 from mesh.settings import Settings
 from mesh.state import Keys, redis_errors
 
@@ -181,7 +182,10 @@ class Budgets:
                 args=[now.timestamp(), now.timestamp() + self.hold_s, grant.hold, grant.tokens, grant.usd,
                       *self.defaults.values(), ttl])]
         if out[0] == "ok":
+            metrics.BUDGET_DECISIONS.labels(tenant, "soft_exceeded" if out[1] == "1" else "granted").inc()
+            metrics.BUDGET_USED.labels(tenant, "tokens").set(float(out[2]))
             return Grant(grant.id, tenant, grant.tokens, grant.usd, out[1] == "1", int(float(out[2])))
+        metrics.BUDGET_DECISIONS.labels(tenant, "refused").inc()
         limit, used = out[1], out[2]
         if out[0] in ("rpm", "tpm"):
             what = "requests" if out[0] == "rpm" else "tokens"

@@ -273,6 +273,7 @@ class TokenUsage(Record):
     usage: Usage
     cost_usd: float = 0.0
     budget: str | None = None
+    task_type: str = ""
 
 
 class AuditRecord(Record):

@@ -26,7 +26,7 @@ def make_settings(run_dir, **overrides) -> Settings:
     run = uuid.uuid4().hex[:8]
     values = dict(bootstrap_servers=f"127.0.0.1:{free_port()}", redis_url=f"redis://127.0.0.1:{free_port()}/0",
                   run_dir=run_dir, topic_prefix=f"it{run}.", key_prefix=f"it{run}:", partitions=2,
-                  ask_timeout_s=30.0)
+                  ask_timeout_s=30.0, trace_exporter="file")
     values.update(overrides)
     return Settings(**values)
 

@@ -20,6 +20,11 @@ Besides scripts, ``faults(...)`` makes unscripted calls misbehave at random, in 
 
 Every call is recorded (model, question, max_tokens, the usage reported, the ``Idempotency-Key``
 header) so tests can count executions and compare the mesh's accounting with what the server said.
+
+``ModelServer(idempotent=True)`` behaves like a gateway that honours ``Idempotency-Key`` (as
+OpenAI-compatible gateways and payment APIs do): a key it has answered before gets the same
+answer again without generating (recorded with behaviour ``replayed``). That is the one way a
+call whose caller died before recording the answer is not generated, and charged, twice.
 """
 
 from __future__ import annotations
@@ -78,7 +83,9 @@ def _first_passage_sentence(messages: list[dict]) -> str | None:
 class ModelServer:
     """Serves every model name; start() binds a free port on localhost."""
 
-    def __init__(self) -> None:
+    def __init__(self, idempotent: bool = False) -> None:
+        self.idempotent = idempotent
+        self._answered: dict[str, dict] = {}
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._faults: list[tuple[float, Behaviour]] = []
         self._rng = random.Random(0)
@@ -154,10 +161,13 @@ class ModelServer:
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 model, messages = body.get("model", ""), body.get("messages", [])
                 max_tokens = int(body.get("max_tokens") or 1 << 20)
+                key = self.headers.get("Idempotency-Key")
+                if server.idempotent and key in server._answered:
+                    server._record(Call(model, _question(messages), max_tokens, "replayed", idempotency_key=key))
+                    return self._send(200, server._answered[key])
                 b = server._next(model)
                 call = Call(model, _question(messages), max_tokens, b.kind,
-                            authorization=self.headers.get("Authorization"),
-                            idempotency_key=self.headers.get("Idempotency-Key"))
+                            authorization=self.headers.get("Authorization"), idempotency_key=key)
                 if b.kind == "error":
                     call.status = 500
                     server._record(call)
@@ -179,6 +189,8 @@ class ModelServer:
                 if b.kind == "cut_body":
                     raw = json.dumps(reply).encode()
                     return self._raw(200, raw[: len(raw) // 2], len(raw) // 2)
+                if server.idempotent and key:
+                    server._answered[key] = reply
                 self._send(200, reply)
 
             def _content(self, b: Behaviour, messages: list[dict], max_tokens: int) -> tuple[str, str]:
