@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from mesh.app import AgentSpec
+from mesh.app import AgentContext, AgentSpec, Parts
+from mesh.settings import Settings
 
-__all__ = ["agent_names", "load_spec"]
+__all__ = ["agent_names", "load_spec", "input_topics"]
 
 _GROUP = "switchboard.agents"
 
@@ -28,3 +29,15 @@ def load_spec(name: str) -> AgentSpec:
     if not isinstance(spec, AgentSpec):
         raise SystemExit(f"entry point {found[0].value} is not an AgentSpec")
     return spec
+
+
+def input_topics(name: str, settings: Settings) -> list[str]:
+    """The logical topics agent ``name`` consumes (its routes are built; nothing is connected to)."""
+    from mesh.codec import default_codec
+    from mesh.state import Keys, connect
+    from mesh.topics import Topics
+
+    ctx = AgentContext(settings, default_codec(), Topics(settings.topic_prefix), Keys(settings.key_prefix),
+                       connect(settings))
+    built = load_spec(name).routes(ctx)
+    return [r.topic for r in (built if isinstance(built, Parts) else Parts(built)).routes]

@@ -115,6 +115,18 @@ def cmd_down(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_topics(args, settings: Settings) -> int:
+    from mesh.bus import ensure_topics, require_broker
+
+    require_broker(settings, settings.connect_timeout_s)
+    created = ensure_topics(settings, timeout_s=30.0)
+    if args.json:
+        print(json.dumps({"created": created}))
+    else:
+        _say(f"created {len(created)} topics" if created else "every topic exists")
+    return 0
+
+
 def _load_documents(path: Path, tenant: str):
     from mesh.client import parse_documents
 
@@ -240,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(fn=cmd_up)
 
     sub.add_parser("down", help="stop everything a detached `up` started").set_defaults(fn=cmd_down)
+
+    topics = sub.add_parser("topics", help="create every topic of the mesh that is missing (a cluster's first step)")
+    topics.add_argument("--json", action="store_true", help="print one JSON object: the topics created")
+    topics.set_defaults(fn=cmd_topics)
 
     agent = sub.add_parser("agent", help="run one agent as a worker in its consumer group")
     agent.add_argument("name", help="planner, retriever, executor, validator, auditor or index")

@@ -53,6 +53,7 @@ _NO_SPAN = INVALID_SPAN
 
 #: transient errors of the mesh's own infrastructure, waited out rather than failing the step
 OUTAGES = frozenset({"redis_unavailable", "broker_unavailable"})
+_OUTAGE_RETRY = RetryPolicy(attempts=8, initial_s=0.05, multiplier=2.0, cap_s=1.0)
 
 #: header naming the agent that produced a message (``switchboard trace`` shows it)
 AGENT_HEADER = "sb-agent"
@@ -306,22 +307,28 @@ class Processor:
     async def _run(self, fn):
         """A handler under the agent's retry policy; an outage of the mesh's own Redis or broker is waited out.
 
-        The input stays uncommitted meanwhile, so a task is never failed because our state store restarted.
+        Outages do not count against the policy: the handler is tried again every second at most
+        (jittered), for as long as the outage lasts. The input stays uncommitted meanwhile, so a
+        task is never failed because our state store restarted, and work resumes within a second
+        of its return.
         """
         async def attempt():
-            try:
-                return await fn()
-            except (RedisConnectionError, RedisTimeoutError) as err:  # a Redis call no boundary translated
-                raise TransientError(f"redis unavailable: {err}", code="redis_unavailable") from err
+            waited = 0
+            while True:
+                try:
+                    return await fn()
+                except (RedisConnectionError, RedisTimeoutError) as err:  # a Redis call no boundary translated
+                    outage = TransientError(f"redis unavailable: {err}", code="redis_unavailable")
+                except TransientError as err:
+                    if err.code not in OUTAGES:
+                        raise
+                    outage = err
+                waited += 1
+                pause = _OUTAGE_RETRY.delay(min(waited, _OUTAGE_RETRY.attempts))
+                log.warning("waiting_for_infrastructure", error=str(outage), attempt=waited, pause_s=round(pause, 3))
+                await asyncio.sleep(pause)
 
-        while True:
-            try:
-                return await retry(self._retry, attempt, self._log_retry)
-            except TransientError as err:
-                if err.code not in OUTAGES:
-                    raise
-                log.warning("waiting_for_infrastructure", error=str(err), pause_s=self._infra_retry.cap_s)
-                await asyncio.sleep(self._infra_retry.cap_s)
+        return await retry(self._retry, attempt, self._log_retry)
 
     async def _infra(self, fn):
         """Ledger and broker calls: retried until they succeed, so an accepted message is never lost."""

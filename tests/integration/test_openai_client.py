@@ -84,3 +84,21 @@ def test_the_api_key_is_sent_as_a_bearer_token(server):
     assert server.calls[-1].model == "keyed" and server.calls[-1].authorization == "Bearer sk-test"
     call(server, endpoint(server, model="open"))
     assert server.calls[-1].authorization is None
+
+
+def test_a_gateway_honouring_idempotency_keys_answers_a_repeated_call_without_generating():
+    gateway = ModelServer(idempotent=True).start()
+    try:
+        async def twice():
+            async with aiohttp.ClientSession() as session:
+                ep = endpoint(gateway, model="g")
+                first = await chat(session, ep, PROMPT.messages, max_tokens=100, idempotency_key="step-1")
+                again = await chat(session, ep, PROMPT.messages, max_tokens=100, idempotency_key="step-1")
+                other = await chat(session, ep, PROMPT.messages, max_tokens=100, idempotency_key="step-2")
+                return first, again, other
+        first, again, other = asyncio.run(twice())
+        assert again.text == first.text and again.prompt_tokens == first.prompt_tokens
+        assert [c.behaviour for c in gateway.calls] == ["ok", "replayed", "ok"]
+        assert [c.idempotency_key for c in gateway.calls] == ["step-1", "step-1", "step-2"]
+    finally:
+        gateway.stop()

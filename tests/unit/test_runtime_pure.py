@@ -1,4 +1,4 @@
-"""mesh.runtime.trace_id_of: the trace id inside a W3C traceparent, or None."""
+"""mesh.runtime: the trace id inside a W3C traceparent, and how outages and other transient errors are retried."""
 
 from __future__ import annotations
 
@@ -89,3 +89,49 @@ def test_a_refused_task_is_reported_to_the_client():
 def test_nobody_hears_of_a_failed_ingest_but_the_dead_letter_topic():
     _, sent = _run_failing("nobody", ZeroDivisionError("bug"))
     assert [t for t, _ in sent] == ["steps.execute.dlq"]
+
+
+def _processor(attempts: int):
+    from mesh.codec import default_codec
+    from mesh.retry import RetryPolicy
+    from mesh.runtime import Processor
+    from mesh.topics import Topics
+
+    return Processor("t", [], codec=default_codec(), topics=Topics(""), ledger=None, send=None,
+                     retry_policy=RetryPolicy(attempts=attempts, initial_s=0.0, cap_s=0.0))
+
+
+def _flaky(failures: list[Exception]):
+    calls = []
+
+    async def fn():
+        calls.append(1)
+        if failures:
+            raise failures.pop(0)
+        return "done"
+    return fn, calls
+
+
+def test_an_outage_of_redis_is_waited_out_without_spending_the_retry_policy():
+    import asyncio
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from mesh.errors import TransientError
+
+    outage = [TransientError("redis down", code="redis_unavailable"), RedisConnectionError("refused"),
+              TransientError("broker down", code="broker_unavailable")]
+    fn, calls = _flaky(outage)
+    assert asyncio.run(_processor(attempts=1)._run(fn)) == "done"  # one attempt allowed, three outages survived
+    assert len(calls) == 4
+
+
+def test_other_transient_errors_exhaust_the_retry_policy():
+    import asyncio
+
+    from mesh.errors import TransientError
+
+    fn, calls = _flaky([TransientError("endpoint down", code="endpoints_failed") for _ in range(5)])
+    with pytest.raises(TransientError, match="endpoint down"):
+        asyncio.run(_processor(attempts=3)._run(fn))
+    assert len(calls) == 3

@@ -1,0 +1,102 @@
+"""infra/k8s and infra/compose agree with the code: agents, commands, topics, consumer groups, ports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import yaml
+
+from mesh.agents import agent_names, input_topics
+from mesh.app import group_id
+from mesh.settings import Settings
+from mesh.topics import Topics
+
+pytestmark = pytest.mark.contract
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+
+def _docs(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+@pytest.fixture(scope="module")
+def k8s() -> dict[tuple[str, str], dict]:
+    listed = yaml.safe_load((INFRA / "k8s" / "kustomization.yaml").read_text())["resources"]
+    found = {}
+    for rel in listed:
+        for doc in _docs(INFRA / "k8s" / rel):
+            found[(doc["kind"], doc["metadata"]["name"])] = doc
+    assert sorted(str(p.relative_to(INFRA / "k8s")) for p in (INFRA / "k8s").rglob("*.yaml")
+                  if p.name != "kustomization.yaml") == sorted(listed), "a manifest is not in kustomization.yaml"
+    return found
+
+
+@pytest.fixture(scope="module")
+def settings(k8s) -> Settings:
+    """The settings every pod gets from the ConfigMap, as the code reads them."""
+    env = k8s[("ConfigMap", "switchboard-settings")]["data"]
+    assert all(k.startswith("SWITCHBOARD_") for k in env)
+    ours = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    with mock.patch.dict(os.environ, {**ours, **env}, clear=True):
+        return Settings()
+
+
+@pytest.mark.parametrize("agent", agent_names())
+def test_each_agent_has_a_deployment_running_it(k8s, settings, agent):
+    deploy = k8s[("Deployment", f"switchboard-{agent}")]
+    pod = deploy["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["args"] == ["agent", agent]
+    assert deploy["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    refs = {r.get("configMapRef", {}).get("name") or r.get("secretRef", {}).get("name") for r in container["envFrom"]}
+    assert refs == {"switchboard-settings", "switchboard-secrets"}
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "metrics")
+    assert port == settings.metrics_port == int(pod["metadata"]["annotations"]["prometheus.io/port"])
+    assert container["readinessProbe"]["httpGet"]["path"] == "/metrics"
+    gpu = container["resources"].get("limits", {}).get("nvidia.com/gpu")
+    assert (gpu == 1) == (agent == "index"), "only the index agent asks for a GPU"
+
+
+@pytest.mark.parametrize("agent", agent_names())
+def test_each_agent_scales_on_the_lag_of_its_own_group_and_topics(k8s, settings, agent):
+    scaled = k8s[("ScaledObject", f"switchboard-{agent}")]
+    assert scaled["spec"]["scaleTargetRef"]["name"] == f"switchboard-{agent}"
+    triggers = scaled["spec"]["triggers"]
+    assert {t["type"] for t in triggers} == {"kafka"}
+    assert {t["metadata"]["consumerGroup"] for t in triggers} == {group_id(settings, agent)}
+    topics = Topics(settings.topic_prefix)
+    assert sorted(t["metadata"]["topic"] for t in triggers) == sorted(topics.name(t) for t in input_topics(agent, settings))
+    assert {t["metadata"]["bootstrapServers"] for t in triggers} == {settings.bootstrap_servers}
+    assert scaled["spec"]["maxReplicaCount"] <= settings.partitions, "replicas beyond the partitions sit idle"
+
+
+@pytest.mark.parametrize("agent", agent_names())
+def test_each_agent_keeps_a_replica_through_disruptions(k8s, agent):
+    pdb = k8s[("PodDisruptionBudget", f"switchboard-{agent}")]
+    deploy = k8s[("Deployment", f"switchboard-{agent}")]
+    assert pdb["spec"]["selector"]["matchLabels"] == deploy["spec"]["selector"]["matchLabels"]
+    assert pdb["spec"]["minAvailable"] >= 1
+
+
+def test_topics_are_created_before_the_agents_start(k8s):
+    (container,) = k8s[("Job", "switchboard-topics")]["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["topics"]
+
+
+def test_compose_runs_every_agent_against_kafka_and_redis_with_prometheus():
+    compose = yaml.safe_load((INFRA / "compose" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for agent in agent_names():
+        assert services[agent]["command"] == ["agent", agent]
+    assert services["topics"]["command"] == ["topics"]
+    assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper
+    env = dict(line.split("=", 1) for line in (INFRA / "compose" / "switchboard.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env["SWITCHBOARD_BOOTSTRAP_SERVERS"] == "kafka:9092" and env["SWITCHBOARD_REDIS_URL"].startswith("redis://redis:")
+    scrape = yaml.safe_load((INFRA / "compose" / "prometheus.yml").read_text())["scrape_configs"][0]
+    assert set(scrape["dns_sd_configs"][0]["names"]) == set(agent_names())
+    assert scrape["dns_sd_configs"][0]["port"] == int(env["SWITCHBOARD_METRICS_PORT"])

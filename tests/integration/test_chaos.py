@@ -1,0 +1,93 @@
+"""Two replicas of every agent: both share the work; and the chaos suite, short.
+
+`python -m bench.chaos` is the full run (1,000 tasks under kills, 10,000 malformed messages);
+this is the same code on a smaller load, so CI proves the guarantees on every change: replicas
+SIGKILLed and restarted, Redis restarted, malformed messages mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+import redis
+from aiokafka.partitioner import murmur2
+
+from bench import chaos
+from mesh.client import Client, parse_documents
+from mesh.state import Keys
+from schemas.models import Principal
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory):
+    c = chaos.Chaos(replicas=2, run_dir=tmp_path_factory.mktemp("chaos"))
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+def _tenants_on_every_partition(partitions: int) -> list[str]:
+    """Tenant names whose keys land on every partition (topics keyed by tenant: index queries, audit)."""
+    found: dict[int, str] = {}
+    i = 0
+    while len(found) < partitions:
+        name = f"tenant{i}"
+        found.setdefault((murmur2(name.encode()) & 0x7FFFFFFF) % partitions, name)
+        i += 1
+    return list(found.values())
+
+
+def _handled(settings, pid: int) -> float:
+    r = redis.Redis.from_url(settings.redis_url)
+    for key in r.scan_iter(Keys(settings.key_prefix).heartbeat("*", f"*:{pid}")):
+        beat = json.loads(r.get(key))
+        with urllib.request.urlopen(f"http://127.0.0.1:{beat['metrics_port']}/metrics", timeout=5) as resp:
+            lines = resp.read().decode().splitlines()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("switchboard_messages_total{"))
+    raise AssertionError(f"no heartbeat of pid {pid}")
+
+
+def test_both_replicas_of_every_agent_receive_work(mesh):
+    settings = mesh.settings
+    client = Client(settings)
+    tenants = _tenants_on_every_partition(settings.partitions)
+    base, _ = parse_documents(chaos.SAMPLE.read_text().splitlines(), "acme")
+    for tenant in tenants:
+        docs = [{**d, "access": d["access"].model_copy(update={"tenant_id": tenant})} for d in base]
+        client.ingest(docs)
+        client.wait_stored(docs, 120)
+    for i, question in enumerate(chaos.QUESTIONS * 2):
+        tenant = tenants[i % len(tenants)]
+        assert client.ask(question, Principal(tenant_id=tenant, user_id="u", groups=["eng"]), timeout_s=60)
+    idle = [label for label, worker in sorted(mesh.mesh.workers.items()) if _handled(settings, worker.pid) == 0]
+    assert len(mesh.mesh.workers) == 2 * len(mesh.mesh.agents)
+    assert idle == [], f"replicas that got no message: {idle}"
+
+
+@pytest.fixture(scope="module")
+def report(mesh):
+    sizes = {"kill": 60, "redis": 30, "malformed": 30}
+    return {name: mesh.scenario(name, tasks, malformed=200, rate=8.0, seed=i)
+            for i, (name, tasks) in enumerate(sizes.items())}
+
+
+@pytest.mark.parametrize("scenario", ["kill", "redis", "malformed"])
+def test_no_task_is_lost_or_answered_twice_under_faults(report, scenario):
+    row = report[scenario]
+    assert row["submitted"] > 0
+    assert row["lost"] == 0, f"lost tasks: {row['lost_task_ids']}"
+    assert row["duplicate_results"] == 0
+    assert row["duplicate_model_calls"] == 0
+    assert row["degraded_without_fault"] == 0, row["degraded_reasons"]
+
+
+def test_every_malformed_message_is_dead_lettered_with_its_reason(report):
+    row = report["malformed"]
+    assert row["malformed"] == 200
+    assert row["dead_lettered"] == 200
