@@ -137,6 +137,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
         broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10.0),
         broker_request_timeout=max(settings.session_timeout_s * 2, 30.0),
         producer_linger=settings.producer_linger_ms / 1000.0,
+        producer_compression_type=settings.producer_compression,
         broker_commit_interval=0.5,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms

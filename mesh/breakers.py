@@ -14,7 +14,8 @@ another replica), so a breaker is used in three steps, each a pybreaker transiti
         await breaker.succeeded()      # or: await breaker.failed(err)
 
 pybreaker and its Redis storage are synchronous, so transitions run in a worker thread (a few
-Redis round trips) and never block the event loop. ``is_open`` reads the same keys
+Redis round trips) and never block the event loop. The hot path skips both: ``allow`` on a
+closed breaker and ``succeeded`` with no failures counted are one async read of the same keys. ``is_open`` reads the same keys
 asynchronously, for routing decisions that must not change state.
 
 The Redis storage is made on first use, not at construction, so an agent starts while Redis
@@ -28,6 +29,7 @@ import time
 
 import pybreaker
 import redis
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mesh.errors import TransientError
@@ -62,10 +64,25 @@ def is_open(state: bytes | None, opened_at: bytes | None, reset_s: float, now: f
 
 
 class SharedBreaker:
-    def __init__(self, name: str, client: redis.Redis, prefix: str, *, fail_max: int, reset_s: float) -> None:
+    def __init__(self, name: str, client: redis.Redis, prefix: str, *, fail_max: int, reset_s: float,
+                 peek: aioredis.Redis | None = None) -> None:
         self.name, self.reset_s = name, reset_s
         self._client, self._namespace, self._fail_max = client, f"{prefix}breaker:{name}", fail_max
         self._made: tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker] | None = None
+        self._peek_client = peek
+        state, opened_at = state_keys(prefix, name)
+        self._keys = [state, opened_at, f"{prefix}breaker:{name}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}"
+                                        ":fail_counter"]
+
+    async def _peek(self) -> tuple[bytes | None, bytes | None, bytes | None] | None:
+        """State, opening time and failure count in one async round trip (None: no async client)."""
+        if self._peek_client is None:
+            return None
+        try:
+            state, opened_at, failures = await self._peek_client.mget(self._keys)
+        except RedisError as err:
+            raise TransientError(f"redis unavailable for breaker {self.name}: {err}", code="redis_unavailable") from err
+        return state, opened_at, failures
 
     def _parts(self) -> tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker]:
         if self._made is None:  # the storage's constructor writes to Redis
@@ -105,10 +122,27 @@ class SharedBreaker:
             raise TransientError(f"redis unavailable for breaker {self.name}: {err}", code="redis_unavailable") from err
 
     async def allow(self) -> bool:
-        """May a call go out now? (False while open; the first call after ``reset_s`` is a probe.)"""
+        """May a call go out now? (False while open; the first call after ``reset_s`` is a probe.)
+
+        The common cases (closed, or open within its reset time) are decided on one async read;
+        only moving to half-open goes through pybreaker.
+        """
+        seen = await self._peek()
+        if seen is not None:
+            state, opened_at, _ = seen
+            if state != pybreaker.STATE_OPEN.encode():
+                BREAKER_STATE.labels(self.name).set(breaker_code((state or b"closed").decode()))
+                return True
+            if is_open(state, opened_at, self.reset_s):
+                BREAKER_STATE.labels(self.name).set(breaker_code("open"))
+                return False
         return await self._in_thread(self._allow)
 
     async def succeeded(self) -> None:
+        """Record a success (on one async read when closed without failures: nothing to change)."""
+        seen = await self._peek()
+        if seen is not None and seen[0] in (None, pybreaker.STATE_CLOSED.encode()) and seen[2] in (None, b"0"):
+            return
         await self._in_thread(self._record, _ok)
 
     async def failed(self, reason: str) -> None:
@@ -124,13 +158,14 @@ class Breakers:
 
     def __init__(self, redis_url: str, prefix: str, *, fail_max: int, reset_s: float) -> None:
         self._client = redis.Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._peek = aioredis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)  # lazy
         self._prefix, self._fail_max, self._reset_s = prefix, fail_max, reset_s
         self._made: dict[str, SharedBreaker] = {}
 
     def get(self, name: str) -> SharedBreaker:
         if name not in self._made:
             self._made[name] = SharedBreaker(name, self._client, self._prefix, fail_max=self._fail_max,
-                                             reset_s=self._reset_s)
+                                             reset_s=self._reset_s, peek=self._peek)
         return self._made[name]
 
     def close(self) -> None:

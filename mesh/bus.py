@@ -55,12 +55,13 @@ def require_broker(settings: Settings, timeout_s: float) -> None:
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 10.0) -> list[str]:
-    """Create every topic of the mesh (dead-letter topics included) that does not exist yet."""
+    """Create every topic of the mesh (dead-letter topics included) that does not exist yet, with its retention."""
     admin = AdminClient(_base(settings))
     wanted = Topics(settings.topic_prefix).all()
     existing = set(admin.list_topics(timeout=timeout_s).topics)
-    new = [NewTopic(t, num_partitions=settings.partitions, replication_factor=settings.replication_factor)
-           for t in wanted if t not in existing]
+    retention = {"retention.ms": str(int(settings.retention_hours * 3600 * 1000))}
+    new = [NewTopic(t, num_partitions=settings.partitions, replication_factor=settings.replication_factor,
+                    config=retention) for t in wanted if t not in existing]
     for topic, fut in (admin.create_topics(new, operation_timeout=timeout_s).items() if new else []):
         try:
             fut.result(timeout=timeout_s)

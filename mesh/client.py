@@ -123,8 +123,10 @@ class Client:
 
     def submit(self, question: str, principal: Principal, *, top_k: int | None = None,
                deadline_s: float | None = None, output_schema: str | None = None,
-               token: str | None = None) -> TaskSubmitted:
+               token: str | None = None, flush: bool = True) -> TaskSubmitted:
         """Publish a task. Without ``token``, a client that holds the token secret signs one itself.
+
+        ``flush=False`` returns before the broker acknowledged it (many submissions, then ``flush()``).
 
         The task's trace starts here: a ``submit`` span whose context travels in the message's
         headers (and its envelope), or, with tracing off, a fresh traceparent.
@@ -137,8 +139,13 @@ class Client:
                                  "switchboard.tenant": principal.tenant_id})
         self._publisher.send(self.topics.name("tasks.submitted"), task.envelope.task_id.encode(),
                              self.codec.encode(task), {"traceparent": traceparent.encode()})
-        self._publisher.flush()
+        if flush:
+            self._publisher.flush()
         return task
+
+    def flush(self) -> None:
+        """Wait until the broker acknowledged everything submitted."""
+        self._publisher.flush()
 
     def _task(self, question: str, principal: Principal, traceparent: str, top_k: int | None,
               deadline_s: float | None, output_schema: str | None, token: str | None) -> TaskSubmitted:

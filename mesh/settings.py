@@ -12,13 +12,16 @@ import json
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mesh.endpoints import BUILTIN, Endpoint
 from mesh.retry import RetryPolicy
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "THROUGHPUT_PROFILE"]
+
+#: what SWITCHBOARD_PROFILE=throughput changes: fewer, larger requests at the cost of a few ms per hop
+THROUGHPUT_PROFILE = {"producer_linger_ms": 5, "fetch_max_wait_ms": 50, "producer_compression": "gzip"}
 
 
 class Settings(BaseSettings):
@@ -39,12 +42,19 @@ class Settings(BaseSettings):
     key_prefix: str = Field("sb:", description="Prepended to every Redis key.")
     partitions: int = Field(4, ge=1, description="Partitions of each topic the mesh creates.")
     replication_factor: int = Field(1, ge=1)
+    retention_hours: float = Field(168.0, gt=0, description="retention.ms of the topics the mesh creates: how far "
+                                   "back `trace`, `usage` and `replay` can look (at least your debugging window)")
 
     # consumer and producer tuning (the embedded broker wants short waits: FIELD-NOTES.md)
+    profile: str = Field("latency", pattern="^(latency|throughput)$",
+                         description="tuning defaults for what is not set: latency (no linger, 5 ms fetch waits, "
+                         "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip)")
     fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out.")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
     heartbeat_interval_s: float = Field(1.0, gt=0)
     producer_linger_ms: int = Field(0, ge=0)
+    producer_compression: str | None = Field(None, pattern="^(gzip)$", description="compression of agents' "
+                                             "produced batches (gzip needs no extra library)")
     producer_idempotence: bool | None = Field(
         None, description="Idempotent agent producers; default on for an external cluster, off on the embedded "
                           "broker, whose tansu build refuses aiokafka's InitProducerId request.")
@@ -122,6 +132,15 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(True, description="serve /metrics from every worker")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
+
+    @model_validator(mode="after")
+    def _profile_defaults(self) -> Settings:
+        """The profile's values for every tuning setting not given explicitly."""
+        if self.profile == "throughput":
+            for name, value in THROUGHPUT_PROFILE.items():
+                if name not in self.model_fields_set:
+                    object.__setattr__(self, name, value)
+        return self
 
     @field_validator("endpoints")
     @classmethod

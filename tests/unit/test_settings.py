@@ -119,3 +119,25 @@ def test_bad_endpoints_are_refused_with_the_reason(monkeypatch, value, why):
     monkeypatch.setenv("SWITCHBOARD_ENDPOINTS", value)
     with pytest.raises(ValueError, match=why):
         Settings()
+
+
+def test_the_throughput_profile_sets_what_was_not_set(monkeypatch):
+    from mesh.settings import THROUGHPUT_PROFILE
+
+    for name in THROUGHPUT_PROFILE:
+        monkeypatch.delenv(f"SWITCHBOARD_{name.upper()}", raising=False)
+    monkeypatch.setenv("SWITCHBOARD_PROFILE", "throughput")
+    monkeypatch.setenv("SWITCHBOARD_FETCH_MAX_WAIT_MS", "20")
+    s = Settings()
+    assert s.producer_linger_ms == THROUGHPUT_PROFILE["producer_linger_ms"]
+    assert s.producer_compression == "gzip"
+    assert s.fetch_max_wait_ms == 20  # given explicitly: the profile leaves it alone
+    monkeypatch.setenv("SWITCHBOARD_PROFILE", "latency")
+    latency = Settings()
+    assert (latency.producer_linger_ms, latency.producer_compression) == (0, None)
+
+
+def test_an_unknown_profile_is_refused(monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_PROFILE", "fast")
+    with pytest.raises(ValueError, match="profile"):
+        Settings()
