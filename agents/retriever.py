@@ -44,6 +44,14 @@ _tracer = tracer("switchboard.retriever")
 __all__ = ["spec", "fuse", "index_query"]
 
 _PENDING_TTL_S = 3600
+#: KEYS: the parked step, its claim; ARGV: owner, TTL. The step if ``owner`` holds (or now takes) the claim.
+_CLAIM = """
+local body = redis.call('GET', KEYS[1])
+if not body then return nil end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return body end
+if redis.call('GET', KEYS[2]) == ARGV[1] then return body end
+return nil
+"""
 
 
 def index_query(step: RetrieveStep, allow: list[str] | None) -> IndexQuery:
@@ -137,13 +145,19 @@ def routes(ctx: AgentContext) -> Parts:
                 await pipe.execute()
         return [Emit("index.queries", query, key=step.principal.tenant_id)]
 
-    async def claim(query_id: str) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
-        """Take a parked step; exactly one of the result and the timeout wins it."""
+    claim_script = redis.register_script(_CLAIM)
+
+    async def claim(query_id: str, owner: str) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
+        """Take a parked step for ``owner``; exactly one of the result and the timeout wins it.
+
+        A claim is idempotent for its owner (a retried or redelivered handler claims again and gets
+        the step again), and the parked step stays until it expires, so a failure after the claim
+        (Redis restarting mid-handler) never loses the step.
+        """
         async with redis_errors("claiming a parked step"):
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.getdel(keys.pending("retriever", query_id))
-                pipe.zrem(deadlines, query_id)
-                raw, _ = await pipe.execute()
+            raw = await claim_script(keys=[keys.pending("retriever", query_id),
+                                           keys.pending("retriever", f"{query_id}:claim")],
+                                     args=[owner, _PENDING_TTL_S])
         if raw is None:
             return None
         body = json.loads(raw)
@@ -152,31 +166,42 @@ def routes(ctx: AgentContext) -> Parts:
         return step, corpus, _passages(corpus, [tuple(h) for h in body["lexical"]])
 
     async def results(result: IndexResult) -> list[Emit]:
-        claimed = await claim(result.query_id)
+        claimed = await claim(result.query_id, f"result:{result.envelope.idempotency_key}")
         if claimed is None:
             return []  # already continued (timed out), or never ours
+        async with redis_errors("clearing a step's deadline"):
+            await redis.zrem(deadlines, result.query_id)
         await breaker.succeeded()
         step, corpus, lexical = claimed
         dense = _passages(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
         with _tracer.start_as_current_span("retrieve.fuse", attributes={"switchboard.dense_hits": len(dense)}):
             return [execute(step, fuse(step.mode, lexical, dense, s), result.envelope)]
 
+    swept: list[bytes] = []
+
     async def sweep() -> list[Emit]:
         async with redis_errors("reading overdue steps"):
             overdue = await redis.zrangebyscore(deadlines, "-inf", time.time(), start=0, num=100)
         out = []
         for query_id in overdue:
-            claimed = await claim(query_id.decode())
+            claimed = await claim(query_id.decode(), "timeout")
             if claimed is not None:
                 await breaker.failed(f"no answer within {s.index_timeout_ms} ms")
                 step, _, lexical = claimed
                 out.append(execute(step, lexical, step.envelope,
                                    degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only"))
+        swept[:] = overdue
         return out
+
+    async def forget_swept() -> None:
+        """Once the timeouts' steps were sent (a failed send leaves them due: the next sweep sends them again)."""
+        if swept:
+            async with redis_errors("clearing overdue steps"):
+                await redis.zrem(deadlines, *swept)
 
     return Parts([Route("steps.retrieve", retrieve, reports="planner"),
                   Route("index.results", results, reports="planner")],
-                 timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep)])
+                 timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep, after=forget_swept)])
 
 
 spec = AgentSpec("retriever", routes)
