@@ -82,8 +82,8 @@ def _serve(mesh, detach: bool) -> int:
         return 0
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    _say("mesh up: Ctrl-C stops everything")
-    try:
+    try:  # announced inside the try: a Ctrl-C right after the announcement still stops everything cleanly
+        _say("mesh up: Ctrl-C stops everything")
         while not stopping:
             dead = mesh.dead_workers()
             if dead:
