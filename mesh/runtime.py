@@ -134,10 +134,8 @@ class Processor:
             record, bad = None, err
         with self._span(msg, record) as span:
             if bad is not None:
-                letter = self._dead_letter(msg, bad)
+                letter = self._undecodable(msg, bad)
                 await self._infra(lambda: self._send([letter]))
-                log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
-                            offset=msg.offset, code=bad.code, reason=str(bad), size=len(msg.value or b""))
                 return self._done(span, msg.topic, "dead_lettered", started, bad)
             env = record.envelope
             with structlog.contextvars.bound_contextvars(task_id=env.task_id, step_id=env.step_id, agent=self.agent):
@@ -195,9 +193,7 @@ class Processor:
             try:
                 record = self._decode(route, msg)
             except DeterministicError as err:
-                letters.append(self._dead_letter(msg, err))
-                log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
-                            offset=msg.offset, code=err.code, reason=str(err), size=len(msg.value or b""))
+                letters.append(self._undecodable(msg, err))
                 outcomes.append(self._done(_NO_SPAN, msg.topic, "dead_lettered", started, err))
                 continue
             recorded = (await self._infra(lambda: self._ledger.get(self.agent, record.envelope.idempotency_key))
@@ -287,6 +283,12 @@ class Processor:
         key = emit.key if emit.key is not None else cause.envelope.task_id
         return Produced(self._topics.name(emit.topic), key.encode(), self._codec.encode(emit.record),
                         self._headers(span))
+
+    def _undecodable(self, msg: Inbound, err: DeterministicError) -> Produced:
+        """The dead letter of a message that did not decode, logged."""
+        log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
+                    offset=msg.offset, code=err.code, reason=str(err), size=len(msg.value or b""))
+        return self._dead_letter(msg, err)
 
     def _dead_letter(self, msg: Inbound, err: SwitchboardError) -> Produced:
         letter = DeadLetter(topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
