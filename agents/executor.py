@@ -140,10 +140,10 @@ def routes(ctx: AgentContext) -> list[Route]:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
     stats = RouteStats(redis, keys.prefix, breaker_reset_s=s.breaker_reset_s,
                        health=Health(s.health_min_pass_rate, s.health_min_samples, s.health_reset_s))
-    breakers = Breakers(s.redis_url, keys.prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
+    breakers = Breakers(s, keys.prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
     budgets = Budgets.from_settings(s, redis)
     rollout = Rollout(redis, keys, s.policy_dir)
-    memo = CallMemo(redis, keys, s.idempotency_ttl_s)
+    memo = CallMemo(redis, keys, s.idempotency_ttl_s, ctx.sealer)
     by_name = {e.name: e for e in s.endpoints}
     limits = {e.name: asyncio.Semaphore(e.concurrency) for e in s.endpoints}
     sessions: list[aiohttp.ClientSession] = []
@@ -200,7 +200,7 @@ def routes(ctx: AgentContext) -> list[Route]:
             return []
         prompt = assemble(step.question, step.passages, output_schema=step.output_schema, feedback=step.feedback)
         max_tokens = step.max_tokens or s.answer_max_tokens
-        recorded = await memo.get(env.idempotency_key)
+        recorded = await memo.get(env.tenant_id, env.idempotency_key)
         if recorded is not None and recorded.get("prompt_sha256", prompt.sha256) != prompt.sha256:
             recorded = None  # recorded for another prompt (a replay whose retrieval changed): not this answer
         if recorded is not None:  # answered before this step was redelivered: never call (or charge) twice
@@ -257,7 +257,7 @@ def routes(ctx: AgentContext) -> list[Route]:
                 failures.append(f"{e.name} failed ({err.code})")
                 pool = [p for p in pool if p.name != e.name]
                 continue
-            await memo.put(env.idempotency_key, {**answered_json(out), "budget": degraded, "degraded": step.degraded,
+            await memo.put(env.tenant_id, env.idempotency_key, {**answered_json(out), "budget": degraded, "degraded": step.degraded,
                                                  "prompt_sha256": prompt.sha256})
             used = out.usage.prompt_tokens + out.usage.completion_tokens
             cost = e.cost(out.usage.prompt_tokens, out.usage.completion_tokens)

@@ -107,7 +107,7 @@ def submit_audit(task: TaskSubmitted, decision: Decision, reason: str = "", poli
 
 def routes(ctx: AgentContext) -> Parts:
     s, keys, codec = ctx.settings, ctx.keys, ctx.codec
-    flow = Workflow(ctx.redis, keys, _TASK_TTL_S)
+    flow = Workflow(ctx.redis, keys, _TASK_TTL_S, ctx.sealer)
     rollout = Rollout(ctx.redis, keys, s.policy_dir)
     planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"] \
         if s.model_outputs == "live" else []  # a replay of recorded outputs plans by the rules, calling nothing

@@ -46,7 +46,7 @@ from pathlib import Path
 from bench.common import machine, machine_line, main_of, table
 from mesh.bus import Publisher, Tail, read_all
 from mesh.client import Client, parse_documents
-from mesh.codec import default_codec
+from mesh.sealing import codec_for
 from mesh.endpoints import Endpoint
 from mesh.envelope import new_envelope
 from mesh.retry import RetryPolicy
@@ -72,7 +72,7 @@ class Results(threading.Thread):
     def __init__(self, settings: Settings) -> None:
         super().__init__(daemon=True)
         self._tail = Tail(settings, Topics(settings.topic_prefix).name("tasks.completed"))
-        self._codec, self.seen, self._halt = default_codec(), defaultdict(list), threading.Event()
+        self._codec, self.seen, self._halt = codec_for(settings), defaultdict(list), threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
@@ -89,7 +89,7 @@ class Results(threading.Thread):
 
 def _malformed(n: int, settings: Settings, tag: str, rng: random.Random) -> dict[bytes, str]:
     """Publish ``n`` bad messages across the input topics; returns their keys (and topics)."""
-    codec, topics, pub, sent = default_codec(), Topics(settings.topic_prefix), Publisher(settings), {}
+    codec, topics, pub, sent = codec_for(settings), Topics(settings.topic_prefix), Publisher(settings), {}
     wrong = codec.encode(TokenUsage(envelope=new_envelope("chaos", "usage"), user_id="u", endpoint="e",
                                     usage=Usage(model="m")))
     for i in range(n):
@@ -247,7 +247,7 @@ class Chaos:
 
     def _dead_lettered(self, bad: dict[bytes, str]) -> tuple[int, float | None]:
         """How many of ``bad`` are on a dead-letter topic with a reason, and when the last one got there."""
-        codec, found, last = default_codec(), set(), None
+        codec, found, last = codec_for(self.settings), set(), None
         for topic in sorted(set(bad.values())):
             for msg in read_all(self.settings, dlq_of(topic), idle_s=1.0, timeout_s=120):
                 if msg.key() in bad:

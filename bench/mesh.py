@@ -32,11 +32,10 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-import redis
-
 from bench.common import machine, machine_line, main_of, percentile_ms, table
 from mesh.bus import Tail
 from mesh.client import Client, parse_documents
+from mesh.redis_clients import sync_redis
 from mesh.settings import Settings
 from mesh.stack import Mesh
 from mesh.state import Keys
@@ -89,7 +88,7 @@ def _cpu_rss(pid: int) -> tuple[float, float]:
 
 def _handling(settings: Settings) -> dict[tuple[str, str], tuple[float, int]]:
     """Seconds and messages handled, by (agent, topic), summed over every worker's /metrics."""
-    r = redis.Redis.from_url(settings.redis_url)
+    r = sync_redis(settings)
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
     for key in r.scan_iter(Keys(settings.key_prefix).heartbeats()):
         beat = json.loads(r.get(key) or "{}")

@@ -26,7 +26,7 @@ from bench.metrics import ndcg_at, recall_at
 from index.fusion import convex, rrf
 from mesh.bus import Publisher, Tail, broker_ready
 from mesh.client import Client
-from mesh.codec import default_codec
+from mesh.sealing import codec_for
 from mesh.envelope import new_envelope
 from mesh.settings import Settings
 from mesh.topics import Topics
@@ -56,8 +56,10 @@ def _mesh_running(settings: Settings) -> bool:
         return False
     import redis
 
+    from mesh.redis_clients import sync_redis
+
     try:
-        r = redis.Redis.from_url(settings.redis_url, socket_timeout=1)
+        r = sync_redis(settings, socket_timeout=1)
         return all(any(True for _ in r.scan_iter(f"{settings.key_prefix}agents:{a}:*")) for a in
                    ("index", "retriever"))
     except redis.RedisError:
@@ -86,7 +88,7 @@ def _measure(settings: Settings, args) -> dict:
     access = AccessAttributes(tenant_id=tenant)
     docs = [{"doc_id": d["_id"], "title": d.get("title", ""), "text": d.get("text") or d.get("title") or "-",
              "access": access} for d in corpus]
-    client, codec, topics = Client(settings), default_codec(), Topics(settings.topic_prefix)
+    client, codec, topics = Client(settings), codec_for(settings), Topics(settings.topic_prefix)
     principal = Principal(tenant_id=tenant, user_id="bench", clearance=Classification.restricted)
     print(f"ingesting {len(docs)} documents, then {len(queries)} queries per mode", file=sys.stderr)
 

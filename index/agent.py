@@ -37,7 +37,7 @@ log = get_logger("switchboard.index")
 
 def routes(ctx: AgentContext) -> Parts:
     s = ctx.settings
-    store = DocStore(ctx.redis, ctx.keys)
+    store = DocStore(ctx.redis, ctx.keys, ctx.sealer)
     encoder: list[Encoder] = []  # loaded once, on first use, off the event loop (about 2 s)
     loading = asyncio.Lock()
 

@@ -12,7 +12,7 @@ import json
 
 from index.store import DocStore
 from mesh.bus import read_all
-from mesh.codec import default_codec
+from mesh.sealing import codec_for
 from mesh.errors import DeterministicError
 from mesh.settings import Settings
 from mesh.state import Keys, connect
@@ -24,9 +24,9 @@ __all__ = ["replay_into", "diff_stores", "register"]
 
 async def replay_into(settings: Settings, key_prefix: str, tenant: str | None = None) -> int:
     """Apply every DocumentIngest on the log, in partition order, to a store under ``key_prefix``."""
-    codec = default_codec()
+    codec = codec_for(settings)
     redis = connect(settings)
-    store = DocStore(redis, Keys(key_prefix))
+    store = DocStore(redis, Keys(key_prefix), getattr(codec, "sealer", None))
     applied = 0
     try:
         for msg in read_all(settings, Topics(settings.topic_prefix).name("docs.ingest")):
@@ -46,15 +46,15 @@ async def replay_into(settings: Settings, key_prefix: str, tenant: str | None = 
 
 
 async def diff_stores(settings: Settings, prefix_a: str, prefix_b: str, tenant: str) -> list[str]:
-    """Document ids whose stored bodies differ between two stores (missing counts as different)."""
-    redis = connect(settings)
+    """Document ids whose stored documents differ between two stores (missing counts as different)."""
+    redis, sealer = connect(settings), getattr(codec_for(settings), "sealer", None)
     try:
-        a = await redis.hgetall(Keys(prefix_a).docs(tenant))
-        b = await redis.hgetall(Keys(prefix_b).docs(tenant))
+        _, a = await DocStore(redis, Keys(prefix_a), sealer).load(tenant)
+        _, b = await DocStore(redis, Keys(prefix_b), sealer).load(tenant)
     finally:
         await redis.aclose()
-    return sorted(k.decode() for k in set(a) | set(b) if a.get(k) is None or b.get(k) is None
-                  or json.loads(a[k]) != json.loads(b[k]))
+    by_a, by_b = {d.doc_id: d for d in a}, {d.doc_id: d for d in b}
+    return sorted(k for k in set(by_a) | set(by_b) if by_a.get(k) != by_b.get(k))
 
 
 def _rebuild_command(args, settings: Settings) -> int:

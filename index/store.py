@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from index.corpus import Corpus, StoredDoc
+from mesh.crypto import Sealer
 from mesh.state import Keys, redis_errors
 from schemas.models import AccessAttributes, DocumentIngest
 
@@ -22,8 +23,23 @@ T = TypeVar("T")
 
 
 class DocStore:
-    def __init__(self, redis, keys: Keys) -> None:
-        self._redis, self._keys = redis, keys
+    """Documents of each tenant in a Redis hash; title and text sealed when there is a ``sealer``."""
+
+    def __init__(self, redis, keys: Keys, sealer: Sealer | None = None) -> None:
+        self._redis, self._keys, self._sealer = redis, keys, sealer
+
+    def _body(self, tenant: str, doc: DocumentIngest) -> str:
+        title, text = doc.title, doc.text
+        if self._sealer is not None:
+            title, text = (self._sealer.seal(tenant, "doc.title", title), self._sealer.seal(tenant, "doc.text", text))
+        return json.dumps({"title": title, "text": text, "access": doc.access.model_dump(mode="json")})
+
+    def _doc(self, tenant: str, doc_id: str, blob: bytes) -> StoredDoc:
+        body = json.loads(blob)
+        title, text = body["title"], body["text"]
+        if self._sealer is not None:
+            title, text = (self._sealer.open(tenant, "doc.title", title), self._sealer.open(tenant, "doc.text", text))
+        return StoredDoc(doc_id, title, text, AccessAttributes(**body["access"]))
 
     def _version_key(self, tenant: str) -> str:
         return self._keys.docs(tenant) + ":version"
@@ -37,14 +53,12 @@ class DocStore:
                 if doc.op.value == "delete":
                     pipe.hdel(self._keys.docs(tenant), doc.doc_id)
                 else:
-                    body = {"title": doc.title, "text": doc.text, "access": doc.access.model_dump(mode="json")}
-                    pipe.hset(self._keys.docs(tenant), doc.doc_id, json.dumps(body))
+                    pipe.hset(self._keys.docs(tenant), doc.doc_id, self._body(tenant, doc))
                 pipe.incr(self._version_key(tenant))
                 previous = (await pipe.execute())[0]
         if previous is None:
             return None
-        body = json.loads(previous)
-        return StoredDoc(doc.doc_id, body["title"], body["text"], AccessAttributes(**body["access"]))
+        return self._doc(tenant, doc.doc_id, previous)
 
     async def version(self, tenant: str) -> int:
         async with redis_errors("reading the document version"):
@@ -57,11 +71,7 @@ class DocStore:
                 pipe.get(self._version_key(tenant))
                 pipe.hgetall(self._keys.docs(tenant))
                 version, raw = await pipe.execute()
-        docs = []
-        for doc_id, blob in sorted(raw.items()):
-            body = json.loads(blob)
-            docs.append(StoredDoc(doc_id.decode(), body["title"], body["text"], AccessAttributes(**body["access"])))
-        return int(version or 0), docs
+        return int(version or 0), [self._doc(tenant, doc_id.decode(), blob) for doc_id, blob in sorted(raw.items())]
 
 
 class PerTenant(Generic[T]):

@@ -90,14 +90,13 @@ def start_redis(settings: Settings, log_dir: Path) -> Child:
 
 
 def _wait_ready(settings: Settings, children: list[Child], timeout_s: float) -> None:
-    import redis as redis_sync
-
     from mesh.bus import broker_ready
+    from mesh.redis_clients import sync_redis
 
     deadline = time.monotonic() + timeout_s
     checks = {
         "tansu": lambda: broker_ready(settings, timeout_s=1.0),
-        "redis": lambda: redis_sync.Redis.from_url(settings.redis_url, socket_timeout=1).ping(),
+        "redis": lambda: sync_redis(settings, socket_timeout=1).ping(),
     }
     for child in children:
         while True:

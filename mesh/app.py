@@ -23,14 +23,17 @@ import faust
 from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from mesh.codec import AvroCodec, default_codec, register_with_faust
+from mesh.codec import AvroCodec, register_with_faust
 from mesh.errors import TransientError
 from mesh import metrics
 from mesh.logs import get_logger
 from mesh.retry import RetryPolicy
 from mesh.runtime import Emit, Inbound, Processor, Route
+from mesh.crypto import Sealer
+from mesh.sealing import codec_for
 from mesh.settings import Settings
 from mesh.state import Keys, Ledger, Produced, connect
+from mesh.tls import kafka_ssl_context
 from mesh.topics import Topics
 
 __all__ = ["AgentContext", "AgentSpec", "Parts", "Timer", "build_app", "group_id"]
@@ -47,6 +50,7 @@ class AgentContext:
     topics: Topics
     keys: Keys
     redis: object  # redis.asyncio.Redis, connected lazily on the worker's loop
+    sealer: Sealer | None = None  # seals payloads kept in Redis, when the mesh encrypts at rest
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,12 @@ class _App(faust.App):
         return _Transport(self.conf.broker_producer, self)
 
 
+def _credentials(settings: Settings) -> faust.SSLCredentials | None:
+    """Faust hands an SSLCredentials' context to aiokafka for every consumer, producer and admin client."""
+    context = kafka_ssl_context(settings)
+    return faust.SSLCredentials(context) if context is not None else None
+
+
 def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = None) -> faust.App:
     """A Faust app running ``spec`` against the configured broker and Redis.
 
@@ -125,6 +135,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     app = _App(
         group_id(settings, spec.name),
         broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
         store="memory://",
         datadir=str(settings.run_dir / "faust" / "{conf.name}"),  # not the working directory
         web_enabled=False,
@@ -143,7 +154,9 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.idempotent_producer = settings.idempotent_producers
     topics = Topics(settings.topic_prefix)
-    ctx = AgentContext(settings, default_codec(), topics, Keys(settings.key_prefix), connect(settings))
+    codec = codec_for(settings)
+    ctx = AgentContext(settings, codec, topics, Keys(settings.key_prefix), connect(settings),
+                       getattr(codec, "sealer", None))
 
     async def send(outputs: list[Produced]) -> None:
         try:

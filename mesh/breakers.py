@@ -34,6 +34,8 @@ from redis.exceptions import RedisError
 
 from mesh.errors import TransientError
 from mesh.metrics import BREAKER_STATE, breaker_code
+from mesh.redis_clients import async_redis, sync_redis
+from mesh.settings import Settings
 
 __all__ = ["SharedBreaker", "Breakers", "DependencyFailed", "is_open", "state_keys"]
 
@@ -154,11 +156,14 @@ class SharedBreaker:
 
 
 class Breakers:
-    """The breakers of one process, by name, on one blocking Redis client (pybreaker's storage)."""
+    """The breakers of one process, by name, on one blocking Redis client (pybreaker's storage).
 
-    def __init__(self, redis_url: str, prefix: str, *, fail_max: int, reset_s: float) -> None:
-        self._client = redis.Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        self._peek = aioredis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)  # lazy
+    ``source``: the settings (their Redis URL and TLS), or a plain Redis URL.
+    """
+
+    def __init__(self, source: Settings | str, prefix: str, *, fail_max: int, reset_s: float) -> None:
+        self._client = sync_redis(source, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._peek = async_redis(source, socket_timeout=2.0, socket_connect_timeout=2.0)  # lazy
         self._prefix, self._fail_max, self._reset_s = prefix, fail_max, reset_s
         self._made: dict[str, SharedBreaker] = {}
 

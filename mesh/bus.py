@@ -15,14 +15,16 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from mesh.errors import TransientError
 from mesh.settings import Settings
+from mesh.tls import confluent_tls
 from mesh.topics import Topics
 
 __all__ = ["broker_ready", "require_broker", "ensure_topics", "Publisher", "Tail", "read_all"]
 
 
 def _base(settings: Settings) -> dict:
+    """What every confluent-kafka client here shares: the brokers, their TLS, a quiet logger."""
     return {"bootstrap.servers": settings.bootstrap_servers, "socket.connection.setup.timeout.ms": 3000,
-            "log_level": 0, "logger": _quiet}
+            "log_level": 0, "logger": _quiet, **confluent_tls(settings)}
 
 
 class _Quiet:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from mesh.bus import Publisher, Tail, require_broker
-from mesh.codec import AvroCodec, default_codec
+from mesh.codec import AvroCodec
+from mesh.sealing import codec_for
 from mesh.envelope import new_envelope
 from mesh.errors import DeterministicError, TransientError
 from mesh.settings import Settings
@@ -81,7 +82,7 @@ class Client:
 
     def __init__(self, settings: Settings, codec: AvroCodec | None = None) -> None:
         self.settings = settings
-        self.codec = codec or default_codec()
+        self.codec = codec or codec_for(self.settings)
         self.topics = Topics(settings.topic_prefix)
         require_broker(settings, settings.connect_timeout_s)
         self._publisher = Publisher(settings)
@@ -99,13 +100,16 @@ class Client:
         self._publisher.flush(max(10.0, len(docs) / 1000))
         return len(docs)
 
+    def _stored_text(self, tenant: str, body: bytes) -> str:
+        text, sealer = json.loads(body)["text"], getattr(self.codec, "sealer", None)
+        return sealer.open(tenant, "doc.text", text) if sealer else text
+
     def wait_stored(self, docs: list[dict], timeout_s: float = 60.0) -> None:
         """Block until the document store holds exactly these documents (the index agent applied them)."""
-        import redis as redis_sync
-
+        from mesh.redis_clients import sync_redis
         from mesh.state import Keys
 
-        r, keys = redis_sync.Redis.from_url(self.settings.redis_url, socket_timeout=5), Keys(self.settings.key_prefix)
+        r, keys = sync_redis(self.settings, socket_timeout=5), Keys(self.settings.key_prefix)
         by_tenant: dict[str, dict[str, str]] = {}
         for d in docs:
             by_tenant.setdefault(d["access"].tenant_id, {})[d["doc_id"]] = d["text"]
@@ -114,7 +118,7 @@ class Client:
             ids = list(want)
             while ids:
                 bodies = r.hmget(keys.docs(tenant), ids)
-                ids = [i for i, b in zip(ids, bodies) if b is None or json.loads(b)["text"] != want[i]]
+                ids = [i for i, b in zip(ids, bodies) if b is None or self._stored_text(tenant, b) != want[i]]
                 if ids and time.monotonic() > deadline:
                     raise TransientError(f"{len(ids)} documents of tenant {tenant} not indexed after {timeout_s:.0f}s: "
                                          "is the index agent running?", code="ingest_timeout")
@@ -199,15 +203,14 @@ class Client:
         A task the planner has not seen yet is cancelled when it arrives, so "cancelled" is also the
         answer for an id that was never submitted; None only if the planner did not act in time.
         """
-        import redis as redis_sync
-
+        from mesh.redis_clients import sync_redis
         from mesh.state import Keys
 
         env = new_envelope(principal.tenant_id, "cancel", task_id=task_id)
         request = TaskCancel(envelope=env, requested_by=f"{principal.tenant_id}/{principal.user_id}", reason=reason)
         self._publisher.send(self.topics.name("tasks.cancel"), task_id.encode(), self.codec.encode(request))
         self._publisher.flush()
-        r = redis_sync.Redis.from_url(self.settings.redis_url, socket_timeout=5)
+        r = sync_redis(self.settings, socket_timeout=5)
         name = Keys(self.settings.key_prefix).task(principal.tenant_id, task_id)
         deadline = time.monotonic() + timeout_s
         while True:

@@ -63,17 +63,26 @@ class AvroCodec:
 
     def encode(self, record: Record) -> bytes:
         """Serialize a record, header included."""
-        name = type(record).__avro__
+        return self.write(type(record), record.model_dump(mode="python"))
+
+    def write(self, model: type[Record], data: dict) -> bytes:
+        """Serialize ``data`` (a record of ``model`` as a dict), header included."""
+        name = model.__avro__
         if name not in self._by_name:
-            raise DeterministicError(f"{type(record).__name__} has no registered Avro schema", code="unknown_record")
+            raise DeterministicError(f"{model.__name__} has no registered Avro schema", code="unknown_record")
         buf = io.BytesIO()
         buf.write(MAGIC)
         buf.write(self._fingerprint_of[name])
-        fastavro.schemaless_writer(buf, self._by_name[name], record.model_dump(mode="python"))
+        fastavro.schemaless_writer(buf, self._by_name[name], data)
         return buf.getvalue()
 
     def decode(self, data: bytes | None) -> Record:
         """Parse bytes into their record; every failure is a ``DeterministicError`` saying why."""
+        model, raw = self.read(data)
+        return self.validate(model, raw)
+
+    def read(self, data: bytes | None) -> tuple[type[Record], dict]:
+        """The record type of ``data`` and its fields as Avro read them, not yet validated."""
         if not data:
             raise DeterministicError("empty message: expected an Avro single-object encoded record", code="empty")
         if len(data) < _HEADER_LEN or not data.startswith(MAGIC):
@@ -94,11 +103,15 @@ class AvroCodec:
             raw = fastavro.schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), self._by_name[name], None)
         except Exception as err:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, ...
             raise DeterministicError(f"body does not match schema {name}: {type(err).__name__}: {err}", code="bad_body") from err
+        return self._models[name], raw
+
+    @staticmethod
+    def validate(model: type[Record], raw: dict) -> Record:
         try:
-            return self._models[name].model_validate(raw)
+            return model.model_validate(raw)
         except ValidationError as err:
             detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()[:5])
-            raise DeterministicError(f"{name} fails validation: {detail}", code="invalid_record") from err
+            raise DeterministicError(f"{model.__avro__} fails validation: {detail}", code="invalid_record") from err
 
     @cached_property
     def names(self) -> list[str]:

@@ -14,10 +14,9 @@ import json
 import sys
 from dataclasses import dataclass
 
-import redis
-
 from mesh.bus import Publisher, read_all
-from mesh.codec import default_codec
+from mesh.sealing import codec_for
+from mesh.redis_clients import sync_redis
 from mesh.settings import Settings
 from mesh.topics import TOPICS, Topics, dlq_of
 from schemas.models import DeadLetter
@@ -56,7 +55,7 @@ def _dlq_topics(settings: Settings, topic: str | None) -> list[str]:
 
 def letters(settings: Settings, topic: str | None = None, reason: str | None = None) -> list[Letter]:
     """Every dead letter (of ``topic``'s dead-letter topic, or of all), optionally with ``reason`` in its reason."""
-    codec, out = default_codec(), []
+    codec, out = codec_for(settings), []
     for dlq in _dlq_topics(settings, topic):
         for msg in read_all(settings, dlq, idle_s=0.5):
             letter = codec.decode(msg.value())
@@ -67,7 +66,7 @@ def letters(settings: Settings, topic: str | None = None, reason: str | None = N
 
 def replay(settings: Settings, chosen: list[Letter], again: bool = False) -> tuple[list[Letter], list[Letter]]:
     """Publish each letter's original message to its original topic; returns (replayed, skipped as done before)."""
-    r = redis.Redis.from_url(settings.redis_url, socket_timeout=settings.connect_timeout_s)
+    r = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
     done_key = f"{settings.key_prefix}dlq:replayed"
     pub, sent, skipped = Publisher(settings), [], []
     try:

@@ -47,10 +47,10 @@ def _usage(args, settings: Settings) -> int:
 def _agents(args, settings: Settings) -> int:
     import redis
 
+    from mesh.redis_clients import sync_redis
     from mesh.state import Keys
 
-    r = redis.Redis.from_url(settings.redis_url, socket_timeout=settings.connect_timeout_s,
-                             socket_connect_timeout=settings.connect_timeout_s)
+    r = sync_redis(settings, socket_timeout=settings.connect_timeout_s, socket_connect_timeout=settings.connect_timeout_s)
     keys, out = Keys(settings.key_prefix), []
     try:
         for key in sorted(r.scan_iter(keys.heartbeats(), count=500)):

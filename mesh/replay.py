@@ -27,9 +27,11 @@ from pathlib import Path
 import redis
 
 from mesh.bus import Publisher, Tail, ensure_topics
-from mesh.codec import default_codec
+from mesh.call_memo import memo_blob, memo_key
+from mesh.sealing import codec_for, sealer_for
 from mesh.errors import DeterministicError, TransientError
 from mesh.prompt import assemble
+from mesh.redis_clients import sync_redis
 from mesh.settings import Settings
 from mesh.stack import Mesh
 from mesh.state import Keys
@@ -76,7 +78,8 @@ def namespace_settings(settings: Settings, replay_id: str, *, live: bool, policy
         "embedded": False, "producer_idempotence": settings.idempotent_producers, "cache_prefix": settings.cache_prefix or settings.key_prefix,
         "model_outputs": "live" if live else "recorded",
         "token_secret": None,  # the recorded task was admitted; its token may have expired since
-        "policy_dir": policy_dir or settings.policy_dir, "metrics_port": 0})
+        "policy_dir": policy_dir or settings.policy_dir, "metrics_port": 0,
+        "kek_file": settings.kek_path})  # the recording's data keys: its documents and answers are sealed with them
 
 
 def _copy_keys(r: redis.Redis, pattern: str, old: str, new: str) -> int:
@@ -93,7 +96,7 @@ def submissions_between(settings: Settings, start_ms: int, end_ms: int) -> list[
     """Ids of the tasks submitted between two times (epoch milliseconds)."""
     from mesh.bus import read_all
 
-    codec, out = default_codec(), []
+    codec, out = codec_for(settings), []
     for msg in read_all(settings, Topics(settings.topic_prefix).name("tasks.submitted"), idle_s=1.0, timeout_s=300):
         try:
             task = codec.decode(msg.value())
@@ -117,7 +120,7 @@ class Replay:
     def __post_init__(self) -> None:
         self.replay_id = uuid.uuid4().hex[:8]
         self.ns = namespace_settings(self.settings, self.replay_id, live=self.live, policy_dir=self.policy_dir)
-        self._r = redis.Redis.from_url(self.settings.redis_url, socket_timeout=self.settings.connect_timeout_s)
+        self._r = sync_redis(self.settings, socket_timeout=self.settings.connect_timeout_s)
         self._mesh: Mesh | None = None
 
     def start(self, timeout_s: float = 180.0) -> None:
@@ -152,10 +155,11 @@ class Replay:
         live, ns = self.settings.key_prefix, self.ns.key_prefix
         _copy_keys(self._r, f"{live}t:{tenant}:docs*", live, ns)
         memo = recorded_outputs(recorded) if not self.live else {}
+        sealer = sealer_for(self.settings) if self.settings.encrypt_at_rest else None
         for key, answer in memo.items():
-            self._r.set(Keys(ns).ledger("executor.call", key), json.dumps(answer), ex=self.ns.idempotency_ttl_s)
+            self._r.set(memo_key(Keys(ns), tenant, key), memo_blob(sealer, tenant, answer), ex=self.ns.idempotency_ttl_s)
         task = _moved(submitted, timeout_s)
-        codec, topics = default_codec(), Topics(self.ns.topic_prefix)
+        codec, topics = codec_for(self.settings), Topics(self.ns.topic_prefix)
         tail = Tail(self.ns, topics.name("tasks.completed"))
         try:
             pub = Publisher(self.ns)

@@ -196,7 +196,7 @@ class Processor:
                 letters.append(self._undecodable(msg, err))
                 outcomes.append(self._done(_NO_SPAN, msg.topic, "dead_lettered", started, err))
                 continue
-            recorded = (await self._infra(lambda: self._ledger.get(self.agent, record.envelope.idempotency_key))
+            recorded = (await self._infra(lambda: self._ledger.get(self.agent, record.envelope.tenant_id, record.envelope.idempotency_key))
                         if route.idempotent else None)
             if recorded is not None:
                 await self._infra(lambda: self._send(recorded))
@@ -223,7 +223,7 @@ class Processor:
         for (msg, record), emits, span in zip(fresh, results, spans):
             out = [self._encode(e, record, span) for e in emits]
             if route.idempotent:
-                out = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.idempotency_key, out))
+                out = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, record.envelope.idempotency_key, out))
             produced += out
         await self._infra(lambda: self._send(produced))
         for (msg, _), span in zip(fresh, spans):
@@ -248,7 +248,7 @@ class Processor:
     async def _handle(self, route: Route, msg: Inbound, record: Record) -> tuple[str, SwitchboardError | None]:
         key = record.envelope.idempotency_key
         if route.idempotent:
-            recorded = await self._infra(lambda: self._ledger.get(self.agent, key))
+            recorded = await self._infra(lambda: self._ledger.get(self.agent, record.envelope.tenant_id, key))
             if recorded is not None:
                 await self._infra(lambda: self._send(recorded))
                 return "duplicate_replayed", None
@@ -270,7 +270,7 @@ class Processor:
             if route.reports != "nobody":
                 produced.append(self._encode(self._failure(route, record, dead, TaskStatus.failed), record))
         if route.idempotent:
-            produced = await self._infra(lambda: self._ledger.record(self.agent, key, produced))
+            produced = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, key, produced))
         await self._infra(lambda: self._send(produced))
         if outcome != "handled":
             log.warning(f"step_{outcome}", reason=str(dead or refused or ""), outputs=len(produced))

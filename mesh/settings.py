@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = Field(None, description="HMAC key(s), comma-separated, for principal tokens; "
                                            "when set, every task needs a valid token (the first key signs)")
     token_ttl_s: float = Field(900.0, gt=0, description="lifetime of tokens the client signs itself")
+    # data protection
+    encrypt_at_rest: bool = Field(True, description="seal questions, contexts and answers on topics and in Redis "
+                                  "(AES-256-GCM, per-tenant data keys wrapped by the key-encryption key)")
+    kek_file: Path | None = Field(None, description="the key-encryption key (32 bytes); default <run_dir>/kek.key, "
+                                  "created when missing; every replica must read the same file")
+    sanitize: bool = Field(True, description="mask sensitive values (policy decides which) before any prompt")
     # default budgets of a tenant with none of its own (`switchboard budget set`); 0 means no limit
     budget_period: str = Field("day", pattern="^(day|month)$")
     budget_soft_tokens: int = Field(0, ge=0)
@@ -132,6 +138,46 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(True, description="serve /metrics from every worker")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
+    # TLS (mesh/tls.py turns these into each client library's options); Redis TLS is a rediss:// URL
+    kafka_security_protocol: str = Field("PLAINTEXT", pattern="^(PLAINTEXT|SSL)$",
+                                         description="PLAINTEXT, or SSL for a broker's TLS listener")
+    kafka_ssl_cafile: Path | None = Field(None, description="PEM CA bundle that signed the brokers' certificates; "
+                                          "default: the system's trust store")
+    kafka_ssl_certfile: Path | None = Field(None, description="PEM client certificate (mutual TLS); needs the key")
+    kafka_ssl_keyfile: Path | None = Field(None, description="PEM private key of the client certificate (unencrypted)")
+    kafka_ssl_check_hostname: bool = Field(True, description="the broker's certificate must name the host dialled")
+    redis_ssl_ca_certs: Path | None = Field(None, description="PEM CA bundle that signed Redis's certificate; "
+                                            "default: the system's trust store")
+    redis_ssl_certfile: Path | None = Field(None, description="PEM client certificate for Redis (tls-auth-clients)")
+    redis_ssl_keyfile: Path | None = Field(None, description="PEM private key of the Redis client certificate")
+
+    @field_validator("kafka_security_protocol", mode="before")
+    @classmethod
+    def _protocol_upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _tls_files_usable(self) -> Settings:
+        """Fail at start, not at the first connection, when TLS settings cannot work as given."""
+        for service, enabled, how, (ca, cert, key) in (
+                ("kafka", self.kafka_security_protocol == "SSL", "set SWITCHBOARD_KAFKA_SECURITY_PROTOCOL=SSL",
+                 ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")),
+                ("redis", self.redis_url.startswith("rediss://"), "use a rediss:// SWITCHBOARD_REDIS_URL",
+                 ("redis_ssl_ca_certs", "redis_ssl_certfile", "redis_ssl_keyfile"))):
+            given = [n for n in (ca, cert, key) if getattr(self, n) is not None]
+            if given and not enabled:
+                raise ValueError(f"SWITCHBOARD_{given[0].upper()} is set but {service} is not reached over TLS: "
+                                 f"{how}, or unset it")
+            for have, lacks in ((cert, key), (key, cert)):
+                if getattr(self, have) is not None and getattr(self, lacks) is None:
+                    raise ValueError(f"SWITCHBOARD_{have.upper()} is set without SWITCHBOARD_{lacks.upper()}: "
+                                     "a client certificate needs its private key, set both (mutual TLS) or neither")
+            for name in given:
+                path = Path(getattr(self, name))
+                if not (path.is_file() and os.access(path, os.R_OK)):
+                    raise ValueError(f"SWITCHBOARD_{name.upper()}={path} is not a readable file: "
+                                     "mount the PEM file there or correct the path")
+        return self
 
     @model_validator(mode="after")
     def _profile_defaults(self) -> Settings:
@@ -190,6 +236,10 @@ class Settings(BaseSettings):
             if e.name == name:
                 return e
         raise KeyError(name)
+
+    @property
+    def kek_path(self) -> Path:
+        return self.kek_file or Path(self.run_dir) / "kek.key"
 
     @property
     def snapshots(self) -> Path:

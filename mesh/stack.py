@@ -8,13 +8,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import redis as redis_sync
-
 from infra.embedded import StackError, start_stack
 from infra.processes import Child, alive, read_pidfile, spawn, stop_all, write_pidfile
 from mesh.agents import agent_names
 from mesh.bus import ensure_topics, require_broker
 from mesh.errors import TransientError
+from mesh.redis_clients import sync_redis
 from mesh.settings import Settings
 from mesh.state import Keys
 
@@ -71,7 +70,7 @@ class Mesh:
 
         An agent this mesh runs no worker of is ready when some other worker of it beats.
         """
-        r = redis_sync.Redis.from_url(self.settings.redis_url, socket_timeout=2)
+        r = sync_redis(self.settings, socket_timeout=2)
         keys = Keys(self.settings.key_prefix)
         deadline, waiting = time.monotonic() + timeout_s, set(agents)
         while waiting:

@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, TimeoutError as RedisTimeoutError
 
 from mesh.errors import TransientError
+from mesh.redis_clients import async_redis
 from mesh.settings import Settings
 
 __all__ = ["connect", "Keys", "Ledger", "Produced", "redis_errors"]
@@ -21,8 +22,8 @@ __all__ = ["connect", "Keys", "Ledger", "Produced", "redis_errors"]
 
 def connect(settings: Settings) -> aioredis.Redis:
     """An asyncio Redis client for ``settings.redis_url`` (connects lazily)."""
-    return aioredis.from_url(settings.redis_url, socket_connect_timeout=settings.connect_timeout_s,
-                             socket_timeout=settings.connect_timeout_s, health_check_interval=30)
+    return async_redis(settings, socket_connect_timeout=settings.connect_timeout_s,
+                       socket_timeout=settings.connect_timeout_s, health_check_interval=30)
 
 
 class redis_errors:
@@ -46,11 +47,16 @@ class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
-    def ledger(self, agent: str, idempotency_key: str) -> str:
-        return f"{self.prefix}idem:{agent}:{idempotency_key}"
+    def ledger(self, agent: str, tenant: str, idempotency_key: str) -> str:
+        """An agent's record for one input; per tenant, so no tenant's keys can meet another's records."""
+        return f"{self.prefix}t:{tenant}:idem:{agent}:{idempotency_key}"
 
     def task(self, tenant: str, task_id: str) -> str:
         return f"{self.prefix}t:{tenant}:task:{task_id}"
+
+    def tenant_of_task(self, task_key: str) -> str:
+        """The tenant of a key made by ``task``."""
+        return task_key[len(self.prefix) + 2:].rpartition(":task:")[0]
 
     def pending(self, agent: str, correlation_id: str) -> str:
         return f"{self.prefix}pending:{agent}:{correlation_id}"
@@ -97,14 +103,14 @@ class Ledger:
     def __init__(self, redis: aioredis.Redis, keys: Keys, ttl_s: int) -> None:
         self._redis, self._keys, self._ttl = redis, keys, ttl_s
 
-    async def get(self, agent: str, key: str) -> list[Produced] | None:
+    async def get(self, agent: str, tenant: str, key: str) -> list[Produced] | None:
         async with redis_errors("reading the idempotency ledger"):
-            raw = await self._redis.get(self._keys.ledger(agent, key))
+            raw = await self._redis.get(self._keys.ledger(agent, tenant, key))
         return None if raw is None else [Produced.from_json(d) for d in json.loads(raw)]
 
-    async def record(self, agent: str, key: str, outputs: list[Produced]) -> list[Produced]:
+    async def record(self, agent: str, tenant: str, key: str, outputs: list[Produced]) -> list[Produced]:
         """Store ``outputs`` unless a result exists; return whichever result is now recorded."""
-        name = self._keys.ledger(agent, key)
+        name = self._keys.ledger(agent, tenant, key)
         blob = json.dumps([o.to_json() for o in outputs])
         async with redis_errors("writing the idempotency ledger"):
             async with self._redis.pipeline(transaction=True) as pipe:

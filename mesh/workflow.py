@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from mesh.crypto import Sealer
 from mesh.dag import Node, NodeResult, Plan
 from mesh.state import Keys, redis_errors
 
@@ -130,8 +131,8 @@ class Advanced:
 class Workflow:
     """The checkpointed DAGs of tasks, shared by every planner replica."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, ttl_s: int) -> None:
-        self._redis, self._keys, self._ttl = redis, keys, ttl_s
+    def __init__(self, redis: aioredis.Redis, keys: Keys, ttl_s: int, sealer: Sealer | None = None) -> None:
+        self._redis, self._keys, self._ttl, self._sealer = redis, keys, ttl_s, sealer
         self._start = redis.register_script(_START)
         self._advance = redis.register_script(_ADVANCE)
         self._close = redis.register_script(_CLOSE)
@@ -144,7 +145,7 @@ class Workflow:
     async def start(self, key: str, task: bytes, plan: Plan, deadline_ms: int) -> list[str] | None:
         """Record the task (unless it is recorded already); returns the nodes that start at once,
         or None when the task was cancelled before it arrived."""
-        payload = json.dumps([n.to_json() for n in plan])
+        payload = json.dumps([{**n.to_json(), "question": self._seal(key, "plan.question", n.question)} for n in plan])
         async with redis_errors("recording the task's plan"):
             fired = [f.decode() for f in await self._start(keys=[key, self.deadlines],
                                                            args=[payload, task.hex(), deadline_ms, self._ttl])]
@@ -154,7 +155,7 @@ class Workflow:
         """Mark ``step`` finished with ``result`` and start the nodes that were waiting only for it."""
         async with redis_errors("checkpointing a finished step"):
             out = [o.decode() for o in await self._advance(keys=[key], args=[step, result.status.value,
-                                                                            result.to_json()])]
+                                                                            self._seal(key, "result", result.to_json())])]
         if out[0] in ("unknown", "unknown_step"):
             return Advanced(out[0], False, [])
         return Advanced(out[0], out[1] == "1", out[2:])
@@ -193,11 +194,19 @@ class Workflow:
         h = {k.decode(): v for k, v in raw.items()}
         if "plan" not in h:
             return None  # only a remembered cancellation
-        plan = tuple(Node(n["id"], n["question"], tuple(n["after"])) for n in json.loads(h["plan"]))
+        plan = tuple(Node(n["id"], self._open(key, "plan.question", n["question"]), tuple(n["after"]))
+                     for n in json.loads(h["plan"]))
         return TaskState(status=h["status"].decode(), task=bytes.fromhex(h["task"].decode()), plan=plan,
                          nodes={n.id: h[f"n:{n.id}"].decode() for n in plan},
-                         results={n.id: NodeResult.from_json(h[f"r:{n.id}"]) for n in plan if f"r:{n.id}" in h},
+                         results={n.id: NodeResult.from_json(self._open(key, "result", h[f"r:{n.id}"].decode()))
+                                  for n in plan if f"r:{n.id}" in h},
                          closed_by=h["closed_by"].decode() if "closed_by" in h else None)
+
+    def _seal(self, key: str, field: str, text: str) -> str:
+        return self._sealer.seal(self._keys.tenant_of_task(key), field, text) if self._sealer else text
+
+    def _open(self, key: str, field: str, text: str) -> str:
+        return self._sealer.open(self._keys.tenant_of_task(key), field, text) if self._sealer else text
 
     async def status(self, key: str) -> str | None:
         async with redis_errors("reading a task's status"):

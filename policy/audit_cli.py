@@ -7,11 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-import redis as redis_sync
-
 from mesh.audit_chain import verify
 from mesh.bus import read_all
 from mesh.codec import default_codec
+from mesh.redis_clients import sync_redis
 from mesh.settings import Settings
 from mesh.topics import Topics
 
@@ -20,7 +19,7 @@ __all__ = ["register", "heads"]
 
 def heads(settings: Settings) -> dict[str, tuple[int, str]]:
     """Each tenant chain's head as the auditor recorded it: (last seq, its hash)."""
-    r = redis_sync.Redis.from_url(settings.redis_url, socket_timeout=settings.connect_timeout_s)
+    r = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
     out = {}
     pattern = f"{settings.key_prefix}t:*:audit:head"
     for key in r.scan_iter(pattern, count=500):

@@ -2,7 +2,8 @@
 
 Field names, order, optionality and types must match the ``.avsc`` of the same name;
 ``mesh.codec`` checks that at start-up and the contract tests check it in CI.
-Each model names its Avro record in ``__avro__``.
+Each model names its Avro record in ``__avro__``, and its payload fields (questions, contexts,
+answers) in ``__sealed__``: those are encrypted at rest when the mesh seals (``mesh.sealing``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Record(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     __avro__: ClassVar[str] = ""
+    __sealed__: ClassVar[frozenset[str]] = frozenset()
 
 
 class Classification(str, Enum):
@@ -121,6 +123,7 @@ class AccessFilter(Record):
 
 class DocumentIngest(Record):
     __avro__ = "switchboard.DocumentIngest"
+    __sealed__ = frozenset(("title", "text"))
     envelope: Envelope
     op: DocumentOp = DocumentOp.upsert
     doc_id: str = Field(min_length=1)
@@ -131,6 +134,7 @@ class DocumentIngest(Record):
 
 class TaskSubmitted(Record):
     __avro__ = "switchboard.TaskSubmitted"
+    __sealed__ = frozenset(("question",))
     envelope: Envelope
     question: str = Field(min_length=1)
     principal: Principal
@@ -142,6 +146,7 @@ class TaskSubmitted(Record):
 
 class Passage(Record):
     __avro__ = "switchboard.Passage"
+    __sealed__ = frozenset(("title", "text"))
     doc_id: str
     passage_id: str
     title: str = ""
@@ -151,6 +156,7 @@ class Passage(Record):
 
 class RetrieveStep(Record):
     __avro__ = "switchboard.RetrieveStep"
+    __sealed__ = frozenset(("question",))
     envelope: Envelope
     question: str = Field(min_length=1)
     principal: Principal
@@ -162,6 +168,7 @@ class RetrieveStep(Record):
 
 class IndexQuery(Record):
     __avro__ = "switchboard.IndexQuery"
+    __sealed__ = frozenset(("text",))
     envelope: Envelope
     query_id: str = Field(min_length=1)
     text: str
@@ -180,6 +187,7 @@ class IndexResult(Record):
 
 class ExecuteStep(Record):
     __avro__ = "switchboard.ExecuteStep"
+    __sealed__ = frozenset(("question",))
     envelope: Envelope
     question: str
     principal: Principal
@@ -195,6 +203,7 @@ class ExecuteStep(Record):
 
 class Citation(Record):
     __avro__ = "switchboard.Citation"
+    __sealed__ = frozenset(("title",))
     doc_id: str
     passage_id: str
     title: str = ""
@@ -209,6 +218,7 @@ class Usage(Record):
 
 class ValidateStep(Record):
     __avro__ = "switchboard.ValidateStep"
+    __sealed__ = frozenset(("question", "answer"))
     envelope: Envelope
     question: str
     principal: Principal
@@ -227,6 +237,7 @@ class ValidateStep(Record):
 
 class StepDone(Record):
     __avro__ = "switchboard.StepDone"
+    __sealed__ = frozenset(("answer",))
     envelope: Envelope
     status: StepStatus
     answer: str = ""
@@ -248,6 +259,7 @@ class Rejection(Record):
 
 class TaskCompleted(Record):
     __avro__ = "switchboard.TaskCompleted"
+    __sealed__ = frozenset(("answer",))
     envelope: Envelope
     status: TaskStatus
     answer: str = ""

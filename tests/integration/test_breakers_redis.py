@@ -93,15 +93,26 @@ def test_an_endpoint_that_answers_badly_is_unhealthy_until_it_has_been_left_alon
     asyncio.run(go())
 
 
-def test_a_recorded_model_answer_survives_the_replica_that_recorded_it(redis_url):
+def test_a_recorded_model_answer_survives_the_replica_that_recorded_it(redis_url, tmp_path):
+    import redis as redis_sync
+
+    from mesh.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
+
+    def sealer() -> Sealer:  # each replica its own keyring, over the same KEK file and Redis
+        return Sealer(Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(redis_sync.Redis.from_url(redis_url),
+                                                                            f"{PREFIX}deks")))
+
     async def go():
         writer, reader = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
         answer = {"endpoint": "ep", "text": "Seven days. [1]", "citations": [], "finish_reason": "stop",
                   "usage": {"model": "m", "prompt_tokens": 10, "completion_tokens": 3}, "reason": "cheapest"}
-        await CallMemo(writer, Keys(PREFIX), 60).put("task1/p1/execute#0", answer)
+        await CallMemo(writer, Keys(PREFIX), 60, sealer()).put("acme", "task1/p1/execute#0", answer)
         await writer.aclose()
-        memo = CallMemo(reader, Keys(PREFIX), 60)
-        assert await memo.get("task1/p1/execute#0") == answer
-        assert await memo.get("task1/p1/execute#1") is None  # another attempt is another call
+        memo = CallMemo(reader, Keys(PREFIX), 60, sealer())
+        assert await memo.get("acme", "task1/p1/execute#0") == answer
+        assert await memo.get("acme", "task1/p1/execute#1") is None  # another attempt is another call
+        assert await memo.get("globex", "task1/p1/execute#0") is None  # another tenant's step, same key: not it
+        stored = await reader.get(Keys(PREFIX).ledger("executor.call", "acme", "task1/p1/execute#0"))
+        assert b"Seven days" not in stored and json.loads(stored)["text"].startswith("sb1:")
         await reader.aclose()
     asyncio.run(go())

@@ -421,7 +421,7 @@ def test_a_step_redelivered_after_its_model_answered_reuses_the_answer(xmesh, xt
     assert len(calls) == 1 and calls[0].idempotency_key == step.envelope.idempotency_key
     # the replica died after the model answered but before the runtime's ledger recorded the step
     r = redis.Redis.from_url(xmesh.settings.redis_url)
-    assert r.delete(Keys(xmesh.settings.key_prefix).ledger("executor", step.envelope.idempotency_key)) == 1
+    assert r.delete(Keys(xmesh.settings.key_prefix).ledger("executor", step.envelope.tenant_id, step.envelope.idempotency_key)) == 1
     from mesh.bus import Publisher
 
     pub = Publisher(xmesh.settings)

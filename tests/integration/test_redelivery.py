@@ -39,5 +39,5 @@ def test_duplicate_submission_replays_the_recorded_result(settings, tenant):
     assert a.envelope.event_id == b.envelope.event_id  # the recorded result, not a second run
     assert first.value() == second.value()
     r = redis.Redis.from_url(settings.redis_url)
-    ledger = Keys(settings.key_prefix).ledger("planner", task.envelope.idempotency_key)
+    ledger = Keys(settings.key_prefix).ledger("planner", task.envelope.tenant_id, task.envelope.idempotency_key)
     assert r.exists(ledger)

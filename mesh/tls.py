@@ -1,0 +1,80 @@
+"""TLS for the bus and the state store, said the way each client library wants it.
+
+Three libraries reach the same two services and each takes TLS in its own form: aiokafka
+(Faust's transport) an ``ssl.SSLContext``, confluent-kafka (librdkafka) file paths in its
+config, redis-py ``ssl_*`` keyword arguments. Building all three here from one set of
+settings keeps them from drifting apart: a CA or client certificate set for one client is
+used by every client. ``Settings`` has already refused missing files and a certificate
+without its key, so what fails here is the content of the files (a key that is not the
+certificate's, a file that is not PEM).
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+from mesh.settings import Settings
+
+__all__ = ["kafka_ssl_context", "confluent_tls", "redis_tls"]
+
+
+def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The context aiokafka (and so Faust) wraps broker connections in; None on PLAINTEXT.
+
+    It verifies the broker against ``kafka_ssl_cafile`` (else the system's trust store) and
+    presents the client certificate when one is set.
+    """
+    if settings.kafka_security_protocol != "SSL":
+        return None
+    return _client_context("kafka", settings.kafka_ssl_cafile, settings.kafka_ssl_certfile,
+                           settings.kafka_ssl_keyfile, settings.kafka_ssl_check_hostname)
+
+
+def confluent_tls(settings: Settings) -> dict[str, str]:
+    """librdkafka's configuration keys for the same TLS as ``kafka_ssl_context``."""
+    if settings.kafka_security_protocol != "SSL":
+        return {"security.protocol": "PLAINTEXT"}
+    config = {"security.protocol": "SSL",
+              "ssl.endpoint.identification.algorithm": "https" if settings.kafka_ssl_check_hostname else "none"}
+    for key, path in (("ssl.ca.location", settings.kafka_ssl_cafile),
+                      ("ssl.certificate.location", settings.kafka_ssl_certfile),
+                      ("ssl.key.location", settings.kafka_ssl_keyfile)):
+        if path is not None:
+            config[key] = str(path)
+    return config
+
+
+def redis_tls(settings: Settings) -> dict[str, str]:
+    """redis-py's keyword arguments for TLS; empty for a plain redis:// URL.
+
+    redis-py selects TLS by the rediss:// scheme and refuses ``ssl_*`` arguments on a plain
+    connection, so nothing is added unless the URL asks for TLS. The server is always verified.
+    """
+    if not settings.redis_url.startswith("rediss://"):
+        return {}
+    kwargs = {"ssl_cert_reqs": "required"}
+    for key, path in (("ssl_ca_certs", settings.redis_ssl_ca_certs), ("ssl_certfile", settings.redis_ssl_certfile),
+                      ("ssl_keyfile", settings.redis_ssl_keyfile)):
+        if path is not None:
+            kwargs[key] = str(path)
+    return kwargs
+
+
+def _client_context(service: str, cafile: Path | None, certfile: Path | None, keyfile: Path | None,
+                    check_hostname: bool) -> ssl.SSLContext:
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cafile) if cafile else None)
+        context.check_hostname = check_hostname
+        if certfile is not None:
+            context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None, password=_encrypted)
+    except (ssl.SSLError, OSError) as err:
+        raise ValueError(f"the {service} TLS files cannot be used ({err}): the CA file must hold PEM certificates, "
+                         f"and the key file the unencrypted PEM key of the certificate "
+                         f"(cafile={cafile}, certfile={certfile}, keyfile={keyfile})") from err
+    return context
+
+
+def _encrypted() -> bytes:
+    """Called by ``ssl`` only for an encrypted key: refuse instead of prompting on the terminal."""
+    raise ssl.SSLError("the private key is encrypted; give an unencrypted key (e.g. `openssl pkey -in KEY -out KEY2`)")
