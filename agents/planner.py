@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from dataclasses import replace
 
 import aiohttp
 
@@ -39,7 +40,9 @@ from mesh.tokens import verify
 from mesh.workflow import TaskState, Workflow
 from policy.admission import admit
 from policy.engine import Check, PolicyDenied
+from policy.budgets import Budgets, Refusal
 from policy.rollout import Rollout
+from policy.step_sanitizer import sanitized_question, sanitizer_for
 from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
                             TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage)
 
@@ -47,6 +50,7 @@ __all__ = ["spec", "rule_plan", "start_steps", "completion", "submit_audit"]
 
 log = get_logger("switchboard.planner")
 _TASK_TTL_S = 7 * 24 * 3600
+_PLAN_TOKENS = 400  # most output tokens a plan may use
 _POLICY_IDS = re.compile(r"\(([a-z0-9-]+(?:, [a-z0-9-]+)*)\)")  # "endpoint (policy-a, policy-b)"
 
 
@@ -112,32 +116,51 @@ def routes(ctx: AgentContext) -> Parts:
     planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"] \
         if s.model_outputs == "live" else []  # a replay of recorded outputs plans by the rules, calling nothing
     sessions: list[aiohttp.ClientSession] = []
+    sanitizer = sanitizer_for(ctx, warm=bool(planners)) if s.sanitize else None
+    budgets = Budgets.from_settings(s, ctx.redis)
 
     async def model_plan(task: TaskSubmitted) -> tuple[Plan | None, list[Emit]]:
-        """A plan from the configured planning endpoint (None: use the rules) and the call's usage."""
+        """A plan from the configured planning endpoint (None: use the rules) and the call's usage.
+
+        The question is sanitized first, like any prompt, and the call reserves the tenant's budget
+        like any model call; a tenant at a limit is planned by the rules, which cost nothing.
+        """
         if not planners or task.output_schema:
             return None, []
         if not sessions:
             sessions.append(aiohttp.ClientSession())
-        e = planners[0]
-        prompt = plan_prompt(task.question, s.max_parts)
-        try:
-            done = await chat(sessions[0], e, prompt.messages, max_tokens=400, json_output=True)
-        except SwitchboardError as err:
-            log.warning("model_plan_failed", endpoint=e.name, reason=str(err))
+        e, env, question, audit = planners[0], task.envelope, task.question, []
+        if sanitizer is not None:
+            question, audit = await sanitized_question(sanitizer, (await rollout.current()).active, task)
+        prompt = plan_prompt(question, s.max_parts)
+        grant = await budgets.reserve(env.tenant_id, prompt.tokens + _PLAN_TOKENS, e.cost(prompt.tokens, _PLAN_TOKENS))
+        if isinstance(grant, Refusal):
+            log.info("model_plan_skipped", reason=grant.message)
             return None, []
+        try:
+            done = await chat(sessions[0], e, prompt.messages, max_tokens=_PLAN_TOKENS, json_output=True)
+        except SwitchboardError as err:
+            await budgets.release(grant)
+            log.warning("model_plan_failed", endpoint=e.name, reason=str(err))
+            return None, audit
+        await budgets.settle(grant, done.prompt_tokens + done.completion_tokens,
+                             e.cost(done.prompt_tokens, done.completion_tokens))
         usage = Usage(model=e.model_name, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens)
         spent = [Emit("usage.tokens", TokenUsage(envelope=child_envelope(task.envelope, "usage.plan"),
                                                  user_id=task.principal.user_id, endpoint=e.name, usage=usage,
                                                  cost_usd=round(e.cost(usage.prompt_tokens,
                                                                        usage.completion_tokens), 9),
                                                  task_type="plan"),
-                      key=task.envelope.tenant_id)]
+                      key=task.envelope.tenant_id)] + audit
         try:
-            return plan_from_json(done.text, max_nodes=s.max_parts, max_question_chars=s.max_question_chars), spent
+            plan = plan_from_json(done.text, max_nodes=s.max_parts, max_question_chars=s.max_question_chars)
         except PlanError as err:
             log.warning("model_plan_refused", endpoint=e.name, reason=str(err))
             return None, spent
+        if sanitizer is not None:  # the parts are searched with the values (never sent to a model with them)
+            plan = tuple([replace(n, question=await sanitizer.unmask(env.tenant_id, env.task_id, n.question))
+                          for n in plan])
+        return plan, spent
 
     def task_of(state: TaskState) -> TaskSubmitted:
         return codec.decode(state.task)
@@ -178,7 +201,14 @@ def routes(ctx: AgentContext) -> Parts:
         composed = compose(state.plan, state.results, closed=closed)
         await flow.finish(name, composed.status.value, forget_deadline=forget)
         log.info("task_completed", status=composed.status.value, unfinished=composed.unfinished)
-        return Emit("tasks.completed", completion(task_of(state).envelope, composed))
+        task = task_of(state)
+        result = completion(task.envelope, composed)
+        if sanitizer is not None and result.answer:  # values back for a principal the policies let see them
+            answer, shown = await sanitizer.reveal((await rollout.current()).active, task.principal,
+                                                   task.envelope.task_id, result.answer)
+            if shown:
+                result = result.model_copy(update={"answer": answer})
+        return Emit("tasks.completed", result)
 
     async def done(step: StepDone) -> list[Emit]:
         env = step.envelope

@@ -37,6 +37,7 @@ from mesh.state import redis_errors
 from mesh.tracing import tracer
 from policy.access import read_filter, readable
 from policy.rollout import Rollout, in_sample
+from policy.step_sanitizer import sanitized, sanitizer_for
 from schemas.models import ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
 
 _tracer = tracer("switchboard.retriever")
@@ -111,13 +112,22 @@ def routes(ctx: AgentContext) -> Parts:
             await rollout.record(candidate.version, diffs)
     deadlines = keys.pending("retriever", "deadlines")
 
-    def execute(step: RetrieveStep, ranked: list[Passage], envelope, degraded: str | None = None) -> Emit:
-        packed = pack(ranked, s.context_tokens, step.top_k)
-        return Emit("steps.execute", ExecuteStep(envelope=child_envelope(envelope, "execute"), question=step.question,
-                                                 principal=step.principal, passages=packed,
-                                                 ranking=[p.doc_id for p in ranked],
-                                                 scores=[p.score for p in ranked], degraded=degraded,
-                                                 output_schema=step.output_schema))
+    sanitizer = sanitizer_for(ctx) if s.sanitize else None
+
+    async def execute(step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope,
+                      degraded: str | None = None) -> list[Emit]:
+        """The step for the executor: its context packed, and (unless off) sanitized, with the audit of that."""
+        packed, question, audit = pack(ranked, s.context_tokens, step.top_k), step.question, []
+        if sanitizer is not None:
+            classes = {d: corpus.docs[d].access.classification.rank for d in {p.doc_id for p in packed}
+                       if d in corpus.docs}
+            question, packed, audit = await sanitized(sanitizer, (await rollout.current()).active, step, packed,
+                                                      classes, envelope)
+        return [Emit("steps.execute", ExecuteStep(envelope=child_envelope(envelope, "execute"), question=question,
+                                                  principal=step.principal, passages=packed,
+                                                  ranking=[p.doc_id for p in ranked],
+                                                  scores=[p.score for p in ranked], degraded=degraded,
+                                                  output_schema=step.output_schema)), *audit]
 
     async def retrieve(step: RetrieveStep) -> list[Emit]:
         corpus, bm25 = await corpora.get(step.principal.tenant_id)
@@ -132,10 +142,10 @@ def routes(ctx: AgentContext) -> Parts:
         with _tracer.start_as_current_span("retrieve.bm25"):
             lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
-            return [execute(step, _passages(corpus, lexical), step.envelope)]
+            return await execute(step, corpus, _passages(corpus, lexical), step.envelope)
         if not await breaker.allow():
-            return [execute(step, _passages(corpus, lexical), step.envelope,
-                            degraded="index agent unavailable (its breaker is open): BM25 only")]
+            return await execute(step, corpus, _passages(corpus, lexical), step.envelope,
+                                 degraded="index agent unavailable (its breaker is open): BM25 only")
         query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
         parked = json.dumps({"step": codec.encode(step).hex(), "lexical": lexical})
         async with redis_errors("parking the step"):
@@ -175,7 +185,8 @@ def routes(ctx: AgentContext) -> Parts:
         step, corpus, lexical = claimed
         dense = _passages(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
         with _tracer.start_as_current_span("retrieve.fuse", attributes={"switchboard.dense_hits": len(dense)}):
-            return [execute(step, fuse(step.mode, lexical, dense, s), result.envelope)]
+            fused = fuse(step.mode, lexical, dense, s)
+        return await execute(step, corpus, fused, result.envelope)
 
     swept: list[bytes] = []
 
@@ -187,9 +198,9 @@ def routes(ctx: AgentContext) -> Parts:
             claimed = await claim(query_id.decode(), "timeout")
             if claimed is not None:
                 await breaker.failed(f"no answer within {s.index_timeout_ms} ms")
-                step, _, lexical = claimed
-                out.append(execute(step, lexical, step.envelope,
-                                   degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only"))
+                step, corpus, lexical = claimed
+                out += await execute(step, corpus, lexical, step.envelope,
+                                     degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only")
         swept[:] = overdue
         return out
 

@@ -57,7 +57,7 @@ def routes(ctx: AgentContext) -> Parts:
         vectors = await asyncio.to_thread(snapshots.load, s.snapshots, corpus.tenant, key)
         source = "snapshot"
         if vectors is None:
-            vectors, source = await cache.get_many(texts), "cache"
+            vectors, source = await cache.get_many(texts, corpus.tenant), "cache"
             await asyncio.to_thread(snapshots.save, s.snapshots, corpus.tenant, key, vectors)
         shard = VectorShard(DIM, device, s.exact_threshold, s.nprobe)
         shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
@@ -68,25 +68,32 @@ def routes(ctx: AgentContext) -> Parts:
     shards = PerTenant(store, build_shard)
 
     async def ingest_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
-        texts: list[str] = []
+        texts: dict[str, list[str]] = defaultdict(list)
         for doc in docs:
             if doc.access.tenant_id != doc.envelope.tenant_id:
                 raise DeterministicError(f"document {doc.doc_id} is for tenant {doc.access.tenant_id!r} but was "
                                          f"sent for tenant {doc.envelope.tenant_id!r}", code="tenant_mismatch")
         for doc in docs:
+            tenant = doc.access.tenant_id
             previous = await store.apply(doc)
             new = [] if doc.op.value == "delete" else [r.searchable for r in doc_passages(doc)]
             if previous is not None:
-                await cache.forget([t for t in (r.searchable for r in doc_passages(previous)) if t not in new])
-            texts += new
-        await cache.get_many(texts)  # encode now, in one batch, so queries find them cached
+                await cache.forget([t for t in (r.searchable for r in doc_passages(previous)) if t not in new], tenant)
+            texts[tenant] += new
+        for tenant, new in texts.items():  # encode now, a batch per tenant, so queries find them cached
+            await cache.get_many(new, tenant)
         return [[] for _ in docs]
 
     async def ingest(doc: DocumentIngest) -> list[Emit]:
         return (await ingest_many([doc]))[0]
 
     async def query_many(queries: list[IndexQuery]) -> list[list[Emit]]:
-        vectors = await cache.get_many([q.text for q in queries])
+        vectors = np.empty((len(queries), DIM), dtype=np.float32)
+        by_tenant: dict[str, list[int]] = defaultdict(list)
+        for i, q in enumerate(queries):
+            by_tenant[q.envelope.tenant_id].append(i)
+        for tenant, members in by_tenant.items():
+            vectors[members] = await cache.get_many([queries[i].text for i in members], tenant)
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i, q in enumerate(queries):
             groups[(q.envelope.tenant_id, None if q.allow is None else tuple(sorted(q.allow)))].append(i)

@@ -3,12 +3,15 @@
 A text that was encoded once, by any replica, is never encoded again: re-ingesting a document,
 or asking a question twice, costs a lookup. A document update drops the entries of the
 passages it no longer has (``forget``). Hit rates are counted per layer.
+
+Entries are per tenant, in Redis and in memory (each tenant its own LRU of ``capacity``), so
+one tenant's texts can neither reveal (by a hit) nor evict (by an update or by volume) another's.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 
 import numpy as np
@@ -34,11 +37,11 @@ class EmbeddingCache:
                  capacity: int = 50_000, ttl_s: int = 30 * 24 * 3600) -> None:
         self._redis, self._prefix, self.model_id, self.dim = redis, prefix, model_id, dim
         self._encode, self._capacity, self._ttl = encode, capacity, ttl_s
-        self._lru: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lrus: defaultdict[str, OrderedDict[str, np.ndarray]] = defaultdict(OrderedDict)
         self.stats = {"memory_hits": 0, "redis_hits": 0, "misses": 0}
 
-    def _rkey(self, key: str) -> str:
-        return f"{self._prefix}emb:{key}"
+    def _rkey(self, tenant: str, key: str) -> str:
+        return f"{self._prefix}t:{tenant}:emb:{key}"
 
     @property
     def hit_rate(self) -> float:
@@ -49,27 +52,28 @@ class EmbeddingCache:
         self.stats[what] += n
         _CACHE_RESULTS[what].inc(n)
 
-    async def get_many(self, texts: list[str]) -> np.ndarray:
-        """Vectors for ``texts`` (rows in order), encoding (asynchronously) only what no layer holds."""
+    async def get_many(self, texts: list[str], tenant: str) -> np.ndarray:
+        """Vectors for ``tenant``'s ``texts`` (rows in order), encoding (asynchronously) only what no layer holds."""
         keys = [content_key(self.model_id, t) for t in texts]
+        lru = self._lrus[tenant]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
-            vec = self._lru.get(k)
+            vec = lru.get(k)
             if vec is not None:
-                self._lru.move_to_end(k)
+                lru.move_to_end(k)
                 out[i] = vec
                 self._count("memory_hits", 1)
             else:
                 missing.setdefault(k, []).append(i)
         if missing:
             async with redis_errors("reading cached embeddings"):
-                blobs = await self._redis.mget([self._rkey(k) for k in missing])
+                blobs = await self._redis.mget([self._rkey(tenant, k) for k in missing])
             to_encode = []
             for (k, rows), blob in zip(list(missing.items()), blobs):
                 if blob is not None and len(blob) == self.dim * 4:
                     vec = np.frombuffer(blob, dtype=np.float32)
-                    self._remember(k, vec)
+                    self._remember(lru, k, vec)
                     out[rows] = vec
                     self._count("redis_hits", len(rows))
                 else:
@@ -80,25 +84,25 @@ class EmbeddingCache:
                 async with redis_errors("writing cached embeddings"):
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for k, vec in zip(to_encode, vecs):
-                            pipe.set(self._rkey(k), np.ascontiguousarray(vec, dtype=np.float32).tobytes(), ex=self._ttl)
+                            pipe.set(self._rkey(tenant, k), np.ascontiguousarray(vec, dtype=np.float32).tobytes(), ex=self._ttl)
                         await pipe.execute()
                 for k, vec in zip(to_encode, vecs):
-                    self._remember(k, vec)
+                    self._remember(lru, k, vec)
                     out[missing[k]] = vec
                     self._count("misses", len(missing[k]))
         return out
 
-    async def forget(self, texts: list[str]) -> None:
-        """Drop the entries of texts a document no longer has (after an update or a delete)."""
+    async def forget(self, texts: list[str], tenant: str) -> None:
+        """Drop ``tenant``'s entries of texts a document no longer has (after an update or a delete)."""
         keys = [content_key(self.model_id, t) for t in texts]
         for k in keys:
-            self._lru.pop(k, None)
+            self._lrus[tenant].pop(k, None)
         if keys:
             async with redis_errors("dropping cached embeddings"):
-                await self._redis.delete(*[self._rkey(k) for k in keys])
+                await self._redis.delete(*[self._rkey(tenant, k) for k in keys])
 
-    def _remember(self, key: str, vec: np.ndarray) -> None:
-        self._lru[key] = vec
-        self._lru.move_to_end(key)
-        while len(self._lru) > self._capacity:
-            self._lru.popitem(last=False)
+    def _remember(self, lru: OrderedDict, key: str, vec: np.ndarray) -> None:
+        lru[key] = vec
+        lru.move_to_end(key)
+        while len(lru) > self._capacity:
+            lru.popitem(last=False)

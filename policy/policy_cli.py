@@ -37,7 +37,8 @@ def _case(line: int, row: dict) -> Case:
     kind, rid = r.pop("type"), r.pop("id")
     defaults = {"Task": {"tenant": ""}, "Document": {"tenant": "", "groups": [], "classification": "internal",
                                                      "tags": []},
-                "Collection": {"tenant": ""}, "Endpoint": {"roles": [], "kind": "openai"}, "Tool": {"tenant": ""}}
+                "Collection": {"tenant": ""}, "Endpoint": {"roles": [], "kind": "openai"}, "Tool": {"tenant": ""},
+                "SensitiveData": {"tenant": "", "kind": "PERSON", "classification": "internal"}}
     if kind not in defaults:
         raise ValueError(f"resource type {kind!r} is not one of {', '.join(defaults)}")
     attrs = {**defaults[kind], **r}

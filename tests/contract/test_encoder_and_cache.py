@@ -138,19 +138,19 @@ def test_cached_embeddings_are_exactly_the_encoded_bytes_in_every_layer(encoder,
     async def body(r):
         enc = CountingEncode(encoder)
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
-        first = await cache.get_many(texts)
+        first = await cache.get_many(texts, "acme")
         assert enc.calls == [texts]
         assert cache.stats == {"memory_hits": 0, "redis_hits": 0, "misses": 3}
         fresh = np.stack([enc.produced[t] for t in texts])
         assert first.dtype == np.float32 and first.tobytes() == fresh.tobytes()
 
-        second = await cache.get_many(texts)  # memory
+        second = await cache.get_many(texts, "acme")  # memory
         assert cache.stats == {"memory_hits": 3, "redis_hits": 0, "misses": 3}
         assert second.tobytes() == fresh.tobytes()
 
         other_enc = CountingEncode(encoder)
         other = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, other_enc)  # another replica: Redis
-        third = await other.get_many(texts)
+        third = await other.get_many(texts, "acme")
         assert other_enc.calls == []
         assert other.stats == {"memory_hits": 0, "redis_hits": 3, "misses": 0}
         assert third.tobytes() == fresh.tobytes()
@@ -168,8 +168,8 @@ def test_a_second_get_many_is_all_memory_hits_in_order(encoder, redis_url, key_p
     async def body(r):
         enc = CountingEncode(encoder)
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
-        await cache.get_many(TEXTS)
-        out = await cache.get_many(list(reversed(TEXTS)))
+        await cache.get_many(TEXTS, "acme")
+        out = await cache.get_many(list(reversed(TEXTS)), "acme")
         assert len(enc.calls) == 1
         assert cache.stats["memory_hits"] == len(TEXTS)
         assert cache.stats["redis_hits"] == 0
@@ -180,14 +180,14 @@ def test_a_second_get_many_is_all_memory_hits_in_order(encoder, redis_url, key_p
 
 def test_a_new_instance_over_the_same_redis_never_encodes(encoder, redis_url, key_prefix):
     async def body(r):
-        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many(TEXTS)
+        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many(TEXTS, "acme")
         enc = CountingEncode(encoder)
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
-        await cache.get_many(TEXTS)
+        await cache.get_many(TEXTS, "acme")
         assert enc.calls == []
         assert cache.stats == {"memory_hits": 0, "redis_hits": len(TEXTS), "misses": 0}
         # what it read from Redis it now holds in memory
-        await cache.get_many(TEXTS)
+        await cache.get_many(TEXTS, "acme")
         assert cache.stats["memory_hits"] == len(TEXTS) and enc.calls == []
 
     run(redis_url, body)
@@ -197,8 +197,8 @@ def test_only_what_no_layer_holds_is_encoded_each_distinct_text_once(encoder, re
     async def body(r):
         enc = CountingEncode(encoder)
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
-        await cache.get_many([SHORT])
-        out = await cache.get_many([MEDIUM, SHORT, MEDIUM, LONG])
+        await cache.get_many([SHORT], "acme")
+        out = await cache.get_many([MEDIUM, SHORT, MEDIUM, LONG], "acme")
         assert enc.calls == [[SHORT], [MEDIUM, LONG]]
         assert out[0].tobytes() == out[2].tobytes() == enc.produced[MEDIUM].tobytes()
         assert out[1].tobytes() == enc.produced[SHORT].tobytes()
@@ -212,22 +212,39 @@ def test_forget_removes_entries_so_the_next_get_re_encodes(encoder, redis_url, k
     async def body(r):
         enc = CountingEncode(encoder)
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
-        await cache.get_many([SHORT, MEDIUM, LONG])
-        await cache.forget([MEDIUM])
-        await cache.forget([])
+        await cache.get_many([SHORT, MEDIUM, LONG], "acme")
+        await cache.forget([MEDIUM], "acme")
+        await cache.forget([], "acme")
         assert len([k async for k in r.scan_iter(match=f"{key_prefix}*")]) == 2
 
-        await cache.get_many([SHORT, MEDIUM, LONG])
+        await cache.get_many([SHORT, MEDIUM, LONG], "acme")
         assert enc.calls[-1] == [MEDIUM]
         assert cache.stats == {"memory_hits": 2, "redis_hits": 0, "misses": 4}
 
         # forgotten in Redis too: another replica re-encodes it, but not the others
         enc2 = CountingEncode(encoder)
         cache2 = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc2)
-        await cache.forget([LONG])
-        await cache2.get_many([SHORT, LONG])
+        await cache.forget([LONG], "acme")
+        await cache2.get_many([SHORT, LONG], "acme")
         assert enc2.calls == [[LONG]]
         assert cache2.stats == {"memory_hits": 0, "redis_hits": 1, "misses": 1}
+
+    run(redis_url, body)
+
+
+def test_one_tenant_can_neither_hit_nor_evict_another_tenants_entries(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = CountingEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc, capacity=2)
+        await cache.get_many([SHORT, MEDIUM], "globex")
+        await cache.get_many([SHORT], "acme")  # the same text for another tenant: encoded again, no hit
+        assert enc.calls[-1] == [SHORT] and cache.stats["misses"] == 3
+        await cache.get_many([LONG, "a", "b", "c"], "acme")  # acme overflows its own LRU ...
+        await cache.forget([SHORT, MEDIUM], "acme")  # ... and forgets its texts
+        before = dict(cache.stats)
+        await cache.get_many([SHORT, MEDIUM], "globex")  # globex still hits memory for both
+        assert cache.stats["memory_hits"] - before["memory_hits"] == 2
+        assert await r.exists(*[f"{key_prefix}t:globex:emb:{content_key(MODEL_ID, t)}" for t in (SHORT, MEDIUM)]) == 2
 
     run(redis_url, body)
 
@@ -236,12 +253,12 @@ def test_hit_rate_reflects_the_stats(encoder, redis_url, key_prefix):
     async def body(r):
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder))
         assert cache.hit_rate == 0.0
-        await cache.get_many([SHORT, MEDIUM])            # 2 misses
+        await cache.get_many([SHORT, MEDIUM], "acme")            # 2 misses
         assert cache.hit_rate == 0.0
-        await cache.get_many([SHORT, MEDIUM])            # 2 memory hits
+        await cache.get_many([SHORT, MEDIUM], "acme")            # 2 memory hits
         assert cache.hit_rate == pytest.approx(0.5)
         other = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder))
-        await other.get_many([SHORT, MEDIUM, LONG])      # 2 redis hits, 1 miss
+        await other.get_many([SHORT, MEDIUM, LONG], "acme")      # 2 redis hits, 1 miss
         assert other.hit_rate == pytest.approx(2 / 3)
         s = other.stats
         assert other.hit_rate == pytest.approx((s["memory_hits"] + s["redis_hits"]) / sum(s.values()))
@@ -254,9 +271,9 @@ def test_entries_are_per_model(encoder, redis_url, key_prefix):
     assert content_key("a", "text") == content_key("a", "text")
 
     async def body(r):
-        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many([MEDIUM])
+        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many([MEDIUM], "acme")
         enc = CountingEncode(encoder)
-        await EmbeddingCache(r, key_prefix, "another-model", DIM, enc).get_many([MEDIUM])
+        await EmbeddingCache(r, key_prefix, "another-model", DIM, enc).get_many([MEDIUM], "acme")
         assert enc.calls == [[MEDIUM]]
 
     run(redis_url, body)
@@ -266,8 +283,8 @@ def test_memory_layer_is_bounded_and_falls_back_to_redis(encoder, redis_url, key
     async def body(r):
         enc = CountingEncode(encoder)
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc, capacity=2)
-        await cache.get_many([SHORT, MEDIUM, LONG])    # SHORT is evicted from memory
-        out = await cache.get_many([SHORT])
+        await cache.get_many([SHORT, MEDIUM, LONG], "acme")    # SHORT is evicted from memory
+        out = await cache.get_many([SHORT], "acme")
         assert len(enc.calls) == 1
         assert cache.stats["redis_hits"] == 1
         assert out[0].tobytes() == enc.produced[SHORT].tobytes()
@@ -285,7 +302,7 @@ def test_redis_down_is_a_transient_error(encoder):
         try:
             cache = EmbeddingCache(client, "x:", MODEL_ID, DIM, CountingEncode(encoder))
             with pytest.raises(TransientError):
-                await cache.get_many([SHORT])
+                await cache.get_many([SHORT], "acme")
         finally:
             await client.aclose()
 

@@ -65,6 +65,7 @@ class Call:
     authorization: str | None = None
     idempotency_key: str | None = None
     at: float = field(default_factory=time.time)
+    prompt: str = ""  # every message's content, as the endpoint received it
 
 
 def _question(messages: list[dict]) -> str:
@@ -167,7 +168,8 @@ class ModelServer:
                     return self._send(200, server._answered[key])
                 b = server._next(model)
                 call = Call(model, _question(messages), max_tokens, b.kind,
-                            authorization=self.headers.get("Authorization"), idempotency_key=key)
+                            authorization=self.headers.get("Authorization"), idempotency_key=key,
+                            prompt="\n".join(str(m.get("content", "")) for m in messages))
                 if b.kind == "error":
                     call.status = 500
                     server._record(call)

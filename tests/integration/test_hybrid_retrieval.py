@@ -13,6 +13,7 @@ from index.rebuild import diff_stores, replay_into
 from mesh.bus import Publisher, Tail
 from mesh.client import Client, parse_documents
 from mesh.codec import default_codec
+from mesh.sealing import codec_for, sealer_for
 from mesh.envelope import new_envelope
 from mesh.topics import Topics
 from schemas.models import ExecuteStep, Principal, RetrievalMode, RetrieveStep
@@ -46,7 +47,7 @@ def ingest(settings, tenant: str, rows: list[dict]) -> None:
 
 def retrieve(settings, tenant: str, question: str, principal: Principal, mode=RetrievalMode.hybrid,
              timeout_s: float = 30) -> ExecuteStep:
-    codec, topics = default_codec(), Topics(settings.topic_prefix)
+    codec, topics = codec_for(settings), Topics(settings.topic_prefix)
     env = new_envelope(tenant, "retrieve", step_id="s1")
     tail = Tail(settings, topics.name("steps.execute"))
     try:
@@ -150,10 +151,10 @@ async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
 
     redis = connect(settings)
     try:
-        version, docs = await DocStore(redis, Keys(key_prefix)).load(tenant)
+        version, docs = await DocStore(redis, Keys(key_prefix), sealer_for(settings)).load(tenant)
         corpus = Corpus(version, docs)
         cache = EmbeddingCache(redis, settings.key_prefix, MODEL_ID, DIM, refuse)
-        vectors = await cache.get_many([r.searchable for r in corpus.rows])
+        vectors = await cache.get_many([r.searchable for r in corpus.rows], tenant)
         shard = VectorShard(DIM)
         shard.upsert(list(range(len(corpus.rows))), vectors)
         bm25 = BM25([r.searchable for r in corpus.rows])
@@ -172,6 +173,7 @@ def test_index_agent_down_degrades_to_bm25_and_does_not_hang(mesh, tenant):
     settings = mesh.settings
     ingest(settings, tenant, VISIBLE)
     who = Principal(tenant_id=tenant, user_id="u")
+    assert retrieve(settings, tenant, "How long does Kafka keep records?", who).degraded is None  # shard built, saved
     index = mesh.workers["index"]
     index.process.send_signal(signal.SIGKILL)
     index.process.wait(10)

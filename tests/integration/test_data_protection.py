@@ -1,0 +1,189 @@
+"""Data protection on the real mesh: no sensitive value reaches a model, nothing readable rests on
+a topic or in Redis, and one tenant's task cannot read, spend or evict anything of another's.
+
+The model endpoint is the test's HTTP server; it records every prompt it receives in full.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+import redis
+
+from mesh.bus import read_all
+from mesh.client import Client
+from mesh.endpoints import Endpoint
+from mesh.state import Keys
+from policy.budgets import Budgets
+from schemas.models import AccessAttributes, AuditRecord, Principal, TaskStatus
+from tests.integration.conftest import make_settings
+from tests.integration.model_server import ModelServer
+
+pytestmark = pytest.mark.integration
+
+SECRETS = {
+    "PERSON": "Mariana Okonkwo-Diaz",
+    "EMAIL_ADDRESS": "mariana.okonkwo@northwind-legal.co.uk",
+    "PHONE_NUMBER": "+44 20 7946 0958",
+    "CREDIT_CARD": "4539 1488 0343 6467",
+    "IBAN_CODE": "DE89 3704 0044 0532 0130 00",
+    "US_SSN": "536-22-8741",
+    "IP_ADDRESS": "203.0.113.77",
+    "API_KEY": "AKIAZ7Q4PLM2XK8TR3VD",
+}
+DOCS = [
+    ("claims", "Claims escalation",
+     f"Escalated claims go to {SECRETS['PERSON']} in the claims office. Reach her at {SECRETS['EMAIL_ADDRESS']} "
+     f"or on {SECRETS['PHONE_NUMBER']}. Refunds for claim 88 were paid to card {SECRETS['CREDIT_CARD']} and to "
+     f"account {SECRETS['IBAN_CODE']}."),
+    ("onboarding", "Onboarding record",
+     f"The onboarding record lists SSN {SECRETS['US_SSN']} for the new claims handler. Her laptop connects from "
+     f"{SECRETS['IP_ADDRESS']} and the deploy key AKIA is {SECRETS['API_KEY']} until it is rotated."),
+]
+QUESTION = f"Who handles escalated claims, and does {SECRETS['PERSON']} use {SECRETS['EMAIL_ADDRESS']}?"
+
+
+@pytest.fixture(scope="module")
+def llm():
+    server = ModelServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def pmesh(tmp_path_factory, llm):
+    from mesh.stack import Mesh
+
+    endpoints = (Endpoint(name="model", base_url=llm.base_url, model="m-answer", capabilities=("answer",),
+                          timeout_s=5),
+                 Endpoint(name="planner", base_url=llm.base_url, model="m-plan", capabilities=("plan",), timeout_s=5))
+    m = Mesh(make_settings(tmp_path_factory.mktemp("pmesh"), endpoints=endpoints, ask_timeout_s=60))
+    m.start()
+    yield m
+    m.stop()
+
+
+def _ingest(settings, tenant: str, docs) -> None:
+    client = Client(settings)
+    rows = [{"doc_id": d, "title": t, "text": x, "access": AccessAttributes(tenant_id=tenant)} for d, t, x in docs]
+    client.ingest(rows)
+    client.wait_stored(rows)
+
+
+@pytest.fixture(scope="module")
+def ptenant(pmesh):
+    tenant = f"p{uuid.uuid4().hex[:8]}"
+    _ingest(pmesh.settings, tenant, DOCS)
+    return tenant
+
+
+@pytest.fixture(scope="module")
+def asked(pmesh, ptenant, llm):
+    """One task by an ordinary user and one by a pii_reader; every prompt the endpoint saw for them."""
+    client = Client(pmesh.settings)
+    plain = client.ask(QUESTION, Principal(tenant_id=ptenant, user_id="dana"))
+    reader = client.ask(QUESTION, Principal(tenant_id=ptenant, user_id="hal", roles=["pii_reader"]))
+    return plain, reader, [c.prompt for c in llm.calls]
+
+
+def test_no_sensitive_value_reaches_the_model_endpoint(asked):
+    plain, reader, prompts = asked
+    assert plain.status is TaskStatus.answered and reader.status is TaskStatus.answered, (plain, reader)
+    assert prompts, "the endpoint was never called"
+    leaked = {kind: value for kind, value in SECRETS.items() for p in prompts if value in p}
+    assert not leaked, f"sent to the model: {leaked}"
+    seen = " ".join(prompts)
+    for kind in ("PERSON", "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE"):
+        assert f"<{kind}_1>" in seen, f"no {kind} placeholder in any prompt"
+
+
+def test_masks_are_consistent_and_only_a_reader_gets_values_back(asked):
+    plain, reader, prompts = asked
+    answering = [p for p in prompts if "Context:" in p]
+    assert answering and all("<PERSON_1>" in p for p in answering)  # the question's name and the document's
+    from_documents = [v for k, v in SECRETS.items() if v not in QUESTION]  # what the asker did not type
+    assert all(v not in plain.answer for v in from_documents), plain.answer
+    assert "<" in plain.answer and ">" in plain.answer, plain.answer  # placeholders for an ordinary user
+    shown = re.findall(r"<[A-Z_]+_\d+>", plain.answer)
+    assert shown, plain.answer
+    for placeholder in shown:  # what the ordinary user sees masked, the reader sees restored (keys excepted)
+        assert (placeholder in reader.answer) == placeholder.startswith("<API_KEY"), (placeholder, reader.answer)
+    assert any(v in reader.answer for v in SECRETS.values() if v != SECRETS["API_KEY"]), reader.answer
+    assert SECRETS["API_KEY"] not in reader.answer  # the policies never reveal keys
+
+
+def test_the_audit_trail_lists_what_was_masked_without_values(pmesh, ptenant, asked):
+    plain, _, _ = asked
+    records = []
+    for msg in read_all(pmesh.settings, Client(pmesh.settings).topics.name("audit.events"), idle_s=0.5):
+        raw = msg.value()
+        assert all(v.encode() not in raw for v in SECRETS.values())
+        rec = Client(pmesh.settings).codec.decode(raw)
+        if isinstance(rec, AuditRecord) and rec.envelope.task_id == plain.envelope.task_id and rec.action == "sanitize":
+            records.append(rec)
+    assert records, "no sanitize audit record"
+    entities = [e for r in records for e in json.loads(r.sanitization)["entities"]]
+    kinds = {e["type"] for e in entities}
+    assert {"PERSON", "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "PHONE_NUMBER"} <= kinds, kinds
+    for e in entities:
+        assert set(e) == {"type", "source", "start", "end", "placeholder", "hmac"} and len(e["hmac"]) == 32
+    same = {e["hmac"] for e in entities if e["placeholder"] == "<PERSON_1>"}
+    assert len(same) == 1  # one person, one keyed hash, wherever she was found
+
+
+def test_topics_and_redis_hold_no_plaintext_question_context_or_answer(pmesh, ptenant, asked):
+    plain, _, _ = asked
+    s = pmesh.settings
+    probes = [QUESTION.encode(), b"Escalated claims go to", b"onboarding record lists",
+              *(v.encode() for v in SECRETS.values())]
+    topics = Client(s).topics
+    for name in ("docs.ingest", "tasks.submitted", "steps.retrieve", "index.queries", "index.results",
+                 "steps.execute", "steps.validate", "steps.done", "tasks.completed"):
+        messages = read_all(s, topics.name(name), idle_s=0.5)
+        assert messages, f"nothing on {name}"
+        for msg in messages:
+            found = [p for p in probes if p in msg.value()]
+            assert not found, f"plaintext on {name}: {found[0][:40]!r}"
+    r = redis.Redis.from_url(s.redis_url)
+    checked = 0
+    for key in r.scan_iter(f"{s.key_prefix}*"):
+        kind = r.type(key)
+        values = [r.get(key)] if kind == b"string" else list(r.hgetall(key).values()) if kind == b"hash" else []
+        for v in values:
+            checked += 1
+            assert not any(p in (v or b"") for p in probes), f"plaintext in Redis key {key!r}"
+    assert checked > 10
+    assert plain.answer  # the client, holding the key, reads the answer
+
+
+def test_one_tenant_cannot_read_spend_or_evict_anothers(pmesh, ptenant, llm):
+    s = pmesh.settings
+    other = f"q{uuid.uuid4().hex[:8]}"
+    _ingest(s, other, [("ledger", "Ledger", "The quarterly ledger closes on the ninth working day.")])
+    client = Client(s)
+    before = {k for k in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{ptenant}:*")}
+    import asyncio
+
+    from mesh.redis_clients import async_redis
+
+    async def set_hard(tenant: str, tokens: int) -> None:
+        client = async_redis(s)
+        await Budgets.from_settings(s, client).set(tenant, hard_tokens=tokens)
+        await client.aclose()
+
+    asyncio.run(set_hard(other, 1))  # the other tenant can afford nothing
+    theirs = client.ask("When does the quarterly ledger close? Who handles escalated claims?",
+                        Principal(tenant_id=other, user_id="eve"))
+    assert theirs.status is TaskStatus.failed and theirs.rejection.code == "budget_exhausted", theirs
+    assert all(c.doc_id == "ledger" for c in theirs.citations)  # never a document of another tenant
+    ours = client.ask("Who handles escalated claims?", Principal(tenant_id=ptenant, user_id="dana"))
+    assert ours.status is TaskStatus.answered, ours  # their exhausted budget is not ours
+    assert {c.doc_id for c in ours.citations} <= {"claims", "onboarding"}
+    after = {k for k in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{ptenant}:*")}
+    assert before <= after  # nothing of ours was evicted by their tasks
+    for key in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{other}:*"):
+        assert ptenant.encode() not in key
+    assert Keys(s.key_prefix).task(ptenant, "x").startswith(f"{s.key_prefix}t:{ptenant}:")
