@@ -112,7 +112,11 @@ def routes(ctx: AgentContext) -> Parts:
             await rollout.record(candidate.version, diffs)
     deadlines = keys.pending("retriever", "deadlines")
 
-    sanitizer = sanitizer_for(ctx) if s.sanitize else None
+    sanitizer = sanitizer_for(ctx, warm=False) if s.sanitize else None
+
+    async def warmup() -> None:  # load the NER pipeline before reporting ready, not on the first step
+        if sanitizer is not None:
+            await asyncio.to_thread(sanitizer.detector.warm)
 
     async def execute(step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope,
                       degraded: str | None = None) -> list[Emit]:
@@ -212,7 +216,7 @@ def routes(ctx: AgentContext) -> Parts:
 
     return Parts([Route("steps.retrieve", retrieve, reports="planner"),
                   Route("index.results", results, reports="planner")],
-                 timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep, after=forget_swept)])
+                 timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep, after=forget_swept)], warmup=warmup)
 
 
 spec = AgentSpec("retriever", routes)

@@ -37,6 +37,7 @@ def input_topics(name: str, settings: Settings) -> list[str]:
     from mesh.state import Keys, connect
     from mesh.topics import Topics
 
+    settings = settings.model_copy(update={"sanitize": False})  # routes only: no keys, no NLP pipeline
     ctx = AgentContext(settings, default_codec(), Topics(settings.topic_prefix), Keys(settings.key_prefix),
                        connect(settings))
     built = load_spec(name).routes(ctx)

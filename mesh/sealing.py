@@ -104,7 +104,8 @@ def sealer_for(settings: Settings) -> Sealer:
     if key not in _sealers:
         client = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
         store = RedisDekStore(client, f"{settings.cache_prefix or settings.key_prefix}deks")  # a replay shares them
-        _sealers[key] = Sealer(Keyring(LocalKeyFile(settings.kek_path), store))
+        # only a one-machine (embedded) mesh makes its own key; a cluster's replicas must all mount the same one
+        _sealers[key] = Sealer(Keyring(LocalKeyFile(settings.kek_path, create=settings.embedded), store))
     return _sealers[key]
 
 

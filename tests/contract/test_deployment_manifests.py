@@ -100,3 +100,30 @@ def test_compose_runs_every_agent_against_kafka_and_redis_with_prometheus():
     scrape = yaml.safe_load((INFRA / "compose" / "prometheus.yml").read_text())["scrape_configs"][0]
     assert set(scrape["dns_sd_configs"][0]["names"]) == set(agent_names())
     assert scrape["dns_sd_configs"][0]["port"] == int(env["SWITCHBOARD_METRICS_PORT"])
+
+
+@pytest.mark.parametrize("agent", agent_names())
+def test_every_agent_reads_the_one_key_encryption_key(k8s, settings, agent):
+    """Replicas with different KEKs could not open each other's data keys: all mount one Secret where the
+    settings say, and none may make its own (a cluster's settings are not embedded)."""
+    pod = k8s[("Deployment", f"switchboard-{agent}")]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["kek"]["secret"]["secretName"] == "switchboard-kek"
+    assert mounts["kek"]["mountPath"] == str(settings.kek_path.parent) and mounts["kek"]["readOnly"]
+    assert settings.kek_path.name == "kek.key" and not settings.embedded and settings.encrypt_at_rest
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]  # the key is group-readable
+
+
+def test_compose_makes_the_key_once_and_every_agent_mounts_it():
+    compose = yaml.safe_load((INFRA / "compose" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    env = dict(line.split("=", 1) for line in (INFRA / "compose" / "switchboard.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    folder = str(Path(env["SWITCHBOARD_KEK_FILE"]).parent)
+    assert services["keys"]["command"] == ["keys", "create"] and f"keys:{folder}" in services["keys"]["volumes"]
+    for name in [*agent_names(), "cli"]:
+        assert f"keys:{folder}:ro" in services[name]["volumes"], name
+    for name in agent_names():
+        assert services[name]["depends_on"]["keys"]["condition"] == "service_completed_successfully"

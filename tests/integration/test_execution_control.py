@@ -20,6 +20,7 @@ import redis
 from mesh.bus import read_all
 from mesh.client import Client
 from mesh.codec import default_codec
+from mesh.sealing import codec_for
 from mesh.endpoints import Endpoint
 from mesh.stack import Mesh
 from mesh.state import Keys
@@ -110,7 +111,7 @@ def who(tenant: str) -> Principal:
 
 
 def events(settings, topic: str, task_id: str, kind) -> list:
-    codec = default_codec()
+    codec = codec_for(settings)  # the mesh's: payload fields open
     out = []
     for msg in read_all(settings, Client(settings).topics.name(topic), idle_s=0.5):
         record = codec.decode(msg.value())

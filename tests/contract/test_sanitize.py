@@ -1,0 +1,92 @@
+"""Sanitization: the detector on hard cases, and masks, policy and reveal against a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from mesh.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
+from mesh.state import Keys
+from policy.engine import PolicyEngine
+from policy.masking import Vault
+from policy.pii import Detector, iban_valid, luhn
+from policy.sanitize import Sanitizer, Source
+from schemas.models import Principal
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector().warm()
+
+
+def found(detector: Detector, text: str) -> list[tuple[str, str]]:
+    return [(f.type, text[f.start:f.end]) for f in detector.find(text)]
+
+
+def test_structured_values_are_found_only_when_they_validate(detector):
+    assert luhn("4539148803436467") and not luhn("4539148803436468")
+    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82 WEST 1234 5698 7654 33")
+    text = ("Refund card 2221 0012 3456 7896 (Mastercard 2-series), not tracking number 4539 1488 0343 6468; "
+            "IBAN SE45 5000 0000 0583 9825 7466, from 10.20.30.40 or 2001:db8::7334.")
+    got = found(detector, text)
+    assert ("CREDIT_CARD", "2221 0012 3456 7896") in got
+    assert not any(v == "4539 1488 0343 6468" for _, v in got)  # fails Luhn: a tracking number stays
+    assert ("IBAN_CODE", "SE45 5000 0000 0583 9825 7466") in got
+    assert ("IP_ADDRESS", "10.20.30.40") in got and ("IP_ADDRESS", "2001:db8::7334") in got
+
+
+def test_secrets_are_found_by_shape_and_by_cue_without_their_cue(detector):
+    text = ("Rotate AKIAZ7Q4PLM2XK8TR3VD today; the CI used ghp_" + "a1B2" * 9 + " and password=Xk29fj2kdLs93kdjf2q.")
+    got = found(detector, text)
+    assert ("API_KEY", "AKIAZ7Q4PLM2XK8TR3VD") in got and ("API_KEY", "ghp_" + "a1B2" * 9) in got
+    assert ("API_KEY", "Xk29fj2kdLs93kdjf2q") in got  # the value, not "password="
+    assert found(detector, "Release v2.14.1 shipped in build 20261124 with commit 9f3c2ab.") == []
+
+
+def test_a_name_found_once_is_masked_everywhere_with_its_parts(detector):
+    text = "Dr. Amara Okafor approved it. Later Okafor asked Amara Okafor to sign."
+    spans = [v for t, v in found(detector, text) if t == "PERSON"]
+    assert spans.count("Amara Okafor") == 2 and "Dr." not in " ".join(spans)
+    assert any(v.endswith("Okafor") and v != "Amara Okafor" for v in spans)  # the surname alone, masked too
+
+
+@pytest.fixture
+def sanitizer(redis_url, tmp_path, detector):
+    """A factory (call it on the test's event loop) and the key prefix it uses."""
+    prefix = f"san{uuid.uuid4().hex[:6]}:"
+    sealer = Sealer(Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(redis.Redis.from_url(redis_url),
+                                                                          f"{prefix}deks")))
+    return (lambda: Sanitizer(detector, Vault(aioredis.from_url(redis_url), Keys(prefix), sealer, 600), sealer)), prefix
+
+
+def test_masks_are_consistent_across_texts_and_concurrent_steps_and_only_readers_see_values(sanitizer, redis_url):
+    make, prefix = sanitizer
+    engine = PolicyEngine.load()
+    dana = Principal(tenant_id="acme", user_id="dana")
+    hal = Principal(tenant_id="acme", user_id="hal", roles=["pii_reader"])
+    sources = [Source("question", "Is maria.lopez@example.com still with Maria Lopez's team?", 1),
+               Source("passage:p1", "Maria Lopez (maria.lopez@example.com) manages refunds in Lisbon.", 2),
+               Source("passage:p2", "Public office list: refunds are handled in Lisbon.", 0)]
+
+    async def go():
+        san, other = make(), make()  # two replicas
+        a, b = await asyncio.gather(san.mask(engine, dana, "task-1", sources), other.mask(engine, dana, "task-1", sources))
+        return a, b, await san.reveal(engine, dana, "task-1", a.texts[1]), await san.reveal(engine, hal, "task-1",
+                                                                                             a.texts[1])
+    a, b, (for_dana, shown_dana), (for_hal, shown_hal) = asyncio.run(go())
+    assert a.texts == b.texts  # two replicas masking one task at once agree
+    assert a.texts[0] == "Is <EMAIL_ADDRESS_1> still with <PERSON_1>'s team?"
+    assert a.texts[1].startswith("<PERSON_1> (<EMAIL_ADDRESS_1>) manages refunds in <LOCATION_1>")
+    assert "Lisbon" in a.texts[2]  # policy: places in public text reach the model; in confidential text they do not
+    assert (for_dana, shown_dana) == (a.texts[1], 0)
+    assert for_hal.startswith("Maria Lopez (maria.lopez@example.com) manages refunds in Lisbon") and shown_hal == 3
+    audit = json.loads(a.audit_json())
+    assert audit["masked"] == 5 and audit["unmasked"] == 1
+    assert "maria" not in a.audit_json().lower() and "lisbon" not in a.audit_json().lower()
+    stored = b" ".join(redis.Redis.from_url(redis_url).hgetall(f"{prefix}t:acme:task:task-1:masks").values())
+    assert b"Maria" not in stored and b"example.com" not in stored  # the vault holds values sealed
