@@ -66,6 +66,7 @@ _PERSON_CUES = [re.compile(p) for p in (
 _COMMON = re.compile(r"^(?:The|This|That|These|Those|It|We|They|He|She|You|I|Our|Your|Their|All|Everyone|Team|"
                      r"Support|Security|Finance|Legal|Ops|Sales|Please|Someone|Nobody|Monday|Tuesday|Wednesday|"
                      r"Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday)\b")
+_TITLE_ONLY = re.compile(r"^(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?$")
 _NOT_A_NAME = re.compile(r"[\d@/_=:#<>]|^[A-Z]{1,5}$")
 
 
@@ -126,9 +127,13 @@ def _phones(text: str) -> list[Found]:
 
 
 def _plausible(text: str, f: Found) -> bool:
-    """Drop what no kind of its type looks like: a phone number of under 9 or over 15 digits."""
+    """Drop what no kind of its type looks like: a phone number of under 9 or over 15 digits; a "name"
+    that is a title alone."""
+    value = text[f.start:f.end]
     if f.type == "PHONE_NUMBER":
-        return 9 <= sum(ch.isdigit() for ch in text[f.start:f.end]) <= 15
+        return 9 <= sum(ch.isdigit() for ch in value) <= 15
+    if f.type == "PERSON":
+        return not _TITLE_ONLY.match(value)
     return True
 
 
