@@ -86,22 +86,23 @@ def _cpu_rss(pid: int) -> tuple[float, float]:
         return 0.0, 0.0
 
 
-def _handling(settings: Settings) -> dict[tuple[str, str], tuple[float, int]]:
-    """Seconds and messages handled, by (agent, topic), summed over every worker's /metrics."""
+def _handling(settings: Settings) -> dict[tuple[str, str], tuple[float, int, float]]:
+    """Seconds, messages handled and Redis round trips, by (agent, topic), summed over every worker's /metrics."""
     r = sync_redis(settings)
-    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0, 0.0])
     for key in r.scan_iter(Keys(settings.key_prefix).heartbeats()):
         beat = json.loads(r.get(key) or "{}")
         if not beat.get("metrics_port"):
             continue
         with urllib.request.urlopen(f"http://127.0.0.1:{beat['metrics_port']}/metrics", timeout=5) as resp:
             for line in resp.read().decode().splitlines():
-                for suffix, i in (("_sum{", 0), ("_count{", 1)):
-                    if line.startswith("switchboard_step_seconds" + suffix):
+                for name, i in (("switchboard_step_seconds_sum{", 0), ("switchboard_step_seconds_count{", 1),
+                                ("switchboard_redis_roundtrips_sum{", 2)):
+                    if line.startswith(name):
                         labels = dict(p.split("=", 1) for p in line[line.index("{") + 1:line.index("}")].split(","))
                         where = (labels["agent"].strip('"'), labels["topic"].strip('"'))
                         totals[where][i] += float(line.rsplit(" ", 1)[1])
-    return {k: (v[0], int(v[1])) for k, v in totals.items()}
+    return {k: (v[0], int(v[1]), v[2]) for k, v in totals.items()}
 
 
 def _phase(client: Client, results: Results, tasks: int, rate: float | None) -> dict:
@@ -156,8 +157,8 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
         burst = _phase(client, results, args.burst, rate=None)
         wall = time.perf_counter() - t0
         results.close()
-        handled = {k: (v[0] - handled_before.get(k, (0.0, 0))[0], v[1] - handled_before.get(k, (0.0, 0))[1])
-                   for k, v in handled_after.items()}
+        zero = (0.0, 0, 0.0)
+        handled = {k: tuple(v[i] - handled_before.get(k, zero)[i] for i in range(3)) for k, v in handled_after.items()}
         workers, tasks = [], steady["completed"] + burst["completed"]
         for label, pid in sorted(procs.items()):
             cpu, rss = _cpu_rss(pid)
@@ -170,9 +171,11 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
                         "rss_mib": sum(w["rss_mib"] for w in workers)})
     finally:
         mesh.stop()
-    stages = [{"stage": f"{a} {t}", "messages": handled.get((a, t), (0, 0))[1],
-               "mean_ms": round(1000 * handled[(a, t)][0] / handled[(a, t)][1], 2) if handled.get((a, t), (0, 0))[1]
-               else None} for a, t in PATH]
+    def stage(a: str, t: str) -> dict:
+        secs, n, trips = handled.get((a, t), (0.0, 0, 0.0))
+        return {"stage": f"{a} {t}", "messages": n, "mean_ms": round(1000 * secs / n, 2) if n else None,
+                "redis_trips": round(trips / n, 2) if n else None}
+    stages = [stage(a, t) for a, t in PATH]
     in_stages = sum(s["mean_ms"] or 0.0 for s in stages)
     compute = sum(s["mean_ms"] or 0.0 for s, hop in zip(stages, PATH) if hop in COMPUTE)
     lat = steady.pop("_latencies")
@@ -180,7 +183,7 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
     overhead = [max(0.0, x - compute / 1000) for x in lat]
     return {"replicas": n, "steady": steady, "burst": burst, "stages": stages,
             "in_stages_ms": round(in_stages, 2), "between_stages_ms": round(steady["p50_ms"] - in_stages, 2),
-            "compute_ms": round(compute, 2),
+            "compute_ms": round(compute, 2), "redis_trips_per_task": round(sum(s["redis_trips"] or 0 for s in stages), 1),
             "overhead_p50_ms": percentile_ms(overhead, 50), "overhead_p99_ms": percentile_ms(overhead, 99),
             "workers": workers}
 
@@ -210,9 +213,10 @@ def render(report: dict) -> str:
                         "overhead_p50_ms", "overhead_p99_ms", "scaling"])]
     first = runs[0]
     out += [f"\nwhere a task's time goes ({first['replicas']} replica(s); mean handling per message):",
-            table(first["stages"], ["stage", "messages", "mean_ms"]),
+            table(first["stages"], ["stage", "messages", "mean_ms", "redis_trips"]),
             f"in stages {first['in_stages_ms']} ms (retrieval and model compute {first['compute_ms']} ms); between "
-            f"stages (queueing, broker, fetch waits) {first['between_stages_ms']} ms at the steady p50",
+            f"stages (queueing, broker, fetch waits) {first['between_stages_ms']} ms at the steady p50; "
+            f"{first['redis_trips_per_task']} Redis round trips along the path",
             "\nworkers:"]
     for r in runs:
         out.append(f"{r['replicas']} replica(s):\n" + table(r["workers"], ["worker", "cpu_s", "cpu_pct", "cpu_ms_per_task", "rss_mib"]))

@@ -25,7 +25,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from mesh.codec import AvroCodec, register_with_faust
 from mesh.errors import TransientError
-from mesh import metrics
+from mesh import metrics, redis_count
 from mesh.logs import get_logger
 from mesh.retry import RetryPolicy
 from mesh.runtime import Emit, Inbound, Processor, Route
@@ -131,6 +131,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     ``metrics_port``: where this process serves /metrics (announced in the heartbeat).
     """
     register_with_faust()
+    redis_count.instrument()  # switchboard_redis_roundtrips, per handled message
     (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = _App(
         group_id(settings, spec.name),

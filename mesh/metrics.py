@@ -14,7 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from mesh.logs import get_logger
 
-__all__ = ["MESSAGES", "FAILURES", "STEP_SECONDS", "RETRIES", "LAG", "BREAKER_STATE", "CACHE", "TOKENS", "COST",
+__all__ = ["MESSAGES", "FAILURES", "STEP_SECONDS", "REDIS_TRIPS", "RETRIES", "LAG", "BREAKER_STATE", "CACHE", "TOKENS", "COST",
            "BUDGET_DECISIONS", "BUDGET_USED", "serve", "breaker_code"]
 
 log = get_logger("switchboard.metrics")
@@ -26,6 +26,9 @@ FAILURES = Counter("switchboard_message_failures", "Messages that failed, by err
 STEP_SECONDS = Histogram("switchboard_step_seconds", "Time an agent took to handle one message.",
                          ["agent", "topic"],
                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+REDIS_TRIPS = Histogram("switchboard_redis_roundtrips", "Redis round trips made handling one message (a "
+                        "batch's, shared out): commands, script calls and pipelines.", ["agent", "topic"],
+                        buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50))
 RETRIES = Counter("switchboard_retries", "Transient failures retried, by agent.", ["agent"])
 LAG = Gauge("switchboard_consumer_lag", "Messages between the consumer's position and the end of the partition.",
             ["agent", "topic", "partition"])

@@ -38,6 +38,7 @@ from mesh import metrics
 from mesh.codec import AvroCodec
 from mesh.envelope import ROOT_STEP, child_envelope, now_ms
 from mesh.errors import DeterministicError, SemanticError, SwitchboardError, TransientError
+from mesh.redis_count import counting
 from mesh.retry import RetryPolicy, retry
 from mesh.state import Ledger, Produced
 from mesh.topics import TOPICS, Topics, dlq_of
@@ -126,6 +127,12 @@ class Processor:
 
     async def process(self, msg: Inbound) -> str:
         """Handle one message end to end; returns the outcome (for logs, metrics and tests)."""
+        with counting() as trips:
+            outcome = await self._process(msg)
+        metrics.REDIS_TRIPS.labels(self.agent, self._topics.logical(msg.topic)).observe(trips[0])
+        return outcome
+
+    async def _process(self, msg: Inbound) -> str:
         started = time.perf_counter()
         route = self._routes[msg.topic]
         try:
@@ -187,6 +194,14 @@ class Processor:
         route = self._routes[msgs[0].topic]
         if route.handle_many is None or len(msgs) == 1:
             return [await self.process(m) for m in msgs]
+        with counting() as trips:
+            outcomes = await self._process_batch(route, msgs)
+        per_message = metrics.REDIS_TRIPS.labels(self.agent, self._topics.logical(msgs[0].topic))
+        for _ in msgs:
+            per_message.observe(trips[0] / len(msgs))
+        return outcomes
+
+    async def _process_batch(self, route: Route, msgs: list[Inbound]) -> list[str]:
         started = time.perf_counter()
         fresh, outcomes, letters = [], [], []
         for msg in msgs:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 __all__ = ["Detector", "Found", "ENTITY_TYPES", "STRUCTURED", "NAMED"]
@@ -161,10 +162,11 @@ class _SecretRecognizer:
 class Detector:
     """Sensitive spans of a text; thread-safe; loads the NLP pipeline (about a second) on first use."""
 
-    def __init__(self, entities: tuple[str, ...] = ENTITY_TYPES, threshold: float = 0.35) -> None:
-        self.entities, self.threshold = tuple(entities), threshold
+    def __init__(self, entities: tuple[str, ...] = ENTITY_TYPES, threshold: float = 0.35, memory: int = 20_000) -> None:
+        self.entities, self.threshold, self.memory = tuple(entities), threshold, memory
         self._engine = None
-        self._lock = threading.Lock()
+        self._lock, self._nlp_lock = threading.Lock(), threading.Lock()
+        self._seen: OrderedDict[str, list[Found]] = OrderedDict()
 
     def _analyzer(self):
         with self._lock:
@@ -189,11 +191,25 @@ class Detector:
         return self
 
     def find(self, text: str) -> list[Found]:
-        """Non-overlapping sensitive spans of ``text``, in order."""
+        """Non-overlapping sensitive spans of ``text``, in order (remembered: passages recur across steps)."""
         if not text.strip():
             return []
-        raw = self._analyzer().analyze(text, language="en", entities=list(self.entities),
-                                       score_threshold=self.threshold)
+        with self._lock:
+            known = self._seen.get(text)
+            if known is not None:
+                self._seen.move_to_end(text)
+                return known
+        found = self._find(text)
+        with self._lock:
+            self._seen[text] = found
+            while len(self._seen) > self.memory:
+                self._seen.popitem(last=False)
+        return found
+
+    def _find(self, text: str) -> list[Found]:
+        analyzer = self._analyzer()
+        with self._nlp_lock:  # one text at a time through the pipeline (spaCy is not made for threads)
+            raw = analyzer.analyze(text, language="en", entities=list(self.entities), score_threshold=self.threshold)
         found = [f for f in (_trimmed(text, Found(r.entity_type, r.start, r.end, r.score)) for r in raw)
                  if f.type in STRUCTURED or (text[f.start:f.end][:1].isupper()
                                              and not _NOT_A_NAME.search(text[f.start:f.end]))]

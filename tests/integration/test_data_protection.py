@@ -187,3 +187,57 @@ def test_one_tenant_cannot_read_spend_or_evict_anothers(pmesh, ptenant, llm):
     for key in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{other}:*"):
         assert ptenant.encode() not in key
     assert Keys(s.key_prefix).task(ptenant, "x").startswith(f"{s.key_prefix}t:{ptenant}:")
+
+
+def test_200_concurrent_tasks_on_three_executor_replicas_never_spend_past_a_hard_budget(pmesh, llm):
+    """Last in the module (it adds executor replicas). 10% of model calls fail: their reservations go back."""
+    import asyncio
+    import time
+
+    from mesh.redis_clients import async_redis
+
+    s = pmesh.settings
+    tenant = f"b{uuid.uuid4().hex[:8]}"
+    _ingest(s, tenant, [("ledger", "Ledger", "The quarterly ledger closes on the ninth working day.")])
+    hard = 6000
+
+    async def budgets(fn):
+        client = async_redis(s)
+        try:
+            return await fn(Budgets.from_settings(s, client))
+        finally:
+            await client.aclose()
+
+    asyncio.run(budgets(lambda b: b.set(tenant, hard_tokens=hard)))
+    for replica in (1, 2):
+        pmesh.start_agent("executor", replica)
+    pmesh.wait_ready(["executor"], 90)
+    llm.faults(error=0.1, seed=7)
+    try:
+        client = Client(s)
+        ids = {client.submit("When does the quarterly ledger close?",
+                             Principal(tenant_id=tenant, user_id=f"u{i % 7}")).envelope.task_id for i in range(200)}
+        results, deadline = {}, time.monotonic() + 240
+        while len(results) < len(ids) and time.monotonic() < deadline:
+            for msg in read_all(s, client.topics.name("tasks.completed"), idle_s=1.0):
+                r = client.codec.decode(msg.value())
+                if r.envelope.task_id in ids:
+                    results[r.envelope.task_id] = r
+    finally:
+        llm.faults()
+    assert len(results) == 200, f"{200 - len(results)} tasks never completed"
+    answered = [r for r in results.values() if r.status is TaskStatus.answered]
+    refused = [r for r in results.values() if r.status is not TaskStatus.answered]
+    assert answered and refused, (len(answered), len(refused))
+    for r in refused:  # typed, and says which budget, what is left and when it resets
+        assert r.rejection.code == "budget_exhausted", r.rejection
+        assert "hard" in r.rejection.message and "reset" in r.rejection.message, r.rejection.message
+    shown = asyncio.run(budgets(lambda b: b.show(tenant)))
+    assert shown["used_tokens"] <= hard, shown
+    assert shown["reserved"] == 0, shown  # no reservation outlived its call, failed calls included
+    assert any(c.status == 500 for c in llm.calls), "no call failed: the release path was not exercised"
+    charged = sum(u.usage.prompt_tokens + u.usage.completion_tokens
+                  for u in (client.codec.decode(m.value()) for m in read_all(s, client.topics.name("usage.tokens"),
+                                                                             idle_s=0.5))
+                  if u.envelope.tenant_id == tenant)
+    assert charged == shown["used_tokens"]  # what was settled is what the endpoint reported

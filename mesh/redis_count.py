@@ -1,0 +1,59 @@
+"""Redis round trips, counted per handled message.
+
+``instrument()`` (once per process) wraps redis-py's asyncio client so that every command sent
+on its own, every script call and every pipeline's ``execute`` counts one round trip to the
+counter of the current context. The runtime opens a fresh counter (``counting``) around each
+message it handles and reports it as ``switchboard_redis_roundtrips`` (a histogram per agent and
+topic), so the cost of a step in Redis round trips is measured, not guessed: ``bench.mesh``
+prints the mean of each hop. Tasks spawned inside a handler share the handler's counter.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+
+__all__ = ["instrument", "counting"]
+
+_current: ContextVar[list[int] | None] = ContextVar("switchboard_redis_trips", default=None)
+_done: list[bool] = []
+
+
+def _count() -> None:
+    counter = _current.get()
+    if counter is not None:
+        counter[0] += 1
+
+
+def instrument() -> None:
+    """Count round trips from now on (idempotent)."""
+    if _done:
+        return
+    _done.append(True)
+    command, execute = aioredis.Redis.execute_command, Pipeline.execute
+
+    async def counted_command(self, *args, **options):
+        _count()
+        return await command(self, *args, **options)
+
+    async def counted_execute(self, raise_on_error: bool = True):
+        if self.command_stack:
+            _count()
+        return await execute(self, raise_on_error)
+
+    aioredis.Redis.execute_command = counted_command  # a pipeline queues through its own execute_command
+    Pipeline.execute = counted_execute
+
+
+class counting:
+    """``with counting() as trips: ...; trips[0]`` is the round trips made inside."""
+
+    def __enter__(self) -> list[int]:
+        self._counter = [0]
+        self._token = _current.set(self._counter)
+        return self._counter
+
+    def __exit__(self, *exc) -> None:
+        _current.reset(self._token)
