@@ -55,7 +55,7 @@ def _dlq_topics(settings: Settings, topic: str | None) -> list[str]:
 
 def letters(settings: Settings, topic: str | None = None, reason: str | None = None) -> list[Letter]:
     """Every dead letter (of ``topic``'s dead-letter topic, or of all), optionally with ``reason`` in its reason."""
-    codec, out = codec_for(settings), []
+    codec, out = codec_for(settings, need_key=False), []
     for dlq in _dlq_topics(settings, topic):
         for msg in read_all(settings, dlq, idle_s=0.5):
             letter = codec.decode(msg.value())

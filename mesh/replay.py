@@ -17,7 +17,6 @@ steps each took, the routes, the policy decisions, the documents retrieved, and 
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable

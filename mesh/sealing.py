@@ -109,6 +109,14 @@ def sealer_for(settings: Settings) -> Sealer:
     return _sealers[key]
 
 
-def codec_for(settings: Settings) -> AvroCodec | SealingCodec:
-    """The codec of this mesh: sealing payloads at rest unless ``encrypt_at_rest`` is off."""
-    return SealingCodec(default_codec(), sealer_for(settings)) if settings.encrypt_at_rest else default_codec()
+def codec_for(settings: Settings, need_key: bool = True) -> AvroCodec | SealingCodec:
+    """The codec of this mesh: sealing payloads at rest unless ``encrypt_at_rest`` is off.
+
+    ``need_key=False`` (read-only tools: trace, dead letters): without the key file, records are
+    read as they are on the wire, payload fields still sealed, rather than not at all.
+    """
+    if not settings.encrypt_at_rest:
+        return default_codec()
+    if not need_key and not settings.kek_path.exists():
+        return default_codec()
+    return SealingCodec(default_codec(), sealer_for(settings))

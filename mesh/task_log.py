@@ -106,7 +106,7 @@ def _task_of(record: m.Record, codec: AvroCodec) -> tuple[str | None, m.Envelope
 
 def read_task(settings: Settings, task_id: str, idle_s: float = 1.0) -> list[Event]:
     """Every event of ``task_id`` on every topic, ordered by time (then topic and offset)."""
-    codec, topics = codec_for(settings), Topics(settings.topic_prefix)
+    codec, topics = codec_for(settings, need_key=False), Topics(settings.topic_prefix)
     out = []
     for msg in read_all(settings, topics.all(), idle_s=idle_s, timeout_s=300, missing_ok=True):
         try:
