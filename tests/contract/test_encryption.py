@@ -106,3 +106,13 @@ def test_rewrap_rotates_the_kek_and_old_payloads_still_open(redis_url, tmp_path,
                               "SWITCHBOARD_KEK_FILE": str(tmp_path / "new"), "PATH": "/usr/bin:/bin"}, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["tenants_with_data_keys"] == ["acme"]
+
+
+def test_read_only_tools_read_without_the_key_and_agents_refuse_to(tmp_path):
+    from mesh.sealing import codec_for
+
+    s = Settings(run_dir=tmp_path, embedded=False, kek_file=tmp_path / "absent.key")
+    assert codec_for(s, need_key=False) is default_codec()  # trace and DLQ tools: fields stay sealed
+    with pytest.raises(FileNotFoundError, match="SWITCHBOARD_KEK_FILE"):
+        codec_for(s)  # an agent of a cluster never makes its own key
+    assert not (tmp_path / "absent.key").exists()
