@@ -226,11 +226,13 @@ def test_200_concurrent_tasks_on_three_executor_replicas_never_spend_past_a_hard
     finally:
         llm.faults()
     assert len(results) == 200, f"{200 - len(results)} tasks never completed"
-    answered = [r for r in results.values() if r.status is TaskStatus.answered]
-    refused = [r for r in results.values() if r.status is not TaskStatus.answered]
+    # degraded is answered too (under this burst the retriever may answer from BM25 alone, and says so)
+    answered = [r for r in results.values() if r.status in (TaskStatus.answered, TaskStatus.degraded)]
+    refused = [r for r in results.values() if r not in answered]
     assert answered and refused, (len(answered), len(refused))
     for r in refused:  # typed, and says which budget, what is left and when it resets
-        assert r.rejection.code == "budget_exhausted", r.rejection
+        assert r.rejection is not None and r.rejection.code == "budget_exhausted", (r.status, r.rejection,
+                                                                                   r.degraded, r.answer[:200])
         assert "hard" in r.rejection.message and "reset" in r.rejection.message, r.rejection.message
     shown = asyncio.run(budgets(lambda b: b.show(tenant)))
     assert shown["used_tokens"] <= hard, shown
