@@ -45,6 +45,16 @@ def settings(mesh) -> Settings:
     return mesh.settings
 
 
+@pytest.fixture(scope="module")
+def llm():
+    """The module's OpenAI-compatible model server (tests.integration.model_server), told to fail on demand."""
+    from tests.integration.model_server import ModelServer
+
+    server = ModelServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def tenant() -> str:
     """A tenant of its own for each test, so tests never see each other's documents."""

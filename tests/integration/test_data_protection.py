@@ -20,7 +20,6 @@ from mesh.state import Keys
 from policy.budgets import Budgets
 from schemas.models import AccessAttributes, AuditRecord, Principal, TaskStatus
 from tests.integration.conftest import make_settings
-from tests.integration.model_server import ModelServer
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +43,6 @@ DOCS = [
      f"{SECRETS['IP_ADDRESS']} and the deploy key AKIA is {SECRETS['API_KEY']} until it is rotated."),
 ]
 QUESTION = f"Who handles escalated claims, and does {SECRETS['PERSON']} use {SECRETS['EMAIL_ADDRESS']}?"
-
-
-@pytest.fixture(scope="module")
-def llm():
-    server = ModelServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -46,13 +46,6 @@ CHEAP, PRICEY, PLANNER, VIP = "cheap-model", "pricey-model", "plan-model", "vip-
 
 
 @pytest.fixture(scope="module")
-def llm():
-    server = ModelServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def xmesh(tmp_path_factory, llm):
     endpoints = (
         Endpoint(name="cheap", base_url=llm.base_url, model=CHEAP, capabilities=("answer", "json"),

@@ -17,7 +17,6 @@ from mesh.endpoints import Endpoint
 from mesh.stack import Mesh
 from schemas.models import AccessAttributes, Principal, TaskStatus
 from tests.integration.conftest import make_settings
-from tests.integration.model_server import ModelServer
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +25,6 @@ DOCS = [("retention", "Retention policy", "Audit logs are retained for 400 days 
          "Older logs move to cold storage."),
         ("breakers", "Circuit breakers", "When a circuit breaker opens, calls fail fast and the step is routed to "
          "a healthy endpoint.")]
-
-
-@pytest.fixture(scope="module")
-def llm():
-    server = ModelServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,6 @@ from pydantic import ValidationError
 from mesh.settings import Settings
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    """No SWITCHBOARD_* variable from the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.startswith("SWITCHBOARD_"):
-            monkeypatch.delenv(name)
 
 
 def test_reads_prefixed_variables(monkeypatch):

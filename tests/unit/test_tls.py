@@ -7,7 +7,6 @@ certificate" is shown, not assumed from attributes.
 
 from __future__ import annotations
 
-import os
 import ssl
 
 import pytest
@@ -19,13 +18,6 @@ from mesh.tls import confluent_tls, kafka_ssl_context, redis_tls
 from tests.pki import make_pki
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("SWITCHBOARD_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module")
