@@ -20,6 +20,7 @@ when it arrives).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
@@ -39,8 +40,8 @@ from mesh.runtime import Emit, Route
 from mesh.tokens import verify
 from mesh.workflow import TaskState, Workflow
 from policy.admission import admit
-from policy.engine import Check, PolicyDenied
 from policy.budgets import Budgets, Refusal
+from policy.engine import Check, PolicyDenied
 from policy.rollout import Rollout
 from policy.step_sanitizer import sanitized_question, sanitizer_for
 from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
@@ -116,7 +117,7 @@ def routes(ctx: AgentContext) -> Parts:
     planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"] \
         if s.model_outputs == "live" else []  # a replay of recorded outputs plans by the rules, calling nothing
     sessions: list[aiohttp.ClientSession] = []
-    sanitizer = sanitizer_for(ctx, warm=bool(planners)) if s.sanitize else None
+    sanitizer = sanitizer_for(ctx) if s.sanitize else None
     budgets = Budgets.from_settings(s, ctx.redis)
 
     async def model_plan(task: TaskSubmitted) -> tuple[Plan | None, list[Emit]]:
@@ -161,6 +162,10 @@ def routes(ctx: AgentContext) -> Parts:
             plan = tuple([replace(n, question=await sanitizer.unmask(env.tenant_id, env.task_id, n.question))
                           for n in plan])
         return plan, spent
+
+    async def warmup() -> None:  # a planner that masks planning prompts loads its NER pipeline before it is ready
+        if sanitizer is not None and planners:
+            await asyncio.to_thread(sanitizer.detector.warm)
 
     def task_of(state: TaskState) -> TaskSubmitted:
         return codec.decode(state.task)
@@ -260,7 +265,7 @@ def routes(ctx: AgentContext) -> Parts:
 
     return Parts([Route("tasks.submitted", submitted, on_rejected=refused), Route("steps.done", done),
                   Route("tasks.cancel", cancel, reports="nobody")],
-                 timers=[Timer(0.5, sweep, after=forget)])
+                 timers=[Timer(0.5, sweep, after=forget)], warmup=warmup)
 
 
 spec = AgentSpec("planner", routes)

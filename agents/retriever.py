@@ -112,7 +112,7 @@ def routes(ctx: AgentContext) -> Parts:
             await rollout.record(candidate.version, diffs)
     deadlines = keys.pending("retriever", "deadlines")
 
-    sanitizer = sanitizer_for(ctx, warm=False) if s.sanitize else None
+    sanitizer = sanitizer_for(ctx) if s.sanitize else None
 
     async def warmup() -> None:  # load the NER pipeline before reporting ready, not on the first step
         if sanitizer is not None:

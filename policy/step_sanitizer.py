@@ -7,8 +7,6 @@ per step lists what was masked (``policy.sanitize.Sanitized.audit_json``), when 
 
 from __future__ import annotations
 
-import threading
-
 from mesh.app import AgentContext
 from mesh.envelope import child_envelope
 from mesh.runtime import Emit
@@ -26,11 +24,9 @@ QUESTION_CLASS = Classification.internal.rank
 _VAULT_TTL_S = 7 * 24 * 3600
 
 
-def sanitizer_for(ctx: AgentContext, warm: bool = True) -> Sanitizer:
-    """The agent's sanitizer; with ``warm``, its NLP pipeline starts loading now, in the background."""
+def sanitizer_for(ctx: AgentContext) -> Sanitizer:
+    """The agent's sanitizer; its NLP pipeline loads on first use (an agent that masks loads it in its warm-up)."""
     detector = Detector()
-    if warm:
-        threading.Thread(target=detector.warm, name="pii-warm", daemon=True).start()
     sealer = ctx.sealer or sealer_for(ctx.settings)  # keyed hashes and the vault need keys even when nothing is sealed
     return Sanitizer(detector, Vault(ctx.redis, ctx.keys, sealer, _VAULT_TTL_S), sealer)
 
