@@ -1,6 +1,8 @@
 """The retriever: finds the context a step may use, under the principal's access filter.
 
-In:  ``steps.retrieve`` (RetrieveStep), ``index.results`` (IndexResult).
+In:  ``steps.retrieve`` (RetrieveStep), ``index.results`` (IndexResult), and, when it sanitizes,
+     ``docs.ingest`` (DocumentIngest: each new passage and title is scanned for sensitive values
+     once, as it arrives, so a step's sanitization finds them scanned: ``policy.scans``).
 Out: ``index.queries`` (IndexQuery, keyed by tenant), ``steps.execute`` (ExecuteStep).
 
 Before any search runs it asks the Cedar policies (``read_document``, ``policy.access.readable``)
@@ -24,7 +26,7 @@ import time
 import numpy as np
 
 from index.bm25 import BM25
-from index.corpus import Corpus, best_per_doc
+from index.corpus import Corpus, best_per_doc, doc_passages
 from index.fusion import convex, rrf
 from index.packing import pack
 from index.store import DocStore, PerTenant
@@ -38,7 +40,8 @@ from mesh.tracing import tracer
 from policy.access import read_filter, readable
 from policy.rollout import Rollout, in_sample
 from policy.step_sanitizer import sanitized, sanitizer_for
-from schemas.models import ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
+from schemas.models import (DocumentIngest, DocumentOp, ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode,
+                            RetrieveStep)
 
 _tracer = tracer("switchboard.retriever")
 
@@ -118,6 +121,29 @@ def routes(ctx: AgentContext) -> Parts:
         if sanitizer is not None:
             await asyncio.to_thread(sanitizer.detector.warm)
 
+    async def scan_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
+        """Scan what was ingested now, off any step's path; a tenant's texts in one call."""
+        texts: dict[str, list[str]] = {}
+        for doc in docs:
+            if doc.op is DocumentOp.upsert:
+                rows = doc_passages(doc)
+                texts.setdefault(doc.access.tenant_id, []).extend([rows[0].title, *(r.text for r in rows)])
+        for tenant, batch in texts.items():
+            await sanitizer.scans.find_many(tenant, batch)
+        return [[] for _ in docs]
+
+    async def scan(doc: DocumentIngest) -> list[Emit]:
+        return (await scan_many([doc]))[0]
+
+    scanning_questions: set[asyncio.Task] = set()
+
+    def scan_question(step: RetrieveStep) -> None:
+        """Scan the question while the index agent searches, so the step's sanitization finds it scanned."""
+        if sanitizer is not None:
+            task = asyncio.create_task(sanitizer.scans.find_many(step.principal.tenant_id, [step.question]))
+            scanning_questions.add(task)  # held until done; a failure only means the step scans it itself
+            task.add_done_callback(lambda t: scanning_questions.discard(t) or t.cancelled() or t.exception())
+
     async def execute(step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope,
                       degraded: str | None = None) -> list[Emit]:
         """The step for the executor: its context packed, and (unless off) sanitized, with the audit of that."""
@@ -136,13 +162,13 @@ def routes(ctx: AgentContext) -> Parts:
     async def retrieve(step: RetrieveStep) -> list[Emit]:
         corpus, bm25 = await corpora.get(step.principal.tenant_id)
         who, now = step.principal, await rollout.current()
-        docs = [(d.doc_id, d.access) for d in corpus.docs.values()]
+        docs = lambda: [(d.doc_id, d.access) for d in corpus.docs.values()]  # noqa: E731 (built only when needed)
         key = (now.active.version, who.user_id, tuple(sorted(who.groups)), tuple(sorted(who.roles)), who.clearance)
         with _tracer.start_as_current_span("retrieve.access_filter") as span:
-            allowed, mask = corpus.allowed_by(key, lambda: readable(now.active, who, docs))
-            span.set_attributes({"switchboard.allowed": len(allowed), "switchboard.documents": len(docs)})
+            allowed, mask = corpus.allowed_by(key, lambda: readable(now.active, who, docs()))
+            span.set_attributes({"switchboard.allowed": len(allowed), "switchboard.documents": len(corpus.docs)})
         if now.candidate is not None and in_sample(step.envelope.task_id, now.share):
-            await shadow_reads(now.candidate, who, docs, allowed, step.envelope.task_id)
+            await shadow_reads(now.candidate, who, docs(), allowed, step.envelope.task_id)
         with _tracer.start_as_current_span("retrieve.bm25"):
             lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
@@ -157,6 +183,7 @@ def routes(ctx: AgentContext) -> Parts:
                 pipe.set(keys.pending("retriever", query.query_id), parked, ex=_PENDING_TTL_S)
                 pipe.zadd(deadlines, {query.query_id: time.time() + s.index_timeout_ms / 1000})
                 await pipe.execute()
+        scan_question(step)
         return [Emit("index.queries", query, key=step.principal.tenant_id)]
 
     claim_script = redis.register_script(_CLAIM)
@@ -214,8 +241,10 @@ def routes(ctx: AgentContext) -> Parts:
             async with redis_errors("clearing overdue steps"):
                 await redis.zrem(deadlines, *swept)
 
+    scanning = [Route("docs.ingest", scan, idempotent=False, reports="nobody", handle_many=scan_many,
+                      batch_size=128, batch_wait_s=0.05)] if sanitizer is not None else []
     return Parts([Route("steps.retrieve", retrieve, reports="planner"),
-                  Route("index.results", results, reports="planner")],
+                  Route("index.results", results, reports="planner"), *scanning],
                  timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep, after=forget_swept)], warmup=warmup)
 
 

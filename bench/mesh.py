@@ -23,22 +23,18 @@ over N times the throughput with one.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
 import time
-import urllib.request
-from collections import defaultdict
 from pathlib import Path
 
 from bench.common import machine, machine_line, main_of, percentile_ms, table
+from bench.workers import cpu_rss, handling, since
 from mesh.bus import Tail
 from mesh.client import Client, parse_documents
-from mesh.redis_clients import sync_redis
 from mesh.settings import Settings
 from mesh.stack import Mesh
-from mesh.state import Keys
 from mesh.topics import Topics
 from schemas.models import Principal
 from tests.integration.conftest import free_port
@@ -52,7 +48,6 @@ PATH = [("planner", "tasks.submitted"), ("retriever", "steps.retrieve"), ("index
         ("planner", "steps.done")]
 COMPUTE = {("retriever", "steps.retrieve"), ("index", "index.queries"), ("retriever", "index.results"),
            ("executor", "steps.execute")}
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 class Results(threading.Thread):
@@ -73,36 +68,6 @@ class Results(threading.Thread):
         self._halt.set()
         self.join(5)
         self._tail.close()
-
-
-def _cpu_rss(pid: int) -> tuple[float, float]:
-    """CPU seconds used so far and resident memory (MiB) of a process."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                   if line.startswith("VmRSS"))
-        return (int(fields[11]) + int(fields[12])) / _TICK, rss / 1024
-    except (OSError, StopIteration, IndexError):
-        return 0.0, 0.0
-
-
-def _handling(settings: Settings) -> dict[tuple[str, str], tuple[float, int, float]]:
-    """Seconds, messages handled and Redis round trips, by (agent, topic), summed over every worker's /metrics."""
-    r = sync_redis(settings)
-    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0, 0.0])
-    for key in r.scan_iter(Keys(settings.key_prefix).heartbeats()):
-        beat = json.loads(r.get(key) or "{}")
-        if not beat.get("metrics_port"):
-            continue
-        with urllib.request.urlopen(f"http://127.0.0.1:{beat['metrics_port']}/metrics", timeout=5) as resp:
-            for line in resp.read().decode().splitlines():
-                for name, i in (("switchboard_step_seconds_sum{", 0), ("switchboard_step_seconds_count{", 1),
-                                ("switchboard_redis_roundtrips_sum{", 2)):
-                    if line.startswith(name):
-                        labels = dict(p.split("=", 1) for p in line[line.index("{") + 1:line.index("}")].split(","))
-                        where = (labels["agent"].strip('"'), labels["topic"].strip('"'))
-                        totals[where][i] += float(line.rsplit(" ", 1)[1])
-    return {k: (v[0], int(v[1]), v[2]) for k, v in totals.items()}
 
 
 def _phase(client: Client, results: Results, tasks: int, rate: float | None) -> dict:
@@ -147,21 +112,20 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
         results = Results(settings)
         results.start()
         _phase(client, results, args.warmup, rate=10.0)
-        handled_before = _handling(settings)
+        handled_before = handling(settings)
         procs = {**{label: w.pid for label, w in mesh.workers.items()}, **{c.name: c.pid for c in mesh.stack},
                  "bench client": os.getpid()}
-        usage_before = {label: _cpu_rss(pid) for label, pid in procs.items()}
+        usage_before = {label: cpu_rss(pid) for label, pid in procs.items()}
         t0 = time.perf_counter()
         steady = _phase(client, results, int(args.rate * args.seconds), rate=args.rate)
-        handled_after = _handling(settings)  # the stage breakdown is the steady load's, as its latencies are
+        handled_after = handling(settings)  # the stage breakdown is the steady load's, as its latencies are
         burst = _phase(client, results, args.burst, rate=None)
         wall = time.perf_counter() - t0
         results.close()
-        zero = (0.0, 0, 0.0)
-        handled = {k: tuple(v[i] - handled_before.get(k, zero)[i] for i in range(3)) for k, v in handled_after.items()}
+        handled = since(handled_before, handled_after)
         workers, tasks = [], steady["completed"] + burst["completed"]
         for label, pid in sorted(procs.items()):
-            cpu, rss = _cpu_rss(pid)
+            cpu, rss = cpu_rss(pid)
             used = cpu - usage_before[label][0]
             workers.append({"worker": label, "cpu_s": round(used, 1), "cpu_pct": round(100 * used / wall, 1),
                             "cpu_ms_per_task": round(1000 * used / max(1, tasks), 2), "rss_mib": round(rss)})

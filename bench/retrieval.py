@@ -23,6 +23,7 @@ from bench.common import machine, machine_line, main_of, percentile_ms, table
 from tqdm import tqdm
 
 from bench.metrics import ndcg_at, recall_at
+from bench.workers import handling, since
 from index.fusion import convex, rrf
 from mesh.bus import Publisher, Tail, broker_ready
 from mesh.client import Client
@@ -84,7 +85,7 @@ def run(args) -> dict:
 
 def _measure(settings: Settings, args) -> dict:
     corpus, queries, qrels = load_beir(Path(args.data), args.split, args.limit_queries)
-    tenant = f"bench-{uuid.uuid4().hex[:6]}"
+    tenant = args.tenant or f"bench-{uuid.uuid4().hex[:6]}"
     access = AccessAttributes(tenant_id=tenant)
     docs = [{"doc_id": d["_id"], "title": d.get("title", ""), "text": d.get("text") or d.get("title") or "-",
              "access": access} for d in corpus]
@@ -112,33 +113,73 @@ def _measure(settings: Settings, args) -> dict:
         return list(zip(out.ranking, out.scores)), time.perf_counter() - t0, out.degraded
 
     retrieve("warm up the index", RetrievalMode.dense)  # the shard is built (and any vector encoded) here
+    if settings.sanitize:
+        _wait_scanned(settings, tenant, docs, args.json)
     ingest_s = time.perf_counter() - started
-    # Modes interleave per query, hybrid first: hybrid pays the query's encoding, as a real query
-    # would; dense then reuses the cached query embedding (the cache at work), lexical needs none.
+    # One pass per mode, hybrid first: hybrid pays each query's encoding, as a real query would;
+    # dense then finds the query embedding cached (the cache at work), lexical needs none. Each
+    # pass reads the workers' /metrics before and after, for where its time went.
     modes = sorted((RetrievalMode(m) for m in args.modes), key=lambda m: m is not RetrievalMode.hybrid)
-    runs = {m.value: {} for m in modes}
-    latencies = {m.value: [] for m in modes}
-    degraded = {m.value: 0 for m in modes}
+    runs, rows, stages = {}, [], []
     for mode in modes:
         retrieve("warm up", mode)
-    bar = tqdm(total=len(queries), desc="queries", file=sys.stderr, disable=args.json)
-    for qid, text in queries.items():
-        for mode in modes:
+        before, latencies, degraded, runs[mode.value] = handling(settings), [], 0, {}
+        for qid, text in tqdm(queries.items(), desc=mode.value, file=sys.stderr, disable=args.json):
             ranked, seconds, why = retrieve(text, mode)
-            latencies[mode.value].append(seconds)
-            degraded[mode.value] += why is not None
+            latencies.append(seconds)
+            degraded += why is not None
             runs[mode.value][qid] = ranked
-        bar.update()
-    bar.close()
-    rows = [{"mode": m, **_quality(runs[m], qrels), "p50_ms": percentile_ms(latencies[m], 50),
-             "p99_ms": percentile_ms(latencies[m], 99), "degraded": degraded[m]} for m in runs]
+        row = {"mode": mode.value, **_quality(runs[mode.value], qrels), "p50_ms": percentile_ms(latencies, 50),
+               "p99_ms": percentile_ms(latencies, 99), "degraded": degraded}
+        rows.append(row)
+        stages.append(_stages(mode.value, row["p50_ms"], since(before, handling(settings))))
     tail.close()
     fusions = _fusion_sweep(runs, qrels) if {"lexical", "dense"} <= set(runs) else []
     return {"benchmark": "retrieval", "data": str(args.data), "split": args.split, "queries": len(queries),
-            "documents": len(docs), "ingest_docs_per_s": round(len(docs) / ingest_s, 1),
+            "documents": len(docs), "tenant": tenant, "ingest_docs_per_s": round(len(docs) / ingest_s, 1),
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
-            "encoder_threads": settings.encoder_threads, "machine": machine(), "results": rows,
-            "fusion_sweep": fusions}
+            "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
+            "results": rows, "stages": stages, "fusion_sweep": fusions}
+
+
+def _wait_scanned(settings: Settings, tenant: str, docs: list[dict], quiet: bool) -> None:
+    """Until the retriever has scanned every passage and title for sensitive values (it does so as they arrive)."""
+    from types import SimpleNamespace
+
+    from index.corpus import doc_passages
+    from mesh.redis_clients import sync_redis
+    from mesh.state import Keys
+    from policy.pii import Detector
+    from policy.scans import Scans
+
+    r, scans = sync_redis(settings), Scans(None, Keys(settings.key_prefix), Detector())
+    texts = {t for d in docs for row in doc_passages(SimpleNamespace(**d)) for t in (row.title, row.text) if t.strip()}
+    left = [scans.key_of(tenant, t) for t in texts]
+    bar = tqdm(total=len(left), desc="scan", file=sys.stderr, disable=quiet)
+    while left:
+        with r.pipeline(transaction=False) as pipe:
+            for key in left:
+                pipe.exists(key)
+            left = [k for k, there in zip(left, pipe.execute()) if not there]
+        bar.update(len(texts) - len(left) - bar.n)
+        if left:
+            time.sleep(1.0)
+    bar.close()
+
+
+#: the hops of a retrieval, in order, with their column in the breakdown
+HOPS = [(("retriever", "steps.retrieve"), "access_bm25_ms"), (("index", "index.queries"), "encode_search_ms"),
+        (("retriever", "index.results"), "fuse_pack_ms")]
+
+
+def _stages(mode: str, p50_ms: float, handled) -> dict:
+    """Mean handling per message of each hop in one pass; the rest of the p50 is spent between them."""
+    row = {"mode": mode}
+    for where, column in HOPS:
+        secs, n, _ = handled.get(where, (0.0, 0, 0.0))
+        row[column] = round(1000 * secs / n, 2) if n else 0.0
+    row["between_hops_ms"] = round(p50_ms - sum(row[c] for _, c in HOPS), 2)
+    return row
 
 
 def _quality(run: dict[str, list[tuple[str, float]]], qrels: dict[str, dict[str, int]]) -> dict:
@@ -165,13 +206,18 @@ def _arguments(p) -> None:
     p.add_argument("--split", default="test", help="qrels/SPLIT.tsv names the evaluated queries")
     p.add_argument("--modes", nargs="+", default=["lexical", "dense", "hybrid"], choices=["lexical", "dense", "hybrid"])
     p.add_argument("--limit-queries", type=int, default=None, help="evaluate only the first N queries")
+    p.add_argument("--tenant", default=None, help="ingest as this tenant (default: a new one); against a running "
+                   "mesh, naming an earlier run's tenant finds its vectors cached and skips the encoding")
 
 
 def _render(report: dict) -> str:
     lines = [f"{report['documents']} documents, {report['queries']} queries ({report['split']}); "
              f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}",
              f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}",
-             table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded"])]
+             table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded"]),
+             "", f"where a query's time goes (mean handling per message of each hop; sanitize "
+             f"{'on' if report['sanitize'] else 'off'}):",
+             table(report["stages"], ["mode", *(c for _, c in HOPS), "between_hops_ms"])]
     if report["fusion_sweep"]:
         lines += ["", "fusion of the same lexical and dense rankings:",
                   table(report["fusion_sweep"], ["fusion", "ndcg@10", "recall@100"])]

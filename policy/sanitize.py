@@ -13,7 +13,6 @@ was (source, start, end in the original text), its placeholder and a keyed hash;
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from mesh.crypto import Sealer
 from policy.engine import Check, PolicyEngine
 from policy.masking import PLACEHOLDER, Item, Vault, substitute
 from policy.pii import Detector
+from policy.scans import Scans
 from schemas.models import Principal
 
 __all__ = ["Sanitizer", "Source", "Sanitized"]
@@ -58,13 +58,17 @@ def _data_check(principal: Principal, action: str, kind: str, classification: in
 
 
 class Sanitizer:
-    def __init__(self, detector: Detector, vault: Vault, sealer: Sealer) -> None:
-        self.detector, self.vault, self.sealer = detector, vault, sealer
+    def __init__(self, scans: Scans, vault: Vault, sealer: Sealer) -> None:
+        self.scans, self.vault, self.sealer = scans, vault, sealer
+
+    @property
+    def detector(self) -> Detector:
+        return self.scans.detector
 
     async def mask(self, engine: PolicyEngine, principal: Principal, task_id: str,
                    sources: list[Source]) -> Sanitized:
         """``sources``' texts with every value the policies do not let through replaced by its placeholder."""
-        found = await asyncio.to_thread(lambda: [self.detector.find(s.text) for s in sources])
+        found = await self.scans.find_many(principal.tenant_id, [s.text for s in sources])
         pairs = sorted({(f.type, s.classification) for s, fs in zip(sources, found) for f in fs})
         verdicts = engine.decide([_data_check(principal, "send_unmasked", t, c) for t, c in pairs])
         through = {p for p, v in zip(pairs, verdicts) if v.allowed}

@@ -15,6 +15,7 @@ from policy.engine import PolicyEngine
 from policy.masking import Vault
 from policy.pii import Detector
 from policy.sanitize import Sanitized, Sanitizer, Source
+from policy.scans import Scans
 from schemas.models import (AuditRecord, Classification, Decision, Envelope, Passage, Principal, RetrieveStep,
                             TaskSubmitted)
 
@@ -26,9 +27,8 @@ _VAULT_TTL_S = 7 * 24 * 3600
 
 def sanitizer_for(ctx: AgentContext) -> Sanitizer:
     """The agent's sanitizer; its NLP pipeline loads on first use (an agent that masks loads it in its warm-up)."""
-    detector = Detector()
     sealer = ctx.sealer or sealer_for(ctx.settings)  # keyed hashes and the vault need keys even when nothing is sealed
-    return Sanitizer(detector, Vault(ctx.redis, ctx.keys, sealer, _VAULT_TTL_S), sealer)
+    return Sanitizer(Scans(ctx.redis, ctx.keys, Detector()), Vault(ctx.redis, ctx.keys, sealer, _VAULT_TTL_S), sealer)
 
 
 def _audit(out: Sanitized, principal: Principal, envelope: Envelope, agent: str, resource: str) -> list[Emit]:

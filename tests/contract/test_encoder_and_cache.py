@@ -88,6 +88,15 @@ def test_a_mixed_batch_gives_the_vectors_of_each_text_alone(encoder):
     assert cosines(batch[-2:-1], batch[-1:])[0] < 0.9
 
 
+def test_a_query_runs_on_one_thread_and_a_batch_of_passages_on_all(encoder):
+    import torch
+
+    encoder.encode([SHORT])
+    assert torch.get_num_threads() == 1
+    encoder.encode([LONG] * 8)
+    assert torch.get_num_threads() == encoder.threads
+
+
 def test_meaning_is_captured(encoder):
     a, b, c = encoder.encode(["How long does Kafka keep messages?",
                               "Kafka retains records for seven days.",

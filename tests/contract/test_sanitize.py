@@ -16,6 +16,7 @@ from policy.engine import PolicyEngine
 from policy.masking import Vault
 from policy.pii import Detector, iban_valid, luhn
 from policy.sanitize import Sanitizer, Source
+from policy.scans import Scans
 from schemas.models import Principal
 
 
@@ -61,7 +62,10 @@ def sanitizer(redis_url, tmp_path, detector):
     prefix = f"san{uuid.uuid4().hex[:6]}:"
     sealer = Sealer(Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(redis.Redis.from_url(redis_url),
                                                                           f"{prefix}deks")))
-    return (lambda: Sanitizer(detector, Vault(aioredis.from_url(redis_url), Keys(prefix), sealer, 600), sealer)), prefix
+    def make():
+        r = aioredis.from_url(redis_url)
+        return Sanitizer(Scans(r, Keys(prefix), detector), Vault(r, Keys(prefix), sealer, 600), sealer)
+    return make, prefix
 
 
 def test_masks_are_consistent_across_texts_and_concurrent_steps_and_only_readers_see_values(sanitizer, redis_url):
@@ -90,3 +94,42 @@ def test_masks_are_consistent_across_texts_and_concurrent_steps_and_only_readers
     assert "maria" not in a.audit_json().lower() and "lisbon" not in a.audit_json().lower()
     stored = b" ".join(redis.Redis.from_url(redis_url).hgetall(f"{prefix}t:acme:task:task-1:masks").values())
     assert b"Maria" not in stored and b"example.com" not in stored  # the vault holds values sealed
+
+
+def test_a_text_is_scanned_once_and_every_replica_reads_the_scan_from_redis(redis_url, detector, monkeypatch):
+    prefix = f"scan{uuid.uuid4().hex[:6]}:"
+    text = f"Ask Priya Raman ({uuid.uuid4().hex[:6]}@example.com) about the audit."
+    runs: list[str] = []
+    first, second = Detector(), Detector()  # two replicas' detectors, neither has seen the text
+    for d in (first, second):
+        monkeypatch.setattr(d, "_find", lambda t, d=d: runs.append(t) or detector.find(t))
+
+    async def go():
+        r = aioredis.from_url(redis_url)
+        a = await Scans(r, Keys(prefix), first).find_many("acme", [text, "", text])
+        return a, await Scans(r, Keys(prefix), second).find_many("acme", [text])
+    a, b = asyncio.run(go())
+    assert runs == [text]  # the NER pipeline ran once: the repeat, the blank and the second replica did not
+    assert a[0] == a[2] == b[0] == detector.find(text) and a[1] == []
+    assert {(f.type, text[f.start:f.end]) for f in b[0]} >= {("PERSON", "Priya Raman")}
+    stored = redis.Redis.from_url(redis_url).keys(f"{prefix}t:acme:pii:*")
+    assert len(stored) == 1 and b"Priya" not in redis.Redis.from_url(redis_url).get(stored[0])  # offsets, no value
+
+
+def test_two_steps_asking_for_one_text_at_once_share_one_scan(redis_url, detector, monkeypatch):
+    prefix, runs = f"scan{uuid.uuid4().hex[:6]}:", []
+    text = f"Ticket from Jonas Berg, {uuid.uuid4().hex[:6]}."
+    mine = Detector()
+    monkeypatch.setattr(mine, "_find", lambda t: runs.append(t) or detector.find(t))
+
+    async def go():
+        scans = Scans(aioredis.from_url(redis_url), Keys(prefix), mine)
+        return await asyncio.gather(scans.find_many("acme", [text]), scans.find_many("acme", ["Other text.", text]))
+    a, b = asyncio.run(go())
+    assert runs.count(text) == 1 and a[0] == b[1] == detector.find(text)
+
+
+def test_a_changed_detector_rescans(detector):
+    assert Detector().fingerprint == Detector().fingerprint
+    assert Detector(threshold=0.5).fingerprint != Detector().fingerprint
+    assert Detector(entities=("PERSON",)).fingerprint != Detector().fingerprint

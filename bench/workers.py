@@ -1,0 +1,57 @@
+"""What the running workers report: handling time and Redis round trips per hop (their /metrics),
+and each process's CPU and memory (/proc). Shared by the benchmarks that break a latency down."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+from mesh.redis_clients import sync_redis
+from mesh.settings import Settings
+from mesh.state import Keys
+
+__all__ = ["Handling", "handling", "since", "cpu_rss"]
+
+_TICK = os.sysconf("SC_CLK_TCK")
+#: (agent, topic) -> (seconds handling, messages handled, Redis round trips), summed over the workers
+Handling = dict[tuple[str, str], tuple[float, int, float]]
+_SERIES = (("switchboard_step_seconds_sum{", 0), ("switchboard_step_seconds_count{", 1),
+           ("switchboard_redis_roundtrips_sum{", 2))
+
+
+def handling(settings: Settings) -> Handling:
+    """Seconds, messages handled and Redis round trips, by (agent, topic), summed over every worker's /metrics."""
+    r = sync_redis(settings)
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0, 0.0])
+    for key in r.scan_iter(Keys(settings.key_prefix).heartbeats()):
+        beat = json.loads(r.get(key) or "{}")
+        if not beat.get("metrics_port"):
+            continue
+        with urllib.request.urlopen(f"http://127.0.0.1:{beat['metrics_port']}/metrics", timeout=5) as resp:
+            for line in resp.read().decode().splitlines():
+                for name, i in _SERIES:
+                    if line.startswith(name):
+                        labels = dict(p.split("=", 1) for p in line[line.index("{") + 1:line.index("}")].split(","))
+                        where = (labels["agent"].strip('"'), labels["topic"].strip('"'))
+                        totals[where][i] += float(line.rsplit(" ", 1)[1])
+    return {k: (v[0], int(v[1]), v[2]) for k, v in totals.items()}
+
+
+def since(before: Handling, after: Handling) -> Handling:
+    """What was handled between two readings."""
+    zero = (0.0, 0, 0.0)
+    return {k: tuple(v[i] - before.get(k, zero)[i] for i in range(3)) for k, v in after.items()}
+
+
+def cpu_rss(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far and resident memory (MiB) of a process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if line.startswith("VmRSS"))
+        return (int(fields[11]) + int(fields[12])) / _TICK, rss / 1024
+    except (OSError, StopIteration, IndexError):
+        return 0.0, 0.0

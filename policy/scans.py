@@ -1,0 +1,83 @@
+"""Detections kept in Redis, so a text is scanned for sensitive values once, not on every step.
+
+The retriever scans each passage and title as it is ingested (it reads ``docs.ingest`` in its
+own consumer group), so a step's sanitization finds its passages' detections ready and runs
+the NER pipeline on the question alone. Every replica and every restart shares them.
+
+An entry is keyed by tenant, the detector's fingerprint (its rules, types, threshold and
+libraries: a new rule rescans) and a hash of the text; it holds types and offsets, never a value.
+The detector's own memory of recent texts stays in front of Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+from mesh.state import Keys, redis_errors
+from policy.pii import Detector, Found
+
+__all__ = ["Scans"]
+
+
+class Scans:
+    """Detections of texts, per tenant: the detector's memory, then Redis, then the detector itself."""
+
+    def __init__(self, redis, keys: Keys, detector: Detector, ttl_s: int = 30 * 24 * 3600) -> None:
+        self._redis, self._keys, self.detector, self._ttl = redis, keys, detector, ttl_s
+        self._fingerprint: str | None = None
+        self._scanning: dict[tuple[str, str], asyncio.Task] = {}
+
+    def key_of(self, tenant: str, text: str) -> str:
+        """Where the detections of ``text`` are kept (a benchmark waits on these to know a corpus is scanned)."""
+        return self._key(tenant, text)
+
+    def _key(self, tenant: str, text: str) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = self.detector.fingerprint
+        digest = hashlib.sha256(text.encode()).hexdigest()[:40]
+        return f"{self._keys.prefix}t:{tenant}:pii:{self._fingerprint}:{digest}"
+
+    async def find_many(self, tenant: str, texts: list[str]) -> list[list[Found]]:
+        """The detections of each text; those not known anywhere yet are found now and kept."""
+        found: dict[str, list[Found]] = {}
+        for text in texts:
+            known = [] if not text.strip() else self.detector.known(text)
+            if known is not None:
+                found[text] = known
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            async with redis_errors("reading remembered detections"):
+                stored = await self._redis.mget([self._key(tenant, t) for t in missing])
+            fresh = []
+            for text, raw in zip(missing, stored):
+                if raw is None:
+                    fresh.append(text)
+                    continue
+                found[text] = [Found(*f) for f in json.loads(raw)]
+                self.detector.remember(text, found[text])
+            if fresh:
+                found.update(await self._scanned(tenant, fresh))
+        return [found[t] for t in texts]
+
+    async def _scanned(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
+        """Each text scanned once: a text another step is scanning now is waited for, not scanned again."""
+        jobs = {t: self._scanning.get((tenant, t)) for t in texts}
+        mine = [t for t, job in jobs.items() if job is None]
+        if mine:
+            job = asyncio.create_task(self._scan(tenant, mine))
+            for t in mine:
+                self._scanning[(tenant, t)] = jobs[t] = job
+            job.add_done_callback(lambda _: [self._scanning.pop((tenant, t), None) for t in mine])
+        return {t: (await asyncio.shield(job))[t] for t, job in jobs.items()}
+
+    async def _scan(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
+        scanned = await asyncio.to_thread(lambda: [self.detector.find(t) for t in texts])
+        async with redis_errors("keeping detections"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for text, spans in zip(texts, scanned):
+                    pipe.set(self._key(tenant, text), json.dumps([[f.type, f.start, f.end, f.score] for f in spans]),
+                             ex=self._ttl)
+                await pipe.execute()
+        return dict(zip(texts, scanned))
