@@ -31,9 +31,6 @@ class Scans:
 
     def key_of(self, tenant: str, text: str) -> str:
         """Where the detections of ``text`` are kept (a benchmark waits on these to know a corpus is scanned)."""
-        return self._key(tenant, text)
-
-    def _key(self, tenant: str, text: str) -> str:
         if self._fingerprint is None:
             self._fingerprint = self.detector.fingerprint
         digest = hashlib.sha256(text.encode()).hexdigest()[:40]
@@ -49,7 +46,7 @@ class Scans:
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             async with redis_errors("reading remembered detections"):
-                stored = await self._redis.mget([self._key(tenant, t) for t in missing])
+                stored = await self._redis.mget([self.key_of(tenant, t) for t in missing])
             fresh = []
             for text, raw in zip(missing, stored):
                 if raw is None:
@@ -77,7 +74,7 @@ class Scans:
         async with redis_errors("keeping detections"):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for text, spans in zip(texts, scanned):
-                    pipe.set(self._key(tenant, text), json.dumps([[f.type, f.start, f.end, f.score] for f in spans]),
+                    pipe.set(self.key_of(tenant, text), json.dumps([[f.type, f.start, f.end, f.score] for f in spans]),
                              ex=self._ttl)
                 await pipe.execute()
         return dict(zip(texts, scanned))
