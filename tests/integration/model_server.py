@@ -90,6 +90,7 @@ class ModelServer:
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._faults: list[tuple[float, Behaviour]] = []
         self._rng = random.Random(0)
+        self._every, self._unscripted = 0, 0
         self._lock = threading.Lock()
         self.calls: list[Call] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -116,14 +117,16 @@ class ModelServer:
     def reset(self) -> None:
         with self._lock:
             self._scripts.clear()
-            self._faults = []
+            self._faults, self._every = [], 0
 
     def faults(self, *, error: float = 0.0, timeout: float = 0.0, truncate: float = 0.0, stall: float = 0.0,
-               timeout_s: float = 5.0, stall_s: float = 2.0, seed: int = 0) -> None:
+               timeout_s: float = 5.0, stall_s: float = 2.0, seed: int = 0, error_every: int = 0) -> None:
         """Unscripted calls fail at random: HTTP 500, no answer within ``timeout_s``, an answer cut at the
-        length limit, or one that comes after ``stall_s``; shares of all calls. ``faults()`` turns them off."""
+        length limit, or one that comes after ``stall_s``; shares of all calls. ``error_every=n`` fails every
+        n-th call instead, never two in a row (so a breaker stays closed). ``faults()`` turns them off."""
         with self._lock:
             self._rng = random.Random(seed)
+            self._every, self._unscripted = error_every, 0
             self._faults = [(error, Behaviour("error")), (timeout, Behaviour("timeout", delay=timeout_s)),
                             (truncate, Behaviour("length", needs=1 << 30)), (stall, Behaviour("slow", delay=stall_s))]
 
@@ -136,6 +139,9 @@ class ModelServer:
             queue = self._scripts.get(model)
             if queue:
                 return queue.popleft()
+            self._unscripted += 1
+            if self._every and self._unscripted % self._every == 0:
+                return Behaviour("error")
             draw = self._rng.random()
             for share, behaviour in self._faults:
                 if draw < share:
