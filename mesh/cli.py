@@ -80,9 +80,12 @@ def _serve(mesh, detach: bool) -> int:
     if detach:
         _say(f"mesh up (pids in {mesh.pidfile}); stop it with `switchboard down`")
         return 0
+    # Ctrl-C and SIGTERM both ask for a clean stop. SIGINT is set explicitly: a shell without job control
+    # starts background commands with it ignored, and Python then never raises KeyboardInterrupt.
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    try:  # announced inside the try: a Ctrl-C right after the announcement still stops everything cleanly
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.append(1))
+    try:
         _say("mesh up: Ctrl-C stops everything")
         while not stopping:
             dead = mesh.dead_workers()
@@ -90,8 +93,6 @@ def _serve(mesh, detach: bool) -> int:
                 _say(f"agent {dead[0]} exited; stopping the mesh (logs in {mesh.log_dir})")
                 return 1
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         _say("stopping...")
         mesh.stop()

@@ -34,7 +34,10 @@ def test_ask_without_a_running_stack_fails_within_ten_seconds(tmp_path):
 
 def test_up_then_ctrl_c_leaves_nothing_running(tmp_path):
     settings = make_settings(tmp_path)
-    proc = subprocess.Popen(cli("up"), env={**os.environ, **settings.to_env()}, stderr=subprocess.PIPE, text=True)
+    # started the way a shell without job control starts a background command, with SIGINT ignored, which Python
+    # inherits (no KeyboardInterrupt); `up` must still stop on Ctrl-C
+    proc = subprocess.Popen(cli("up"), env={**os.environ, **settings.to_env()}, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     lines = []
     try:
         deadline = time.monotonic() + 90
