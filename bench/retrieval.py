@@ -4,7 +4,8 @@
 
 DIR is in the BEIR layout (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); only the queries of
 that qrels file are evaluated. Uses the mesh at SWITCHBOARD_* if one is running, else starts the
-embedded stack and the agents itself. Documents go in through docs.ingest; each query is a
+embedded stack with the retriever and the index agent itself (on a running full mesh, the
+executor and the rest also work on each query's output). Documents go in through docs.ingest; each query is a
 RetrieveStep on steps.retrieve, answered by the retriever (and the index agent) on
 steps.execute, whose fused ranking is scored. Latency is measured from publishing the step to
 receiving its ExecuteStep, so it includes the broker hops and query encoding. Ingest counts until
@@ -59,6 +60,11 @@ def load_beir(data: Path, split: str, limit: int | None) -> tuple[list[dict], di
     return corpus, queries, qrels
 
 
+#: what a retrieval passes through; started alone, so no downstream agent (executor, validator,
+#: planner, auditor) works on the measured steps' outputs beside the next query
+RETRIEVAL_AGENTS = ["retriever", "index"]
+
+
 def _mesh_running(settings: Settings) -> bool:
     if not broker_ready(settings, 1.0):
         return False
@@ -81,7 +87,7 @@ def run(args) -> dict:
         from mesh.stack import Mesh
 
         settings = settings.model_copy(update={"run_dir": Path(tempfile.mkdtemp(prefix="sb-bench-"))})
-        mesh = Mesh(settings)
+        mesh = Mesh(settings, agents=RETRIEVAL_AGENTS)
         mesh.start(lambda s: print(s, file=sys.stderr))
     try:
         return _measure(settings, args)
