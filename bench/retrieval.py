@@ -5,8 +5,8 @@
 DIR is in the BEIR layout (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); only the queries of
 that qrels file are evaluated. Uses the mesh at SWITCHBOARD_* if one is running, else starts the
 embedded stack with the retriever and the index agent itself (on a running full mesh, the
-executor and the rest also work on each query's output). Documents go in through docs.ingest; each query is a
-RetrieveStep on steps.retrieve, answered by the retriever (and the index agent) on
+executor and the rest also work on each query's output). Documents go in through docs.ingest;
+each query is a RetrieveStep on steps.retrieve, answered by the retriever (and the index agent) on
 steps.execute, whose fused ranking is scored. Latency is measured from publishing the step to
 receiving its ExecuteStep, so it includes the broker hops and query encoding. Ingest counts until
 the documents are stored, embedded and (with sanitization on) scanned for sensitive values.
@@ -125,7 +125,7 @@ def _measure(settings: Settings, args) -> dict:
         out = codec.decode(msg.value())
         return list(zip(out.ranking, out.scores)), time.perf_counter() - t0, out.degraded
 
-    retrieve("warm up the index", RetrievalMode.dense)  # the shard is built (and any vector encoded) here
+    _until_dense(lambda: retrieve("warm up the index", RetrievalMode.dense)[2])
     if settings.sanitize:
         _wait_scanned(settings, tenant, docs, args.json)
     ingest_s = time.perf_counter() - started
@@ -153,6 +153,16 @@ def _measure(settings: Settings, args) -> dict:
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
             "results": rows, "stages": stages, "fusion_sweep": fusions}
+
+
+def _until_dense(warm_up, timeout_s: float = 300.0) -> None:
+    """Until a query is answered by the index agent, not degraded (its shard still building, or its breaker
+    open after the timeouts of a build), so no measured query pays for the start."""
+    deadline = time.monotonic() + timeout_s
+    while (why := warm_up()) is not None:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the index agent did not answer within {timeout_s:.0f}s: {why}")
+        time.sleep(1.0)
 
 
 def _wait_scanned(settings: Settings, tenant: str, docs: list[dict], quiet: bool) -> None:

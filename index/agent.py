@@ -5,14 +5,18 @@ Out: ``index.results`` (IndexResult: the best passage of each of the k best docu
 Errors: a document whose access tenant differs from its envelope's is dead-lettered.
 
 One shard per tenant, rebuilt from the document store when its version moves; vectors come
-from the embedding cache, so a rebuild (or another replica) re-encodes nothing. Ingest and
-queries are handled in batches: what arrives together is encoded and searched together.
+from the embedding cache, so a rebuild (or another replica) re-encodes nothing. The replica that
+ingests rebuilds the shard once a burst of documents is over (``_SETTLE_S`` without more), so
+the first query after a bulk load finds it ready instead of waiting out the build (and the
+retriever's timeout). Ingest and queries are handled in batches: what arrives together is
+encoded and searched together.
 Search runs under the query's allow-list: ids outside it are never returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import defaultdict
 
 import numpy as np
@@ -27,12 +31,16 @@ from mesh.app import AgentContext, AgentSpec, Parts
 from mesh.envelope import child_envelope
 from mesh.errors import DeterministicError
 from mesh.logs import get_logger
+from mesh.metrics import SHARD_BUILDS
 from mesh.runtime import Emit, Route
 from schemas.models import DocumentIngest, IndexQuery, IndexResult, Passage
 
 __all__ = ["spec"]
 
 log = get_logger("switchboard.index")
+
+_SETTLE_S = 0.5  # quiet time after an ingest batch before its tenant's shard is rebuilt
+_trigger = contextvars.ContextVar("trigger", default="query")  # what asked for a shard build
 
 
 def routes(ctx: AgentContext) -> Parts:
@@ -61,11 +69,35 @@ def routes(ctx: AgentContext) -> Parts:
             await asyncio.to_thread(snapshots.save, s.snapshots, corpus.tenant, key, vectors)
         shard = VectorShard(DIM, device, s.exact_threshold, s.nprobe)
         shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
+        SHARD_BUILDS.labels(_trigger.get()).inc()
         log.info("shard_built", tenant=corpus.tenant, version=corpus.version, docs=len(corpus.docs),
-                 passages=len(corpus.rows), source=source, cache_hit_rate=round(cache.hit_rate, 3), device=device)
+                 passages=len(corpus.rows), source=source, cache_hit_rate=round(cache.hit_rate, 3), device=device,
+                 trigger=_trigger.get())
         return shard
 
     shards = PerTenant(store, build_shard)
+    settle_at: dict[str, float] = {}  # tenant -> when its ingest has been quiet long enough
+    refreshing: dict[str, asyncio.Task] = {}
+
+    async def refresh(tenant: str) -> None:
+        _trigger.set("ingest")  # this task's own context
+        loop = asyncio.get_running_loop()
+        try:
+            while tenant in settle_at:  # again if documents came in during the build
+                while (wait := settle_at[tenant] - loop.time()) > 0:  # each batch moves the time later
+                    await asyncio.sleep(wait)
+                del settle_at[tenant]
+                await shards.get(tenant)
+        except Exception as err:  # the next query builds it then; nothing is lost
+            log.warning("shard_refresh_failed", tenant=tenant, error=str(err))
+        finally:
+            refreshing.pop(tenant, None)
+
+    def refresh_soon(tenant: str) -> None:
+        """Rebuild ``tenant``'s shard once its ingest has been quiet for ``_SETTLE_S``."""
+        settle_at[tenant] = asyncio.get_running_loop().time() + _SETTLE_S
+        if tenant not in refreshing:
+            refreshing[tenant] = asyncio.create_task(refresh(tenant))
 
     async def ingest_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
         texts: dict[str, list[str]] = defaultdict(list)
@@ -82,6 +114,7 @@ def routes(ctx: AgentContext) -> Parts:
             texts[tenant] += new
         for tenant, new in texts.items():  # encode now, a batch per tenant, so queries find them cached
             await cache.get_many(new, tenant)
+            refresh_soon(tenant)
         return [[] for _ in docs]
 
     async def ingest(doc: DocumentIngest) -> list[Emit]:

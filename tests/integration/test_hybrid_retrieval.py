@@ -192,3 +192,22 @@ def test_index_agent_down_degrades_to_bm25_and_does_not_hang(mesh, tenant):
     log = (mesh.log_dir / "agent-index.log").read_text()
     built = [json.loads(line[line.index("{"):]) for line in log.splitlines() if '"shard_built"' in line]
     assert any(b["tenant"] == tenant and b["source"] == "snapshot" for b in built)
+
+
+def _shard_builds(mesh, tenant: str) -> list[dict]:
+    log = (mesh.log_dir / "agent-index.log").read_text()
+    built = [json.loads(line[line.index("{"):]) for line in log.splitlines() if '"shard_built"' in line]
+    return [b for b in built if b["tenant"] == tenant]
+
+
+def test_the_shard_is_built_once_ingest_settles_so_the_first_query_does_not_wait(mesh, tenant):
+    settings = mesh.settings
+    ingest(settings, tenant, VISIBLE)
+    deadline = time.monotonic() + 30
+    while not _shard_builds(mesh, tenant) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [b["trigger"] for b in _shard_builds(mesh, tenant)] == ["ingest"]  # one build for the whole burst
+    assert _shard_builds(mesh, tenant)[0]["docs"] == len(VISIBLE)
+    res = retrieve(settings, tenant, "How long does Kafka keep records?", Principal(tenant_id=tenant, user_id="u"))
+    assert res.degraded is None and res.ranking[0] == "kafka"
+    assert [b["trigger"] for b in _shard_builds(mesh, tenant)] == ["ingest"]  # the query found it current
