@@ -76,16 +76,17 @@ def routes(ctx: AgentContext) -> Parts:
         return shard
 
     shards = PerTenant(store, build_shard)
-    settle_at: dict[str, float] = {}  # tenant -> when its ingest has been quiet long enough
+    settle_at: dict[str, float] = {}  # tenant -> when its ingest will have been quiet long enough
     refreshing: dict[str, asyncio.Task] = {}
+    ingesting = [0]  # ingest batches in hand: a rebuild then would encode their texts a second time
 
     async def refresh(tenant: str) -> None:
         _trigger.set("ingest")  # this task's own context
         loop = asyncio.get_running_loop()
         try:
             while tenant in settle_at:  # again if documents came in during the build
-                while (wait := settle_at[tenant] - loop.time()) > 0:  # each batch moves the time later
-                    await asyncio.sleep(wait)
+                while ingesting[0] or (wait := settle_at[tenant] - loop.time()) > 0:
+                    await asyncio.sleep(_SETTLE_S if ingesting[0] else wait)
                 del settle_at[tenant]
                 await shards.get(tenant)
         except Exception as err:  # the next query builds it then; nothing is lost
@@ -94,12 +95,19 @@ def routes(ctx: AgentContext) -> Parts:
             refreshing.pop(tenant, None)
 
     def refresh_soon(tenant: str) -> None:
-        """Rebuild ``tenant``'s shard once its ingest has been quiet for ``_SETTLE_S``."""
+        """Rebuild ``tenant``'s shard once no batch is in hand and none came for ``_SETTLE_S``."""
         settle_at[tenant] = asyncio.get_running_loop().time() + _SETTLE_S
         if tenant not in refreshing:
             refreshing[tenant] = asyncio.create_task(refresh(tenant))
 
     async def ingest_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
+        ingesting[0] += 1
+        try:
+            return await store_and_encode(docs)
+        finally:
+            ingesting[0] -= 1
+
+    async def store_and_encode(docs: list[DocumentIngest]) -> list[list[Emit]]:
         texts: dict[str, list[str]] = defaultdict(list)
         for doc in docs:
             if doc.access.tenant_id != doc.envelope.tenant_id:
