@@ -6,7 +6,7 @@ Errors: a document whose access tenant differs from its envelope's is dead-lette
 
 One shard per tenant, rebuilt from the document store when its version moves; vectors come
 from the embedding cache, so a rebuild (or another replica) re-encodes nothing. The replica that
-ingests rebuilds the shard once a burst of documents is over (``_SETTLE_S`` without more), so
+ingests rebuilds the shard once a burst of documents is over (no batch in hand for ``_SETTLE_S``), so
 the first query after a bulk load finds it ready instead of waiting out the build (and the
 retriever's timeout). Ingest and queries are handled in batches: what arrives together is
 encoded and searched together.
