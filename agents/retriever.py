@@ -135,9 +135,6 @@ def routes(ctx: AgentContext) -> Parts:
                 await sanitizer.scans.find_many(tenant, batch[start:start + _SCAN_CHUNK])
         return [[] for _ in docs]
 
-    async def scan(doc: DocumentIngest) -> list[Emit]:
-        return (await scan_many([doc]))[0]
-
     scanning_questions: set[asyncio.Task] = set()
 
     def scan_question(step: RetrieveStep) -> None:
@@ -244,7 +241,7 @@ def routes(ctx: AgentContext) -> Parts:
             async with redis_errors("clearing overdue steps"):
                 await redis.zrem(deadlines, *swept)
 
-    scanning = [Route("docs.ingest", scan, idempotent=False, reports="nobody", handle_many=scan_many,
+    scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=scan_many,
                       batch_size=128, batch_wait_s=0.05)] if sanitizer is not None else []
     return Parts([Route("steps.retrieve", retrieve, reports="planner"),
                   Route("index.results", results, reports="planner"), *scanning],

@@ -125,9 +125,6 @@ def routes(ctx: AgentContext) -> Parts:
             refresh_soon(tenant)
         return [[] for _ in docs]
 
-    async def ingest(doc: DocumentIngest) -> list[Emit]:
-        return (await ingest_many([doc]))[0]
-
     async def query_many(queries: list[IndexQuery]) -> list[list[Emit]]:
         vectors = np.empty((len(queries), DIM), dtype=np.float32)
         by_tenant: dict[str, list[int]] = defaultdict(list)
@@ -155,16 +152,13 @@ def routes(ctx: AgentContext) -> Parts:
                                                             query_id=q.query_id, hits=hits, searched=searched))]
         return out
 
-    async def query(q: IndexQuery) -> list[Emit]:
-        return (await query_many([q]))[0]
-
     async def warmup() -> None:
         await encode_async(["warm up"])  # load the model before reporting ready, not on the first query
 
-    return Parts([Route("docs.ingest", ingest, idempotent=False, reports="nobody", handle_many=ingest_many,
+    return Parts([Route("docs.ingest", idempotent=False, reports="nobody", handle_many=ingest_many,
                   batch_size=128, batch_wait_s=0.05),
             # a failed search is the retriever's to handle (it answers from BM25 after its timeout)
-            Route("index.queries", query, reports="nobody", handle_many=query_many, batch_size=64,
+            Route("index.queries", reports="nobody", handle_many=query_many, batch_size=64,
                   batch_wait_s=0.005)], warmup=warmup)
 
 

@@ -89,7 +89,8 @@ class Route:
     """One input of an agent: the logical topic and the handler for its records."""
 
     topic: str
-    handle: Callable[[Record], Awaitable[list[Emit]]]
+    #: the handler of one record; left out, it is ``handle_many`` called with that record alone
+    handle: Callable[[Record], Awaitable[list[Emit]]] | None = None
     idempotent: bool = True
     #: who hears of a failure: "client" (a TaskCompleted), "planner" (a failed StepDone, for steps of a
     #: task's DAG, so the planner decides and the client gets one result), or "nobody" (docs.ingest)
@@ -101,6 +102,17 @@ class Route:
     batch_wait_s: float = 0.003
     #: what else to send when the handler refuses a record (a SemanticError), e.g. the denial's audit record
     on_rejected: Callable[[Record, SwitchboardError], list[Emit]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.handle is None:
+            if self.handle_many is None:
+                raise TypeError(f"route {self.topic} needs handle or handle_many")
+            many = self.handle_many
+
+            async def one(record: Record) -> list[Emit]:
+                return (await many([record]))[0]
+
+            object.__setattr__(self, "handle", one)
 
 
 def trace_id_of(traceparent: str | None) -> str | None:

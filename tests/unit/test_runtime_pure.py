@@ -135,3 +135,21 @@ def test_other_transient_errors_exhaust_the_retry_policy():
     with pytest.raises(TransientError, match="endpoint down"):
         asyncio.run(_processor(attempts=3)._run(fn))
     assert len(calls) == 3
+
+
+def test_a_route_with_only_a_batch_handler_handles_one_record_through_it():
+    import asyncio
+
+    from mesh.runtime import Emit, Route
+
+    seen = []
+
+    async def many(records):
+        seen.append(list(records))
+        return [[Emit("steps.done", r)] for r in records]
+
+    route = Route("docs.ingest", handle_many=many)
+    assert asyncio.run(route.handle("r1")) == [Emit("steps.done", "r1")]
+    assert seen == [["r1"]]
+    with pytest.raises(TypeError, match="handle or handle_many"):
+        Route("docs.ingest")
