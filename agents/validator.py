@@ -135,7 +135,7 @@ def routes(ctx: AgentContext) -> Parts:
 
     async def warmup() -> None:
         encoder.append(await asyncio.to_thread(Encoder, s.encoder_threads, s.encoder_max_length,
-                                               s.encoder_batch_size))
+                                               s.encoder_batch_size, s.encoder_precision))
 
     return Parts([Route("steps.validate", handle, reports="planner")], warmup=warmup)
 

@@ -24,7 +24,7 @@ import numpy as np
 from index import snapshots
 from index.cache import EmbeddingCache
 from index.corpus import Corpus, best_per_doc, doc_passages
-from index.encoder import DIM, MODEL_ID, Encoder
+from index.encoder import DIM, Encoder, model_id, resolve_precision
 from index.store import DocStore, PerTenant
 from index.vectors import VectorShard, gpu_available
 from mesh.app import AgentContext, AgentSpec, Parts
@@ -46,6 +46,8 @@ _trigger = contextvars.ContextVar("trigger", default="query")  # what asked for 
 def routes(ctx: AgentContext) -> Parts:
     s = ctx.settings
     store = DocStore(ctx.redis, ctx.keys, ctx.sealer)
+    precision = resolve_precision(s.encoder_precision)
+    vectors_of = model_id(precision)  # keys cached vectors and snapshots: a model and precision
     encoder: list[Encoder] = []  # loaded once, on first use, off the event loop (about 2 s)
     loading = asyncio.Lock()
 
@@ -53,15 +55,15 @@ def routes(ctx: AgentContext) -> Parts:
         async with loading:
             if not encoder:
                 encoder.append(await asyncio.to_thread(Encoder, s.encoder_threads, s.encoder_max_length,
-                                                       s.encoder_batch_size))
+                                                       s.encoder_batch_size, precision))
         return await asyncio.to_thread(encoder[0].encode, texts)
 
-    cache = EmbeddingCache(ctx.redis, s.cache_prefix or ctx.keys.prefix, MODEL_ID, DIM, encode_async,
+    cache = EmbeddingCache(ctx.redis, s.cache_prefix or ctx.keys.prefix, vectors_of, DIM, encode_async,
                            capacity=s.embedding_cache_size)
     device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
     async def build_shard(corpus: Corpus) -> VectorShard:
         texts = [r.searchable for r in corpus.rows]
-        key = snapshots.fingerprint(MODEL_ID, texts)
+        key = snapshots.fingerprint(vectors_of, texts)
         vectors = await asyncio.to_thread(snapshots.load, s.snapshots, corpus.tenant, key)
         source = "snapshot"
         if vectors is None:

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(2, ge=1, description="torch threads for the embedding model")
     encoder_max_length: int = Field(256, ge=16, le=512, description="word pieces per passage the encoder reads")
     encoder_batch_size: int = Field(32, ge=1)
+    encoder_precision: str = Field("auto", pattern="^(auto|fp32|bf16)$", description="weights of the embedding "
+                                   "model; auto: bf16 where the CPU has native bfloat16 (AMX, AVX-512 BF16), else fp32")
     index_device: str = Field("auto", pattern="^(auto|cpu|gpu)$", description="FAISS backend; auto: GPU when present")
     exact_threshold: int = Field(50_000, ge=1, description="vectors per shard above which search is approximate (IVF)")
     nprobe: int = Field(16, ge=1, description="IVF lists probed per query")

