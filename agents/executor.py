@@ -193,14 +193,15 @@ def routes(ctx: AgentContext) -> list[Route]:
 
     async def handle(step: ExecuteStep) -> list[Emit]:
         env = step.envelope
-        async with redis_errors("reading the task's status"):
-            status = await redis.hget(keys.task(env.tenant_id, env.task_id), "status")
+        async with redis_errors("reading the task's status and the step's recorded answer"):
+            status, raw = await (redis.pipeline(transaction=False).hget(keys.task(env.tenant_id, env.task_id), "status")
+                                 .get(memo.key(env.tenant_id, env.idempotency_key)).execute())
         if status is not None and status.decode() in _CLOSED:
             log.info("step_dropped", reason=f"task {status.decode()}")
             return []
         prompt = assemble(step.question, step.passages, output_schema=step.output_schema, feedback=step.feedback)
         max_tokens = step.max_tokens or s.answer_max_tokens
-        recorded = await memo.get(env.tenant_id, env.idempotency_key)
+        recorded = memo.opened(env.tenant_id, raw)
         if recorded is not None and recorded.get("prompt_sha256", prompt.sha256) != prompt.sha256:
             recorded = None  # recorded for another prompt (a replay whose retrieval changed): not this answer
         if recorded is not None:  # answered before this step was redelivered: never call (or charge) twice
@@ -225,7 +226,7 @@ def routes(ctx: AgentContext) -> list[Route]:
             choice = choose(pool, loads, prompt_tokens=prompt.tokens, max_tokens=max_tokens,
                             usd_per_s=0.0 if degraded else s.route_usd_per_s, avoid=frozenset(step.avoid))
             e = choice.endpoint
-            if not await breakers.get(e.name).allow():
+            if not await breakers.get(e.name).allow(loads[e.name].breaker_state):  # read with the loads
                 failures.append(f"{e.name} breaker open")
                 pool = [p for p in pool if p.name != e.name]
                 continue

@@ -123,12 +123,16 @@ class SharedBreaker:
         except RedisError as err:
             raise TransientError(f"redis unavailable for breaker {self.name}: {err}", code="redis_unavailable") from err
 
-    async def allow(self) -> bool:
+    async def allow(self, state: str | None = None) -> bool:
         """May a call go out now? (False while open; the first call after ``reset_s`` is a probe.)
 
-        The common cases (closed, or open within its reset time) are decided on one async read;
-        only moving to half-open goes through pybreaker.
+        The common cases (closed, or open within its reset time) are decided on one async read, or
+        on none when the caller read the ``state`` a moment ago (the router's loads) and it was not
+        open; only moving to half-open goes through pybreaker.
         """
+        if state is not None and state != pybreaker.STATE_OPEN:
+            BREAKER_STATE.labels(self.name).set(breaker_code(state))
+            return True
         seen = await self._peek()
         if seen is not None:
             state, opened_at, _ = seen

@@ -35,9 +35,12 @@ class CallMemo:
     def __init__(self, redis: aioredis.Redis, keys: Keys, ttl_s: int, sealer: Sealer | None = None) -> None:
         self._redis, self._keys, self._ttl, self._sealer = redis, keys, ttl_s, sealer
 
-    async def get(self, tenant: str, idempotency_key: str) -> dict | None:
-        async with redis_errors("reading a recorded model answer"):
-            raw = await self._redis.get(memo_key(self._keys, tenant, idempotency_key))
+    def key(self, tenant: str, idempotency_key: str) -> str:
+        """The Redis key of a step's record (to read it in one round trip with something else)."""
+        return memo_key(self._keys, tenant, idempotency_key)
+
+    def opened(self, tenant: str, raw: bytes | None) -> dict | None:
+        """The answer in ``raw`` as read from ``key``, its text unsealed; None if nothing was recorded."""
         if not raw:
             return None
         answer = json.loads(raw)
@@ -45,7 +48,11 @@ class CallMemo:
             answer["text"] = self._sealer.open(tenant, "memo.text", answer["text"])
         return answer
 
+    async def get(self, tenant: str, idempotency_key: str) -> dict | None:
+        async with redis_errors("reading a recorded model answer"):
+            return self.opened(tenant, await self._redis.get(self.key(tenant, idempotency_key)))
+
     async def put(self, tenant: str, idempotency_key: str, answer: dict) -> None:
         async with redis_errors("recording a model answer"):
-            await self._redis.set(memo_key(self._keys, tenant, idempotency_key),
+            await self._redis.set(self.key(tenant, idempotency_key),
                                   memo_blob(self._sealer, tenant, answer), ex=self._ttl)

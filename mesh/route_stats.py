@@ -90,7 +90,8 @@ class RouteStats:
             healthy = self._health.healthy(float(rate) if rate else None, int(samples or 0),
                                            float(at) if at else None, now)
             loads[n] = Load(in_flight=int(flying), latency_ms=float(latency) if latency else None,
-                            breaker_open=is_open(state, opened_at, self._reset_s, now), healthy=healthy)
+                            breaker_open=is_open(state, opened_at, self._reset_s, now),
+                            breaker_state=(state or b"closed").decode(), healthy=healthy)
         return loads
 
     async def begin(self, name: str, timeout_s: float) -> str:

@@ -28,6 +28,7 @@ class Load:
     in_flight: int = 0
     latency_ms: float | None = None  # moving average; None before the first call
     breaker_open: bool = False
+    breaker_state: str = "closed"  # as read with the rest: closed, open or half-open (mesh.breakers)
     healthy: bool = True  # False: its answers fail validation too often (mesh.route_stats.Health)
 
 

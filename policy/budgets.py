@@ -16,7 +16,7 @@ context) and says so; at the hard limit a call is refused with what is left and 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import redis.asyncio as aioredis
@@ -127,6 +127,10 @@ class Grant:
     usd: float
     soft_limit_passed: bool
     used_tokens: int
+    #: where the hold was placed (the period's spent and held keys, the minute's rate key) and the period's
+    #: TTL: settling there charges the period and minute the call was granted in, even across a boundary
+    keys: tuple[str, str, str] = ("", "", "")
+    ttl_s: int = 0
 
     @property
     def hold(self) -> str:
@@ -174,8 +178,8 @@ class Budgets:
         """Hold ``tokens`` and ``usd`` for one call, or say which limit refuses it."""
         now = now or datetime.now(timezone.utc)
         limits, spent, held, rate, ends = self._names(tenant, now, await self.period_of(tenant))
-        grant = Grant(uuid.uuid4().hex[:16], tenant, int(tokens), round(float(usd), 9), False, 0)
         ttl = int((ends - now).total_seconds()) + 86400
+        grant = Grant(uuid.uuid4().hex[:16], tenant, int(tokens), round(float(usd), 9), False, 0, (spent, held, rate), ttl)
         async with redis_errors("reserving budget"):
             out = [o.decode() for o in await self._reserve(
                 keys=[limits, spent, held, rate],
@@ -184,7 +188,7 @@ class Budgets:
         if out[0] == "ok":
             metrics.BUDGET_DECISIONS.labels(tenant, "soft_exceeded" if out[1] == "1" else "granted").inc()
             metrics.BUDGET_USED.labels(tenant, "tokens").set(float(out[2]))
-            return Grant(grant.id, tenant, grant.tokens, grant.usd, out[1] == "1", int(float(out[2])))
+            return replace(grant, soft_limit_passed=out[1] == "1", used_tokens=int(float(out[2])))
         metrics.BUDGET_DECISIONS.labels(tenant, "refused").inc()
         limit, used = out[1], out[2]
         if out[0] in ("rpm", "tpm"):
@@ -198,21 +202,20 @@ class Budgets:
                                f"{tokens if unit == 'tokens' else round(usd, 6)}; resets at {ends:%Y-%m-%dT%H:%MZ}",
                        False)
 
-    async def settle(self, grant: Grant, tokens: int, usd: float, now: datetime | None = None) -> bool:
+    async def settle(self, grant: Grant, tokens: int, usd: float) -> bool:
         """Charge what the call used and release the rest; False if already settled or expired."""
-        return await self._finish(grant, tokens, usd, now, charge=True)
+        return await self._finish(grant, tokens, usd, charge=True)
 
-    async def release(self, grant: Grant, now: datetime | None = None) -> bool:
+    async def release(self, grant: Grant) -> bool:
         """Give the whole reservation back (the call failed)."""
-        return await self._finish(grant, 0, 0.0, now, charge=False)
+        return await self._finish(grant, 0, 0.0, charge=False)
 
-    async def _finish(self, grant: Grant, tokens: int, usd: float, now: datetime | None, *, charge: bool) -> bool:
-        now = now or datetime.now(timezone.utc)
-        _, spent, held, rate, ends = self._names(grant.tenant, now, await self.period_of(grant.tenant))
+    async def _finish(self, grant: Grant, tokens: int, usd: float, *, charge: bool) -> bool:
+        """One script on the keys the grant was held under (no look-up of the period first)."""
         async with redis_errors("settling budget"):
-            done = await self._settle(keys=[spent, held, rate],
-                                      args=[grant.hold, grant.tokens, "", tokens, round(usd, 9),
-                                            int((ends - now).total_seconds()) + 86400, "1" if charge else "0"])
+            done = await self._settle(keys=list(grant.keys),
+                                      args=[grant.hold, grant.tokens, "", tokens, round(usd, 9), grant.ttl_s,
+                                            "1" if charge else "0"])
         return bool(done)
 
     async def show(self, tenant: str, now: datetime | None = None) -> dict:

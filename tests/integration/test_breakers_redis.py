@@ -72,6 +72,38 @@ def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_close
     asyncio.run(go())
 
 
+def test_the_state_read_with_the_route_loads_decides_allow_without_another_read(redis_url):
+    """The router's loads carry each breaker's state; a closed one lets the call out on no read of its own,
+    an open one is still read (its reset time may be over, and the probe goes through pybreaker)."""
+    import socket
+
+    from mesh.errors import TransientError
+
+    async def go():
+        client = aioredis.from_url(redis_url)
+        mine = Breakers(redis_url, PREFIX + "rt:", fail_max=1, reset_s=30).get("ep")
+        mine.close()
+        stats = RouteStats(client, PREFIX + "rt:", breaker_reset_s=30)
+        load = (await stats.loads(["ep"]))["ep"]
+        assert load.breaker_state == "closed" and not load.breaker_open
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            dead = sock.getsockname()[1]  # nothing listens here once closed
+        blind = Breakers(f"redis://127.0.0.1:{dead}/0", PREFIX + "rt:", fail_max=1, reset_s=30).get("ep")
+        assert await blind.allow(load.breaker_state)  # decided on what the loads read: no Redis needed
+        with pytest.raises(TransientError):
+            await blind.allow()  # without it, it must read (and here cannot)
+        await mine.failed("HTTP 500")
+        load = (await stats.loads(["ep"]))["ep"]
+        assert load.breaker_state == "open" and load.breaker_open
+        assert not await mine.allow(load.breaker_state)  # open: read, and refused within the reset time
+        with pytest.raises(TransientError):
+            await blind.allow(load.breaker_state)
+        mine.close()
+        await client.aclose()
+    asyncio.run(go())
+
+
 def test_an_endpoint_that_answers_badly_is_unhealthy_until_it_has_been_left_alone(redis_url):
     async def go():
         client = aioredis.from_url(redis_url)

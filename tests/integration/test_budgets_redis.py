@@ -39,8 +39,8 @@ def test_settling_charges_what_was_used_and_frees_the_rest(redis_url):
         b = budgets(redis_url, "b2:", hard_tokens=1000, hard_usd=1.0)
         g = await b.reserve("acme", 500, 0.2, NOW)
         assert isinstance(g, Grant)
-        assert await b.settle(g, 120, 0.05, NOW)
-        assert not await b.settle(g, 120, 0.05, NOW)  # settling twice charges once
+        assert await b.settle(g, 120, 0.05)
+        assert not await b.settle(g, 120, 0.05)  # settling twice charges once
         view = await b.show("acme", NOW)
         assert (view["used_tokens"], view["used_usd"], view["calls"], view["reserved"]) == (120, 0.05, 1, 0)
         assert isinstance(await b.reserve("acme", 880, 0.1, NOW), Grant)
@@ -57,7 +57,7 @@ def test_a_failed_call_releases_and_a_dead_replicas_hold_expires(redis_url):
         b.hold_s = 60
         g = await b.reserve("acme", 100, 0.0, NOW)
         assert isinstance(await b.reserve("acme", 1, 0.0, NOW), Refusal)
-        assert await b.release(g, NOW)
+        assert await b.release(g)
         g2 = await b.reserve("acme", 100, 0.0, NOW)
         assert isinstance(g2, Grant)  # never settled: its replica died
         later = NOW + timedelta(seconds=61)
@@ -87,4 +87,21 @@ def test_soft_limit_usd_limit_rate_limits_and_stored_limits(redis_url):
         assert isinstance(refused, Refusal) and "this month" in refused.message and "2026-12-01T00:00Z" in refused.message
         with pytest.raises(ValueError):
             await b.set("globex", speed=3)
+    asyncio.run(go())
+
+
+def test_a_call_that_ends_after_midnight_is_charged_to_the_day_it_was_granted_in(redis_url):
+    """The grant names the keys it was held under: settling in the next period (or minute) still finds its hold."""
+    async def go():
+        b = budgets(redis_url, "b6:", hard_tokens=1000, tpm=10_000)
+        before_midnight = datetime(2026, 11, 24, 23, 59, 59, tzinfo=timezone.utc)
+        g = await b.reserve("acme", 500, 0.0, before_midnight)
+        assert isinstance(g, Grant)
+        assert await b.settle(g, 200, 0.0)  # the clock has passed midnight: the hold is still found
+        day = await b.show("acme", before_midnight)
+        assert (day["used_tokens"], day["calls"], day["reserved"]) == (200, 1, 0)
+        next_day = await b.show("acme", before_midnight + timedelta(seconds=2))
+        assert (next_day["used_tokens"], next_day["calls"]) == (0, 0)  # nothing charged to a day it did not use
+        rate = await b.redis.hget(g.keys[2], "tokens")
+        assert int(rate) == 200  # the minute it was granted in holds what it really used
     asyncio.run(go())
