@@ -7,7 +7,10 @@ built-in (extractive) model, ingests the sample corpus, warms up, then measures:
 
 - steady: ``--rate`` tasks per second for ``--seconds`` (open loop): throughput and end-to-end
   latency (p50, p95, p99, submission to result);
-- burst: ``--burst`` tasks submitted at once: throughput until the last result, and latency.
+- burst: ``--burst`` tasks submitted at once: throughput until the last result, and latency;
+- idle, before those: the CPU of the whole mesh doing nothing for ``--idle`` seconds, the latency
+  of the first task after that idle spell, and of one task right after the warm-up (the price of
+  fetch waits that back off while idle, ``mesh.fetch_wait``).
 
 Where the time goes comes from every worker's ``/metrics``: the mean time each agent spends
 handling each message (``switchboard_step_seconds``, by agent and topic) along a task's path. The
@@ -93,6 +96,16 @@ def _phase(client: Client, results: Results, tasks: int, rate: float | None) -> 
             "_latencies": lat}
 
 
+def _idle(client: Client, results: Results, procs: dict[str, int], settle_s: float, seconds: float) -> dict:
+    """CPU of the whole mesh doing nothing for ``seconds`` (after ``settle_s`` of quiet), then one task's latency."""
+    time.sleep(settle_s)
+    before = sum(cpu_rss(pid)[0] for pid in procs.values())
+    time.sleep(seconds)
+    used = sum(cpu_rss(pid)[0] for pid in procs.values()) - before
+    return {"idle_cpu_pct": round(100 * used / seconds, 1),
+            "first_task_after_idle_ms": _phase(client, results, 1, rate=None)["p50_ms"]}
+
+
 def _replicas(n: int, args, run_dir: Path) -> dict:
     run = os.urandom(3).hex()
     settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", redis_url=f"redis://127.0.0.1:{free_port()}/0",
@@ -111,10 +124,13 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
         client.wait_stored(docs, 240)
         results = Results(settings)
         results.start()
-        _phase(client, results, args.warmup, rate=10.0)
-        handled_before = handling(settings)
         procs = {**{label: w.pid for label, w in mesh.workers.items()}, **{c.name: c.pid for c in mesh.stack},
                  "bench client": os.getpid()}
+        mesh_procs = {label: pid for label, pid in procs.items() if label != "bench client"}
+        idle = _idle(client, results, mesh_procs, settings.fetch_idle_after_s + 1, args.idle)
+        _phase(client, results, args.warmup, rate=10.0)
+        idle["hot_task_ms"] = _phase(client, results, 1, rate=None)["p50_ms"]  # consumers busy a moment ago
+        handled_before = handling(settings)
         usage_before = {label: cpu_rss(pid) for label, pid in procs.items()}
         t0 = time.perf_counter()
         steady = _phase(client, results, int(args.rate * args.seconds), rate=args.rate)
@@ -145,7 +161,7 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
     lat = steady.pop("_latencies")
     burst.pop("_latencies")
     overhead = [max(0.0, x - compute / 1000) for x in lat]
-    return {"replicas": n, "steady": steady, "burst": burst, "stages": stages,
+    return {"replicas": n, "idle": idle, "steady": steady, "burst": burst, "stages": stages,
             "in_stages_ms": round(in_stages, 2), "between_stages_ms": round(steady["p50_ms"] - in_stages, 2),
             "compute_ms": round(compute, 2), "redis_trips_per_task": round(sum(s["redis_trips"] or 0 for s in stages), 1),
             "overhead_p50_ms": percentile_ms(overhead, 50), "overhead_p99_ms": percentile_ms(overhead, 99),
@@ -160,7 +176,10 @@ def run(args) -> dict:
     base = rows[0]["burst"]["tasks_per_s"] / rows[0]["replicas"]
     for r in rows:
         r["scaling_efficiency"] = round(r["burst"]["tasks_per_s"] / (r["replicas"] * base), 2) if base else None
-    return {"machine": machine(), "rate": args.rate, "seconds": args.seconds, "burst": args.burst, "runs": rows}
+    s = Settings()
+    return {"machine": machine(), "rate": args.rate, "seconds": args.seconds, "burst": args.burst,
+            "fetch_max_wait_ms": s.fetch_max_wait_ms, "fetch_idle_wait_ms": s.fetch_idle_wait_ms,
+            "fetch_idle_after_s": s.fetch_idle_after_s, "runs": rows}
 
 
 def render(report: dict) -> str:
@@ -175,6 +194,10 @@ def render(report: dict) -> str:
            f"{report['burst']}; {machine_line(report['machine'])}",
            table(load, ["replicas", "load", "tasks", "completed", "tasks_per_s", "p50_ms", "p95_ms", "p99_ms",
                         "overhead_p50_ms", "overhead_p99_ms", "scaling"])]
+    out += ["\nidle (fetch waits back off after %s s without records, up to %s ms):" % (
+                report.get("fetch_idle_after_s"), report.get("fetch_idle_wait_ms")),
+            table([{"replicas": r["replicas"], **r["idle"]} for r in runs],
+                  ["replicas", "idle_cpu_pct", "first_task_after_idle_ms", "hot_task_ms"])]
     first = runs[0]
     out += [f"\nwhere a task's time goes ({first['replicas']} replica(s); mean handling per message):",
             table(first["stages"], ["stage", "messages", "mean_ms", "redis_trips"]),
@@ -193,6 +216,7 @@ def _arguments(p) -> None:
     p.add_argument("--seconds", type=float, default=15.0, help="steady load duration (default 15)")
     p.add_argument("--burst", type=int, default=300, help="tasks submitted at once (default 300)")
     p.add_argument("--warmup", type=int, default=30, help="tasks before measuring (default 30)")
+    p.add_argument("--idle", type=float, default=5.0, help="seconds the idle mesh's CPU is measured (default 5)")
 
 
 main = main_of("bench.mesh", __doc__, _arguments, run, render)

@@ -25,7 +25,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from mesh.codec import AvroCodec, register_with_faust
 from mesh.errors import TransientError
-from mesh import metrics, redis_count
+from mesh import fetch_wait, metrics, redis_count
 from mesh.logs import get_logger
 from mesh.retry import RetryPolicy
 from mesh.runtime import Emit, Inbound, Processor, Route
@@ -90,6 +90,13 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # aiokafka reads it when the fetcher starts
+        start = consumer.start
+
+        async def start_with_adaptive_wait() -> None:
+            await start()  # makes the fetcher, whose every request then reads the wait it is given
+            self.app.adapt_fetch_wait(consumer._fetcher)
+
+        consumer.start = start_with_adaptive_wait
         return consumer
 
 
@@ -153,6 +160,9 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
         broker_commit_interval=0.5,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.adapt_fetch_wait = lambda fetcher: fetch_wait.install(fetcher, fetch_wait.FetchWait(
+        settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.fetch_idle_after_s),
+        metrics.FETCH_WAIT.labels(spec.name))
     app.idempotent_producer = settings.idempotent_producers
     topics = Topics(settings.topic_prefix)
     codec = codec_for(settings)

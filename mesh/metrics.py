@@ -15,7 +15,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from mesh.logs import get_logger
 
 __all__ = ["MESSAGES", "FAILURES", "STEP_SECONDS", "REDIS_TRIPS", "RETRIES", "LAG", "BREAKER_STATE", "CACHE", "TOKENS", "COST",
-           "BUDGET_DECISIONS", "BUDGET_USED", "SHARD_BUILDS", "serve", "breaker_code"]
+           "BUDGET_DECISIONS", "BUDGET_USED", "SHARD_BUILDS", "FETCH_WAIT", "serve", "breaker_code"]
 
 log = get_logger("switchboard.metrics")
 
@@ -46,6 +46,8 @@ BUDGET_USED = Gauge("switchboard_budget_used", "Budget spent in the current peri
                     "(tokens, usd).", ["tenant", "unit"])
 SHARD_BUILDS = Counter("switchboard_index_shard_builds", "Vector shards built, by trigger (ingest: once a burst "
                        "of documents was embedded; query: a query found its shard stale and waited).", ["trigger"])
+FETCH_WAIT = Gauge("switchboard_fetch_wait_ms", "The wait of the agent's next fetch: short while records flow, "
+                   "backed off while idle (mesh.fetch_wait).", ["agent"])
 
 _BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
 

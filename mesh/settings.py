@@ -50,6 +50,10 @@ class Settings(BaseSettings):
                          description="tuning defaults for what is not set: latency (no linger, 5 ms fetch waits, "
                          "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip)")
     fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out.")
+    fetch_idle_wait_ms: int = Field(25, ge=0, description="the fetch wait a consumer backs off to once no records "
+                                    "came for fetch_idle_after_s (mesh.fetch_wait); no longer than fetch_max_wait_ms: "
+                                    "never backs off")
+    fetch_idle_after_s: float = Field(2.0, ge=0, description="idle time after which fetch waits grow")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
     heartbeat_interval_s: float = Field(1.0, gt=0)
     producer_linger_ms: int = Field(0, ge=0)

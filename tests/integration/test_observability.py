@@ -169,6 +169,18 @@ def test_metrics_are_scraped_from_running_workers(settings, tenant):
     assert {"planner", "retriever", "executor", "validator", "index"} <= {a["agent"] for a in json.loads(agents.stdout)}
 
 
+def test_an_idle_agent_backs_its_fetch_wait_off_and_a_task_still_goes_through(settings, tenant):
+    """Every agent's consumer follows its traffic (mesh.fetch_wait), and says so in /metrics."""
+    assert settings.fetch_idle_wait_ms > settings.fetch_max_wait_ms
+    deadline = time.monotonic() + settings.fetch_idle_after_s + 20
+    while (wait := _value(_metrics(settings, "validator"), "switchboard_fetch_wait_ms", agent="validator")) \
+            != settings.fetch_idle_wait_ms and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert wait == settings.fetch_idle_wait_ms  # idle since the last test: backed off
+    _, result = answered(settings, tenant)  # the first records after the idle spell get through
+    assert result.status is TaskStatus.answered
+
+
 def test_usage_rolls_up_tokens_by_user_and_task_type(settings, tenant):
     client, first = answered(settings, tenant, "ann")
     second = client.ask("What happens when a circuit breaker opens?", Principal(tenant_id=tenant, user_id="bob"))
