@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from bench.metrics import ndcg_at, recall_at
 from bench.workers import handling, since
+from index.encoder import resolve_precision
 from index.fusion import convex, rrf
 from mesh.bus import Publisher, Tail, broker_ready
 from mesh.client import Client
@@ -152,6 +153,7 @@ def _measure(settings: Settings, args) -> dict:
             "documents": len(docs), "tenant": tenant, "ingest_docs_per_s": round(len(docs) / ingest_s, 1),
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
+            "encoder_precision": resolve_precision(settings.encoder_precision),
             "results": rows, "stages": stages, "fusion_sweep": fusions}
 
 
@@ -236,7 +238,8 @@ def _arguments(p) -> None:
 def _render(report: dict) -> str:
     lines = [f"{report['documents']} documents, {report['queries']} queries ({report['split']}); "
              f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}",
-             f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}",
+             f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}, "
+             f"precision {report.get('encoder_precision', 'not recorded')}",
              table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded"]),
              "", f"where a query's time goes (mean handling per message of each hop; sanitize "
              f"{'on' if report['sanitize'] else 'off'}):",
