@@ -28,6 +28,11 @@ _BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 #: word pieces in a batch up to which it runs on one thread: for a query or a few, waking a second
 #: thread costs more than it saves (on 2 busy cores, a query took 17-19 ms on one, 25-29 on two)
 SMALL_BATCH_TOKENS = 512
+#: batches are padded to a multiple of this many word pieces: the oneDNN kernels torch runs are made and
+#: cached per input shape, so fewer distinct lengths mean reuse. Measured on 1,469 SciFact passages in
+#: batches of 128: bf16 59 -> 83 passages/s and 1.24 -> 0.72 GiB resident; fp32 23.5 -> 28.9/s; one query
+#: unchanged (the pad tokens are masked out of attention and pooling)
+PAD_MULTIPLE = 32
 
 
 def resolve_precision(setting: str, cpuinfo: str | None = None) -> str:
@@ -80,7 +85,8 @@ class Encoder:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
                 batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=self.max_length, return_tensors="pt")
+                                        max_length=self.max_length, pad_to_multiple_of=PAD_MULTIPLE,
+                                        return_tensors="pt")
                 self._use_threads(1 if batch["input_ids"].numel() <= SMALL_BATCH_TOKENS else self.threads)
                 hidden = self._model(**batch).last_hidden_state.float()  # pool and normalise in fp32
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)

@@ -119,6 +119,16 @@ def test_a_query_runs_on_one_thread_and_a_batch_of_passages_on_all(encoder):
     assert torch.get_num_threads() == encoder.threads
 
 
+def test_padding_batches_to_a_multiple_changes_no_vector(each_encoder, monkeypatch):
+    """Batches are padded to PAD_MULTIPLE word pieces (kernel reuse); the pads are masked out."""
+    import index.encoder as encoder_module
+
+    texts = [SHORT, MEDIUM, "Redis holds the idempotency ledger.", " ".join(["word"] * 45)]
+    padded = each_encoder.encode(texts)
+    monkeypatch.setattr(encoder_module, "PAD_MULTIPLE", None)
+    assert (cosines(padded, each_encoder.encode(texts)) > AGREEMENT[each_encoder.precision]).all()
+
+
 def test_meaning_is_captured(each_encoder):
     a, b, c = each_encoder.encode(["How long does Kafka keep messages?",
                               "Kafka retains records for seven days.",
