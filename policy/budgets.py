@@ -129,8 +129,8 @@ class Grant:
     used_tokens: int
     #: where the hold was placed (the period's spent and held keys, the minute's rate key) and the period's
     #: TTL: settling there charges the period and minute the call was granted in, even across a boundary
-    keys: tuple[str, str, str] = ("", "", "")
-    ttl_s: int = 0
+    keys: tuple[str, str, str]
+    ttl_s: int
 
     @property
     def hold(self) -> str:
