@@ -56,7 +56,7 @@ def routes(ctx: AgentContext) -> Parts:
             if not encoder:
                 encoder.append(await asyncio.to_thread(Encoder, s.encoder_threads, s.encoder_max_length,
                                                        s.encoder_batch_size, precision))
-        return await asyncio.to_thread(encoder[0].encode, texts)
+        return await encoder[0].encode_async(texts)
 
     cache = EmbeddingCache(ctx.redis, s.cache_prefix or ctx.keys.prefix, vectors_of, DIM, encode_async,
                            capacity=s.embedding_cache_size)

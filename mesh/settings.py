@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100)
     # retrieval
     encoder_threads: int = Field(2, ge=1, description="torch threads for the embedding model")
+    blas_threads: int = Field(1, ge=1, description="threads numpy's BLAS may use in an agent process (exact "
+                              "search, grounding); its idle threads spin, so more cost a core's share between calls")
     encoder_max_length: int = Field(256, ge=16, le=512, description="word pieces per passage the encoder reads")
     encoder_batch_size: int = Field(32, ge=1)
     encoder_precision: str = Field("auto", pattern="^(auto|fp32|bf16)$", description="weights of the embedding "

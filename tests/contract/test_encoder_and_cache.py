@@ -14,6 +14,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import asyncio  # noqa: E402
 import socket  # noqa: E402
+import threading  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -113,10 +115,30 @@ def test_a_mixed_batch_gives_the_vectors_of_each_text_alone(each_encoder):
 def test_a_query_runs_on_one_thread_and_a_batch_of_passages_on_all(encoder):
     import torch
 
+    def computing_threads():  # torch's thread count is a setting of the thread that computes
+        return encoder._worker.submit(torch.get_num_threads).result()
+
     encoder.encode([SHORT])
-    assert torch.get_num_threads() == 1
+    assert computing_threads() == 1
     encoder.encode([LONG] * 8)
-    assert torch.get_num_threads() == encoder.threads
+    assert computing_threads() == encoder.threads
+    with ThreadPoolExecutor(2) as callers:  # asked from other threads, as an event loop's pool does
+        list(callers.map(lambda _: encoder.encode([SHORT]), range(4)))
+    assert computing_threads() == 1
+
+
+def test_every_call_computes_on_the_encoders_own_thread(encoder):
+    """Whichever thread or event loop asks, the model runs on one thread (its OpenMP setting and team)."""
+    ran_on: set[int] = set()
+    hook = encoder._model.register_forward_pre_hook(lambda *_: ran_on.add(threading.get_ident()))
+    try:
+        encoder.encode([SHORT])
+        with ThreadPoolExecutor(3) as callers:
+            list(callers.map(lambda t: encoder.encode([t]), [SHORT, MEDIUM, LONG]))
+        asyncio.run(encoder.encode_async([MEDIUM]))
+    finally:
+        hook.remove()
+    assert len(ran_on) == 1 and threading.get_ident() not in ran_on
 
 
 def test_padding_batches_to_a_multiple_changes_no_vector(each_encoder, monkeypatch):
