@@ -10,10 +10,9 @@ the fp32 ones (``bench.encoder`` measures both side by side). Elsewhere bf16 is 
 The precision is part of the model id, so cached vectors of one precision never pass for the other.
 
 Threads: all of the model's work runs on one thread the encoder owns. torch's OpenMP thread count
-is a setting of the thread that runs a computation, and each thread that runs one gets its own team
-of OpenMP workers, which spin for a while after every call; encoding from whichever pool thread
-was free ran queries on two threads where one was asked for (27 ms a SciFact query in the index
-agent, against 13 ms on a thread of its own).
+is a setting of the thread that computes, and each such thread gets its own team of OpenMP workers,
+which spin for a while after every call. Encoding on whichever pool thread was free left some
+with two threads for a query and kept a worker spinning (a fifth of a core in the index agent).
 """
 
 from __future__ import annotations
