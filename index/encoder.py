@@ -40,6 +40,9 @@ SMALL_BATCH_TOKENS = 512
 #: batches of 128: bf16 59 -> 83 passages/s and 1.24 -> 0.72 GiB resident; fp32 23.5 -> 28.9/s; one query
 #: unchanged (the pad tokens are masked out of attention and pooling)
 PAD_MULTIPLE = 32
+#: a lone text (a query) is padded less: its 21 word pieces (SciFact's median) padded to 24 rather
+#: than 32 took 10.3 ms at p50 instead of 12.1 (bf16, one thread), and 4 lengths cover most queries
+LONE_PAD_MULTIPLE = 8
 
 
 def resolve_precision(setting: str, cpuinfo: str | None = None) -> str:
@@ -108,7 +111,8 @@ class Encoder:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
                 batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=self.max_length, pad_to_multiple_of=PAD_MULTIPLE,
+                                        max_length=self.max_length,
+                                        pad_to_multiple_of=LONE_PAD_MULTIPLE if len(idx) == 1 else PAD_MULTIPLE,
                                         return_tensors="pt")
                 self._use_threads(1 if batch["input_ids"].numel() <= SMALL_BATCH_TOKENS else self.threads)
                 hidden = self._model(**batch).last_hidden_state.float()  # pool and normalise in fp32

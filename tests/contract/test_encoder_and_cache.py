@@ -142,13 +142,18 @@ def test_every_call_computes_on_the_encoders_own_thread(encoder):
 
 
 def test_padding_batches_to_a_multiple_changes_no_vector(each_encoder, monkeypatch):
-    """Batches are padded to PAD_MULTIPLE word pieces (kernel reuse); the pads are masked out."""
+    """Batches are padded to PAD_MULTIPLE word pieces, a lone text to LONE_PAD_MULTIPLE (kernel reuse);
+    the pads are masked out."""
     import index.encoder as encoder_module
 
     texts = [SHORT, MEDIUM, "Redis holds the idempotency ledger.", " ".join(["word"] * 45)]
     padded = each_encoder.encode(texts)
+    alone = np.stack([each_encoder.encode([t])[0] for t in texts])
     monkeypatch.setattr(encoder_module, "PAD_MULTIPLE", None)
-    assert (cosines(padded, each_encoder.encode(texts)) > AGREEMENT[each_encoder.precision]).all()
+    monkeypatch.setattr(encoder_module, "LONE_PAD_MULTIPLE", None)
+    unpadded = each_encoder.encode(texts)
+    assert (cosines(padded, unpadded) > AGREEMENT[each_encoder.precision]).all()
+    assert (cosines(alone, unpadded) > AGREEMENT[each_encoder.precision]).all()
 
 
 def test_meaning_is_captured(each_encoder):
