@@ -1,6 +1,9 @@
 """The index agent: owns the documents and their vectors, and answers dense searches.
 
-In:  ``docs.ingest`` (DocumentIngest: upsert or delete), ``index.queries`` (IndexQuery).
+In:  ``docs.ingest`` (DocumentIngest: upsert or delete), ``index.queries`` (IndexQuery), and, unless
+     ``query_prefetch`` is off, ``steps.retrieve`` (RetrieveStep: its question is encoded as soon as
+     the step is published, in its own consumer group beside the retriever's, so that the
+     retriever's query for it, a hop later, finds the vector ready or under way).
 Out: ``index.results`` (IndexResult: the best passage of each of the k best documents).
 Errors: a document whose access tenant differs from its envelope's is dead-lettered.
 
@@ -33,7 +36,7 @@ from mesh.errors import DeterministicError
 from mesh.logs import get_logger
 from mesh.metrics import SHARD_BUILDS
 from mesh.runtime import Emit, Route
-from schemas.models import DocumentIngest, IndexQuery, IndexResult, Passage
+from schemas.models import DocumentIngest, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
 
 __all__ = ["spec"]
 
@@ -154,6 +157,29 @@ def routes(ctx: AgentContext) -> Parts:
                                                             query_id=q.query_id, hits=hits, searched=searched))]
         return out
 
+    prefetching: set[asyncio.Task] = set()
+
+    async def prefetch_many(steps: list[RetrieveStep]) -> list[list[Emit]]:
+        """Start encoding the questions of steps that will query the index; return at once.
+
+        Nothing waits on it but the query that will ask for the same text (``EmbeddingCache`` shares
+        an encoding under way), so a failure here only means that query encodes the text itself.
+        """
+        questions: dict[str, list[str]] = defaultdict(list)
+        for step in steps:
+            if step.mode is not RetrievalMode.lexical:
+                questions[step.envelope.tenant_id].append(step.question)
+        for tenant, texts in questions.items():
+            task = asyncio.create_task(cache.get_many(texts, tenant))
+            prefetching.add(task)
+            task.add_done_callback(_prefetched)
+        return [[] for _ in steps]
+
+    def _prefetched(task: asyncio.Task) -> None:
+        prefetching.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("prefetch_failed", error=str(task.exception()))
+
     async def warmup() -> None:
         await encode_async(["warm up"])  # load the model before reporting ready, not on the first query
 
@@ -164,7 +190,10 @@ def routes(ctx: AgentContext) -> Parts:
             # key, which the retriever's own ledger answers with what it sent the first time (saves two
             # Redis round trips, one of them writing a hundred hits, on each query's path)
             Route("index.queries", idempotent=False, reports="nobody", handle_many=query_many, batch_size=64,
-                  batch_wait_s=0.005)], warmup=warmup)
+                  batch_wait_s=0.005),
+            # no ledger and no output: a prefetch only warms the cache
+            *([Route("steps.retrieve", idempotent=False, reports="nobody", handle_many=prefetch_many, batch_size=64,
+                     batch_wait_s=0.005)] if s.query_prefetch else [])], warmup=warmup)
 
 
 spec = AgentSpec("index", routes)

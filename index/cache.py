@@ -1,7 +1,10 @@
 """The embedding cache: an in-process LRU in front of Redis, keyed by model and content hash.
 
 A text that was encoded once, by any replica, is never encoded again: re-ingesting a document,
-or asking a question twice, costs a lookup. A document update drops the entries of the
+or asking a question twice, costs a lookup. A text asked for while its encoding is under way
+waits for that encoding (``shared``) instead of starting another: the index agent starts
+encoding a step's question as soon as the step is published, and the retriever's query for it,
+arriving a few milliseconds later, takes the same vector. A document update drops the entries of the
 passages it no longer has (``forget``). Hit rates are counted per layer.
 
 Entries are per tenant, in Redis and in memory (each tenant its own LRU of ``capacity``), so
@@ -10,6 +13,7 @@ one tenant's texts can neither reveal (by a hit) nor evict (by an update or by v
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
@@ -22,7 +26,8 @@ from mesh.state import redis_errors
 __all__ = ["EmbeddingCache", "content_key"]
 
 _CACHE_RESULTS = {"memory_hits": CACHE.labels("embeddings", "memory_hit"),
-                  "redis_hits": CACHE.labels("embeddings", "redis_hit"), "misses": CACHE.labels("embeddings", "miss")}
+                  "redis_hits": CACHE.labels("embeddings", "redis_hit"), "misses": CACHE.labels("embeddings", "miss"),
+                  "shared": CACHE.labels("embeddings", "shared")}
 
 
 def content_key(model_id: str, text: str) -> str:
@@ -38,7 +43,8 @@ class EmbeddingCache:
         self._redis, self._prefix, self.model_id, self.dim = redis, prefix, model_id, dim
         self._encode, self._capacity, self._ttl = encode, capacity, ttl_s
         self._lrus: defaultdict[str, OrderedDict[str, np.ndarray]] = defaultdict(OrderedDict)
-        self.stats = {"memory_hits": 0, "redis_hits": 0, "misses": 0}
+        self.stats = {"memory_hits": 0, "redis_hits": 0, "misses": 0, "shared": 0}
+        self._encoding: dict[tuple[str, str], asyncio.Future] = {}  # (tenant, key) -> its vector, under way
 
     def _rkey(self, tenant: str, key: str) -> str:
         return f"{self._prefix}t:{tenant}:emb:{key}"
@@ -46,7 +52,7 @@ class EmbeddingCache:
     @property
     def hit_rate(self) -> float:
         total = sum(self.stats.values())
-        return (self.stats["memory_hits"] + self.stats["redis_hits"]) / total if total else 0.0
+        return (total - self.stats["misses"]) / total if total else 0.0
 
     def _count(self, what: str, n: int) -> None:
         self.stats[what] += n
@@ -54,43 +60,69 @@ class EmbeddingCache:
 
     async def get_many(self, texts: list[str], tenant: str) -> np.ndarray:
         """Vectors for ``tenant``'s ``texts`` (rows in order), encoding (asynchronously) only what no layer holds."""
-        keys = [content_key(self.model_id, t) for t in texts]
-        lru = self._lrus[tenant]
+        rows_of: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            rows_of.setdefault(content_key(self.model_id, t), []).append(i)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        missing: dict[str, list[int]] = {}
-        for i, k in enumerate(keys):
-            vec = lru.get(k)
-            if vec is not None:
-                lru.move_to_end(k)
-                out[i] = vec
-                self._count("memory_hits", 1)
-            else:
-                missing.setdefault(k, []).append(i)
+        missing = self._from_memory(tenant, rows_of, out)
         if missing:
             async with redis_errors("reading cached embeddings"):
                 blobs = await self._redis.mget([self._rkey(tenant, k) for k in missing])
-            to_encode = []
-            for (k, rows), blob in zip(list(missing.items()), blobs):
+            for k, blob in zip(list(missing), blobs):
                 if blob is not None and len(blob) == self.dim * 4:
-                    vec = np.frombuffer(blob, dtype=np.float32)
-                    self._remember(lru, k, vec)
-                    out[rows] = vec
-                    self._count("redis_hits", len(rows))
-                else:
-                    to_encode.append(k)
-            if to_encode:
-                texts_to_encode = [texts[missing[k][0]] for k in to_encode]
-                vecs = await self._encode(texts_to_encode)
-                async with redis_errors("writing cached embeddings"):
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for k, vec in zip(to_encode, vecs):
-                            pipe.set(self._rkey(tenant, k), np.ascontiguousarray(vec, dtype=np.float32).tobytes(), ex=self._ttl)
-                        await pipe.execute()
-                for k, vec in zip(to_encode, vecs):
-                    self._remember(lru, k, vec)
+                    out[missing.pop(k)] = self._remember(tenant, k, np.frombuffer(blob, dtype=np.float32))
+                    self._count("redis_hits", len(rows_of[k]))
+            missing = self._from_memory(tenant, missing, out)  # encoded meanwhile, by a caller beside this one
+        if missing:
+            theirs = {k: f for k in missing if (f := self._encoding.get((tenant, k))) is not None}
+            mine = {k: texts[rows[0]] for k, rows in missing.items() if k not in theirs}
+            if mine:
+                for k, vec in (await self._encode_announced(tenant, mine)).items():
                     out[missing[k]] = vec
                     self._count("misses", len(missing[k]))
+            for k, f in theirs.items():
+                out[missing[k]] = await asyncio.shield(f)  # a caller given up on must not cancel the owner's encoding
+                self._count("shared", len(missing[k]))
         return out
+
+    def _from_memory(self, tenant: str, rows_of: dict[str, list[int]], out: np.ndarray) -> dict[str, list[int]]:
+        """Fill the rows whose vectors the LRU holds; the rest, still missing."""
+        lru, left = self._lrus[tenant], {}
+        for k, rows in rows_of.items():
+            vec = lru.get(k)
+            if vec is None:
+                left[k] = rows
+            else:
+                lru.move_to_end(k)
+                out[rows] = vec
+                self._count("memory_hits", len(rows))
+        return left
+
+    async def _encode_announced(self, tenant: str, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Encode ``texts`` (content key -> text) and cache them; announced first, so that a caller asking
+        for one of them meanwhile waits for this encoding instead of starting its own."""
+        loop = asyncio.get_running_loop()
+        announced = {k: loop.create_future() for k in texts}
+        self._encoding.update({(tenant, k): f for k, f in announced.items()})
+        try:
+            vecs = dict(zip(texts, await self._encode(list(texts.values()))))
+            for k, vec in vecs.items():
+                announced[k].set_result(self._remember(tenant, k, vec))
+        except BaseException as err:
+            for f in announced.values():
+                if not f.done():
+                    f.cancel() if isinstance(err, asyncio.CancelledError) else f.set_exception(err)
+                    f.cancelled() or f.exception()  # its waiters see it; none waiting, it need not be logged
+            raise
+        finally:
+            for k in texts:
+                self._encoding.pop((tenant, k), None)
+        async with redis_errors("writing cached embeddings"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for k, vec in vecs.items():
+                    pipe.set(self._rkey(tenant, k), np.ascontiguousarray(vec, dtype=np.float32).tobytes(), ex=self._ttl)
+                await pipe.execute()
+        return vecs
 
     async def forget(self, texts: list[str], tenant: str) -> None:
         """Drop ``tenant``'s entries of texts a document no longer has (after an update or a delete)."""
@@ -101,8 +133,10 @@ class EmbeddingCache:
             async with redis_errors("dropping cached embeddings"):
                 await self._redis.delete(*[self._rkey(tenant, k) for k in keys])
 
-    def _remember(self, lru: OrderedDict, key: str, vec: np.ndarray) -> None:
+    def _remember(self, tenant: str, key: str, vec: np.ndarray) -> np.ndarray:
+        lru = self._lrus[tenant]
         lru[key] = vec
         lru.move_to_end(key)
         while len(lru) > self._capacity:
             lru.popitem(last=False)
+        return vec

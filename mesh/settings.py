@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     index_timeout_ms: int = Field(2000, ge=1, description="after this the retriever answers from BM25 alone")
     snapshot_dir: Path | None = Field(None, description="shard snapshots of the index agent; default <run_dir>/snapshots")
     embedding_cache_size: int = Field(50_000, ge=0, description="vectors kept in each process's LRU")
+    query_prefetch: bool = Field(True, description="the index agent also reads steps.retrieve and starts encoding "
+                                 "each step's question as it is published, while the retriever filters and runs "
+                                 "BM25, so the dense query finds its vector ready or under way")
     # execution control
     endpoints: tuple[Endpoint, ...] = Field((BUILTIN,), description="model endpoints, a JSON list (mesh/endpoints.py)")
     task_deadline_s: float = Field(120.0, gt=0, description="deadline of a task that sets none")

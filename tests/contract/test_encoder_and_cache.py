@@ -208,19 +208,19 @@ def test_cached_embeddings_are_exactly_the_encoded_bytes_in_every_layer(encoder,
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
         first = await cache.get_many(texts, "acme")
         assert enc.calls == [texts]
-        assert cache.stats == {"memory_hits": 0, "redis_hits": 0, "misses": 3}
+        assert cache.stats == {"memory_hits": 0, "redis_hits": 0, "misses": 3, "shared": 0}
         fresh = np.stack([enc.produced[t] for t in texts])
         assert first.dtype == np.float32 and first.tobytes() == fresh.tobytes()
 
         second = await cache.get_many(texts, "acme")  # memory
-        assert cache.stats == {"memory_hits": 3, "redis_hits": 0, "misses": 3}
+        assert cache.stats == {"memory_hits": 3, "redis_hits": 0, "misses": 3, "shared": 0}
         assert second.tobytes() == fresh.tobytes()
 
         other_enc = CountingEncode(encoder)
         other = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, other_enc)  # another replica: Redis
         third = await other.get_many(texts, "acme")
         assert other_enc.calls == []
-        assert other.stats == {"memory_hits": 0, "redis_hits": 3, "misses": 0}
+        assert other.stats == {"memory_hits": 0, "redis_hits": 3, "misses": 0, "shared": 0}
         assert third.tobytes() == fresh.tobytes()
         assert np.allclose(third, encoder.encode(texts), atol=1e-6)  # and it is the text's embedding
 
@@ -253,7 +253,7 @@ def test_a_new_instance_over_the_same_redis_never_encodes(encoder, redis_url, ke
         cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
         await cache.get_many(TEXTS, "acme")
         assert enc.calls == []
-        assert cache.stats == {"memory_hits": 0, "redis_hits": len(TEXTS), "misses": 0}
+        assert cache.stats == {"memory_hits": 0, "redis_hits": len(TEXTS), "misses": 0, "shared": 0}
         # what it read from Redis it now holds in memory
         await cache.get_many(TEXTS, "acme")
         assert cache.stats["memory_hits"] == len(TEXTS) and enc.calls == []
@@ -271,7 +271,7 @@ def test_only_what_no_layer_holds_is_encoded_each_distinct_text_once(encoder, re
         assert out[0].tobytes() == out[2].tobytes() == enc.produced[MEDIUM].tobytes()
         assert out[1].tobytes() == enc.produced[SHORT].tobytes()
         assert out[3].tobytes() == enc.produced[LONG].tobytes()
-        assert cache.stats == {"memory_hits": 1, "redis_hits": 0, "misses": 4}
+        assert cache.stats == {"memory_hits": 1, "redis_hits": 0, "misses": 4, "shared": 0}
 
     run(redis_url, body)
 
@@ -287,7 +287,7 @@ def test_forget_removes_entries_so_the_next_get_re_encodes(encoder, redis_url, k
 
         await cache.get_many([SHORT, MEDIUM, LONG], "acme")
         assert enc.calls[-1] == [MEDIUM]
-        assert cache.stats == {"memory_hits": 2, "redis_hits": 0, "misses": 4}
+        assert cache.stats == {"memory_hits": 2, "redis_hits": 0, "misses": 4, "shared": 0}
 
         # forgotten in Redis too: another replica re-encodes it, but not the others
         enc2 = CountingEncode(encoder)
@@ -295,7 +295,7 @@ def test_forget_removes_entries_so_the_next_get_re_encodes(encoder, redis_url, k
         await cache.forget([LONG], "acme")
         await cache2.get_many([SHORT, LONG], "acme")
         assert enc2.calls == [[LONG]]
-        assert cache2.stats == {"memory_hits": 0, "redis_hits": 1, "misses": 1}
+        assert cache2.stats == {"memory_hits": 0, "redis_hits": 1, "misses": 1, "shared": 0}
 
     run(redis_url, body)
 
@@ -356,6 +356,89 @@ def test_memory_layer_is_bounded_and_falls_back_to_redis(encoder, redis_url, key
         assert len(enc.calls) == 1
         assert cache.stats["redis_hits"] == 1
         assert out[0].tobytes() == enc.produced[SHORT].tobytes()
+
+    run(redis_url, body)
+
+
+class GatedEncode(CountingEncode):
+    """``CountingEncode`` that holds every call until ``gate`` opens, so callers overlap deterministically."""
+
+    def __init__(self, encoder: Encoder, fail: bool = False) -> None:
+        super().__init__(encoder)
+        self.gate, self.fail = asyncio.Event(), fail
+
+    async def __call__(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        await self.gate.wait()
+        if self.fail:
+            raise RuntimeError("the encoder broke")
+        self.calls.pop()
+        return await super().__call__(texts)
+
+
+async def _until(condition) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("never happened")
+
+
+def test_a_text_asked_for_while_it_is_being_encoded_waits_for_that_encoding(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = GatedEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        early = asyncio.create_task(cache.get_many([SHORT], "acme"))      # the prefetch of a question
+        await _until(lambda: len(enc.calls) == 1)
+        late = asyncio.create_task(cache.get_many([MEDIUM, SHORT], "acme"))  # the query, while it encodes
+        await _until(lambda: len(enc.calls) == 2)
+        assert enc.calls == [[SHORT], [MEDIUM]]  # the query encodes only the text nobody is encoding
+        enc.gate.set()
+        first, second = await early, await late
+        assert enc.encoded == 2
+        assert second[1].tobytes() == first[0].tobytes() == enc.produced[SHORT].tobytes()
+        assert second[0].tobytes() == enc.produced[MEDIUM].tobytes()
+        assert cache.stats == {"memory_hits": 0, "redis_hits": 0, "misses": 2, "shared": 1}
+        assert cache.hit_rate == pytest.approx(1 / 3)
+        await cache.get_many([SHORT], "globex")  # another tenant never shares it
+        assert enc.calls[-1] == [SHORT]
+
+    run(redis_url, body)
+
+
+def test_a_failed_encoding_fails_its_waiters_and_the_next_ask_encodes_again(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = GatedEncode(encoder, fail=True)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        owner = asyncio.create_task(cache.get_many([SHORT], "acme"))
+        await _until(lambda: len(enc.calls) == 1)
+        waiter = asyncio.create_task(cache.get_many([SHORT], "acme"))
+        await asyncio.sleep(0.01)
+        assert len(enc.calls) == 1  # the waiter waits for the owner's encoding
+        enc.gate.set()
+        for task in (owner, waiter):
+            with pytest.raises(RuntimeError, match="encoder broke"):
+                await task
+        enc.fail = False
+        out = await cache.get_many([SHORT], "acme")
+        assert out[0].tobytes() == enc.produced[SHORT].tobytes()
+
+    run(redis_url, body)
+
+
+def test_a_waiter_given_up_on_does_not_cancel_the_encoding_it_waits_for(encoder, redis_url, key_prefix):
+    async def body(r):
+        enc = GatedEncode(encoder)
+        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        owner = asyncio.create_task(cache.get_many([SHORT], "acme"))
+        await _until(lambda: len(enc.calls) == 1)
+        waiter = asyncio.create_task(cache.get_many([SHORT], "acme"))
+        await asyncio.sleep(0.01)
+        assert len(enc.calls) == 1
+        waiter.cancel()
+        enc.gate.set()
+        assert (await owner)[0].tobytes() == enc.produced[SHORT].tobytes()
+        assert waiter.cancelled()
 
     run(redis_url, body)
 
