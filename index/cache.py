@@ -13,13 +13,13 @@ one tenant's texts can neither reveal (by a hit) nor evict (by an update or by v
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 
 import numpy as np
 
+from mesh.inflight import InFlight
 from mesh.metrics import CACHE
 from mesh.state import redis_errors
 
@@ -44,7 +44,7 @@ class EmbeddingCache:
         self._encode, self._capacity, self._ttl = encode, capacity, ttl_s
         self._lrus: defaultdict[str, OrderedDict[str, np.ndarray]] = defaultdict(OrderedDict)
         self.stats = {"memory_hits": 0, "redis_hits": 0, "misses": 0, "shared": 0}
-        self._encoding: dict[tuple[str, str], asyncio.Future] = {}  # (tenant, key) -> its vector, under way
+        self._encoding: InFlight[np.ndarray] = InFlight()
 
     def _rkey(self, tenant: str, key: str) -> str:
         return f"{self._prefix}t:{tenant}:emb:{key}"
@@ -74,15 +74,13 @@ class EmbeddingCache:
                     self._count("redis_hits", len(rows_of[k]))
             missing = self._from_memory(tenant, missing, out)  # encoded meanwhile, by a caller beside this one
         if missing:
-            theirs = {k: f for k in missing if (f := self._encoding.get((tenant, k))) is not None}
-            mine = {k: texts[rows[0]] for k, rows in missing.items() if k not in theirs}
-            if mine:
-                for k, vec in (await self._encode_announced(tenant, mine)).items():
-                    out[missing[k]] = vec
-                    self._count("misses", len(missing[k]))
-            for k, f in theirs.items():
-                out[missing[k]] = await asyncio.shield(f)  # a caller given up on must not cancel the owner's encoding
-                self._count("shared", len(missing[k]))
+            shared = {k for k in missing if self._encoding.under_way(tenant, k)}
+            texts_of = {k: texts[rows[0]] for k, rows in missing.items()}
+            vecs = await self._encoding.run(tenant, list(missing),
+                                            lambda mine: self._encode_and_keep(tenant, mine, texts_of))
+            for k, rows in missing.items():
+                out[rows] = vecs[k]
+                self._count("shared" if k in shared else "misses", len(rows))
         return out
 
     def _from_memory(self, tenant: str, rows_of: dict[str, list[int]], out: np.ndarray) -> dict[str, list[int]]:
@@ -98,25 +96,11 @@ class EmbeddingCache:
                 self._count("memory_hits", len(rows))
         return left
 
-    async def _encode_announced(self, tenant: str, texts: dict[str, str]) -> dict[str, np.ndarray]:
-        """Encode ``texts`` (content key -> text) and cache them; announced first, so that a caller asking
-        for one of them meanwhile waits for this encoding instead of starting its own."""
-        loop = asyncio.get_running_loop()
-        announced = {k: loop.create_future() for k in texts}
-        self._encoding.update({(tenant, k): f for k, f in announced.items()})
-        try:
-            vecs = dict(zip(texts, await self._encode(list(texts.values()))))
-            for k, vec in vecs.items():
-                announced[k].set_result(self._remember(tenant, k, vec))
-        except BaseException as err:
-            for f in announced.values():
-                if not f.done():
-                    f.cancel() if isinstance(err, asyncio.CancelledError) else f.set_exception(err)
-                    f.cancelled() or f.exception()  # its waiters see it; none waiting, it need not be logged
-            raise
-        finally:
-            for k in texts:
-                self._encoding.pop((tenant, k), None)
+    async def _encode_and_keep(self, tenant: str, keys: list[str], texts_of: dict[str, str]) -> dict[str, np.ndarray]:
+        """Encode the texts of ``keys`` and keep their vectors in both layers."""
+        vecs = dict(zip(keys, await self._encode([texts_of[k] for k in keys])))
+        for k, vec in vecs.items():
+            self._remember(tenant, k, vec)
         async with redis_errors("writing cached embeddings"):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for k, vec in vecs.items():

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 
+from mesh.inflight import InFlight
 from mesh.state import Keys, redis_errors
 from policy.pii import Detector, Found
 
@@ -27,7 +28,7 @@ class Scans:
     def __init__(self, redis, keys: Keys, detector: Detector, ttl_s: int = 30 * 24 * 3600) -> None:
         self._redis, self._keys, self.detector, self._ttl = redis, keys, detector, ttl_s
         self._fingerprint: str | None = None
-        self._scanning: dict[tuple[str, str], asyncio.Task] = {}
+        self._scanning: InFlight[list[Found]] = InFlight()  # a text another step is scanning is waited for
 
     def key_of(self, tenant: str, text: str) -> str:
         """Where the detections of ``text`` are kept (a benchmark waits on these to know a corpus is scanned)."""
@@ -55,19 +56,8 @@ class Scans:
                 found[text] = [Found(*f) for f in json.loads(raw)]
                 self.detector.remember(text, found[text])
             if fresh:
-                found.update(await self._scanned(tenant, fresh))
+                found.update(await self._scanning.run(tenant, fresh, lambda mine: self._scan(tenant, mine)))
         return [found[t] for t in texts]
-
-    async def _scanned(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
-        """Each text scanned once: a text another step is scanning now is waited for, not scanned again."""
-        jobs = {t: self._scanning.get((tenant, t)) for t in texts}
-        mine = [t for t, job in jobs.items() if job is None]
-        if mine:
-            job = asyncio.create_task(self._scan(tenant, mine))
-            for t in mine:
-                self._scanning[(tenant, t)] = jobs[t] = job
-            job.add_done_callback(lambda _: [self._scanning.pop((tenant, t), None) for t in mine])
-        return {t: (await asyncio.shield(job))[t] for t, job in jobs.items()}
 
     async def _scan(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
         scanned = await asyncio.to_thread(lambda: [self.detector.find(t) for t in texts])
