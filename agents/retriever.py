@@ -242,7 +242,7 @@ def routes(ctx: AgentContext) -> Parts:
                 await redis.zrem(deadlines, *swept)
 
     scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=scan_many,
-                      batch_size=128, batch_wait_s=0.05)] if sanitizer is not None else []
+                      batch_size=128)] if sanitizer is not None else []
     return Parts([Route("steps.retrieve", retrieve, reports="planner"),
                   Route("index.results", results, reports="planner"), *scanning],
                  timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep, after=forget_swept)], warmup=warmup)

@@ -183,17 +183,15 @@ def routes(ctx: AgentContext) -> Parts:
     async def warmup() -> None:
         await encode_async(["warm up"])  # load the model before reporting ready, not on the first query
 
-    return Parts([Route("docs.ingest", idempotent=False, reports="nobody", handle_many=ingest_many,
-                  batch_size=128, batch_wait_s=0.05),
-            # a failed search is the retriever's to handle (it answers from BM25 after its timeout). No ledger:
-            # a search has no side effect, and a redelivered query's result carries the same idempotency
-            # key, which the retriever's own ledger answers with what it sent the first time (saves two
-            # Redis round trips, one of them writing a hundred hits, on each query's path)
-            Route("index.queries", idempotent=False, reports="nobody", handle_many=query_many, batch_size=64,
-                  batch_wait_s=0.005),
-            # no ledger and no output: a prefetch only warms the cache
-            *([Route("steps.retrieve", idempotent=False, reports="nobody", handle_many=prefetch_many, batch_size=64,
-                     batch_wait_s=0.005)] if s.query_prefetch else [])], warmup=warmup)
+    prefetch = [Route("steps.retrieve", idempotent=False, reports="nobody", handle_many=prefetch_many)]
+    return Parts([Route("docs.ingest", idempotent=False, reports="nobody", handle_many=ingest_many, batch_size=128),
+                  # a failed search is the retriever's to handle (it answers from BM25 after its timeout). No
+                  # ledger: a search has no side effect, and a redelivered query's result carries the same
+                  # idempotency key, which the retriever's own ledger answers with what it sent the first time
+                  # (saves two Redis round trips, one of them writing a hundred hits, on each query's path)
+                  Route("index.queries", idempotent=False, reports="nobody", handle_many=query_many),
+                  # no ledger and no output either: a prefetch only warms the cache
+                  *(prefetch if s.query_prefetch else [])], warmup=warmup)
 
 
 spec = AgentSpec("index", routes)

@@ -95,11 +95,10 @@ class Route:
     #: who hears of a failure: "client" (a TaskCompleted), "planner" (a failed StepDone, for steps of a
     #: task's DAG, so the planner decides and the client gets one result), or "nobody" (docs.ingest)
     reports: str = "client"
-    #: optional batch form of ``handle``: records in, one list of emits per record out.
-    #: Messages that arrive together (up to ``batch_size`` within ``batch_wait_s``) are handled at once.
+    #: optional batch form of ``handle``: records in, one list of emits per record out. What has arrived
+    #: when the route is free (up to ``batch_size``) is handled at once; a lone message waits for nothing.
     handle_many: Callable[[list[Record]], Awaitable[list[list[Emit]]]] | None = None
     batch_size: int = 64
-    batch_wait_s: float = 0.003
     #: what else to send when the handler refuses a record (a SemanticError), e.g. the denial's audit record
     on_rejected: Callable[[Record, SwitchboardError], list[Emit]] | None = None
 

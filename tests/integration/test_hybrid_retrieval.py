@@ -16,7 +16,8 @@ from mesh.codec import default_codec
 from mesh.sealing import codec_for, sealer_for
 from mesh.envelope import new_envelope
 from mesh.topics import Topics
-from schemas.models import ExecuteStep, Principal, RetrievalMode, RetrieveStep
+from policy.access import read_filter
+from schemas.models import ExecuteStep, IndexQuery, Principal, RetrievalMode, RetrieveStep
 
 pytestmark = pytest.mark.integration
 
@@ -212,3 +213,35 @@ def test_the_shard_is_built_once_ingest_settles_so_the_first_query_does_not_wait
     res = retrieve(settings, tenant, "How long does Kafka keep records?", Principal(tenant_id=tenant, user_id="u"))
     assert res.degraded is None and res.ranking[0] == "kafka"
     assert [b["trigger"] for b in _shard_builds(mesh, tenant)] == ["ingest"]  # the query found it current
+
+
+def test_queries_that_arrive_together_are_searched_in_batches_and_each_is_answered(mesh, tenant):
+    settings = mesh.settings
+    ingest(settings, tenant, VISIBLE)
+    codec, topics = codec_for(settings), Topics(settings.topic_prefix)
+    who = Principal(tenant_id=tenant, user_id="u")
+    queries = [IndexQuery(envelope=new_envelope(tenant, "retrieve", step_id="s1"), query_id=f"q{i}",
+                          text=f"{QUESTIONS[i % len(QUESTIONS)]} ({i})", filter=read_filter(who), k=3)
+               for i in range(24)]
+    ours = {q.envelope.task_id.encode() for q in queries}  # a result is keyed by its query's task
+    results = Tail(settings, topics.name("index.results"))
+    try:
+        pub = Publisher(settings)
+        for q in queries:  # one key, so one partition: they reach the index agent in one fetch or a few
+            pub.send(topics.name("index.queries"), tenant.encode(), codec.encode(q))
+        pub.flush()
+        answered = {}
+        deadline = time.monotonic() + 60
+        while len(answered) < len(queries) and time.monotonic() < deadline:
+            msg = results.first(lambda m: m.key() in ours, 5)
+            if msg is not None:
+                res = codec.decode(msg.value())
+                answered[res.query_id] = res
+    finally:
+        results.close()
+    assert sorted(answered) == sorted(q.query_id for q in queries)  # each answered, once
+    assert all(r.hits and r.hits[0].doc_id in {d["id"] for d in VISIBLE} for r in answered.values())
+    log = (mesh.log_dir / "agent-index.log").read_text()
+    batches = [json.loads(line[line.index("{"):]) for line in log.splitlines() if '"batch_processed"' in line]
+    sizes = [b["size"] for b in batches if b["topic"] == topics.name("index.queries")]
+    assert sizes and max(sizes) > 1, "queries that arrived together were searched one at a time"
