@@ -31,6 +31,7 @@ from index.fusion import convex, rrf
 from index.packing import pack
 from index.store import DocStore, PerTenant
 from mesh.app import AgentContext, AgentSpec, Parts, Timer
+from mesh.background import in_background
 from mesh.breakers import Breakers
 from mesh.envelope import child_envelope
 from mesh.runtime import Emit, Route
@@ -135,14 +136,11 @@ def routes(ctx: AgentContext) -> Parts:
                 await sanitizer.scans.find_many(tenant, batch[start:start + _SCAN_CHUNK])
         return [[] for _ in docs]
 
-    scanning_questions: set[asyncio.Task] = set()
-
     def scan_question(step: RetrieveStep) -> None:
-        """Scan the question while the index agent searches, so the step's sanitization finds it scanned."""
+        """Scan the question while the index agent searches, so the step's sanitization finds it scanned
+        (a failure only means the step scans it itself)."""
         if sanitizer is not None:
-            task = asyncio.create_task(sanitizer.scans.find_many(step.principal.tenant_id, [step.question]))
-            scanning_questions.add(task)  # held until done; a failure only means the step scans it itself
-            task.add_done_callback(lambda t: scanning_questions.discard(t) or t.cancelled() or t.exception())
+            in_background(sanitizer.scans.find_many(step.principal.tenant_id, [step.question]), "scanning a question")
 
     async def execute(step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope,
                       degraded: str | None = None) -> list[Emit]:

@@ -31,6 +31,7 @@ from index.encoder import DIM, Encoder, model_id, resolve_precision
 from index.store import DocStore, PerTenant
 from index.vectors import VectorShard, gpu_available
 from mesh.app import AgentContext, AgentSpec, Parts
+from mesh.background import in_background
 from mesh.envelope import child_envelope
 from mesh.errors import DeterministicError
 from mesh.logs import get_logger
@@ -157,8 +158,6 @@ def routes(ctx: AgentContext) -> Parts:
                                                             query_id=q.query_id, hits=hits, searched=searched))]
         return out
 
-    prefetching: set[asyncio.Task] = set()
-
     async def prefetch_many(steps: list[RetrieveStep]) -> list[list[Emit]]:
         """Start encoding the questions of steps that will query the index; return at once.
 
@@ -170,15 +169,8 @@ def routes(ctx: AgentContext) -> Parts:
             if step.mode is not RetrievalMode.lexical:
                 questions[step.envelope.tenant_id].append(step.question)
         for tenant, texts in questions.items():
-            task = asyncio.create_task(cache.get_many(texts, tenant))
-            prefetching.add(task)
-            task.add_done_callback(_prefetched)
+            in_background(cache.get_many(texts, tenant), "prefetching questions")
         return [[] for _ in steps]
-
-    def _prefetched(task: asyncio.Task) -> None:
-        prefetching.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("prefetch_failed", error=str(task.exception()))
 
     async def warmup() -> None:
         await encode_async(["warm up"])  # load the model before reporting ready, not on the first query

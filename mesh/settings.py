@@ -20,8 +20,10 @@ from mesh.retry import RetryPolicy
 
 __all__ = ["Settings", "THROUGHPUT_PROFILE"]
 
-#: what SWITCHBOARD_PROFILE=throughput changes: fewer, larger requests at the cost of a few ms per hop
-THROUGHPUT_PROFILE = {"producer_linger_ms": 5, "fetch_max_wait_ms": 50, "producer_compression": "gzip"}
+#: what SWITCHBOARD_PROFILE=throughput changes: fewer, larger requests at the cost of a few ms per hop, and
+#: no prefetch of questions (it takes a dense query's encoding off its path, for one more message per step)
+THROUGHPUT_PROFILE = {"producer_linger_ms": 5, "fetch_max_wait_ms": 50, "producer_compression": "gzip",
+                      "query_prefetch": False}
 
 
 class Settings(BaseSettings):
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
     # consumer and producer tuning (the embedded broker wants short waits: FIELD-NOTES.md)
     profile: str = Field("latency", pattern="^(latency|throughput)$",
                          description="tuning defaults for what is not set: latency (no linger, 5 ms fetch waits, "
-                         "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip)")
+                         "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip, no query prefetch)")
     fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out.")
     fetch_idle_wait_ms: int = Field(25, ge=0, description="the fetch wait a consumer backs off to once no records "
                                     "came for fetch_idle_after_s (mesh.fetch_wait); no longer than fetch_max_wait_ms: "

@@ -123,9 +123,10 @@ def test_the_throughput_profile_sets_what_was_not_set(monkeypatch):
     assert s.producer_linger_ms == THROUGHPUT_PROFILE["producer_linger_ms"]
     assert s.producer_compression == "gzip"
     assert s.fetch_max_wait_ms == 20  # given explicitly: the profile leaves it alone
+    assert s.query_prefetch is False
     monkeypatch.setenv("SWITCHBOARD_PROFILE", "latency")
     latency = Settings()
-    assert (latency.producer_linger_ms, latency.producer_compression) == (0, None)
+    assert (latency.producer_linger_ms, latency.producer_compression, latency.query_prefetch) == (0, None, True)
 
 
 def test_an_unknown_profile_is_refused(monkeypatch):
