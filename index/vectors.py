@@ -7,6 +7,11 @@ an id outside it, even when k exceeds the list: a selective list is searched exa
 allowed vectors alone (the approximate index would lose recall there), a broad one through the
 index with the filter applied inside FAISS (CPU) or by over-fetching and filtering (GPU), falling
 back to exact search whenever too few allowed hits come back.
+
+FAISS on a GPU selects at most ``GPU_MAX_K`` (2048) results per query and takes no id filter, so
+the GPU backend over-fetches no more than that, and a k above it is searched exactly. Both limits
+are settings of the shard (``filter_in_faiss``, ``max_k``), so the contract suite runs the GPU's
+way of filtering on a CPU too, where CI has no GPU. On a GPU the IVF index is trained there.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-__all__ = ["VectorBackend", "VectorShard", "gpu_available", "exact_search"]
+__all__ = ["VectorBackend", "VectorShard", "gpu_available", "exact_search", "GPU_MAX_K"]
+
+#: the most results FAISS's GPU k-selection returns per query (it refuses a larger k)
+GPU_MAX_K = 2048
 
 
 def gpu_available() -> bool:
@@ -54,11 +62,18 @@ class VectorShard:
     """One tenant's vectors; ``device`` is 'cpu' or 'gpu'."""
 
     def __init__(self, dim: int, device: str = "cpu", exact_threshold: int = 50_000, nprobe: int = 16,
-                 selective_fraction: float = 0.05) -> None:
+                 selective_fraction: float = 0.05, *, filter_in_faiss: bool | None = None,
+                 max_k: int | None = None) -> None:
+        """``filter_in_faiss``: apply an allow-list inside the IVF search (CPU only; default there) rather than
+        by over-fetching; ``max_k``: the most results one index search may ask for (``GPU_MAX_K`` on a GPU)."""
         if device == "gpu" and not gpu_available():
             raise RuntimeError("device 'gpu' asked for, but FAISS sees no GPU: install faiss-gpu (the `gpu` extra) "
                                "on a machine with one, or use device 'cpu'")
+        if device == "gpu" and filter_in_faiss:
+            raise ValueError("FAISS's GPU indexes take no id filter: leave filter_in_faiss unset on device 'gpu'")
         self.dim, self.device = dim, device
+        self.filter_in_faiss = device == "cpu" if filter_in_faiss is None else filter_in_faiss
+        self.max_k = max_k if max_k is not None else GPU_MAX_K if device == "gpu" else None
         self.exact_threshold, self.nprobe, self.selective_fraction = exact_threshold, nprobe, selective_fraction
         self._ids = np.zeros(0, dtype=np.int64)
         self._vecs = np.zeros((0, dim), dtype=np.float32)
@@ -102,22 +117,23 @@ class VectorShard:
     def search(self, queries: np.ndarray, k: int, allow: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query, ids restricted to ``allow`` when given; -1 pads."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        too_many = self.max_k is not None and k > self.max_k  # more than the index can select: exact
         if allow is not None:
             allow = np.unique(np.asarray(allow, dtype=np.int64))
             allow = allow[np.isin(allow, self._ids)]
-            if not self.approximate or len(allow) <= self.selective_fraction * len(self):
+            if not self.approximate or too_many or len(allow) <= self.selective_fraction * len(self):
                 rows = np.array([self._row[i] for i in allow.tolist()], dtype=np.int64)
                 return exact_search(self._vecs[rows], self._ids[rows], queries, k)
-        if not self.approximate and allow is None:
+        if allow is None and (not self.approximate or too_many):
             return exact_search(self._vecs, self._ids, queries, k)
         index = self._ensure_index()
         if allow is None:
             return self._clean(*index.search(queries, k))
-        if self.device == "cpu":
+        if self.filter_in_faiss:
             params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(allow), nprobe=self.nprobe)
             scores, ids = self._clean(*index.search(queries, k, params=params))
-        else:
-            fetch = min(len(self), int(k * len(self) / max(len(allow), 1) * 2) + k)
+        else:  # over-fetch in proportion to what the list leaves out, then filter
+            fetch = min(len(self), int(k * len(self) / max(len(allow), 1) * 2) + k, self.max_k or len(self))
             scores, ids = self._post_filter(*index.search(queries, fetch), allow, k)
         short = (ids[:, :min(k, len(allow))] < 0).any(axis=1)
         if short.any():  # too few allowed hits in the probed lists: exact over the allowed ids
@@ -134,23 +150,20 @@ class VectorShard:
     def _build(self):
         n = len(self)
         if n < self.exact_threshold:
-            cpu = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
-        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+            if self.device == "gpu":
+                index = faiss.index_cpu_to_gpu(self._gpu_res, 0, index)
+        else:  # IVF, trained where it will search (k-means over ten million vectors is minutes on a CPU)
             nlist = max(1, int(4 * np.sqrt(n)))
-            quantizer = faiss.IndexFlatIP(self.dim)
-            cpu = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            cpu.train(self._vecs[np.random.default_rng(0).permutation(n)[: nlist * 64]])
-            cpu.nprobe = self.nprobe
-        if self.device == "gpu":
-            if n:
-                cpu.add_with_ids(self._vecs, self._ids)
-            gpu = faiss.index_cpu_to_gpu(self._gpu_res, 0, cpu)
-            if hasattr(gpu, "nprobe"):
-                gpu.nprobe = self.nprobe
-            return gpu
+            if self.device == "gpu":
+                index = faiss.GpuIndexIVFFlat(self._gpu_res, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            else:
+                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            index.train(self._vecs[np.random.default_rng(0).permutation(n)[: nlist * 64]])
+            index.nprobe = self.nprobe
         if n:
-            cpu.add_with_ids(self._vecs, self._ids)
-        return cpu
+            index.add_with_ids(self._vecs, self._ids)
+        return index
 
     def _reindex_rows(self) -> None:
         self._row = {int(i): r for r, i in enumerate(self._ids.tolist())}

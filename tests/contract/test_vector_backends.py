@@ -1,6 +1,9 @@
 """One contract suite for index.vectors.VectorShard, run on every backend this machine has.
 
-CPU always; GPU as well where FAISS sees one. The same cases run on an exact shard (flat inner
+CPU always, twice: as it runs, and filtering the way the GPU backend must (FAISS's GPU indexes
+take no id filter and select at most 2048 results, so it over-fetches under a cap and filters),
+with the cap scaled down to this suite's 300 vectors so it binds; CI has no GPU, and this is how
+that logic is tested there. GPU as well where FAISS sees one. The same cases run on an exact shard (flat inner
 product below ``exact_threshold``) and an approximate one (IVF above it): top-k equals brute
 force where the shard is exact, upsert replaces, remove drops, an allow-list is never escaped
 (with -1 padding when it is shorter than k), approximate recall is high, results are deterministic.
@@ -13,11 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.vectors import VectorShard, exact_search, gpu_available
+from index.vectors import GPU_MAX_K, VectorShard, exact_search, gpu_available
 
 pytestmark = pytest.mark.contract
 
-BACKENDS = ["cpu"] + (["gpu"] if gpu_available() else [])
+SMALL_MAX_K = 40  # the GPU's cap on results per index search, scaled to this suite's shards
+#: each backend as the shard's arguments
+BACKENDS = {"cpu": {"device": "cpu"},
+            "cpu-filtering-as-gpu": {"device": "cpu", "filter_in_faiss": False, "max_k": SMALL_MAX_K}}
+if gpu_available():
+    BACKENDS |= {"gpu": {"device": "gpu"}, "gpu-small-max-k": {"device": "gpu", "max_k": SMALL_MAX_K}}
 KINDS = ["exact", "approximate"]
 DIM = 16
 N = 300
@@ -33,9 +41,9 @@ def unit_rows(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
 VECS = unit_rows(np.random.default_rng(42), N)
 
 
-def make_shard(device: str, kind: str, ids: np.ndarray = IDS, vecs: np.ndarray = VECS, **kw) -> VectorShard:
+def make_shard(backend: dict, kind: str, ids: np.ndarray = IDS, vecs: np.ndarray = VECS, **kw) -> VectorShard:
     threshold = 64 if kind == "approximate" else 50_000
-    shard = VectorShard(DIM, device=device, exact_threshold=threshold, **kw)
+    shard = VectorShard(DIM, exact_threshold=threshold, **backend, **kw)
     shard.upsert(ids, vecs)
     assert shard.approximate == (kind == "approximate")
     return shard
@@ -58,20 +66,62 @@ def true_scores(queries: np.ndarray, ids: np.ndarray, id_list: np.ndarray, vecs:
                      for q in range(len(queries))], dtype=np.float32)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def device(request) -> str:
-    return request.param
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def backend(request) -> dict:
+    return BACKENDS[request.param]
 
 
 @pytest.fixture(scope="module")
-def shards(device) -> dict[str, VectorShard]:
+def shards(backend) -> dict[str, VectorShard]:
     """Read-only shards for the search-only cases (mutating cases build their own)."""
-    return {kind: make_shard(device, kind) for kind in KINDS}
+    return {kind: make_shard(backend, kind) for kind in KINDS}
 
 
 def test_backends_include_cpu_and_gpu_when_present():
-    assert BACKENDS[0] == "cpu"
+    assert "cpu" in BACKENDS
     assert ("gpu" in BACKENDS) == gpu_available()
+
+
+def test_a_gpu_shard_filters_by_over_fetching_under_faiss_gpu_limit_and_a_cpu_one_inside_faiss():
+    cpu = VectorShard(DIM)
+    assert cpu.filter_in_faiss and cpu.max_k is None
+    if gpu_available():
+        gpu = VectorShard(DIM, device="gpu")
+        assert not gpu.filter_in_faiss and gpu.max_k == GPU_MAX_K == 2048
+        with pytest.raises(ValueError, match="no id filter"):
+            VectorShard(DIM, device="gpu", filter_in_faiss=True)
+
+
+class _Counting:
+    """A FAISS index that records the k of every search it is asked for."""
+
+    def __init__(self, index) -> None:
+        self.index, self.asked = index, []
+
+    def search(self, queries, k, **kw):
+        self.asked.append(k)
+        return self.index.search(queries, k, **kw)
+
+
+@pytest.mark.parametrize("k", [5, SMALL_MAX_K, SMALL_MAX_K + 1, 150])
+def test_no_index_search_asks_for_more_than_max_k_and_results_stay_exact_where_it_would(backend, k):
+    """Over-fetching for a broad allow-list is capped at max_k (FAISS on a GPU refuses more); a k above
+    the cap is searched exactly; the allow-list still holds and nothing allowed is lost."""
+    shard = make_shard({**backend, "max_k": SMALL_MAX_K}, "approximate")
+    counting = _Counting(shard._ensure_index())
+    shard._index = counting
+    queries = unit_rows(np.random.default_rng(20), 6)
+    allow = IDS[::4]  # 75 of 300: broad enough for the index, not for an over-fetch of 2 * k * 4
+    s, i = shard.search(queries, k, allow=allow)
+    s_all, i_all = shard.search(queries, k)
+    assert all(asked <= SMALL_MAX_K for asked in counting.asked), counting.asked
+    assert np.isin(i[i >= 0], allow).all() and (i >= 0).sum(axis=1).tolist() == [min(k, len(allow))] * 6
+    assert (i_all >= 0).all()
+    if k > SMALL_MAX_K:
+        rows = np.flatnonzero(np.isin(IDS, allow))
+        assert np.array_equal(i, brute_force(VECS[rows], IDS[rows], queries, k)[1])
+        assert np.array_equal(i_all, brute_force(VECS, IDS, queries, k)[1])
+        assert counting.asked == []  # the index was not asked at all
 
 
 def test_gpu_device_without_a_gpu_is_refused_clearly():
@@ -108,7 +158,7 @@ def test_exact_search_of_nothing_is_all_padding():
 
 
 @pytest.mark.parametrize("k", [1, 10, N + 5])
-def test_exact_shard_equals_brute_force(device, shards, k):
+def test_exact_shard_equals_brute_force(shards, k):
     queries = unit_rows(np.random.default_rng(2), 7)
     s, i = shards["exact"].search(queries, k)
     bs, bi = brute_force(VECS, IDS, queries, k)
@@ -139,8 +189,8 @@ def _check_replaced(shard: VectorShard, target: int, old: np.ndarray, new: np.nd
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_upsert_replaces_the_vector_under_an_existing_id(device, kind):
-    shard = make_shard(device, kind)
+def test_upsert_replaces_the_vector_under_an_existing_id(backend, kind):
+    shard = make_shard(backend, kind)
     target = int(IDS[123])
     new = unit_rows(np.random.default_rng(9), 1)[0]
     shard.upsert(np.array([target]), new[None])
@@ -148,9 +198,9 @@ def test_upsert_replaces_the_vector_under_an_existing_id(device, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_upsert_replaces_after_the_shard_has_served_searches(device, kind):
+def test_upsert_replaces_after_the_shard_has_served_searches(backend, kind):
     """A shard that has answered queries (its FAISS index built) must take updates too."""
-    shard = make_shard(device, kind)
+    shard = make_shard(backend, kind)
     shard.search(unit_rows(np.random.default_rng(8), 2), 5)
     shard.search(unit_rows(np.random.default_rng(8), 2), 5, allow=IDS[:200])
     target = int(IDS[77])
@@ -160,8 +210,8 @@ def test_upsert_replaces_after_the_shard_has_served_searches(device, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_upsert_adds_new_ids_after_searches(device, kind):
-    shard = make_shard(device, kind)
+def test_upsert_adds_new_ids_after_searches(backend, kind):
+    shard = make_shard(backend, kind)
     shard.search(unit_rows(np.random.default_rng(8), 2), 5)
     new = unit_rows(np.random.default_rng(11), 1)
     shard.upsert(np.array([100_000]), new)
@@ -172,8 +222,8 @@ def test_upsert_adds_new_ids_after_searches(device, kind):
 
 @pytest.mark.parametrize("searched_first", [False, True])
 @pytest.mark.parametrize("kind", KINDS)
-def test_remove_drops_ids(device, kind, searched_first):
-    shard = make_shard(device, kind)
+def test_remove_drops_ids(backend, kind, searched_first):
+    shard = make_shard(backend, kind)
     queries = np.concatenate([VECS[:20], unit_rows(np.random.default_rng(12), 5)])
     if searched_first:
         shard.search(queries, 5)
@@ -194,8 +244,8 @@ def test_remove_drops_ids(device, kind, searched_first):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_remove_of_unknown_or_no_ids_is_a_no_op(device, kind):
-    shard = make_shard(device, kind)
+def test_remove_of_unknown_or_no_ids_is_a_no_op(backend, kind):
+    shard = make_shard(backend, kind)
     q = unit_rows(np.random.default_rng(13), 3)
     before = shard.search(q, 10)
     shard.remove(np.array(FOREIGN, dtype=np.int64))
@@ -290,10 +340,10 @@ def clustered(seed: int, n: int = 2_000, centres: int = 20, dim: int = 32) -> tu
     return vecs.astype(np.float32), q.astype(np.float32)
 
 
-def test_approximate_recall_at_10_is_at_least_0_9(device):
+def test_approximate_recall_at_10_is_at_least_0_9(backend):
     vecs, queries = clustered(0)
     ids = np.arange(len(vecs), dtype=np.int64) * 2 + 1
-    shard = VectorShard(32, device=device, exact_threshold=64, nprobe=16)
+    shard = VectorShard(32, exact_threshold=64, nprobe=16, **backend)
     shard.upsert(ids, vecs)
     assert shard.approximate
     _, approx = shard.search(queries, 10)
@@ -311,10 +361,10 @@ def test_approximate_recall_at_10_is_at_least_0_9(device):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_results_are_deterministic(device, kind):
+def test_results_are_deterministic(backend, kind):
     queries = unit_rows(np.random.default_rng(17), 20)
     allow = IDS[::3]
-    one, two = make_shard(device, kind), make_shard(device, kind)
+    one, two = make_shard(backend, kind), make_shard(backend, kind)
     for allowed in (None, allow, IDS[:5]):
         s1, i1 = one.search(queries, 10, allow=allowed)
         s1b, i1b = one.search(queries, 10, allow=allowed)
@@ -323,12 +373,12 @@ def test_results_are_deterministic(device, kind):
         assert np.array_equal(i1, i2) and np.array_equal(s1, s2)
 
 
-def test_exact_shard_ties_break_by_id_whatever_the_insertion_order(device):
+def test_exact_shard_ties_break_by_id_whatever_the_insertion_order(backend):
     """Identical passages (boilerplate in several documents) embed identically: which of them make
     the top k must not depend on the order the shard happens to store them in."""
     dup = unit_rows(np.random.default_rng(18), 1)
     others = unit_rows(np.random.default_rng(19), 20)
-    shard = VectorShard(DIM, device=device)
+    shard = VectorShard(DIM, **backend)
     shard.upsert(np.array([40, 10, 30, 20], dtype=np.int64), np.repeat(dup, 4, axis=0))
     shard.upsert(np.arange(100, 120, dtype=np.int64), others)
     _, i = shard.search(dup, 2)
