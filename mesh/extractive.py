@@ -1,7 +1,7 @@
 """The built-in extractive model: answers with sentences from the retrieved passages.
 
 It never invents text: every sentence of an answer is copied from a passage and carries a
-numbered citation to its document. With no passage that shares a meaningful term with the
+numbered citation to its document. Sentences match the question on stemmed terms, as BM25 does. With no passage that shares a meaningful term with the
 question, it says it found nothing, rather than guessing. Deterministic: ties break by
 passage rank, then by position.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from mesh.text import count_tokens, sentences, terms
+from mesh.text import count_tokens, sentences, stems
 from schemas.models import Citation, Passage, Usage
 
 __all__ = ["MODEL_NAME", "NO_ANSWER", "Answer", "answer"]
@@ -30,14 +30,15 @@ class Answer:
 
 def answer(question: str, passages: list[Passage], max_sentences: int = 2, min_relative: float = 0.6) -> Answer:
     """Pick the sentences that best cover the question's terms, one per passage at most."""
-    wanted = set(terms(question))
+    wanted = set(stems(question))
     prompt_tokens = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
     scored: list[tuple[float, int, int, str, Passage]] = []
     for rank, passage in enumerate(passages):
         for pos, sent in enumerate(sentences(passage.text)):
-            hits = wanted & set(terms(sent))
+            words = stems(sent)
+            hits = wanted & set(words)
             if hits:
-                score = len(hits) / math.sqrt(max(len(terms(sent)), 1)) + 0.1 / (rank + 1)
+                score = len(hits) / math.sqrt(max(len(words), 1)) + 0.1 / (rank + 1)
                 scored.append((-score, rank, pos, sent, passage))
     scored.sort(key=lambda s: s[:3])
     chosen, used, said = [], set(), set()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["tokens", "terms", "sentences", "passages", "count_tokens", "STOPWORDS"]
+import Stemmer
+
+__all__ = ["tokens", "terms", "stems", "sentences", "passages", "count_tokens", "STOPWORDS"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
@@ -27,6 +29,15 @@ def tokens(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Tokens that carry meaning for search: stop words and one-letter tokens removed."""
     return [t for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
+
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def stems(text: str) -> list[str]:
+    """``terms`` reduced to their Snowball stems (the retriever's BM25 stems the same way), so "logs"
+    meets "log" and "retained" meets "retain"."""
+    return _STEMMER.stemWords(terms(text))
 
 
 def sentences(text: str) -> list[str]:
