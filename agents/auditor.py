@@ -8,6 +8,10 @@ tenant's partition appends them to the tenant's chain (``mesh.audit_chain``). Th
 (last seq and hash) and each appended record live in Redis, written in one transaction: a
 redelivered event gets back the record it was appended as, so a crash never leaves a gap and
 never appends twice. ``switchboard audit verify`` checks the whole log against the heads.
+
+Events that arrive together are appended together: one transaction per tenant for the whole
+batch (watch, read, write: four round trips, where each event took six alone). That record of
+each appended event is also what makes the route idempotent, so it keeps no ledger entry besides.
 """
 
 from __future__ import annotations
@@ -39,29 +43,51 @@ def chained(event: AuditRecord, seq: int, prev_hash: str) -> AuditRecord:
 def routes(ctx: AgentContext) -> list[Route]:
     redis, codec, prefix = ctx.redis, ctx.codec, ctx.keys.prefix
 
-    async def append(event: AuditRecord) -> list[Emit]:
-        tenant = event.envelope.tenant_id
-        head, written = head_key(prefix, tenant), f"{prefix}t:{tenant}:audit:rec:{event.envelope.idempotency_key}"
+    async def append(tenant: str, events: list[AuditRecord]) -> list[AuditRecord]:
+        """``events`` appended in order to ``tenant``'s chain in one transaction; an event appended
+        before (a redelivery, or twice in this batch) gets back the record it was appended as."""
+        head = head_key(prefix, tenant)
+        written = [f"{prefix}t:{tenant}:audit:rec:{e.envelope.idempotency_key}" for e in events]
         async with redis_errors("appending to the audit chain"):
             while True:
                 async with redis.pipeline(transaction=True) as pipe:
                     try:
-                        await pipe.watch(head, written)
-                        before = await pipe.get(written)
-                        if before is not None:  # appended already, by a run that died before sending
-                            return [Emit("audit.log", codec.decode(before), key=tenant)]
+                        await pipe.watch(head, *set(written))
+                        before = await pipe.mget(written)
                         seq, last = await pipe.hmget(head, "seq", "hash")
-                        record = chained(event, int(seq or 0) + 1, last.decode() if last else GENESIS)
-                        raw = codec.encode(record)
-                        pipe.multi()
-                        pipe.hset(head, mapping={"seq": record.seq, "hash": digest(raw)})
-                        pipe.set(written, raw, ex=_RECORD_TTL_S)
-                        await pipe.execute()
-                        return [Emit("audit.log", record, key=tenant)]
+                        seq, last = int(seq or 0), last.decode() if last else GENESIS
+                        made: dict[str, AuditRecord] = {}
+                        out, new = [], []
+                        for key, event, old in zip(written, events, before):
+                            if old is None and key not in made:
+                                seq += 1
+                                made[key] = chained(event, seq, last)
+                                raw = codec.encode(made[key])
+                                last = digest(raw)
+                                new.append((key, raw))
+                            out.append(made[key] if key in made else codec.decode(old))
+                        if new:
+                            pipe.multi()
+                            pipe.hset(head, mapping={"seq": seq, "hash": last})
+                            for key, raw in new:
+                                pipe.set(key, raw, ex=_RECORD_TTL_S)
+                            await pipe.execute()
+                        return out
                     except WatchError:
                         continue  # another auditor appended meanwhile (a rebalance): read the new head
 
-    return [Route("audit.events", append, reports="nobody")]
+    async def append_many(events: list[AuditRecord]) -> list[list[Emit]]:
+        by_tenant: dict[str, list[int]] = {}
+        for i, event in enumerate(events):
+            by_tenant.setdefault(event.envelope.tenant_id, []).append(i)
+        out: list[list[Emit]] = [[] for _ in events]
+        for tenant, places in by_tenant.items():
+            for i, record in zip(places, await append(tenant, [events[i] for i in places])):
+                out[i] = [Emit("audit.log", record, key=tenant)]
+        return out
+
+    # idempotent=False: the appended record kept under each event's key already answers a redelivery
+    return [Route("audit.events", handle_many=append_many, idempotent=False, reports="nobody", batch_size=64)]
 
 
 spec = AgentSpec("auditor", routes)
