@@ -28,8 +28,13 @@ class Answer:
     usage: Usage
 
 
-def answer(question: str, passages: list[Passage], max_sentences: int = 2, min_relative: float = 0.6) -> Answer:
-    """Pick the sentences that best cover the question's terms, one per passage at most."""
+def answer(question: str, passages: list[Passage], max_sentences: int = 2, min_relative: float = 0.6,
+           min_coverage: float = 1 / 3) -> Answer:
+    """Pick the sentences that best cover the question's terms, one per passage at most.
+
+    A sentence must share at least ``min_coverage`` of the question's distinct terms: one word in
+    common with a four-term question ("salary band for a staff engineer" against "new engineers get
+    laptops") is a coincidence, not an answer."""
     wanted = set(stems(question))
     prompt_tokens = count_tokens(question) + sum(count_tokens(p.text) for p in passages)
     scored: list[tuple[float, int, int, str, Passage]] = []
@@ -37,7 +42,7 @@ def answer(question: str, passages: list[Passage], max_sentences: int = 2, min_r
         for pos, sent in enumerate(sentences(passage.text)):
             words = stems(sent)
             hits = wanted & set(words)
-            if hits:
+            if hits and len(hits) >= min_coverage * len(wanted):
                 score = len(hits) / math.sqrt(max(len(words), 1)) + 0.1 / (rank + 1)
                 scored.append((-score, rank, pos, sent, passage))
     scored.sort(key=lambda s: s[:3])

@@ -118,3 +118,15 @@ def test_words_match_across_their_forms_so_a_sentence_sharing_one_word_by_chance
     out = answer("What is the audit log retention?", [retention, pricing])
     assert out.text == "Audit logs are retained for 400 days in the primary region. [1]"
     assert [c.doc_id for c in out.citations] == ["policy-retention"]
+
+
+def test_one_word_in_common_with_a_longer_question_is_no_answer():
+    """A readable passage that shares only "engineer" with a four-term question does not answer it."""
+    onboarding = Passage(doc_id="onboarding", passage_id="onboarding#0", title="Onboarding",
+                         text="New engineers get laptop access on their first day.")
+    out = answer("What is the salary band for a staff engineer?", [onboarding])
+    assert out.text == NO_ANSWER and out.citations == [] and out.finish_reason == "no_context"
+    # while a sentence covering a third of a three-term question still answers it
+    vacation = Passage(doc_id="vacation", passage_id="vacation#0", title="Vacation policy",
+                       text="Employees receive 28 days of paid vacation per year.")
+    assert answer("How long is the vacation allowance?", [vacation]).citations[0].doc_id == "vacation"
