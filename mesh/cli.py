@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from mesh.errors import SwitchboardError
 from mesh.settings import Settings
 
 __all__ = ["main"]
@@ -30,6 +29,20 @@ DEMO_QUESTIONS = [
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def positive(kind):
+    """An argparse type: a number of ``kind`` above zero (a usage error, exit 2, otherwise)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not above zero")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _principal(args):
@@ -70,8 +83,12 @@ def _print_result(result, question: str | None = None) -> None:
 
 
 def cmd_agent(args, settings: Settings) -> int:
+    from mesh.agents import agent_names
     from mesh.worker import run_agent
 
+    if args.name not in agent_names():
+        _say(f"error: unknown agent {args.name!r}: choose one of {', '.join(agent_names())}")
+        return 2
     run_agent(args.name, settings)
     return 0
 
@@ -128,14 +145,21 @@ def cmd_topics(args, settings: Settings) -> int:
     return 0
 
 
+def _read_input(path, what: str) -> str:
+    """The text of a file the user named, or a one-line error and exit 2 if it cannot be read as UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        _say(f"error: cannot read {path}: {err.strerror}")
+    except UnicodeDecodeError as err:
+        _say(f"error: {path} is not UTF-8 text (byte {err.start}): give {what} in UTF-8")
+    raise SystemExit(2)
+
+
 def _load_documents(path: Path, tenant: str):
     from mesh.client import parse_documents
 
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise SystemExit(f"cannot read {path}: {err.strerror}")
-    return parse_documents(lines, tenant)
+    return parse_documents(_read_input(path, "JSON lines").splitlines(), tenant)
 
 
 def cmd_ingest(args, settings: Settings) -> int:
@@ -147,6 +171,9 @@ def cmd_ingest(args, settings: Settings) -> int:
     if bad and not args.skip_invalid:
         _say(f"{len(bad)} invalid line(s); nothing was published. Fix them, or pass --skip-invalid to publish "
              f"the {len(docs)} valid document(s).")
+        if args.json:
+            print(json.dumps({"published": 0, "invalid": len(bad),
+                              "errors": [{"line": b.line, "reason": b.reason} for b in bad]}))
         return 2
     client = Client(settings)
     bar = _progress(len(docs), "ingest") if not args.json else None
@@ -165,10 +192,7 @@ def cmd_ingest(args, settings: Settings) -> int:
 def _read_schema(path: str | None) -> str | None:
     if path is None:
         return None
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise SystemExit(f"cannot read {path}: {err.strerror}")
+    text = _read_input(path, "a JSON Schema")
     from mesh.output_format import schema_error
 
     problem = schema_error(text)
@@ -182,6 +206,9 @@ def cmd_ask(args, settings: Settings) -> int:
     from mesh.client import Client
 
     schema = _read_schema(args.schema)
+    if args.token and not settings.token_secrets:
+        _say("warning: --token is checked by a planner that has SWITCHBOARD_TOKEN_SECRET; this shell has none, and "
+             "where the agents have none either the token is ignored and --tenant and --user say who asks")
     result = Client(settings).ask(args.question, _principal(args), timeout_s=args.timeout, top_k=args.top_k,
                                   output_schema=schema, deadline_s=args.deadline, token=args.token)
     if args.json:
@@ -194,12 +221,18 @@ def cmd_ask(args, settings: Settings) -> int:
 def cmd_cancel(args, settings: Settings) -> int:
     from mesh.client import Client
 
-    status = Client(settings).cancel(args.task_id, _principal(args), reason=args.reason or "")
+    client = Client(settings)
+    seen = client.task_status(args.task_id, args.tenant) is not None
+    status = client.cancel(args.task_id, _principal(args), reason=args.reason or "")
     if args.json:
-        print(json.dumps({"task_id": args.task_id, "status": status}))
+        print(json.dumps({"task_id": args.task_id, "status": status, "seen": seen}))
     if status is None:
         _say(f"no task {args.task_id} of tenant {args.tenant} (it never ran, or expired)")
         return 1
+    if status == "cancelled" and not seen:  # cancelled ahead: a submission racing its cancel is covered
+        _say(f"no task {args.task_id} of tenant {args.tenant} has run: it is marked cancelled, so it is cancelled if "
+             "it is submitted. If you meant a running task, check the id and --tenant")
+        return 0
     if status == "cancelled":
         _say(f"task {args.task_id} cancelled")
         return 0
@@ -276,12 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--user", default="cli")
     ask.add_argument("--group", action="append", help="a group of the user (repeatable)")
     ask.add_argument("--clearance", default="internal", choices=["public", "internal", "confidential", "restricted"])
-    ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve")
-    ask.add_argument("--timeout", type=float, default=None, help="seconds to wait (default SWITCHBOARD_ASK_TIMEOUT_S)")
-    ask.add_argument("--deadline", type=float, default=None, help="seconds the task may take (default: --timeout)")
+    ask.add_argument("--top-k", type=positive(int), default=None, help="passages to retrieve")
+    ask.add_argument("--timeout", type=positive(float), default=None,
+                     help="seconds to wait (default SWITCHBOARD_ASK_TIMEOUT_S)")
+    ask.add_argument("--deadline", type=positive(float), default=None,
+                     help="seconds the task may take (default: --timeout)")
     ask.add_argument("--schema", metavar="FILE", help="a JSON Schema the answer must follow (the answer is JSON)")
     ask.add_argument("--token", help="a signed principal token (`switchboard token issue`); its principal is used")
-    ask.add_argument("--json", action="store_true", help="print one JSON object: task_id, answer, citations, usage")
+    ask.add_argument("--json", action="store_true", help="print one JSON object: task_id, status, answer, citations, "
+                     "usage, and why (rejection, degraded, unfinished) where it applies")
     ask.set_defaults(fn=cmd_ask)
 
     cancel = sub.add_parser("cancel", help="cancel a running task; it completes as cancelled")
@@ -321,18 +357,15 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging("warning", settings.log_json)
     try:
         return args.fn(args, settings)
-    except SwitchboardError as err:
-        _say(f"error: {err}")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except Exception as err:
-        from infra.embedded import StackError
+    except (Exception, KeyboardInterrupt) as err:
+        from mesh.cli_errors import explain
 
-        if isinstance(err, StackError):
-            _say(f"error: {err}")
-            return 1
-        raise
+        known = explain(err, settings)
+        if known is None:
+            raise  # a bug: its traceback is what a report needs
+        if known[0]:
+            _say(known[0])
+        return known[1]
 
 
 if __name__ == "__main__":

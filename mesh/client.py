@@ -86,6 +86,7 @@ class Client:
         self.topics = Topics(settings.topic_prefix)
         require_broker(settings, settings.connect_timeout_s)
         self._publisher = Publisher(settings)
+        self._redis = None  # a blocking client, made when first needed
         configure_tracing(settings, "client")
 
     def ingest(self, docs: list[dict], progress: Callable[[int], None] | None = None) -> int:
@@ -203,20 +204,24 @@ class Client:
         A task the planner has not seen yet is cancelled when it arrives, so "cancelled" is also the
         answer for an id that was never submitted; None only if the planner did not act in time.
         """
-        from mesh.redis_clients import sync_redis
-        from mesh.state import Keys
-
         env = new_envelope(principal.tenant_id, "cancel", task_id=task_id)
         request = TaskCancel(envelope=env, requested_by=f"{principal.tenant_id}/{principal.user_id}", reason=reason)
         self._publisher.send(self.topics.name("tasks.cancel"), task_id.encode(), self.codec.encode(request))
         self._publisher.flush()
-        r = sync_redis(self.settings, socket_timeout=5)
-        name = Keys(self.settings.key_prefix).task(principal.tenant_id, task_id)
         deadline = time.monotonic() + timeout_s
         while True:
-            raw = r.hget(name, "status")
-            status = raw.decode() if raw is not None else None
+            status = self.task_status(task_id, principal.tenant_id)
             if status not in (None, "running", "closing") or time.monotonic() > deadline:
                 return status
             time.sleep(0.05)
+
+    def task_status(self, task_id: str, tenant: str) -> str | None:
+        """The status the planner keeps for ``tenant``'s task (None: it has seen no such task, or it expired)."""
+        from mesh.redis_clients import sync_redis
+        from mesh.state import Keys
+
+        if self._redis is None:
+            self._redis = sync_redis(self.settings, socket_timeout=5)
+        raw = self._redis.hget(Keys(self.settings.key_prefix).task(tenant, task_id), "status")
+        return raw.decode() if raw is not None else None
 

@@ -113,6 +113,7 @@ def _replay(args, settings: Settings) -> int:
     if args.dry_run:
         for x in found:
             print(f"would replay {x.id} to {x.letter.topic}")
+        print(f"{len(found)} dead letter(s) would be replayed", file=sys.stderr)
         return 0
     sent, skipped = replay(settings, found, again=args.again)
     if args.json:

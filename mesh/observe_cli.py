@@ -17,7 +17,7 @@ def _trace(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(as_json(args.task_id, events)))
     else:
-        print(render(args.task_id, events))
+        print(render(args.task_id, events), file=sys.stdout if events else sys.stderr)
     return 0 if events else 1
 
 
@@ -65,7 +65,10 @@ def _agents(args, settings: Settings) -> int:
         print(f"error: Redis at {settings.redis_url} did not answer ({err}): is the mesh up (`switchboard up`)?",
               file=sys.stderr)
         return 1
-    if args.json:
+    if args.file_sd:  # Prometheus file_sd_configs: one target group per worker that serves /metrics
+        print(json.dumps([{"targets": [f"{a['host']}:{a['metrics_port']}"],
+                           "labels": {"agent": a["agent"], "pid": str(a["pid"])}} for a in out if a["metrics"]]))
+    elif args.json:
         print(json.dumps(out))
     else:
         for a in out:
@@ -77,11 +80,18 @@ def _replay(args, settings: Settings) -> int:
     from datetime import datetime
     from pathlib import Path
 
-    from mesh.replay import Replay, submissions_between
+    from mesh.replay import Replay, submission, submissions_between
 
     if bool(args.task_id) == bool(args.start):
         print("error: name a TASK_ID, or a window with --from TIME [--to TIME] (ISO 8601)", file=sys.stderr)
         return 2
+    policies = Path(args.policy_dir) if args.policy_dir else None
+    if policies is not None and not (policies / "policies.cedar").is_file():
+        print(f"error: --policy-dir {policies} holds no policies.cedar: name a folder like policy/cedar, with "
+              "policies.cedar and schema.cedarschema", file=sys.stderr)
+        return 2
+    if args.task_id:
+        submission(settings, args.task_id)  # before starting a namespace: an unknown id fails at once
     try:
         window = [int(datetime.fromisoformat(t).timestamp() * 1000) for t in (args.start, args.end) if t]
     except ValueError as err:
@@ -94,8 +104,7 @@ def _replay(args, settings: Settings) -> int:
         return 1
     say = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr))
     reports = []
-    with Replay(settings, live=args.live, policy_dir=Path(args.policy_dir) if args.policy_dir else None,
-                say=say) as replay:
+    with Replay(settings, live=args.live, policy_dir=policies, say=say) as replay:
         for task_id in tasks:
             reports.append(replay.run(task_id, args.timeout))
             if not args.json:
@@ -144,5 +153,8 @@ def register(sub) -> None:
     usage.set_defaults(fn=_usage)
 
     agents = sub.add_parser("agents", help="the running workers: partitions owned, where their /metrics are")
-    agents.add_argument("--json", action="store_true", help="print a JSON list (e.g. for Prometheus file_sd)")
+    form = agents.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print a JSON list of the workers")
+    form.add_argument("--file-sd", action="store_true", help="print the workers' /metrics as Prometheus file_sd "
+                      "targets (write it to the file a file_sd_configs entry watches)")
     agents.set_defaults(fn=_agents)

@@ -38,7 +38,7 @@ from mesh.task_log import Event, as_json, read_task
 from mesh.topics import Topics
 from schemas import models as m
 
-__all__ = ["Replay", "recorded_outputs", "diff", "namespace_settings", "submissions_between"]
+__all__ = ["Replay", "recorded_outputs", "diff", "namespace_settings", "submission", "submissions_between"]
 
 #: the agents a replay runs (the auditor only chains audit records; a replay needs none)
 AGENTS = ["planner", "retriever", "index", "executor", "validator"]
@@ -146,10 +146,7 @@ class Replay:
     def run(self, task_id: str, timeout_s: float = 120.0) -> dict:
         """Replay one recorded task; returns both runs and their differences."""
         recorded = read_task(self.settings, task_id)
-        submitted = next((e.record for e in recorded if isinstance(e.record, m.TaskSubmitted)), None)
-        if submitted is None:
-            raise DeterministicError(f"task {task_id} has no submission on {self.settings.topic_prefix}tasks.submitted "
-                                     "(wrong id or topic prefix, or past the topic's retention)", code="not_recorded")
+        submitted = submission(self.settings, task_id, recorded)
         tenant = submitted.envelope.tenant_id
         live, ns = self.settings.key_prefix, self.ns.key_prefix
         _copy_keys(self._r, f"{live}t:{tenant}:docs*", live, ns)
@@ -175,6 +172,17 @@ class Replay:
         return {"task_id": task_id, "namespace": self.ns.topic_prefix, "mode": "live" if self.live else "recorded",
                 "recorded_outputs": len(memo), "differences": diff(recorded, replayed),
                 "recorded": as_json(task_id, recorded), "replayed": as_json(task_id, replayed)}
+
+
+def submission(settings: Settings, task_id: str, recorded: list[Event] | None = None) -> m.TaskSubmitted:
+    """The task as it was submitted (read from the topics unless ``recorded`` holds its events), or a
+    DeterministicError saying why there is none to replay."""
+    events = read_task(settings, task_id) if recorded is None else recorded
+    found = next((e.record for e in events if isinstance(e.record, m.TaskSubmitted)), None)
+    if found is None:
+        raise DeterministicError(f"task {task_id} has no submission on {settings.topic_prefix}tasks.submitted "
+                                 "(wrong id or topic prefix, or past the topic's retention)", code="not_recorded")
+    return found
 
 
 def _moved(task: m.TaskSubmitted, timeout_s: float) -> m.TaskSubmitted:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -64,8 +65,8 @@ def _exporter(settings: Settings, service: str) -> SpanExporter:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         return OTLPSpanExporter(endpoint=settings.otlp_endpoint, timeout=5)
-    if settings.trace_exporter == "console":
-        return ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + "\n")
+    if settings.trace_exporter == "console":  # on stderr: stdout is a command's output (`ask --json`)
+        return ConsoleSpanExporter(out=sys.stderr, formatter=lambda span: span.to_json(indent=None) + "\n")
     directory = Path(settings.trace_dir or Path(settings.run_dir) / "traces")
     return FileExporter(directory / f"{service}-{os.getpid()}.jsonl")
 

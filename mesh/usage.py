@@ -41,7 +41,10 @@ def parse_since(text: str) -> float:
     if not found:
         raise ValueError(f"--since {text!r} is not a duration: write a number and a unit, e.g. 30m, 1h, 7d "
                          f"(units: {', '.join(_UNITS)})")
-    return float(found.group(1)) * _UNITS[found.group(2)]
+    seconds = float(found.group(1)) * _UNITS[found.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"--since {text!r} is an empty window: give a duration above zero, e.g. 30m")
+    return seconds
 
 
 @dataclass
@@ -85,7 +88,7 @@ def rollup(events: Iterable[TokenUsage], by: str) -> tuple[list[Row], Row]:
 def read_usage(settings: Settings, tenant: str | None = None, since_s: float | None = None,
                idle_s: float = 1.0) -> list[TokenUsage]:
     """The ``usage.tokens`` events (of ``tenant``, of the last ``since_s`` seconds)."""
-    codec, cutoff = default_codec(), (time.time() - since_s) if since_s else None
+    codec, cutoff = default_codec(), (time.time() - since_s) if since_s is not None else None
     out = []
     for msg in read_all(settings, Topics(settings.topic_prefix).name("usage.tokens"), idle_s=idle_s, timeout_s=300):
         try:

@@ -35,12 +35,25 @@ def _live(settings: Settings) -> list[tuple[int, int, bytes]]:
 
 
 def _from_file(path: str) -> list[tuple[int, int, bytes]]:
+    """The records of an export; a one-line error (exit 2) naming the first line that is not one."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise SystemExit(f"cannot read {path}: {err.strerror}")
-    rows = [json.loads(line) for line in lines if line.strip()]
-    return [(r["partition"], r["offset"], base64.b64decode(r["value"])) for r in rows]
+    except (OSError, UnicodeDecodeError) as err:
+        _refuse(f"cannot read {path}: {getattr(err, 'strerror', None) or err}")
+    out = []
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+                out.append((int(row["partition"]), int(row["offset"]), base64.b64decode(row["value"], validate=True)))
+            except (ValueError, KeyError, TypeError) as err:
+                _refuse(f"{path}:{n}: not a line of `switchboard audit export` ({type(err).__name__}: {err})")
+    return out
+
+
+def _refuse(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _verify(args, settings: Settings) -> int:
@@ -61,6 +74,8 @@ def _verify(args, settings: Settings) -> int:
 
 
 def _export(args, settings: Settings) -> int:
+    if not Path(args.file).resolve().parent.is_dir():
+        _refuse(f"cannot write {args.file}: its folder does not exist")
     messages = _live(settings)
     with open(args.file, "w", encoding="utf-8") as out:
         for partition, offset, value in messages:

@@ -44,7 +44,11 @@ def _set(args, settings: Settings) -> int:
         print("nothing to set: give at least one of --soft-tokens, --hard-tokens, --soft-usd, --hard-usd, --rpm, "
               "--tpm, --period", file=sys.stderr)
         return 2
-    _run(settings, lambda b: b.set(args.tenant, **values))
+    try:
+        _run(settings, lambda b: b.set(args.tenant, **values))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return _show(args, settings)
 
 

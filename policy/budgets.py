@@ -29,6 +29,11 @@ __all__ = ["Limits", "Budgets", "Grant", "Refusal", "period_window", "LIMIT_FIEL
 
 LIMIT_FIELDS = ("soft_tokens", "hard_tokens", "soft_usd", "hard_usd", "rpm", "tpm")
 
+
+def _number(field: str, value) -> int | float:
+    """A stored limit as what it counts: dollars as a float, tokens and requests as an integer."""
+    return float(value) if field.endswith("_usd") else int(float(value))
+
 # KEYS: limits, spent (this period), reservations (zset), rate (this minute)
 # ARGV: now, hold_until, hold (the member: "id:tokens:usd"), tokens, usd, the default limits in LIMIT_FIELDS
 # order, the period's ttl
@@ -230,7 +235,7 @@ class Budgets:
             minute = {k.decode(): v.decode() for k, v in (await self.redis.hgetall(rate)).items()}
         defaults = dict(zip(LIMIT_FIELDS, self.defaults.values()))
         return {"tenant": tenant, "period": period, "resets_at": ends.isoformat(),
-                "limits": {f: float(stored.get(f, defaults[f])) for f in LIMIT_FIELDS},
+                "limits": {f: _number(f, stored.get(f, defaults[f])) for f in LIMIT_FIELDS},
                 "used_tokens": int(used.get("tokens", 0)), "used_usd": float(used.get("usd", 0)),
                 "calls": int(used.get("calls", 0)), "reserved": len(holds),
                 "this_minute": {"requests": int(minute.get("requests", 0)), "tokens": int(minute.get("tokens", 0))}}
@@ -242,6 +247,14 @@ class Budgets:
             raise ValueError(f"unknown budget fields: {', '.join(sorted(unknown))}")
         if limits.get("period", "day") not in ("day", "month"):
             raise ValueError("period is day or month")
+        negative = [f for f in LIMIT_FIELDS if (limits.get(f) or 0) < 0]
+        if negative:
+            raise ValueError(f"{', '.join(negative)}: a limit is 0 (none) or above")
+        after = {**(await self.show(tenant))["limits"], **{k: v for k, v in limits.items() if k in LIMIT_FIELDS}}
+        for soft, hard in (("soft_tokens", "hard_tokens"), ("soft_usd", "hard_usd")):
+            if after[soft] and after[hard] and after[soft] > after[hard]:
+                raise ValueError(f"{soft} {after[soft]:g} would be above {hard} {after[hard]:g}, so it would never "
+                                 f"warn before the hard limit refuses: lower {soft} too (0 removes it)")
         async with redis_errors("setting a budget"):
             await self.redis.hset(f"{self.keys.prefix}t:{tenant}:budget",
                                   mapping={k: str(v) for k, v in limits.items() if v is not None})

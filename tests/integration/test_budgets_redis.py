@@ -80,9 +80,14 @@ def test_soft_limit_usd_limit_rate_limits_and_stored_limits(redis_url):
         assert isinstance(limited, Refusal) and limited.limit == "rpm" and limited.retriable
         assert "3 requests per minute" in limited.message and "retry after 50 s" in limited.message
         assert isinstance(await b.reserve("acme", 1, 0.0, NOW + timedelta(minutes=1)), Grant)  # a new minute
-        await b.set("globex", hard_tokens=10, period="month")
+        with pytest.raises(ValueError, match="soft_tokens 100 would be above hard_tokens 10"):
+            await b.set("globex", hard_tokens=10, period="month")  # the default soft limit (100) never warns then
+        with pytest.raises(ValueError, match="rpm: a limit is 0"):
+            await b.set("globex", rpm=-5)
+        await b.set("globex", soft_tokens=5, hard_tokens=10, period="month")
         view = await b.show("globex", NOW)
         assert view["period"] == "month" and view["limits"]["hard_tokens"] == 10 and view["limits"]["rpm"] == 3
+        assert isinstance(view["limits"]["hard_tokens"], int) and isinstance(view["limits"]["hard_usd"], float)
         refused = await b.reserve("globex", 11, 0.0, NOW)
         assert isinstance(refused, Refusal) and "this month" in refused.message and "2026-12-01T00:00Z" in refused.message
         with pytest.raises(ValueError):

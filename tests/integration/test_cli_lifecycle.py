@@ -32,6 +32,31 @@ def test_ask_without_a_running_stack_fails_within_ten_seconds(tmp_path):
     assert settings.bootstrap_servers in out.stderr
 
 
+@pytest.mark.parametrize("args, code, says", [
+    (["trace", "deadbeef"], 1, "did not answer"),                    # no stack: one line, not a traceback
+    (["usage", "--json"], 1, "did not answer"),
+    (["ask", "hello?", "--top-k", "0"], 2, "not above zero"),        # bad arguments: usage errors
+    (["ask", "hello?", "--timeout", "-5"], 2, "not above zero"),
+    (["usage", "--since", "0m"], 2, "empty window"),
+    (["agent", "bogus"], 2, "unknown agent 'bogus'"),
+    (["ingest", "/nonexistent/docs.jsonl"], 2, "cannot read /nonexistent/docs.jsonl"),
+    (["ingest", "{binary}"], 2, "is not UTF-8 text"),
+    (["audit", "verify", "--file", "{garbage}"], 2, ":1: not a line of `switchboard audit export`"),
+    (["audit", "export", "/nonexistent/out.jsonl"], 2, "its folder does not exist"),
+    (["replay", "deadbeef", "--policy-dir", "/nonexistent"], 2, "holds no policies.cedar"),
+])
+def test_a_command_that_cannot_work_says_why_in_one_line_with_the_conventional_exit_code(tmp_path, args, code, says):
+    settings = make_settings(tmp_path, connect_timeout_s=2.0)
+    (tmp_path / "binary").write_bytes(b"\xff\xfe\x00 not text")
+    (tmp_path / "garbage").write_text("this is not JSON\n")
+    args = [a.format(binary=tmp_path / "binary", garbage=tmp_path / "garbage") for a in args]
+    out = subprocess.run(cli(*args), env={**os.environ, **settings.to_env()}, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == code, out.stderr
+    assert says in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert out.stdout == ""
+
+
 def test_up_then_ctrl_c_leaves_nothing_running(tmp_path):
     settings = make_settings(tmp_path)
     # started the way a shell without job control starts a background command, with SIGINT ignored, which Python

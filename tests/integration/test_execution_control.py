@@ -261,8 +261,15 @@ def test_a_running_task_can_be_cancelled(xmesh, xtenant, client, llm):
                           "--json"], env={**os.environ, **xmesh.settings.to_env()}, capture_output=True, text=True,
                          timeout=60)
     assert cli.returncode == 1 and json.loads(cli.stdout) == {"task_id": finished.envelope.task_id,
-                                                              "status": "answered"}
+                                                              "status": "answered", "seen": True}
     assert "was not cancelled: it is answered" in cli.stderr
+    # the same id under another tenant: that tenant has run no such task, and the CLI says so
+    other = subprocess.run([sys.executable, "-m", "mesh.cli", "cancel", finished.envelope.task_id, "--tenant",
+                            xtenant + "-other", "--json"], env={**os.environ, **xmesh.settings.to_env()},
+                           capture_output=True, text=True, timeout=60)
+    assert other.returncode == 0 and json.loads(other.stdout)["seen"] is False
+    assert "has run: it is marked cancelled" in other.stderr and "check the id and --tenant" in other.stderr
+    assert client.task_status(finished.envelope.task_id, xtenant) == "answered"  # its own tenant's task is untouched
 
 
 def test_a_planner_killed_mid_task_is_replaced_and_no_finished_step_runs_twice(xmesh, xtenant, client, llm):
