@@ -45,16 +45,25 @@ def test_ask_without_a_running_stack_fails_within_ten_seconds(tmp_path):
     (["audit", "export", "/nonexistent/out.jsonl"], 2, "its folder does not exist"),
     (["replay", "deadbeef", "--policy-dir", "/nonexistent"], 2, "holds no policies.cedar"),
 ])
-def test_a_command_that_cannot_work_says_why_in_one_line_with_the_conventional_exit_code(tmp_path, args, code, says):
+def test_a_command_that_cannot_work_says_why_in_one_line_with_the_conventional_exit_code(tmp_path, monkeypatch,
+                                                                                         capsys, args, code, says):
+    """In process (``mesh.cli.main``, as the console script calls it), so the cases cost no interpreter start."""
+    from mesh.cli import main
+
     settings = make_settings(tmp_path, connect_timeout_s=2.0)
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
     (tmp_path / "binary").write_bytes(b"\xff\xfe\x00 not text")
     (tmp_path / "garbage").write_text("this is not JSON\n")
     args = [a.format(binary=tmp_path / "binary", garbage=tmp_path / "garbage") for a in args]
-    out = subprocess.run(cli(*args), env={**os.environ, **settings.to_env()}, capture_output=True, text=True,
-                         timeout=60)
-    assert out.returncode == code, out.stderr
-    assert says in out.stderr and "Traceback" not in out.stderr, out.stderr
-    assert out.stdout == ""
+    try:
+        returned = main(args)
+    except SystemExit as done:  # argparse, and commands that stop at bad input
+        returned = done.code
+    out = capsys.readouterr()
+    assert returned == code, out.err
+    assert says in out.err and "Traceback" not in out.err, out.err
+    assert out.out == ""
 
 
 def test_up_then_ctrl_c_leaves_nothing_running(tmp_path):
