@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import bm25s
 import numpy as np
-import Stemmer
 from scipy import sparse
 
-__all__ = ["BM25", "tokenize"]
+from mesh.text import STEMMER
 
-_STEMMER = Stemmer.Stemmer("english")
+__all__ = ["BM25", "tokenize"]
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop words removed, stemmed tokens (bm25s tokenizer, Snowball English)."""
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+    return bm25s.tokenize(texts, stopwords="en", stemmer=STEMMER, return_ids=False, show_progress=False)
 
 
 class BM25:

@@ -145,21 +145,11 @@ def cmd_topics(args, settings: Settings) -> int:
     return 0
 
 
-def _read_input(path, what: str) -> str:
-    """The text of a file the user named, or a one-line error and exit 2 if it cannot be read as UTF-8."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        _say(f"error: cannot read {path}: {err.strerror}")
-    except UnicodeDecodeError as err:
-        _say(f"error: {path} is not UTF-8 text (byte {err.start}): give {what} in UTF-8")
-    raise SystemExit(2)
-
-
 def _load_documents(path: Path, tenant: str):
+    from mesh.cli_errors import read_input
     from mesh.client import parse_documents
 
-    return parse_documents(_read_input(path, "JSON lines").splitlines(), tenant)
+    return parse_documents(read_input(path, "JSON lines").splitlines(), tenant)
 
 
 def cmd_ingest(args, settings: Settings) -> int:
@@ -192,7 +182,9 @@ def cmd_ingest(args, settings: Settings) -> int:
 def _read_schema(path: str | None) -> str | None:
     if path is None:
         return None
-    text = _read_input(path, "a JSON Schema")
+    from mesh.cli_errors import read_input
+
+    text = read_input(path, "a JSON Schema")
     from mesh.output_format import schema_error
 
     problem = schema_error(text)

@@ -8,11 +8,30 @@ Ctrl-C. Every message is one line on stderr starting ``error:``, saying what was
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
+from typing import NoReturn
 
 from mesh.errors import SwitchboardError
 from mesh.settings import Settings
 
-__all__ = ["explain"]
+__all__ = ["explain", "refuse", "read_input"]
+
+
+def refuse(message: str) -> NoReturn:
+    """Stop a command on bad input: ``error: message`` on stderr, exit 2."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def read_input(path, what: str) -> str:
+    """The text of a file the user named, or ``refuse`` if it cannot be read as UTF-8 (``what``: the form expected)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        refuse(f"cannot read {path}: {err.strerror}")
+    except UnicodeDecodeError as err:
+        refuse(f"{path} is not UTF-8 text (byte {err.start}): give {what} in UTF-8")
 
 _START = "start the stack with `switchboard up` (or `make demo`), or point the settings at a running one"
 

@@ -1,9 +1,9 @@
 """The built-in extractive model: answers with sentences from the retrieved passages.
 
 It never invents text: every sentence of an answer is copied from a passage and carries a
-numbered citation to its document. Sentences match the question on stemmed terms, as BM25 does. With no passage that shares a meaningful term with the
-question, it says it found nothing, rather than guessing. Deterministic: ties break by
-passage rank, then by position.
+numbered citation to its document. Sentences match the question on stemmed terms, as BM25
+does. With no sentence that shares enough of the question's terms, it says it found nothing,
+rather than guessing. Deterministic: ties break by passage rank, then by position.
 """
 
 from __future__ import annotations

@@ -45,26 +45,20 @@ def _usage(args, settings: Settings) -> int:
 
 
 def _agents(args, settings: Settings) -> int:
-    import redis
-
     from mesh.redis_clients import sync_redis
     from mesh.state import Keys
 
+    # Redis down: `mesh.cli_errors` says so (without the URL's password)
     r = sync_redis(settings, socket_timeout=settings.connect_timeout_s, socket_connect_timeout=settings.connect_timeout_s)
     keys, out = Keys(settings.key_prefix), []
-    try:
-        for key in sorted(r.scan_iter(keys.heartbeats(), count=500)):
-            raw = r.get(key)
-            if raw is None:
-                continue
-            beat = json.loads(raw)
-            agent = key.decode()[len(keys.prefix) + len("agents:"):].split(":", 1)[0]
-            port = beat.get("metrics_port")
-            out.append({"agent": agent, **beat, "metrics": f"http://{beat['host']}:{port}/metrics" if port else None})
-    except redis.RedisError as err:
-        print(f"error: Redis at {settings.redis_url} did not answer ({err}): is the mesh up (`switchboard up`)?",
-              file=sys.stderr)
-        return 1
+    for key in sorted(r.scan_iter(keys.heartbeats(), count=500)):
+        raw = r.get(key)
+        if raw is None:
+            continue
+        beat = json.loads(raw)
+        agent = key.decode()[len(keys.prefix) + len("agents:"):].split(":", 1)[0]
+        port = beat.get("metrics_port")
+        out.append({"agent": agent, **beat, "metrics": f"http://{beat['host']}:{port}/metrics" if port else None})
     if args.file_sd:  # Prometheus file_sd_configs: one target group per worker that serves /metrics
         print(json.dumps([{"targets": [f"{a['host']}:{a['metrics_port']}"],
                            "labels": {"agent": a["agent"], "pid": str(a["pid"])}} for a in out if a["metrics"]]))
@@ -81,6 +75,7 @@ def _replay(args, settings: Settings) -> int:
     from pathlib import Path
 
     from mesh.replay import Replay, submission, submissions_between
+    from mesh.task_log import read_task
 
     if bool(args.task_id) == bool(args.start):
         print("error: name a TASK_ID, or a window with --from TIME [--to TIME] (ISO 8601)", file=sys.stderr)
@@ -90,8 +85,9 @@ def _replay(args, settings: Settings) -> int:
         print(f"error: --policy-dir {policies} holds no policies.cedar: name a folder like policy/cedar, with "
               "policies.cedar and schema.cedarschema", file=sys.stderr)
         return 2
-    if args.task_id:
-        submission(settings, args.task_id)  # before starting a namespace: an unknown id fails at once
+    recorded = read_task(settings, args.task_id) if args.task_id else None
+    if recorded is not None:
+        submission(settings, args.task_id, recorded)  # before starting a namespace: an unknown id fails at once
     try:
         window = [int(datetime.fromisoformat(t).timestamp() * 1000) for t in (args.start, args.end) if t]
     except ValueError as err:
@@ -106,7 +102,7 @@ def _replay(args, settings: Settings) -> int:
     reports = []
     with Replay(settings, live=args.live, policy_dir=policies, say=say) as replay:
         for task_id in tasks:
-            reports.append(replay.run(task_id, args.timeout))
+            reports.append(replay.run(task_id, args.timeout, recorded if task_id == args.task_id else None))
             if not args.json:
                 _print_replay(reports[-1])
     if args.json:

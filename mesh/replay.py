@@ -143,9 +143,10 @@ class Replay:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def run(self, task_id: str, timeout_s: float = 120.0) -> dict:
-        """Replay one recorded task; returns both runs and their differences."""
-        recorded = read_task(self.settings, task_id)
+    def run(self, task_id: str, timeout_s: float = 120.0, recorded: list[Event] | None = None) -> dict:
+        """Replay one recorded task (its events read from the topics unless given); returns both runs and
+        their differences."""
+        recorded = read_task(self.settings, task_id) if recorded is None else recorded
         submitted = submission(self.settings, task_id, recorded)
         tenant = submitted.envelope.tenant_id
         live, ns = self.settings.key_prefix, self.ns.key_prefix

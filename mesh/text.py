@@ -6,7 +6,7 @@ import re
 
 import Stemmer
 
-__all__ = ["tokens", "terms", "stems", "sentences", "passages", "count_tokens", "STOPWORDS"]
+__all__ = ["tokens", "terms", "stems", "STEMMER", "sentences", "passages", "count_tokens", "STOPWORDS"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
@@ -31,13 +31,14 @@ def terms(text: str) -> list[str]:
     return [t for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
 
 
-_STEMMER = Stemmer.Stemmer("english")
+#: Snowball English, shared with the retriever's BM25 (``index.bm25``) so both stem alike
+STEMMER = Stemmer.Stemmer("english")
 
 
 def stems(text: str) -> list[str]:
     """``terms`` reduced to their Snowball stems (the retriever's BM25 stems the same way), so "logs"
     meets "log" and "retained" meets "retain"."""
-    return _STEMMER.stemWords(terms(text))
+    return STEMMER.stemWords(terms(text))
 
 
 def sentences(text: str) -> list[str]:

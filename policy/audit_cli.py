@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mesh.audit_chain import verify
 from mesh.bus import read_all
+from mesh.cli_errors import read_input, refuse
 from mesh.codec import default_codec
 from mesh.redis_clients import sync_redis
 from mesh.settings import Settings
@@ -36,24 +37,15 @@ def _live(settings: Settings) -> list[tuple[int, int, bytes]]:
 
 def _from_file(path: str) -> list[tuple[int, int, bytes]]:
     """The records of an export; a one-line error (exit 2) naming the first line that is not one."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        _refuse(f"cannot read {path}: {getattr(err, 'strerror', None) or err}")
-    out = []
+    lines, out = read_input(path, "an audit export").splitlines(), []
     for n, line in enumerate(lines, 1):
         if line.strip():
             try:
                 row = json.loads(line)
                 out.append((int(row["partition"]), int(row["offset"]), base64.b64decode(row["value"], validate=True)))
             except (ValueError, KeyError, TypeError) as err:
-                _refuse(f"{path}:{n}: not a line of `switchboard audit export` ({type(err).__name__}: {err})")
+                refuse(f"{path}:{n}: not a line of `switchboard audit export` ({type(err).__name__}: {err})")
     return out
-
-
-def _refuse(message: str):
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def _verify(args, settings: Settings) -> int:
@@ -75,7 +67,7 @@ def _verify(args, settings: Settings) -> int:
 
 def _export(args, settings: Settings) -> int:
     if not Path(args.file).resolve().parent.is_dir():
-        _refuse(f"cannot write {args.file}: its folder does not exist")
+        refuse(f"cannot write {args.file}: its folder does not exist")
     messages = _live(settings)
     with open(args.file, "w", encoding="utf-8") as out:
         for partition, offset, value in messages:
