@@ -4,7 +4,7 @@ In:  ``audit.events`` (AuditRecord as agents report them, keyed by tenant).
 Out: ``audit.log`` (the same record with ``chain``, ``seq`` and ``prev_hash``, keyed by tenant).
 
 Every agent reports decisions and model calls to ``audit.events``; the auditor that owns a
-tenant's partition appends them to the tenant's chain (``mesh.audit_chain``). The chain's head
+tenant's partition appends them to the tenant's chain (``policy.audit_chain``). The chain's head
 (last seq and hash) and each appended record live in Redis, written in one transaction: a
 redelivered event gets back the record it was appended as, so a crash never leaves a gap and
 never appends twice. ``switchboard audit verify`` checks the whole log against the heads.
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from redis.exceptions import WatchError
 
-from mesh.app import AgentContext, AgentSpec
-from mesh.audit_chain import GENESIS, digest
-from mesh.envelope import child_envelope
-from mesh.runtime import Emit, Route
-from mesh.state import redis_errors
+from mesh.io.redis_clients import redis_errors
+from mesh.runtime.processor import Emit, Route
+from mesh.runtime.spec import AgentContext, AgentSpec
+from mesh.wire.envelope import child_envelope
+from policy.audit_chain import GENESIS, digest
 from schemas.models import AuditRecord
 
 __all__ = ["spec", "chained", "head_key"]

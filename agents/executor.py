@@ -9,9 +9,9 @@ hard budget is refused (semantic: the planner fails the step with the reason); w
 capable endpoint fails the call, or the tenant is at its per-minute limit, the step is retried
 (transient) under the agent's retry policy.
 
-The prompt is assembled and counted before any call (``mesh.prompt``). The router
-(``mesh.routing``) picks among capable endpoints by expected cost and latency under the load
-every replica shares in Redis (``mesh.route_stats``); a failed call moves on to the next best
+The prompt is assembled and counted before any call (``mesh.llm.prompt``). The router
+(``mesh.llm.routing``) picks among capable endpoints by expected cost and latency under the load
+every replica shares in Redis (``mesh.llm.route_stats``); a failed call moves on to the next best
 endpoint at once. Only endpoints the policies let the principal use are candidates (``use_model``:
 others are passed over, and the step is refused when none is left). Each call reserves the tenant's budget first and settles it with the reported
 usage after (``policy.budgets``); past the soft limit the step takes the cheapest route with half
@@ -27,26 +27,35 @@ from dataclasses import dataclass
 import aiohttp
 from opentelemetry.trace import Status, StatusCode
 
-from mesh import extractive, metrics
-from mesh.app import AgentContext, AgentSpec
-from mesh.breakers import Breakers
-from mesh.call_memo import CallMemo
 from mesh.endpoints import BUILTIN, Endpoint
-from mesh.envelope import child_envelope
 from mesh.errors import SemanticError, TransientError
-from mesh.logs import get_logger
-from mesh.openai_client import EndpointFailure, chat
-from mesh.prompt import Prompt, assemble, cite
+from mesh.io.breakers import Breakers
+from mesh.io.redis_clients import redis_errors
+from mesh.llm import extractive
+from mesh.llm.call_memo import CallMemo
+from mesh.llm.openai_client import EndpointFailure, chat
+from mesh.llm.prompt import Prompt, assemble, cite
+from mesh.llm.route_stats import Health, RouteStats
+from mesh.llm.routing import Choice, NoRoute, candidates, choose
+from mesh.observe import metrics
+from mesh.observe.logs import get_logger
+from mesh.observe.tracing import SpanKind, tracer
 from mesh.retry import retry
-from mesh.route_stats import Health, RouteStats
-from mesh.routing import Choice, NoRoute, candidates, choose
-from mesh.runtime import Emit, Route
-from mesh.state import redis_errors
-from mesh.tracing import SpanKind, tracer
+from mesh.runtime.processor import Emit, Route
+from mesh.runtime.spec import AgentContext, AgentSpec
+from mesh.wire.envelope import child_envelope
 from policy.budgets import Budgets, Refusal
 from policy.engine import Check, PolicyDenied, Verdict
 from policy.rollout import Rollout
-from schemas.models import AuditRecord, Citation, Decision, ExecuteStep, TokenUsage, Usage, ValidateStep
+from schemas.models import (
+    AuditRecord,
+    Citation,
+    Decision,
+    ExecuteStep,
+    TokenUsage,
+    Usage,
+    ValidateStep,
+)
 
 __all__ = ["spec", "Answered", "needs_of"]
 

@@ -7,12 +7,12 @@ Errors: a refused task (a missing, forged or expired principal token when a toke
 tenant mismatch, blank or over-long question, deadline passed, bad JSON Schema) is semantic: the
 client receives a ``rejected`` TaskCompleted with the reason.
 
-A compositional question becomes one chain per part (``mesh.decompose``), or a model's plan
+A compositional question becomes one chain per part (``mesh.planning.decompose``), or a model's plan
 when an endpoint with the ``plan`` capability is configured (validated before use, else the
 rules plan). A task that asks for JSON stays one chain. The DAG and each chain's status are
-the task's checkpoint in Redis (``mesh.workflow``): any planner replica carries on from it, and
+the task's checkpoint in Redis (``mesh.planning.checkpoint``): any planner replica carries on from it, and
 a chain that finished is never started again. When the last chain finishes, the planner
-composes the answers (``mesh.dag.compose``). A timer completes tasks past their deadline as
+composes the answers (``mesh.planning.dag.compose``). A timer completes tasks past their deadline as
 ``timed_out``, naming the unfinished chains; ``tasks.cancel`` completes a task as ``cancelled``
 (a cancellation that overtakes its task's submission is remembered, and the task is cancelled
 when it arrives).
@@ -28,24 +28,45 @@ from dataclasses import replace
 
 import aiohttp
 
-from mesh.app import AgentContext, AgentSpec, Parts, Timer
-from mesh.dag import Composed, NodeResult, Plan, PlanError, compose, plan_from_json, plan_of_parts
-from mesh.decompose import decompose
-from mesh.envelope import ROOT_STEP, child_envelope
 from mesh.errors import DeterministicError, SemanticError, SwitchboardError
-from mesh.logs import get_logger
-from mesh.openai_client import chat
-from mesh.prompt import plan_prompt
-from mesh.runtime import Emit, Route
-from mesh.tokens import verify
-from mesh.workflow import TaskState, Workflow
+from mesh.llm.openai_client import chat
+from mesh.llm.prompt import plan_prompt
+from mesh.observe.logs import get_logger
+from mesh.planning.checkpoint import TaskState, Workflow
+from mesh.planning.dag import (
+    Composed,
+    NodeResult,
+    Plan,
+    PlanError,
+    compose,
+    plan_from_json,
+    plan_of_parts,
+)
+from mesh.planning.decompose import decompose
+from mesh.runtime.processor import Emit, Route
+from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer
+from mesh.security.principal_tokens import verify
+from mesh.wire.envelope import ROOT_STEP, child_envelope
 from policy.admission import admit
 from policy.budgets import Budgets, Refusal
 from policy.engine import Check, PolicyDenied
 from policy.rollout import Rollout
 from policy.step_sanitizer import sanitized_question, sanitizer_for
-from schemas.models import (AuditRecord, Decision, Envelope, ErrorKind, Rejection, RetrieveStep, StepDone,
-                            TaskCancel, TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage)
+from schemas.models import (
+    AuditRecord,
+    Decision,
+    Envelope,
+    ErrorKind,
+    Rejection,
+    RetrieveStep,
+    StepDone,
+    TaskCancel,
+    TaskCompleted,
+    TaskStatus,
+    TaskSubmitted,
+    TokenUsage,
+    Usage,
+)
 
 __all__ = ["spec", "rule_plan", "start_steps", "completion", "submit_audit"]
 

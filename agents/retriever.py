@@ -12,7 +12,7 @@ both run under it, so restricted documents never enter scoring. The two rankings
 (RRF or a convex combination) and the best passages packed into the step's token budget.
 While the index agent works, the step waits in Redis; if no answer comes within
 ``index_timeout_ms`` a timer continues it from BM25 alone, marked degraded. No agent blocks.
-Those timeouts feed the index agent's breaker (``mesh.breakers``, shared by every replica):
+Those timeouts feed the index agent's breaker (``mesh.io.breakers``, shared by every replica):
 while it is open, steps go straight to BM25 alone, marked degraded, without waiting; after
 ``breaker_reset_s`` one query probes the index again.
 """
@@ -30,19 +30,27 @@ from index.corpus import Corpus, best_per_doc, doc_passages
 from index.fusion import convex, rrf
 from index.packing import pack
 from index.store import DocStore, PerTenant
-from mesh.app import AgentContext, AgentSpec, Parts, Timer
-from mesh.background import in_background
-from mesh.breakers import Breakers
-from mesh.envelope import child_envelope
-from mesh.runtime import Emit, Route
+from mesh.io.breakers import Breakers
+from mesh.io.redis_clients import redis_errors
+from mesh.observe.tracing import tracer
+from mesh.runtime.background import in_background
+from mesh.runtime.processor import Emit, Route
+from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer
 from mesh.settings import Settings
-from mesh.state import redis_errors
-from mesh.tracing import tracer
+from mesh.wire.envelope import child_envelope
 from policy.access import read_filter, readable
 from policy.rollout import Rollout, in_sample
 from policy.step_sanitizer import sanitized, sanitizer_for
-from schemas.models import (DocumentIngest, DocumentOp, ExecuteStep, IndexQuery, IndexResult, Passage, RetrievalMode,
-                            RetrieveStep)
+from schemas.models import (
+    DocumentIngest,
+    DocumentOp,
+    ExecuteStep,
+    IndexQuery,
+    IndexResult,
+    Passage,
+    RetrievalMode,
+    RetrieveStep,
+)
 
 _tracer = tracer("switchboard.retriever")
 

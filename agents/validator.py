@@ -13,7 +13,7 @@ degraded, never passed silently: the supported sentences stay, and the answer sa
 not be verified; a structured answer fails with the reasons (a typed failure for the client).
 
 Every verdict also counts toward the answering endpoint's validation pass rate
-(``mesh.route_stats``): an endpoint that answers fast but badly is routed around by every
+(``mesh.llm.route_stats``): an endpoint that answers fast but badly is routed around by every
 executor replica. A degradation from earlier in the step (BM25 only, a fallback model) stays on
 the result.
 """
@@ -25,15 +25,15 @@ import re
 
 import numpy as np
 
-from mesh.app import AgentContext, AgentSpec, Parts
-from mesh.envelope import child_envelope
-from mesh.grounding import Claim, Embed, check, citation_problems, keep_supported
-from mesh.logs import get_logger
-from mesh.output_format import format_problems
-from mesh.route_stats import RouteStats
-from mesh.runtime import Emit, Route
+from mesh.llm.grounding import Claim, Embed, check, citation_problems, keep_supported
+from mesh.llm.output_format import format_problems
+from mesh.llm.route_stats import RouteStats
+from mesh.observe.logs import get_logger
+from mesh.observe.tracing import tracer
+from mesh.runtime.processor import Emit, Route
+from mesh.runtime.spec import AgentContext, AgentSpec, Parts
 from mesh.settings import Settings
-from mesh.tracing import tracer
+from mesh.wire.envelope import child_envelope
 from schemas.models import ExecuteStep, StepDone, StepStatus, ValidateStep
 
 __all__ = ["spec", "problems", "says_no_answer", "next_attempt", "verdict"]
@@ -113,7 +113,9 @@ def verdict(step: ValidateStep, found: list[str], checked: list[Claim], settings
 
 
 def routes(ctx: AgentContext) -> Parts:
-    from index.encoder import Encoder  # library code of the index; loaded once, in warm-up
+    from index.encoder import (
+        Encoder,  # library code of the index; loaded once, in warm-up
+    )
 
     s = ctx.settings
     stats = RouteStats(ctx.redis, ctx.keys.prefix, breaker_reset_s=s.breaker_reset_s)

@@ -44,15 +44,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from bench.common import machine, machine_line, main_of, table
-from mesh.bus import Publisher, Tail, read_all
 from mesh.client import Client, parse_documents
-from mesh.sealing import codec_for
 from mesh.endpoints import Endpoint
-from mesh.envelope import new_envelope
+from mesh.io.bus import Publisher, Tail, read_all
+from mesh.ops.stack import Mesh
 from mesh.retry import RetryPolicy
+from mesh.security.sealing import codec_for
 from mesh.settings import Settings
-from mesh.stack import Mesh
-from mesh.topics import Topics, dlq_of
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics, dlq_of
 from schemas.models import Principal, TaskCompleted, TaskStatus, TokenUsage, Usage
 from tests.integration.conftest import free_port
 from tests.integration.model_server import ModelServer

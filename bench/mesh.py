@@ -10,7 +10,7 @@ built-in (extractive) model, ingests the sample corpus, warms up, then measures:
 - burst: ``--burst`` tasks submitted at once: throughput until the last result, and latency;
 - idle, before those: the CPU of the whole mesh doing nothing for ``--idle`` seconds, the latency
   of the first task after that idle spell, and of one task right after the warm-up (the price of
-  fetch waits that back off while idle, ``mesh.fetch_wait``).
+  fetch waits that back off while idle, ``mesh.runtime.fetch_wait``).
 
 Where the time goes comes from every worker's ``/metrics``: the mean time each agent spends
 handling each message (``switchboard_step_seconds``, by agent and topic) along a task's path. The
@@ -34,11 +34,11 @@ from pathlib import Path
 
 from bench.common import machine, machine_line, main_of, percentile_ms, table
 from bench.workers import cpu_rss, handling, since
-from mesh.bus import Tail
 from mesh.client import Client, parse_documents
+from mesh.io.bus import Tail
+from mesh.ops.stack import Mesh
 from mesh.settings import Settings
-from mesh.stack import Mesh
-from mesh.topics import Topics
+from mesh.wire.topics import Topics
 from schemas.models import Principal
 from tests.integration.conftest import free_port
 
@@ -114,17 +114,17 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
     mesh = Mesh(settings)
     mesh.start(timeout_s=300)
     try:
-        for name in mesh.agents:
+        for name in mesh.runtime.registry:
             for r in range(1, n):
                 mesh.start_agent(name, r)
-        mesh.wait_ready(mesh.agents, 300)
+        mesh.wait_ready(mesh.runtime.registry, 300)
         docs, _ = parse_documents(SAMPLE.read_text().splitlines(), "acme")
         client = Client(settings)
         client.ingest(docs)
         client.wait_stored(docs, 240)
         results = Results(settings)
         results.start()
-        procs = {**{label: w.pid for label, w in mesh.workers.items()}, **{c.name: c.pid for c in mesh.stack},
+        procs = {**{label: w.pid for label, w in mesh.workers.items()}, **{c.name: c.pid for c in mesh.ops.stack},
                  "bench client": os.getpid()}
         mesh_procs = {label: pid for label, pid in procs.items() if label != "bench client"}
         idle = _idle(client, results, mesh_procs, settings.fetch_idle_after_s + 1, args.idle)

@@ -27,20 +27,26 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import machine, machine_line, main_of, percentile_ms, table
 from tqdm import tqdm
 
+from bench.common import machine, machine_line, main_of, percentile_ms, table
 from bench.metrics import ndcg_at, recall_at
 from bench.workers import handling, since
 from index.encoder import resolve_precision
 from index.fusion import convex, rrf
-from mesh.bus import Publisher, Tail, broker_ready
 from mesh.client import Client
-from mesh.sealing import codec_for
-from mesh.envelope import new_envelope
+from mesh.io.bus import Publisher, Tail, broker_ready
+from mesh.security.sealing import codec_for
 from mesh.settings import Settings
-from mesh.topics import Topics
-from schemas.models import AccessAttributes, Classification, Principal, RetrievalMode, RetrieveStep
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics
+from schemas.models import (
+    AccessAttributes,
+    Classification,
+    Principal,
+    RetrievalMode,
+    RetrieveStep,
+)
 
 
 def load_beir(data: Path, split: str, limit: int | None) -> tuple[list[dict], dict[str, str], dict[str, dict[str, int]]]:
@@ -71,7 +77,7 @@ def _mesh_running(settings: Settings) -> bool:
         return False
     import redis
 
-    from mesh.redis_clients import sync_redis
+    from mesh.io.redis_clients import sync_redis
 
     try:
         r = sync_redis(settings, socket_timeout=1)
@@ -85,7 +91,7 @@ def run(args) -> dict:
     settings = Settings()
     mesh = None
     if not _mesh_running(settings):
-        from mesh.stack import Mesh
+        from mesh.ops.stack import Mesh
 
         settings = settings.model_copy(update={"run_dir": Path(tempfile.mkdtemp(prefix="sb-bench-"))})
         mesh = Mesh(settings, agents=RETRIEVAL_AGENTS)
@@ -172,8 +178,8 @@ def _wait_scanned(settings: Settings, tenant: str, docs: list[dict], quiet: bool
     from types import SimpleNamespace
 
     from index.corpus import doc_passages
-    from mesh.redis_clients import sync_redis
-    from mesh.state import Keys
+    from mesh.io.keys import Keys
+    from mesh.io.redis_clients import sync_redis
     from policy.pii import Detector
     from policy.scans import Scans
 

@@ -21,11 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench.common import machine, machine_line, main_of, percentile_ms, table
-from mesh.bus import Tail
 from mesh.client import Client, parse_documents
+from mesh.io.bus import Tail
+from mesh.ops.stack import Mesh
 from mesh.settings import Settings
-from mesh.stack import Mesh
-from mesh.topics import Topics
+from mesh.wire.topics import Topics
 from schemas.models import Principal
 from tests.integration.conftest import free_port
 

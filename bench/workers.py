@@ -9,9 +9,9 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-from mesh.redis_clients import sync_redis
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import sync_redis
 from mesh.settings import Settings
-from mesh.state import Keys
 
 __all__ = ["Handling", "handling", "since", "cpu_rss"]
 

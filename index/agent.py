@@ -30,14 +30,21 @@ from index.corpus import Corpus, best_per_doc, doc_passages
 from index.encoder import DIM, Encoder, model_id, resolve_precision
 from index.store import DocStore, PerTenant
 from index.vectors import VectorShard, gpu_available
-from mesh.app import AgentContext, AgentSpec, Parts
-from mesh.background import in_background
-from mesh.envelope import child_envelope
 from mesh.errors import DeterministicError
-from mesh.logs import get_logger
-from mesh.metrics import SHARD_BUILDS
-from mesh.runtime import Emit, Route
-from schemas.models import DocumentIngest, IndexQuery, IndexResult, Passage, RetrievalMode, RetrieveStep
+from mesh.observe.logs import get_logger
+from mesh.observe.metrics import SHARD_BUILDS
+from mesh.runtime.background import in_background
+from mesh.runtime.processor import Emit, Route
+from mesh.runtime.spec import AgentContext, AgentSpec, Parts
+from mesh.wire.envelope import child_envelope
+from schemas.models import (
+    DocumentIngest,
+    IndexQuery,
+    IndexResult,
+    Passage,
+    RetrievalMode,
+    RetrieveStep,
+)
 
 __all__ = ["spec"]
 

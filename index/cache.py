@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from mesh.inflight import InFlight
-from mesh.metrics import CACHE
-from mesh.state import redis_errors
+from mesh.io.redis_clients import redis_errors
+from mesh.observe.metrics import CACHE
+from mesh.runtime.inflight import InFlight
 
 __all__ = ["EmbeddingCache", "content_key"]
 

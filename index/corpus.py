@@ -9,7 +9,6 @@ A document's score is the best score of its passages.
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from dataclasses import dataclass
 
 import numpy as np

@@ -11,12 +11,13 @@ import asyncio
 import json
 
 from index.store import DocStore
-from mesh.bus import read_all
-from mesh.sealing import codec_for
 from mesh.errors import DeterministicError
+from mesh.io.bus import read_all
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import connect
+from mesh.security.sealing import codec_for
 from mesh.settings import Settings
-from mesh.state import Keys, connect
-from mesh.topics import Topics
+from mesh.wire.topics import Topics
 from schemas.models import DocumentIngest
 
 __all__ = ["replay_into", "diff_stores", "register"]

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from index.corpus import Corpus, StoredDoc
-from mesh.crypto import Sealer
-from mesh.state import Keys, redis_errors
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import redis_errors
+from mesh.security.crypto import Sealer
 from schemas.models import AccessAttributes, DocumentIngest
 
 __all__ = ["DocStore", "PerTenant"]

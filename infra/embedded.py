@@ -90,8 +90,8 @@ def start_redis(settings: Settings, log_dir: Path) -> Child:
 
 
 def _wait_ready(settings: Settings, children: list[Child], timeout_s: float) -> None:
-    from mesh.bus import broker_ready
-    from mesh.redis_clients import sync_redis
+    from mesh.io.bus import broker_ready
+    from mesh.io.redis_clients import sync_redis
 
     deadline = time.monotonic() + timeout_s
     checks = {

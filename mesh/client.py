@@ -11,16 +11,29 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from mesh.bus import Publisher, Tail, require_broker
-from mesh.codec import AvroCodec
-from mesh.sealing import codec_for
-from mesh.envelope import new_envelope
 from mesh.errors import DeterministicError, TransientError
+from mesh.io.bus import Publisher, Tail, require_broker
+from mesh.observe.tracing import (
+    SpanKind,
+    configure_tracing,
+    headers_of,
+    traceparent_of,
+    tracer,
+)
+from mesh.security.sealing import codec_for
 from mesh.settings import Settings
-from mesh.topics import Topics
-from mesh.tracing import SpanKind, configure_tracing, headers_of, traceparent_of, tracer
-from schemas.models import (AccessAttributes, Classification, DocumentIngest, Principal, TaskCancel,
-                            TaskCompleted, TaskSubmitted)
+from mesh.wire.codec import AvroCodec
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics
+from schemas.models import (
+    AccessAttributes,
+    Classification,
+    DocumentIngest,
+    Principal,
+    TaskCancel,
+    TaskCompleted,
+    TaskSubmitted,
+)
 
 __all__ = ["Client", "BadLine", "parse_documents", "new_traceparent"]
 
@@ -107,8 +120,8 @@ class Client:
 
     def wait_stored(self, docs: list[dict], timeout_s: float = 60.0) -> None:
         """Block until the document store holds exactly these documents (the index agent applied them)."""
-        from mesh.redis_clients import sync_redis
-        from mesh.state import Keys
+        from mesh.io.keys import Keys
+        from mesh.io.redis_clients import sync_redis
 
         r, keys = sync_redis(self.settings, socket_timeout=5), Keys(self.settings.key_prefix)
         by_tenant: dict[str, dict[str, str]] = {}
@@ -157,7 +170,7 @@ class Client:
         env = new_envelope(principal.tenant_id, "submitted", traceparent=traceparent)
         deadline = int((time.time() + deadline_s) * 1000) if deadline_s else None
         if token is None and self.settings.token_secrets:
-            from mesh.tokens import issue
+            from mesh.security.principal_tokens import issue
 
             token = issue(self.settings.token_secrets[0], principal, now_s=time.time(),
                           ttl_s=self.settings.token_ttl_s)
@@ -217,8 +230,8 @@ class Client:
 
     def task_status(self, task_id: str, tenant: str) -> str | None:
         """The status the planner keeps for ``tenant``'s task (None: it has seen no such task, or it expired)."""
-        from mesh.redis_clients import sync_redis
-        from mesh.state import Keys
+        from mesh.io.keys import Keys
+        from mesh.io.redis_clients import sync_redis
 
         if self._redis is None:
             self._redis = sync_redis(self.settings, socket_timeout=5)

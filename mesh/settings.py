@@ -53,7 +53,7 @@ class Settings(BaseSettings):
                          "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip, no query prefetch)")
     fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out.")
     fetch_idle_wait_ms: int = Field(25, ge=0, description="the fetch wait a consumer backs off to once no records "
-                                    "came for fetch_idle_after_s (mesh.fetch_wait); no longer than fetch_max_wait_ms: "
+                                    "came for fetch_idle_after_s (mesh.runtime.fetch_wait); no longer than fetch_max_wait_ms: "
                                     "never backs off")
     fetch_idle_after_s: float = Field(2.0, ge=0, description="idle time after which fetch waits grow")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(True, description="serve /metrics from every worker")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
-    # TLS (mesh/tls.py turns these into each client library's options); Redis TLS is a rediss:// URL
+    # TLS (mesh/io/tls.py turns these into each client library's options); Redis TLS is a rediss:// URL
     kafka_security_protocol: str = Field("PLAINTEXT", pattern="^(PLAINTEXT|SSL)$",
                                          description="PLAINTEXT, or SSL for a broker's TLS listener")
     kafka_ssl_cafile: Path | None = Field(None, description="PEM CA bundle that signed the brokers' certificates; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mesh.errors import SemanticError
-from mesh.output_format import schema_error
+from mesh.llm.output_format import schema_error
 from schemas.models import TaskSubmitted
 
 __all__ = ["admit"]

@@ -7,13 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from mesh.audit_chain import verify
-from mesh.bus import read_all
-from mesh.cli_errors import read_input, refuse
-from mesh.codec import default_codec
-from mesh.redis_clients import sync_redis
+from mesh.cli_input import read_input, refuse
+from mesh.io.bus import read_all
+from mesh.io.redis_clients import sync_redis
 from mesh.settings import Settings
-from mesh.topics import Topics
+from mesh.wire.codec import default_codec
+from mesh.wire.topics import Topics
+from policy.audit_chain import verify
 
 __all__ = ["register", "heads"]
 

@@ -6,8 +6,8 @@ import asyncio
 import json
 import sys
 
+from mesh.io.redis_clients import connect
 from mesh.settings import Settings
-from mesh.state import connect
 from policy.budgets import LIMIT_FIELDS, Budgets
 
 __all__ = ["register"]

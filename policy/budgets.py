@@ -21,9 +21,10 @@ from datetime import datetime, timedelta, timezone
 
 import redis.asyncio as aioredis
 
-from mesh import metrics
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import redis_errors
+from mesh.observe import metrics
 from mesh.settings import Settings
-from mesh.state import Keys, redis_errors
 
 __all__ = ["Limits", "Budgets", "Grant", "Refusal", "period_window", "LIMIT_FIELDS"]
 

@@ -4,7 +4,7 @@ A masked value becomes a placeholder such as ``<PERSON_1>``. The same value gets
 placeholder everywhere in a task (question, every passage, every step, every replica): the
 placeholder is chosen in Redis, by a Lua script, from the value's keyed hash, so two steps of
 one task masking the same name at once still agree. The vault keeps each placeholder's value
-sealed for the tenant (``mesh.crypto``), and the data class it was found in, so that the planner
+sealed for the tenant (``mesh.security.crypto``), and the data class it was found in, so that the planner
 can restore values in the final answer for a principal the policies let see them, and no one else.
 """
 
@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mesh.crypto import Sealer
-from mesh.state import Keys, redis_errors
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import redis_errors
+from mesh.security.crypto import Sealer
 
 __all__ = ["Vault", "Item", "PLACEHOLDER", "substitute"]
 

@@ -106,7 +106,8 @@ def _test(args, settings: Settings) -> int:
 def _rollout(settings: Settings, fn):
     import asyncio
 
-    from mesh.state import Keys, connect
+    from mesh.io.keys import Keys
+    from mesh.io.redis_clients import connect
     from policy.rollout import Rollout
 
     async def go():

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from mesh.logs import get_logger
-from mesh.state import Keys, redis_errors
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import redis_errors
+from mesh.observe.logs import get_logger
 from policy.engine import Check, PolicyEngine, Verdict
 
 __all__ = ["Rollout", "Policies", "in_sample"]

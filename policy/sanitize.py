@@ -17,7 +17,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from mesh.crypto import Sealer
+from mesh.security.crypto import Sealer
 from policy.engine import Check, PolicyEngine
 from policy.masking import PLACEHOLDER, Item, Vault, substitute
 from policy.pii import Detector

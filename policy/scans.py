@@ -15,8 +15,9 @@ import asyncio
 import hashlib
 import json
 
-from mesh.inflight import InFlight
-from mesh.state import Keys, redis_errors
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import redis_errors
+from mesh.runtime.inflight import InFlight
 from policy.pii import Detector, Found
 
 __all__ = ["Scans"]

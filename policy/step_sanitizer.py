@@ -7,17 +7,25 @@ per step lists what was masked (``policy.sanitize.Sanitized.audit_json``), when 
 
 from __future__ import annotations
 
-from mesh.app import AgentContext
-from mesh.envelope import child_envelope
-from mesh.runtime import Emit
-from mesh.sealing import sealer_for
+from mesh.runtime.processor import Emit
+from mesh.runtime.spec import AgentContext
+from mesh.security.sealing import sealer_for
+from mesh.wire.envelope import child_envelope
 from policy.engine import PolicyEngine
 from policy.masking import Vault
 from policy.pii import Detector
 from policy.sanitize import Sanitized, Sanitizer, Source
 from policy.scans import Scans
-from schemas.models import (AuditRecord, Classification, Decision, Envelope, Passage, Principal, RetrieveStep,
-                            TaskSubmitted)
+from schemas.models import (
+    AuditRecord,
+    Classification,
+    Decision,
+    Envelope,
+    Passage,
+    Principal,
+    RetrieveStep,
+    TaskSubmitted,
+)
 
 __all__ = ["sanitizer_for", "sanitized", "sanitized_question", "QUESTION_CLASS"]
 

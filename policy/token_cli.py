@@ -1,4 +1,4 @@
-"""`switchboard token issue`: a signed principal token for local use (mesh/tokens.py)."""
+"""`switchboard token issue`: a signed principal token for local use (mesh/security/principal_tokens.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 import sys
 import time
 
+from mesh.security.principal_tokens import issue, parse_ttl
 from mesh.settings import Settings
-from mesh.tokens import issue, parse_ttl
 from schemas.models import Classification, Principal
 
 __all__ = ["register"]

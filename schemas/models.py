@@ -1,9 +1,9 @@
 """One pydantic model per Avro record in this folder.
 
 Field names, order, optionality and types must match the ``.avsc`` of the same name;
-``mesh.codec`` checks that at start-up and the contract tests check it in CI.
+``mesh.wire.codec`` checks that at start-up and the contract tests check it in CI.
 Each model names its Avro record in ``__avro__``, and its payload fields (questions, contexts,
-answers) in ``__sealed__``: those are encrypted at rest when the mesh seals (``mesh.sealing``).
+answers) in ``__sealed__``: those are encrypted at rest when the mesh seals (``mesh.security.sealing``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The auditor's appends on a real Redis: events that arrive together are chained in order, per
 tenant, each once; a redelivered event gets back the record it was appended as; and the chain the
-auditor emits passes ``mesh.audit_chain.verify`` against the head it keeps."""
+auditor emits passes ``policy.audit_chain.verify`` against the head it keeps."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from agents.auditor import head_key, spec
-from mesh.app import AgentContext
-from mesh.audit_chain import verify
-from mesh.codec import default_codec
-from mesh.envelope import new_envelope
+from mesh.io.keys import Keys
+from mesh.runtime.spec import AgentContext
 from mesh.settings import Settings
-from mesh.state import Keys
-from mesh.topics import Topics
+from mesh.wire.codec import default_codec
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics
+from policy.audit_chain import verify
 from schemas.models import AuditRecord, Decision
 
 pytestmark = pytest.mark.contract

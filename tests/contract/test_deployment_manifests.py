@@ -9,10 +9,10 @@ from unittest import mock
 import pytest
 import yaml
 
-from mesh.agents import agent_names, input_topics
-from mesh.app import group_id
+from mesh.runtime.registry import agent_names, input_topics
+from mesh.runtime.spec import group_id
 from mesh.settings import Settings
-from mesh.topics import Topics
+from mesh.wire.topics import Topics
 
 pytestmark = pytest.mark.contract
 

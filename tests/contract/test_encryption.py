@@ -10,14 +10,22 @@ import uuid
 import pytest
 import redis
 
-from mesh.codec import default_codec
-from mesh.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer, is_sealed
-from mesh.envelope import new_envelope
+from mesh.cli.keys import rewrap
 from mesh.errors import DeterministicError
-from mesh.keys_cli import rewrap
-from mesh.sealing import SealingCodec
+from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer, is_sealed
+from mesh.security.sealing import SealingCodec
 from mesh.settings import Settings
-from schemas.models import Citation, Passage, Principal, TaskCompleted, TaskStatus, ValidateStep, Usage
+from mesh.wire.codec import default_codec
+from mesh.wire.envelope import new_envelope
+from schemas.models import (
+    Citation,
+    Passage,
+    Principal,
+    TaskCompleted,
+    TaskStatus,
+    Usage,
+    ValidateStep,
+)
 
 
 @pytest.fixture
@@ -65,7 +73,7 @@ def test_key_files_are_made_once_0600_and_never_by_a_cluster_replica(tmp_path):
     path = tmp_path / "keys" / "kek.key"
     with pytest.raises(FileNotFoundError):
         LocalKeyFile(path, create=False)
-    code = f"from mesh.crypto import LocalKeyFile; print(LocalKeyFile({str(path)!r}).key_id)"
+    code = f"from mesh.security.crypto import LocalKeyFile; print(LocalKeyFile({str(path)!r}).key_id)"
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
     ids = {p.communicate(timeout=60)[0].strip() for p in procs}
     assert len(ids) == 1 and path.stat().st_mode & 0o777 == 0o600  # racing creators agree on one key
@@ -101,7 +109,7 @@ def test_rewrap_rotates_the_kek_and_old_payloads_still_open(redis_url, tmp_path,
     assert sealer(redis_url, new, prefix).open("acme", "answer", token) == "Seven days."
     with pytest.raises(DeterministicError):
         sealer(redis_url, old, prefix).open("acme", "answer", token)
-    out = subprocess.run([sys.executable, "-m", "mesh.cli", "keys", "show", "--json"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "mesh.cli.main", "keys", "show", "--json"], capture_output=True, text=True,
                          env={"SWITCHBOARD_REDIS_URL": redis_url, "SWITCHBOARD_KEY_PREFIX": prefix,
                               "SWITCHBOARD_KEK_FILE": str(tmp_path / "new"), "PATH": "/usr/bin:/bin"}, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -109,7 +117,7 @@ def test_rewrap_rotates_the_kek_and_old_payloads_still_open(redis_url, tmp_path,
 
 
 def test_read_only_tools_read_without_the_key_and_agents_refuse_to(tmp_path):
-    from mesh.sealing import codec_for
+    from mesh.security.sealing import codec_for
 
     s = Settings(run_dir=tmp_path, embedded=False, kek_file=tmp_path / "absent.key")
     assert codec_for(s, need_key=False) is default_codec()  # trace and DLQ tools: fields stay sealed

@@ -96,7 +96,7 @@ def later():
 
 
 def test_cross_agent_imports_flags_other_agents_only():
-    source = "from agents import planner\nfrom agents.executor import execute\nimport agents\nimport mesh.app\n"
+    source = "from agents import planner\nfrom agents.executor import execute\nimport agents\nimport mesh.runtime.faust_app\n"
     assert cross_agent_imports(source, "agents.executor") == ["1: agents.planner"]
     assert cross_agent_imports("from . import validator\n", "agents.executor") == ["1: agents.validator"]
 
@@ -105,7 +105,7 @@ def test_upward_imports_flags_forbidden_layers_only():
     source = "import mesh.text\nfrom schemas.models import Passage\ndef f():\n    from index import bm25\n"
     assert upward_imports(source, "policy.access") == ["4: index", "4: index.bm25"]
     assert upward_imports(source, "index.bm25") == []
-    assert upward_imports("from agents.planner import STEP\n", "mesh.runtime")[0] == "1: agents.planner"
+    assert upward_imports("from agents.planner import STEP\n", "mesh.runtime.processor")[0] == "1: agents.planner"
 
 
 def test_env_reads_finds_every_form():

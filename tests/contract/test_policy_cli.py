@@ -13,7 +13,7 @@ pytestmark = pytest.mark.contract
 
 
 def run(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mesh.cli", "policy", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "mesh.cli.main", "policy", *args], capture_output=True, text=True,
                           timeout=120)
 
 

@@ -10,8 +10,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from mesh.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
-from mesh.state import Keys
+from mesh.io.keys import Keys
+from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
 from policy.engine import PolicyEngine
 from policy.masking import Vault
 from policy.pii import Detector, iban_valid, luhn

@@ -11,8 +11,8 @@ import fastavro.schema
 import fastavro.validation
 import pytest
 
-from mesh.schema_check import mismatches
-from mesh.topics import TOPICS
+from mesh.wire.schema_check import mismatches
+from mesh.wire.topics import TOPICS
 from schemas import SCHEMA_DIR
 from schemas.models import RECORDS, Citation, DeadLetter, Record, StepStatus, Usage
 from tests.unit.samples import samples

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
+from mesh.ops.stack import Mesh
 from mesh.settings import Settings
-from mesh.stack import Mesh
 
 
 def free_port() -> int:
@@ -29,7 +29,7 @@ def make_settings(run_dir, **overrides) -> Settings:
                   ask_timeout_s=30.0, trace_exporter="file",
                   # Several meshes run at once in this suite on two cores: at the 5 ms default every busy
                   # consumer fetches 200 times a second (tansu answers a fetch only when its wait runs out),
-                  # which starved agent start-ups before idle consumers backed off (mesh.fetch_wait). With
+                  # which starved agent start-ups before idle consumers backed off (mesh.runtime.fetch_wait). With
                   # the back-off the default measured the same (whole suite 766 s against 755 s at 20 ms);
                   # 20 ms stays, as the setting CI has passed with most often.
                   fetch_max_wait_ms=20)

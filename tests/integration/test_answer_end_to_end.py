@@ -83,7 +83,7 @@ def test_refused_task_gets_a_typed_rejection(settings, tenant):
 
 def test_cli_ask_json(settings, tenant):
     ingest(settings, tenant)
-    out = subprocess.run([sys.executable, "-m", "mesh.cli", "ask", "What happens when a circuit breaker opens?",
+    out = subprocess.run([sys.executable, "-m", "mesh.cli.main", "ask", "What happens when a circuit breaker opens?",
                           "--tenant", tenant, "--json"], env={**os.environ, **settings.to_env()},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -93,8 +93,8 @@ def test_cli_ask_json(settings, tenant):
 
 
 def test_a_restricted_document_stays_out_of_context_when_named_or_when_a_document_asks_for_it(settings, tenant):
-    from mesh.bus import read_all
-    from mesh.codec import default_codec
+    from mesh.io.bus import read_all
+    from mesh.wire.codec import default_codec
     from schemas.models import ExecuteStep
 
     injection = {"id": "wiki-note", "title": "Team wiki note",

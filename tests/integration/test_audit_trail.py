@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from mesh.bus import read_all
-from mesh.codec import default_codec
+from mesh.io.bus import read_all
+from mesh.wire.codec import default_codec
 from schemas.models import AuditRecord, Decision, Principal, TaskStatus
 from tests.integration.test_answer_end_to_end import ingest
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def cli(settings, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mesh.cli", "audit", *args], env={**os.environ,
+    return subprocess.run([sys.executable, "-m", "mesh.cli.main", "audit", *args], env={**os.environ,
                           **settings.to_env()}, capture_output=True, text=True, timeout=120)
 
 

@@ -14,10 +14,10 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from mesh.breakers import Breakers
-from mesh.call_memo import CallMemo
-from mesh.route_stats import Health, RouteStats
-from mesh.state import Keys
+from mesh.io.breakers import Breakers
+from mesh.io.keys import Keys
+from mesh.llm.call_memo import CallMemo
+from mesh.llm.route_stats import Health, RouteStats
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def other_replica(redis_url: str, *actions: str) -> list:
     """Run ``actions`` (allow, succeeded, failed, state) on breaker ``ep`` in another process."""
     code = f"""
 import asyncio, json
-from mesh.breakers import Breakers
+from mesh.io.breakers import Breakers
 b = Breakers({redis_url!r}, {PREFIX!r}, fail_max=3, reset_s=2).get("ep")
 async def go():
     out = []
@@ -128,7 +128,7 @@ def test_an_endpoint_that_answers_badly_is_unhealthy_until_it_has_been_left_alon
 def test_a_recorded_model_answer_survives_the_replica_that_recorded_it(redis_url, tmp_path):
     import redis as redis_sync
 
-    from mesh.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
+    from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
 
     def sealer() -> Sealer:  # each replica its own keyring, over the same KEK file and Redis
         return Sealer(Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(redis_sync.Redis.from_url(redis_url),

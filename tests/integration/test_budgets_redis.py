@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import redis.asyncio as aioredis
 
-from mesh.state import Keys
+from mesh.io.keys import Keys
 from policy.budgets import Budgets, Grant, Limits, Refusal
 
 pytestmark = pytest.mark.integration

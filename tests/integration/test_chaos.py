@@ -16,7 +16,7 @@ from aiokafka.partitioner import murmur2
 
 from bench import chaos
 from mesh.client import Client, parse_documents
-from mesh.state import Keys
+from mesh.io.keys import Keys
 from schemas.models import Principal
 
 pytestmark = pytest.mark.integration

@@ -11,14 +11,14 @@ import time
 import pytest
 
 from infra.processes import alive, read_pidfile
-from mesh.agents import agent_names
+from mesh.runtime.registry import agent_names
 from tests.integration.conftest import make_settings
 
 pytestmark = pytest.mark.integration
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mesh.cli", *args]
+    return [sys.executable, "-m", "mesh.cli.main", *args]
 
 
 def test_ask_without_a_running_stack_fails_within_ten_seconds(tmp_path):
@@ -47,8 +47,8 @@ def test_ask_without_a_running_stack_fails_within_ten_seconds(tmp_path):
 ])
 def test_a_command_that_cannot_work_says_why_in_one_line_with_the_conventional_exit_code(tmp_path, monkeypatch,
                                                                                          capsys, args, code, says):
-    """In process (``mesh.cli.main``, as the console script calls it), so the cases cost no interpreter start."""
-    from mesh.cli import main
+    """In process (``mesh.cli.main.main``, as the console script calls it), so the cases cost no interpreter start."""
+    from mesh.cli.main import main
 
     settings = make_settings(tmp_path, connect_timeout_s=2.0)
     for name, value in settings.to_env().items():

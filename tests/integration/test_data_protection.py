@@ -13,10 +13,10 @@ import uuid
 import pytest
 import redis
 
-from mesh.bus import read_all
 from mesh.client import Client
 from mesh.endpoints import Endpoint
-from mesh.state import Keys
+from mesh.io.bus import read_all
+from mesh.io.keys import Keys
 from policy.budgets import Budgets
 from schemas.models import AccessAttributes, AuditRecord, Principal, TaskStatus
 from tests.integration.conftest import make_settings
@@ -47,7 +47,7 @@ QUESTION = f"Who handles escalated claims, and does {SECRETS['PERSON']} use {SEC
 
 @pytest.fixture(scope="module")
 def pmesh(tmp_path_factory, llm):
-    from mesh.stack import Mesh
+    from mesh.ops.stack import Mesh
 
     endpoints = (Endpoint(name="model", base_url=llm.base_url, model="m-answer", capabilities=("answer",),
                           timeout_s=5),
@@ -159,7 +159,7 @@ def test_one_tenant_cannot_read_spend_or_evict_anothers(pmesh, ptenant, llm):
     before = {k for k in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{ptenant}:*")}
     import asyncio
 
-    from mesh.redis_clients import async_redis
+    from mesh.io.redis_clients import async_redis
 
     async def set_hard(tenant: str, tokens: int) -> None:
         client = async_redis(s)
@@ -189,7 +189,7 @@ def test_200_concurrent_tasks_on_three_executor_replicas_never_spend_past_a_hard
     import asyncio
     import time
 
-    from mesh.redis_clients import async_redis
+    from mesh.io.redis_clients import async_redis
 
     s = pmesh.settings
     tenant = f"b{uuid.uuid4().hex[:8]}"

@@ -13,11 +13,11 @@ import uuid
 import fastavro
 import pytest
 
-from mesh.bus import Publisher, Tail, read_all
 from mesh.client import Client
-from mesh.codec import MAGIC, default_codec
-from mesh.envelope import new_envelope
-from mesh.topics import Topics, dlq_of
+from mesh.io.bus import Publisher, Tail, read_all
+from mesh.wire.codec import MAGIC, default_codec
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics, dlq_of
 from schemas.models import DeadLetter, Principal, TaskStatus, TaskSubmitted
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,7 @@ def test_garbage_and_invalid_records_are_dead_lettered_and_valid_task_still_answ
 
 
 def dlq_cli(settings, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mesh.cli", "dlq", *args], env={**os.environ, **settings.to_env()},
+    return subprocess.run([sys.executable, "-m", "mesh.cli.main", "dlq", *args], env={**os.environ, **settings.to_env()},
                           capture_output=True, text=True, timeout=120)
 
 

@@ -17,15 +17,21 @@ from collections import Counter
 import pytest
 import redis
 
-from mesh.bus import read_all
 from mesh.client import Client
-from mesh.codec import default_codec
-from mesh.sealing import codec_for
 from mesh.endpoints import Endpoint
-from mesh.stack import Mesh
-from mesh.state import Keys
-from mesh.envelope import new_envelope
-from schemas.models import Principal, TaskStatus, TaskSubmitted, TokenUsage, ValidateStep
+from mesh.io.bus import read_all
+from mesh.io.keys import Keys
+from mesh.ops.stack import Mesh
+from mesh.security.sealing import codec_for
+from mesh.wire.codec import default_codec
+from mesh.wire.envelope import new_envelope
+from schemas.models import (
+    Principal,
+    TaskStatus,
+    TaskSubmitted,
+    TokenUsage,
+    ValidateStep,
+)
 from tests.integration.conftest import make_settings
 from tests.integration.model_server import UNSUPPORTED, Behaviour, ModelServer
 
@@ -185,7 +191,7 @@ def test_a_json_schema_task_returns_valid_json(xmesh, xtenant, client, llm):
     llm.script(PRICEY, Behaviour("raw", text='```json\n{"days": 7, "source": "Kafka retention [1]"}\n```'))
     result = client.ask("How many days does Kafka keep records?", who(xtenant), output_schema=SCHEMA)
     assert result.status is TaskStatus.answered, result
-    from mesh.output_format import format_problems, parse_json
+    from mesh.llm.output_format import format_problems, parse_json
 
     assert format_problems(result.answer, SCHEMA) == [] and parse_json(result.answer)["days"] == 7
     assert [c.model for c in answering(llm, "How many days does Kafka")] == [CHEAP, PRICEY]
@@ -247,7 +253,7 @@ def test_a_running_task_can_be_cancelled(xmesh, xtenant, client, llm):
     calls = len(llm.calls)
     early = new_envelope(xtenant, "submitted").task_id  # a cancellation that overtakes its task
     assert client.cancel(early, who(xtenant), timeout_s=5) == "cancelled"
-    from mesh.tokens import issue
+    from mesh.security.principal_tokens import issue
 
     late = TaskSubmitted(envelope=new_envelope(xtenant, "submitted", task_id=early), principal=who(xtenant),
                          question="What is Kafka retention?",
@@ -257,14 +263,14 @@ def test_a_running_task_can_be_cancelled(xmesh, xtenant, client, llm):
     assert client.result(early, 20).status is TaskStatus.cancelled
     assert len(llm.calls) == calls  # no model was asked
     finished = client.ask("What is Kafka retention?", who(xtenant))
-    cli = subprocess.run([sys.executable, "-m", "mesh.cli", "cancel", finished.envelope.task_id, "--tenant", xtenant,
+    cli = subprocess.run([sys.executable, "-m", "mesh.cli.main", "cancel", finished.envelope.task_id, "--tenant", xtenant,
                           "--json"], env={**os.environ, **xmesh.settings.to_env()}, capture_output=True, text=True,
                          timeout=60)
     assert cli.returncode == 1 and json.loads(cli.stdout) == {"task_id": finished.envelope.task_id,
                                                               "status": "answered", "seen": True}
     assert "was not cancelled: it is answered" in cli.stderr
     # the same id under another tenant: that tenant has run no such task, and the CLI says so
-    other = subprocess.run([sys.executable, "-m", "mesh.cli", "cancel", finished.envelope.task_id, "--tenant",
+    other = subprocess.run([sys.executable, "-m", "mesh.cli.main", "cancel", finished.envelope.task_id, "--tenant",
                             xtenant + "-other", "--json"], env={**os.environ, **xmesh.settings.to_env()},
                            capture_output=True, text=True, timeout=60)
     assert other.returncode == 0 and json.loads(other.stdout)["seen"] is False
@@ -306,7 +312,7 @@ def test_an_endpoint_that_keeps_failing_opens_its_breaker_for_every_replica(xmes
 
 
 def test_the_planner_accepts_only_valid_tokens_and_takes_the_principal_from_them(xmesh, xtenant, client):
-    from mesh.tokens import issue
+    from mesh.security.principal_tokens import issue
     from schemas.models import Classification
 
     q = "How long does Kafka keep records?"
@@ -327,7 +333,7 @@ def test_the_planner_accepts_only_valid_tokens_and_takes_the_principal_from_them
 
 
 def test_policies_decide_who_may_submit_and_which_models_each_principal_may_use(xmesh, xtenant, client, llm):
-    from mesh.tokens import issue
+    from mesh.security.principal_tokens import issue
 
     def as_(user: str, *roles: str) -> tuple[Principal, str]:
         p = Principal(tenant_id=xtenant, user_id=user, roles=list(roles))
@@ -358,7 +364,7 @@ def test_policies_decide_who_may_submit_and_which_models_each_principal_may_use(
 
 
 def budget_cli(xmesh, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mesh.cli", "budget", *args], env={**os.environ,
+    return subprocess.run([sys.executable, "-m", "mesh.cli.main", "budget", *args], env={**os.environ,
                           **xmesh.settings.to_env()}, capture_output=True, text=True, timeout=60)
 
 
@@ -424,7 +430,7 @@ def test_a_step_redelivered_after_its_model_answered_reuses_the_answer(xmesh, xt
     # the replica died after the model answered but before the runtime's ledger recorded the step
     r = redis.Redis.from_url(xmesh.settings.redis_url)
     assert r.delete(Keys(xmesh.settings.key_prefix).ledger("executor", step.envelope.tenant_id, step.envelope.idempotency_key)) == 1
-    from mesh.bus import Publisher
+    from mesh.io.bus import Publisher
 
     pub = Publisher(xmesh.settings)
     pub.send(topic, raw.key(), raw.value())
@@ -438,7 +444,7 @@ def test_a_step_redelivered_after_its_model_answered_reuses_the_answer(xmesh, xt
 
 def test_when_every_capable_endpoint_is_down_the_answer_comes_from_the_builtin_model_marked_degraded(
         xmesh, xtenant, client, llm):
-    from mesh.breakers import Breakers
+    from mesh.io.breakers import Breakers
 
     s = xmesh.settings
     breakers = Breakers(s.redis_url, s.key_prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
@@ -464,7 +470,7 @@ def test_an_endpoint_failing_validation_is_routed_around_and_every_verdict_count
     result = client.ask("Where do audit logs live?", who(xtenant))
     assert result.status is TaskStatus.answered
     assert int(r.hget(f"{s.key_prefix}route:cheap", "validations")) == 1  # the validator counted the verdict
-    from mesh.route_stats import RouteStats
+    from mesh.llm.route_stats import RouteStats
 
     async def fail_many():
         client_ = __import__("redis.asyncio", fromlist=["from_url"]).from_url(s.redis_url)

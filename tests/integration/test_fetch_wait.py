@@ -1,4 +1,4 @@
-"""mesh.fetch_wait on a real aiokafka consumer against tansu: an idle consumer fetches less often,
+"""mesh.runtime.fetch_wait on a real aiokafka consumer against tansu: an idle consumer fetches less often,
 and the first record after its idle spell is still delivered, with the short wait back at once."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from mesh.fetch_wait import FetchWait, install
+from mesh.runtime.fetch_wait import FetchWait, install
 
 pytestmark = pytest.mark.integration
 

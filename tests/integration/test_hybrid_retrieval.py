@@ -10,14 +10,20 @@ import time
 import pytest
 
 from index.rebuild import diff_stores, replay_into
-from mesh.bus import Publisher, Tail
 from mesh.client import Client, parse_documents
-from mesh.codec import default_codec
-from mesh.sealing import codec_for, sealer_for
-from mesh.envelope import new_envelope
-from mesh.topics import Topics
+from mesh.io.bus import Publisher, Tail
+from mesh.security.sealing import codec_for, sealer_for
+from mesh.wire.codec import default_codec
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics
 from policy.access import read_filter
-from schemas.models import ExecuteStep, IndexQuery, Principal, RetrievalMode, RetrieveStep
+from schemas.models import (
+    ExecuteStep,
+    IndexQuery,
+    Principal,
+    RetrievalMode,
+    RetrieveStep,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +107,7 @@ def test_updates_and_deletes_are_honoured(settings, tenant):
     ingest(settings, tenant, [{**VISIBLE[0], "text": "Kafka now keeps records for thirty days."}])
     after = retrieve(settings, tenant, "How long does Kafka keep records?", who)
     assert "thirty days" in after.passages[0].text
-    from mesh.bus import Publisher as _P
+    from mesh.io.bus import Publisher as _P
     from schemas.models import AccessAttributes, DocumentIngest, DocumentOp
 
     gone = DocumentIngest(envelope=new_envelope(tenant, "ingest"), op=DocumentOp.delete, doc_id="kafka",
@@ -145,7 +151,8 @@ async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
     from index.encoder import DIM, model_id, resolve_precision
     from index.store import DocStore
     from index.vectors import VectorShard
-    from mesh.state import Keys, connect
+    from mesh.io.keys import Keys
+    from mesh.io.redis_clients import connect
 
     async def refuse(texts):
         raise AssertionError(f"re-encoded {len(texts)} texts: the cache should hold them")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from mesh.bus import Publisher
-from mesh.state import Keys
-from mesh.topics import Topics
+from mesh.io.bus import Publisher
+from mesh.io.keys import Keys
+from mesh.wire.topics import Topics
 from schemas.models import Principal, TaskStatus
 from tests.integration.test_answer_end_to_end import ingest
 
@@ -29,7 +29,7 @@ INNER = {"retrieve.bm25", "retrieve.access_filter", "retrieve.fuse", "model.call
 
 
 def cli(settings, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mesh.cli", *args], env={**os.environ, **settings.to_env()},
+    return subprocess.run([sys.executable, "-m", "mesh.cli.main", *args], env={**os.environ, **settings.to_env()},
                           capture_output=True, text=True, timeout=120)
 
 
@@ -170,7 +170,7 @@ def test_metrics_are_scraped_from_running_workers(settings, tenant):
 
 
 def test_an_idle_agent_backs_its_fetch_wait_off_and_a_task_still_goes_through(settings, tenant):
-    """Every agent's consumer follows its traffic (mesh.fetch_wait), and says so in /metrics."""
+    """Every agent's consumer follows its traffic (mesh.runtime.fetch_wait), and says so in /metrics."""
     assert settings.fetch_idle_wait_ms > settings.fetch_max_wait_ms
     deadline = time.monotonic() + settings.fetch_idle_after_s + 20
     while (wait := _value(_metrics(settings, "validator"), "switchboard_fetch_wait_ms", agent="validator")) \

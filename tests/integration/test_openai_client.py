@@ -1,4 +1,4 @@
-"""mesh.openai_client over real HTTP against the misbehaving test server: answers, usage, each failure."""
+"""mesh.llm.openai_client over real HTTP against the misbehaving test server: answers, usage, each failure."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 
 from mesh.endpoints import Endpoint
-from mesh.openai_client import EndpointFailure, chat
-from mesh.prompt import assemble
+from mesh.llm.openai_client import EndpointFailure, chat
+from mesh.llm.prompt import assemble
 from tests.integration.model_server import Behaviour, ModelServer
 from tests.unit.samples import passage
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def cli(settings, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mesh.cli", "policy", *args], env={**os.environ,
+    return subprocess.run([sys.executable, "-m", "mesh.cli.main", "policy", *args], env={**os.environ,
                           **settings.to_env()}, capture_output=True, text=True, timeout=120)
 
 

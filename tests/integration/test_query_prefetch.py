@@ -13,13 +13,13 @@ import pytest
 
 from index.cache import content_key
 from index.encoder import DIM, model_id, resolve_precision
-from mesh.agents import input_topics
-from mesh.bus import Publisher
-from mesh.envelope import new_envelope
-from mesh.redis_clients import sync_redis
-from mesh.sealing import codec_for
-from mesh.stack import Mesh
-from mesh.topics import Topics
+from mesh.io.bus import Publisher
+from mesh.io.redis_clients import sync_redis
+from mesh.ops.stack import Mesh
+from mesh.runtime.registry import input_topics
+from mesh.security.sealing import codec_for
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics
 from schemas.models import Principal, RetrievalMode, RetrieveStep
 from tests.integration.conftest import make_settings
 

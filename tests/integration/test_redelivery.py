@@ -7,14 +7,21 @@ import time
 import pytest
 import redis
 
-from mesh.bus import Publisher, Tail
 from mesh.client import Client
-from mesh.codec import default_codec
-from mesh.envelope import new_envelope
-from mesh.state import Keys
-from mesh.topics import Topics
-from schemas.models import (AccessAttributes, Classification, Principal, RetrievalMode, RetrieveStep, TaskCompleted,
-                            TaskSubmitted)
+from mesh.io.bus import Publisher, Tail
+from mesh.io.keys import Keys
+from mesh.wire.codec import default_codec
+from mesh.wire.envelope import new_envelope
+from mesh.wire.topics import Topics
+from schemas.models import (
+    AccessAttributes,
+    Classification,
+    Principal,
+    RetrievalMode,
+    RetrieveStep,
+    TaskCompleted,
+    TaskSubmitted,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from mesh.redis_count import counting, instrument
+from mesh.io.roundtrips import counting, instrument
 
 pytestmark = pytest.mark.integration
 

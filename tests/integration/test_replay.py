@@ -14,7 +14,7 @@ import pytest
 
 from mesh.client import Client
 from mesh.endpoints import Endpoint
-from mesh.stack import Mesh
+from mesh.ops.stack import Mesh
 from schemas.models import AccessAttributes, Principal, TaskStatus
 from tests.integration.conftest import make_settings
 
@@ -51,7 +51,7 @@ def recorded(rmesh):
 
 
 def replay(settings, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mesh.cli", "replay", *args, "--json"], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mesh.cli.main", "replay", *args, "--json"], capture_output=True,
                           text=True, env={**os.environ, **settings.to_env()}, timeout=400)
 
 
@@ -89,6 +89,6 @@ def test_replay_under_changed_policy_shows_the_difference(rmesh, llm, recorded, 
 
 
 def test_replay_needs_a_task_or_a_window(rmesh):
-    out = subprocess.run([sys.executable, "-m", "mesh.cli", "replay"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "mesh.cli.main", "replay"], capture_output=True, text=True,
                          env={**os.environ, **rmesh.settings.to_env()}, timeout=60)
     assert out.returncode == 2 and "TASK_ID" in out.stderr

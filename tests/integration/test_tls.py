@@ -23,11 +23,10 @@ import redis
 
 from infra.embedded import redis_binary, tansu_binary, wait_for_port
 from infra.processes import spawn, stop_all
-from mesh.bus import Publisher, broker_ready, ensure_topics, read_all
-from mesh.redis_clients import async_redis, sync_redis
+from mesh.io.bus import Publisher, broker_ready, ensure_topics, read_all
+from mesh.io.redis_clients import async_redis, connect, sync_redis
 from mesh.settings import Settings
-from mesh.state import connect
-from mesh.topics import Topics
+from mesh.wire.topics import Topics
 from tests.integration.conftest import free_port
 from tests.pki import make_pki
 
@@ -66,7 +65,7 @@ def test_sync_and_async_redis_helpers_speak_mutual_tls(tls_redis_port, pki):
     r.close()
 
     async def both_async_paths() -> tuple[bytes, bytes]:
-        agents_client, helper = connect(s), async_redis(s, socket_timeout=5)  # mesh.state.connect: what agents use
+        agents_client, helper = connect(s), async_redis(s, socket_timeout=5)  # mesh.io.ledger.connect: what agents use
         try:
             await agents_client.set(f"{s.key_prefix}async", b"also over tls")
             return await helper.get(f"{s.key_prefix}async"), await agents_client.get(f"{s.key_prefix}sync")
@@ -189,7 +188,7 @@ def test_faust_side_aiokafka_client_produces_over_mutual_tls(tls_broker, pki):
     from aiokafka import AIOKafkaProducer
     from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-    from mesh.app import _credentials
+    from mesh.runtime.faust_app import _credentials
 
     s = kafka_settings(tls_broker, pki, **mutual(pki))
     ensure_topics(s)

@@ -1,4 +1,4 @@
-"""mesh.workflow on a real redis-server: the checkpoint's transitions are atomic and repeatable."""
+"""mesh.planning.checkpoint on a real redis-server: the checkpoint's transitions are atomic and repeatable."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from mesh.dag import Node, NodeResult
-from mesh.state import Keys
-from mesh.workflow import Workflow
+from mesh.io.keys import Keys
+from mesh.planning.checkpoint import Workflow
+from mesh.planning.dag import Node, NodeResult
 from schemas.models import StepStatus
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,37 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mesh.envelope import child_envelope, new_envelope, now_ms
-from schemas.models import (AccessAttributes, AccessFilter, AuditRecord, Citation, Classification, DeadLetter, Decision,
-                            DocumentIngest, DocumentOp, Envelope, ErrorKind, ExecuteStep, IndexQuery, IndexResult,
-                            Passage, Principal, Record, Rejection, RetrieveStep, StepDone, StepStatus, TaskCancel,
-                            TaskCompleted, TaskStatus, TaskSubmitted, TokenUsage, Usage, ValidateStep)
+from mesh.wire.envelope import child_envelope, new_envelope, now_ms
+from schemas.models import (
+    AccessAttributes,
+    AccessFilter,
+    AuditRecord,
+    Citation,
+    Classification,
+    DeadLetter,
+    Decision,
+    DocumentIngest,
+    DocumentOp,
+    Envelope,
+    ErrorKind,
+    ExecuteStep,
+    IndexQuery,
+    IndexResult,
+    Passage,
+    Principal,
+    Record,
+    Rejection,
+    RetrieveStep,
+    StepDone,
+    StepStatus,
+    TaskCancel,
+    TaskCompleted,
+    TaskStatus,
+    TaskSubmitted,
+    TokenUsage,
+    Usage,
+    ValidateStep,
+)
 
 TENANT = "acme"
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

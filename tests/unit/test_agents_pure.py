@@ -10,15 +10,26 @@ from agents.executor import Answered, emits_for, needs_of
 from agents.planner import completion, rule_plan, start_steps
 from agents.retriever import fuse, index_query
 from agents.validator import next_attempt, problems, says_no_answer, verdict
-from mesh import extractive
-from mesh.dag import Composed
 from mesh.endpoints import BUILTIN, Endpoint
-from mesh.envelope import child_envelope, idempotency_key
-from mesh.extractive import NO_ANSWER
+from mesh.llm import extractive
+from mesh.llm.extractive import NO_ANSWER
+from mesh.planning.dag import Composed
 from mesh.settings import Settings
+from mesh.wire.envelope import child_envelope, idempotency_key
 from policy.access import read_filter
-from schemas.models import (Citation, ErrorKind, ExecuteStep, Passage, RetrievalMode, RetrieveStep,
-                            StepStatus, TaskStatus, TaskSubmitted, TokenUsage, ValidateStep)
+from schemas.models import (
+    Citation,
+    ErrorKind,
+    ExecuteStep,
+    Passage,
+    RetrievalMode,
+    RetrieveStep,
+    StepStatus,
+    TaskStatus,
+    TaskSubmitted,
+    TokenUsage,
+    ValidateStep,
+)
 from tests.unit.samples import citation, envelope, passage, principal, usage
 
 pytestmark = pytest.mark.unit

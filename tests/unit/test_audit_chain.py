@@ -1,13 +1,13 @@
-"""mesh.audit_chain.verify, over chains the auditor's own ``chained`` builds: what tampering it sees."""
+"""policy.audit_chain.verify, over chains the auditor's own ``chained`` builds: what tampering it sees."""
 
 from __future__ import annotations
 
 import pytest
 
 from agents.auditor import chained
-from mesh.audit_chain import GENESIS, digest, verify
-from mesh.codec import default_codec
-from mesh.envelope import new_envelope
+from mesh.wire.codec import default_codec
+from mesh.wire.envelope import new_envelope
+from policy.audit_chain import GENESIS, digest, verify
 from schemas.models import AuditRecord, Decision
 
 pytestmark = pytest.mark.unit

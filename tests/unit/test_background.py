@@ -1,4 +1,4 @@
-"""mesh.background: work started and not awaited runs to its end, and its failure is logged."""
+"""mesh.runtime.background: work started and not awaited runs to its end, and its failure is logged."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import gc
 import pytest
 from structlog.testing import capture_logs
 
-from mesh.background import in_background
+from mesh.runtime.background import in_background
 
 pytestmark = pytest.mark.unit
 

@@ -11,11 +11,11 @@ from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from infra.embedded import StackError
-from mesh.cli import positive
-from mesh.cli_errors import explain
+from mesh.cli.errors import explain
+from mesh.cli.main import positive
 from mesh.errors import TransientError
+from mesh.ops.usage import parse_since
 from mesh.settings import Settings
-from mesh.usage import parse_since
 from schemas.models import Principal
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""mesh.codec.AvroCodec: Avro single-object encoding of every record, and how it refuses bad bytes."""
+"""mesh.wire.codec.AvroCodec: Avro single-object encoding of every record, and how it refuses bad bytes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import fastavro
 import fastavro.schema
 import pytest
 
-from mesh.codec import MAGIC, AvroCodec, register_with_faust
 from mesh.errors import DeterministicError
+from mesh.wire.codec import MAGIC, AvroCodec, register_with_faust
 from schemas import SCHEMA_DIR
 from schemas.models import RECORDS, ErrorKind, TaskSubmitted
 from tests.unit.samples import envelope, principal, samples

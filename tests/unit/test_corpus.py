@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.corpus import PASSAGE_WORDS, Corpus, PassageRow, StoredDoc, best_per_doc, doc_passages
+from index.corpus import (
+    PASSAGE_WORDS,
+    Corpus,
+    PassageRow,
+    StoredDoc,
+    best_per_doc,
+    doc_passages,
+)
 from mesh.text import sentences
 from schemas.models import AccessAttributes, AccessFilter, Classification
 

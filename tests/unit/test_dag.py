@@ -1,4 +1,4 @@
-"""mesh.dag: validating plans (a model's included) and composing the answers of their chains."""
+"""mesh.planning.dag: validating plans (a model's included) and composing the answers of their chains."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from mesh.dag import Node, NodeResult, PlanError, compose, plan_from_json, plan_of_parts, renumber, validate_plan
+from mesh.planning.dag import (
+    Node,
+    NodeResult,
+    PlanError,
+    compose,
+    plan_from_json,
+    plan_of_parts,
+    renumber,
+    validate_plan,
+)
 from schemas.models import Citation, StepStatus, TaskStatus, Usage
 
 pytestmark = pytest.mark.unit

@@ -1,10 +1,10 @@
-"""mesh.decompose: which questions split into parts, and into which."""
+"""mesh.planning.decompose: which questions split into parts, and into which."""
 
 from __future__ import annotations
 
 import pytest
 
-from mesh.decompose import decompose
+from mesh.planning.decompose import decompose
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""mesh.envelope: deterministic idempotency keys, new envelopes and their children."""
+"""mesh.wire.envelope: deterministic idempotency keys, new envelopes and their children."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from mesh.envelope import ROOT_STEP, child_envelope, idempotency_key, new_envelope, now_ms
+from mesh.wire.envelope import (
+    ROOT_STEP,
+    child_envelope,
+    idempotency_key,
+    new_envelope,
+    now_ms,
+)
 from tests.unit.samples import TRACEPARENT
 
 pytestmark = pytest.mark.unit

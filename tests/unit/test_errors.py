@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mesh.errors import DeterministicError, SemanticError, SwitchboardError, TransientError
+from mesh.errors import (
+    DeterministicError,
+    SemanticError,
+    SwitchboardError,
+    TransientError,
+)
 from schemas.models import ErrorKind
 
 pytestmark = pytest.mark.unit

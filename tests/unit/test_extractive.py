@@ -1,4 +1,4 @@
-"""mesh.extractive.answer: grounded, cited, verbatim and deterministic; says so when it has nothing."""
+"""mesh.llm.extractive.answer: grounded, cited, verbatim and deterministic; says so when it has nothing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mesh.extractive import MODEL_NAME, NO_ANSWER, answer
+from mesh.llm.extractive import MODEL_NAME, NO_ANSWER, answer
 from mesh.text import sentences
 from schemas.models import Passage
 

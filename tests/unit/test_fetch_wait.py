@@ -1,10 +1,10 @@
-"""mesh.fetch_wait.FetchWait: short waits while records flow, longer ones once a consumer is idle."""
+"""mesh.runtime.fetch_wait.FetchWait: short waits while records flow, longer ones once a consumer is idle."""
 
 from __future__ import annotations
 
 import pytest
 
-from mesh.fetch_wait import FetchWait
+from mesh.runtime.fetch_wait import FetchWait
 
 pytestmark = pytest.mark.unit
 

@@ -1,11 +1,11 @@
-"""mesh.grounding: sentences, their citations, and whether the cited passages support them."""
+"""mesh.llm.grounding: sentences, their citations, and whether the cited passages support them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mesh.grounding import check, citation_problems, claims, keep_supported
+from mesh.llm.grounding import check, citation_problems, claims, keep_supported
 from tests.unit.samples import citation, passage
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""mesh.worker.limit_blas: an agent process caps numpy's BLAS threads (their idle spinning costs CPU)."""
+"""mesh.runtime.worker.limit_blas: an agent process caps numpy's BLAS threads (their idle spinning costs CPU)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+from mesh.runtime.worker import limit_blas
 from mesh.settings import Settings
-from mesh.worker import limit_blas
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""mesh.prompt (assembly, counting, citing), mesh.output_format and mesh.openai_client's parsing."""
+"""mesh.llm.prompt (assembly, counting, citing), mesh.llm.output_format and mesh.llm.openai_client's parsing."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from mesh.errors import TransientError
-from mesh.openai_client import _parse
-from mesh.output_format import format_problems, parse_json, schema_error
-from mesh.prompt import MESSAGE_OVERHEAD, assemble, cite
+from mesh.llm.openai_client import _parse
+from mesh.llm.output_format import format_problems, parse_json, schema_error
+from mesh.llm.prompt import MESSAGE_OVERHEAD, assemble, cite
 from mesh.text import count_tokens
 from tests.unit.samples import passage
 

@@ -1,11 +1,11 @@
-"""mesh.routing: which endpoint a step goes to, and why."""
+"""mesh.llm.routing: which endpoint a step goes to, and why."""
 
 from __future__ import annotations
 
 import pytest
 
 from mesh.endpoints import Endpoint
-from mesh.routing import Load, NoRoute, candidates, choose
+from mesh.llm.routing import Load, NoRoute, candidates, choose
 
 pytestmark = pytest.mark.unit
 

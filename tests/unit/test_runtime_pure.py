@@ -1,11 +1,11 @@
-"""mesh.runtime: the trace id inside a W3C traceparent, and how outages and other transient errors are retried."""
+"""mesh.runtime.processor: the trace id inside a W3C traceparent, and how outages and other transient errors are retried."""
 
 from __future__ import annotations
 
 import pytest
 
 from mesh.client import new_traceparent
-from mesh.runtime import trace_id_of
+from mesh.runtime.processor import trace_id_of
 
 pytestmark = pytest.mark.unit
 
@@ -38,9 +38,9 @@ def test_trace_id_of_malformed_is_none(value):
 def _run_failing(reports: str, error: Exception):
     import asyncio
 
-    from mesh.codec import default_codec
-    from mesh.runtime import Inbound, Processor, Route
-    from mesh.topics import Topics
+    from mesh.runtime.processor import Inbound, Processor, Route
+    from mesh.wire.codec import default_codec
+    from mesh.wire.topics import Topics
     from schemas.models import ExecuteStep
     from tests.unit.samples import samples
 
@@ -92,10 +92,10 @@ def test_nobody_hears_of_a_failed_ingest_but_the_dead_letter_topic():
 
 
 def _processor(attempts: int):
-    from mesh.codec import default_codec
     from mesh.retry import RetryPolicy
-    from mesh.runtime import Processor
-    from mesh.topics import Topics
+    from mesh.runtime.processor import Processor
+    from mesh.wire.codec import default_codec
+    from mesh.wire.topics import Topics
 
     return Processor("t", [], codec=default_codec(), topics=Topics(""), ledger=None, send=None,
                      retry_policy=RetryPolicy(attempts=attempts, initial_s=0.0, cap_s=0.0))
@@ -140,7 +140,7 @@ def test_other_transient_errors_exhaust_the_retry_policy():
 def test_a_route_with_only_a_batch_handler_handles_one_record_through_it():
     import asyncio
 
-    from mesh.runtime import Emit, Route
+    from mesh.runtime.processor import Emit, Route
 
     seen = []
 

@@ -1,4 +1,4 @@
-"""mesh.tls and the TLS settings: validation at start, and what each client library is handed.
+"""mesh.io.tls and the TLS settings: validation at start, and what each client library is handed.
 
 The SSLContext tests do a real TLS handshake in memory (``ssl.MemoryBIO``) against a server
 context that requires a client certificate, so "verifies the server, presents the client
@@ -12,9 +12,9 @@ import ssl
 import pytest
 from pydantic import ValidationError
 
-from mesh.redis_clients import async_redis, sync_redis
+from mesh.io.redis_clients import async_redis, sync_redis
+from mesh.io.tls import confluent_tls, kafka_ssl_context, redis_tls
 from mesh.settings import Settings
-from mesh.tls import confluent_tls, kafka_ssl_context, redis_tls
 from tests.pki import make_pki
 
 pytestmark = pytest.mark.unit
@@ -114,7 +114,7 @@ def test_confluent_server_only_tls_without_hostname_check(pki):
 
 
 def test_confluent_clients_of_the_bus_get_the_tls_keys(pki):
-    from mesh.bus import _base
+    from mesh.io.bus import _base
 
     base = _base(kafka_mtls(pki))
     assert base["security.protocol"] == "SSL" and base["ssl.key.location"] == str(pki.client_key)
@@ -183,7 +183,7 @@ def test_a_key_that_is_not_the_certificates_is_a_clear_error(pki):
 def test_faust_app_hands_the_context_to_aiokafka(pki):
     from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-    from mesh.app import _credentials
+    from mesh.runtime.faust_app import _credentials
 
     auth = credentials_to_aiokafka_auth(_credentials(kafka_mtls(pki)))
     assert auth["security_protocol"] == "SSL" and auth["ssl_context"].verify_mode == ssl.CERT_REQUIRED

@@ -1,11 +1,11 @@
-"""mesh.tokens: signed principal tokens, and every way one can be wrong."""
+"""mesh.security.principal_tokens: signed principal tokens, and every way one can be wrong."""
 
 from __future__ import annotations
 
 import pytest
 
 from mesh.errors import SemanticError
-from mesh.tokens import issue, parse_ttl, verify
+from mesh.security.principal_tokens import issue, parse_ttl, verify
 from schemas.models import Classification, Principal
 
 pytestmark = pytest.mark.unit

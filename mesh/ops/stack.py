@@ -1,0 +1,117 @@
+"""Starting and stopping the whole mesh: the embedded stack (unless external) and every agent
+as its own process, with a pid file so `switchboard down` can stop what `up` started."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from infra.embedded import StackError, start_stack
+from infra.processes import Child, alive, read_pidfile, spawn, stop_all, write_pidfile
+from mesh.errors import TransientError
+from mesh.io.bus import ensure_topics, require_broker
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import sync_redis
+from mesh.runtime.registry import agent_names
+from mesh.settings import Settings
+
+__all__ = ["Mesh", "stop_recorded", "StackError"]
+
+
+class Mesh:
+    """The processes of one running mesh, started by this process."""
+
+    def __init__(self, settings: Settings, agents: list[str] | None = None) -> None:
+        self.settings = settings
+        self.agents = agents or agent_names()
+        self.run_dir = Path(settings.run_dir)
+        self.log_dir = self.run_dir / "logs"
+        self.stack: list[Child] = []
+        self.workers: dict[str, Child] = {}
+
+    @property
+    def pidfile(self) -> Path:
+        return self.run_dir / "stack.json"
+
+    def start(self, say: Callable[[str], None] = lambda s: None, timeout_s: float = 90.0) -> None:
+        """Start everything and return once every agent owns partitions; stop all on failure."""
+        if read_pidfile(self.pidfile) and any(alive(p) for p in read_pidfile(self.pidfile).values()):
+            raise StackError(f"a mesh started from {self.run_dir} is still running: `switchboard down` first")
+        try:
+            if self.settings.embedded:
+                say(f"starting tansu on :{self.settings.broker_port} and redis-server on :{self.settings.redis_port}")
+                self.stack = start_stack(self.settings, self.log_dir)
+            else:
+                require_broker(self.settings, self.settings.connect_timeout_s)
+            self._record()
+            created = ensure_topics(self.settings)
+            say(f"topics ready ({len(created)} created)")
+            for name in self.agents:
+                self.start_agent(name)
+            self._record()
+            self.wait_ready(self.agents, timeout_s, say)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_agent(self, name: str, replica: int = 0) -> Child:
+        """Start one more worker process for agent ``name``."""
+        env = {**self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
+        label = name if replica == 0 else f"{name}-{replica}"
+        child = spawn(f"agent-{label}", [sys.executable, "-m", "mesh.cli.main", "agent", name], self.log_dir, env)
+        self.workers[label] = child
+        self._record()
+        return child
+
+    def wait_ready(self, agents: list[str], timeout_s: float, say: Callable[[str], None] = lambda s: None) -> None:
+        """Wait until every worker this mesh started for ``agents`` has joined its group (its heartbeat is in Redis).
+
+        An agent this mesh runs no worker of is ready when some other worker of it beats.
+        """
+        r = sync_redis(self.settings, socket_timeout=2)
+        keys = Keys(self.settings.key_prefix)
+        deadline, waiting = time.monotonic() + timeout_s, set(agents)
+        while waiting:
+            for name in list(waiting):
+                ours = {str(c.pid) for label, c in self.workers.items() if label.split("-")[0] == name and c.running()}
+                beats = [k.decode().rsplit(":", 1)[-1] for k in r.scan_iter(keys.heartbeat(name, "*"), count=100)]
+                if (ours and ours <= set(beats)) or (beats and not ours):  # all ours, or an external worker
+                    waiting.discard(name)
+                    say(f"agent {name} ready")
+            dead = [label for label, c in self.workers.items() if not c.running()]
+            if dead:
+                c = self.workers[dead[0]]
+                raise StackError(f"agent {dead[0]} exited (code {c.process.returncode}):\n{c.log_tail()}")
+            if waiting and time.monotonic() > deadline:
+                raise TransientError(f"agents not ready after {timeout_s:.0f}s: {', '.join(sorted(waiting))} "
+                                     f"(logs in {self.log_dir})", code="agents_not_ready")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Agents first (they finish in-flight messages), then the broker and Redis."""
+        stop_all([c.pid for c in self.workers.values()])
+        stop_all([c.pid for c in self.stack])
+        self.workers, self.stack = {}, []
+        self.pidfile.unlink(missing_ok=True)
+
+    def dead_workers(self) -> list[str]:
+        return [label for label, c in self.workers.items() if not c.running()]
+
+    def _record(self) -> None:
+        pids = {c.name: c.pid for c in self.stack}
+        pids.update({f"agent-{k}": c.pid for k, c in self.workers.items()})
+        write_pidfile(self.pidfile, pids)
+
+
+def stop_recorded(settings: Settings) -> list[str]:
+    """Stop what a detached `up` left running, from its pid file; returns what was stopped."""
+    path = Path(settings.run_dir) / "stack.json"
+    pids = read_pidfile(path)
+    agents = [p for n, p in pids.items() if n.startswith("agent-") and alive(p)]
+    rest = [p for n, p in pids.items() if not n.startswith("agent-") and alive(p)]
+    stop_all(agents)
+    stop_all(rest)
+    path.unlink(missing_ok=True)
+    return [n for n, p in pids.items() if p in agents + rest]

@@ -1,0 +1,245 @@
+"""Faust wiring: one Faust app (one consumer group) per agent, feeding ``Processor``.
+
+Each agent's app consumes its topics as raw bytes and hands every message to the runtime,
+which decodes, dead-letters, deduplicates and produces. The offset of a message is acked
+only after the runtime returns, that is after its outputs were acknowledged by the broker.
+
+Faust hard-codes a 1.5 s fetch wait for its stream consumer; the embedded broker answers a
+fetch only when the wait runs out (FIELD-NOTES.md), so ``_Transport`` sets the configured wait.
+Its producer waits for all replicas and is idempotent where the broker supports it (the
+embedded tansu refuses aiokafka's InitProducerId; the idempotency ledger covers duplicates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+
+import faust
+from aiokafka.errors import KafkaError
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from mesh.errors import TransientError
+from mesh.io import roundtrips
+from mesh.io.keys import Keys
+from mesh.io.ledger import Ledger, Produced
+from mesh.io.redis_clients import connect
+from mesh.io.tls import kafka_ssl_context
+from mesh.observe import metrics
+from mesh.observe.logs import get_logger
+from mesh.runtime import fetch_wait
+from mesh.runtime.processor import Inbound, Processor
+from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer, group_id
+from mesh.security.sealing import codec_for
+from mesh.settings import Settings
+from mesh.wire.codec import register_with_faust
+from mesh.wire.topics import Topics
+
+__all__ = ["build_app"]
+
+log = get_logger("switchboard.app")
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport):
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # aiokafka reads it when the fetcher starts
+        start = consumer.start
+
+        async def start_with_adaptive_wait() -> None:
+            await start()  # makes the fetcher, whose every request then reads the wait it is given
+            self.app.adapt_fetch_wait(consumer._fetcher)
+
+        consumer.start = start_with_adaptive_wait
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self):
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Producer(faust_aiokafka.Producer):
+    def _settings_extra(self):
+        extra = {**super()._settings_extra(), "acks": "all"}
+        if self.app.idempotent_producer:
+            extra["enable_idempotence"] = True
+        return extra
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+    Producer = _Producer
+
+
+class _App(faust.App):
+    def _new_transport(self):
+        return _Transport(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self):
+        return _Transport(self.conf.broker_producer, self)
+
+
+def _credentials(settings: Settings) -> faust.SSLCredentials | None:
+    """Faust hands an SSLCredentials' context to aiokafka for every consumer, producer and admin client."""
+    context = kafka_ssl_context(settings)
+    return faust.SSLCredentials(context) if context is not None else None
+
+
+def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = None) -> faust.App:
+    """A Faust app running ``spec`` against the configured broker and Redis.
+
+    ``metrics_port``: where this process serves /metrics (announced in the heartbeat).
+    """
+    register_with_faust()
+    roundtrips.instrument()  # switchboard_redis_roundtrips, per handled message
+    (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app = _App(
+        group_id(settings, spec.name),
+        broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        store="memory://",
+        datadir=str(settings.run_dir / "faust" / "{conf.name}"),  # not the working directory
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10.0),
+        broker_request_timeout=max(settings.session_timeout_s * 2, 30.0),
+        producer_linger=settings.producer_linger_ms / 1000.0,
+        producer_compression_type=settings.producer_compression,
+        broker_commit_interval=0.5,
+    )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.adapt_fetch_wait = lambda fetcher: fetch_wait.install(fetcher, fetch_wait.FetchWait(
+        settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.fetch_idle_after_s),
+        metrics.FETCH_WAIT.labels(spec.name))
+    app.idempotent_producer = settings.idempotent_producers
+    topics = Topics(settings.topic_prefix)
+    codec = codec_for(settings)
+    ctx = AgentContext(settings, codec, topics, Keys(settings.key_prefix), connect(settings),
+                       getattr(codec, "sealer", None))
+
+    async def send(outputs: list[Produced]) -> None:
+        try:
+            futures = [await app.producer.send(o.topic, o.key, o.value, None, None, list(o.headers) or None)
+                       for o in outputs]
+            await asyncio.gather(*futures)
+        except KafkaError as err:
+            raise TransientError(f"broker refused a produce: {err}", code="broker_unavailable") from err
+
+    built = spec.routes(ctx)
+    parts = built if isinstance(built, Parts) else Parts(built)
+    processor = Processor(spec.name, parts.routes, codec=ctx.codec, topics=topics,
+                          ledger=Ledger(ctx.redis, ctx.keys, settings.idempotency_ttl_s), send=send,
+                          retry_policy=settings.retry_policy(spec.name, spec.retry))
+    for name in processor.topics:
+        _consume(app, processor, name)
+    for timer in parts.timers:
+        _schedule(app, processor, timer)
+    warm = asyncio.Event()
+
+    @app.task
+    async def warm_up() -> None:
+        if parts.warmup is not None:
+            await parts.warmup()
+        warm.set()
+
+    _heartbeat(app, ctx, spec.name, warm, metrics_port)
+    _measure_lag(app, spec.name, topics)
+    return app
+
+
+def _inbound(event) -> Inbound:
+    m = event.message
+    return Inbound(m.topic, m.partition, m.offset, m.key, m.value, {k: bytes(v or b"") for k, v in (m.headers or [])})
+
+
+def _consume(app: faust.App, processor: Processor, topic_name: str) -> None:
+    topic = app.topic(topic_name, key_serializer="raw", value_serializer="raw")
+    route = processor.route_of(topic_name)
+
+    async def consume(stream):
+        if route.handle_many is None:
+            async for event in stream.events():
+                await processor.process(_inbound(event))
+        else:  # acked when the batch is done, after its outputs were produced
+            async for events in _ready_batches(stream, route.batch_size):
+                await processor.process_batch([_inbound(e) for e in events])
+
+    app.agent(topic, name=f"{processor.agent}.{topic_name}")(consume)
+
+
+async def _ready_batches(stream, max_size: int):
+    """The stream's events in batches of what has arrived, each acked once the batch was handled.
+
+    A batch closes as soon as no further event is waiting (or at ``max_size``): a lone message is
+    handled at once, and under load what queued while one batch was handled forms the next. Faust's
+    ``take_events`` flushes on a timer instead, so every message waited up to its interval (a
+    query up to 5 ms) and an idle agent woke at every tick.
+    """
+    stream.enable_acks = False  # acked below, after the handling, never before
+    waiting = stream.channel.queue
+    batch = []
+    async for event in stream.events():
+        batch.append(event)
+        if len(batch) >= max_size or waiting.empty():
+            yield batch
+            for e in batch:
+                await stream.ack(e)
+            batch = []
+
+
+def _schedule(app: faust.App, processor: Processor, timer: Timer) -> None:
+    @app.timer(timer.interval_s, name=f"{processor.agent}.timer.{id(timer)}")
+    async def tick() -> None:
+        try:
+            await processor.send_emits(await timer.run())
+            if timer.after is not None:
+                await timer.after()
+        except TransientError as err:  # Redis restarting, the broker away: the next tick tries again
+            log.warning("timer_skipped", agent=processor.agent, error=str(err))
+
+
+def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event, metrics_port: int | None) -> None:
+    """Announce the worker in Redis once it is warm and has joined its group, so `up` and tests know it is ready."""
+    instance = f"{socket.gethostname()}:{os.getpid()}"
+    interval = 1.0
+    joined = asyncio.Event()  # a replica with no partition (more replicas than partitions) is ready too
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(app, assigned, **kwargs) -> None:
+        joined.set()
+
+    @app.timer(interval)
+    async def beat() -> None:
+        assigned = app.consumer.assignment() if app.consumer else set()
+        if (assigned or joined.is_set()) and warm.is_set():
+            try:
+                beat = {"partitions": len(assigned), "pid": os.getpid(), "host": socket.gethostname(),
+                        "metrics_port": metrics_port}
+                await ctx.redis.set(ctx.keys.heartbeat(agent, instance), json.dumps(beat), px=int(interval * 3000))
+            except Exception:  # liveness reporting must never stop the worker
+                pass
+
+
+def _measure_lag(app: faust.App, agent: str, topics: Topics, interval_s: float = 5.0) -> None:
+    """Set ``switchboard_consumer_lag`` per owned partition: the end of the log minus the next offset to read."""
+
+    @app.timer(interval_s)
+    async def measure() -> None:
+        consumer = app.consumer
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is None:
+                continue
+            read = consumer._read_offset.get(tp)  # faust keeps the last offset it handed to the stream
+            lag = end - (read + 1 if read is not None else 0)
+            metrics.LAG.labels(agent, topics.logical(tp.topic), str(tp.partition)).set(max(0, lag))

@@ -1,0 +1,64 @@
+"""What an agent is made of: its name, routes, timers and warm-up, and the context its handlers use.
+
+Agents build these; ``mesh.runtime.faust_app`` runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from mesh.io.keys import Keys
+from mesh.retry import RetryPolicy
+from mesh.runtime.processor import Emit, Route
+from mesh.security.crypto import Sealer
+from mesh.settings import Settings
+from mesh.wire.codec import AvroCodec
+from mesh.wire.topics import Topics
+
+__all__ = ["AgentContext", "AgentSpec", "Parts", "Timer", "group_id"]
+
+
+@dataclass
+class AgentContext:
+    """What an agent's handlers may use: settings, codec, topic names, Redis and key names."""
+
+    settings: Settings
+    codec: AvroCodec
+    topics: Topics
+    keys: Keys
+    redis: object  # redis.asyncio.Redis, connected lazily on the worker's loop
+    sealer: Sealer | None = None  # seals payloads kept in Redis, when the mesh encrypts at rest
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Work an agent does on a clock rather than on a message (e.g. sweeping overdue steps)."""
+
+    interval_s: float
+    run: Callable[[], Awaitable[list[Emit]]]
+    #: called once what ``run`` returned was acknowledged by the broker (e.g. to forget what was sent)
+    after: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What an agent runs: routes for its topics, timers, and a warm-up done before it reports ready."""
+
+    routes: list[Route]
+    timers: list[Timer] = field(default_factory=list)
+    warmup: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """An agent: its name and a factory for its parts (called once the context exists)."""
+
+    name: str
+    routes: Callable[[AgentContext], list[Route] | Parts]
+    retry: RetryPolicy = RetryPolicy()
+
+
+def group_id(settings: Settings, agent: str) -> str:
+    """The consumer group (and Faust app id) of an agent."""
+    return f"{settings.topic_prefix}switchboard-{agent}"
