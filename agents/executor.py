@@ -297,4 +297,4 @@ def routes(ctx: AgentContext) -> list[Route]:
     return [Route("steps.execute", handle, reports="planner")]
 
 
-spec = AgentSpec("executor", routes)
+spec = AgentSpec("executor", routes, window=64)

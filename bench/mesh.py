@@ -114,17 +114,17 @@ def _replicas(n: int, args, run_dir: Path) -> dict:
     mesh = Mesh(settings)
     mesh.start(timeout_s=300)
     try:
-        for name in mesh.runtime.registry:
+        for name in mesh.agents:
             for r in range(1, n):
                 mesh.start_agent(name, r)
-        mesh.wait_ready(mesh.runtime.registry, 300)
+        mesh.wait_ready(mesh.agents, 300)
         docs, _ = parse_documents(SAMPLE.read_text().splitlines(), "acme")
         client = Client(settings)
         client.ingest(docs)
         client.wait_stored(docs, 240)
         results = Results(settings)
         results.start()
-        procs = {**{label: w.pid for label, w in mesh.workers.items()}, **{c.name: c.pid for c in mesh.ops.stack},
+        procs = {**{label: w.pid for label, w in mesh.workers.items()}, **{c.name: c.pid for c in mesh.stack},
                  "bench client": os.getpid()}
         mesh_procs = {label: pid for label, pid in procs.items() if label != "bench client"}
         idle = _idle(client, results, mesh_procs, settings.fetch_idle_after_s + 1, args.idle)

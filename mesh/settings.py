@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -114,6 +115,9 @@ class Settings(BaseSettings):
     retry: dict[str, RetryPolicy] = Field(default_factory=dict, description="retry policy per agent (or 'default'), "
                                           'a JSON object: {"executor": {"attempts": 6, "initial_s": 0.1, '
                                           '"multiplier": 2, "cap_s": 5}}')
+    windows: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict, description="messages of each input topic one replica of "
+                                    "an agent handles at once, per agent (or 'default'), a JSON object: "
+                                    '{"executor": 128}; each agent has its own default (executor 64, others 16)')
     fallback_extractive: bool = Field(True, description="when every capable endpoint is down, answer prose steps "
                                       "with the built-in extractive model, marked degraded")
     policy_dir: Path | None = Field(None, description="policies.cedar and schema.cedarschema; default: the shipped ones")
@@ -243,6 +247,10 @@ class Settings(BaseSettings):
     def retry_policy(self, agent: str, default: RetryPolicy) -> RetryPolicy:
         """The retry policy agent ``agent`` runs under: its own, else the 'default' one, else ``default``."""
         return self.retry.get(agent) or self.retry.get("default") or default
+
+    def window(self, agent: str, default: int) -> int:
+        """How many messages per input topic a replica of ``agent`` handles at once."""
+        return self.windows.get(agent) or self.windows.get("default") or default
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import socket
+from functools import partial
 
 import faust
 from aiokafka.errors import KafkaError
@@ -31,6 +32,7 @@ from mesh.observe import metrics
 from mesh.observe.logs import get_logger
 from mesh.runtime import fetch_wait
 from mesh.runtime.processor import Inbound, Processor
+from mesh.runtime.window import Window
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer, group_id
 from mesh.security.sealing import codec_for
 from mesh.settings import Settings
@@ -138,8 +140,9 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     processor = Processor(spec.name, parts.routes, codec=ctx.codec, topics=topics,
                           ledger=Ledger(ctx.redis, ctx.keys, settings.idempotency_ttl_s), send=send,
                           retry_policy=settings.retry_policy(spec.name, spec.retry))
+    window = settings.window(spec.name, spec.window)
     for name in processor.topics:
-        _consume(app, processor, name)
+        _consume(app, processor, name, window)
     for timer in parts.timers:
         _schedule(app, processor, timer)
     warm = asyncio.Event()
@@ -160,19 +163,27 @@ def _inbound(event) -> Inbound:
     return Inbound(m.topic, m.partition, m.offset, m.key, m.value, {k: bytes(v or b"") for k, v in (m.headers or [])})
 
 
-def _consume(app: faust.App, processor: Processor, topic_name: str) -> None:
+def _consume(app: faust.App, processor: Processor, topic_name: str, window: int) -> None:
     topic = app.topic(topic_name, key_serializer="raw", value_serializer="raw")
     route = processor.route_of(topic_name)
 
     async def consume(stream):
+        stream.enable_acks = False  # acked by the window, in offset order, after the handling
         if route.handle_many is None:
-            async for event in stream.events():
-                await processor.process(_inbound(event))
-        else:  # acked when the batch is done, after its outputs were produced
+            await _windowed(stream, processor, Window(window, stream.ack, ordered=route.ordered, name=topic_name))
+        else:
             async for events in _ready_batches(stream, route.batch_size):
                 await processor.process_batch([_inbound(e) for e in events])
 
     app.agent(topic, name=f"{processor.agent}.{topic_name}")(consume)
+
+
+async def _windowed(stream, processor: Processor, window: Window) -> None:
+    """Each event handled in the window: up to its size at once, acked once it and all before it are done."""
+    metrics.IN_FLIGHT.labels(processor.agent, processor.logical(window.name)).set_function(lambda: window.in_flight)
+    async for event in stream.events():
+        msg = _inbound(event)
+        await window.submit(msg.partition, msg.offset, msg.key, event, partial(processor.process, msg))
 
 
 async def _ready_batches(stream, max_size: int):
@@ -183,7 +194,6 @@ async def _ready_batches(stream, max_size: int):
     ``take_events`` flushes on a timer instead, so every message waited up to its interval (a
     query up to 5 ms) and an idle agent woke at every tick.
     """
-    stream.enable_acks = False  # acked below, after the handling, never before
     waiting = stream.channel.queue
     batch = []
     async for event in stream.events():

@@ -113,6 +113,8 @@ class Route:
     #: when the route is free (up to ``batch_size``) is handled at once; a lone message waits for nothing.
     handle_many: Callable[[list[Record]], Awaitable[list[list[Emit]]]] | None = None
     batch_size: int = 64
+    #: messages with the same key (a task) are handled one after the other, in order; False lets them overlap
+    ordered: bool = True
     #: what else to send when the handler refuses a record (a SemanticError), e.g. the denial's audit record
     on_rejected: Callable[[Record, SwitchboardError], list[Emit]] | None = None
 
@@ -209,6 +211,10 @@ class Processor:
 
     def route_of(self, topic: str) -> Route:
         return self._routes[topic]
+
+    def logical(self, topic: str) -> str:
+        """The logical name (``steps.execute``) of a physical topic this agent consumes."""
+        return self._topics.logical(topic)
 
     async def process_batch(self, msgs: list[Inbound]) -> list[str]:
         """Handle messages of one topic together through the route's ``handle_many``.

@@ -57,6 +57,9 @@ class AgentSpec:
     name: str
     routes: Callable[[AgentContext], list[Route] | Parts]
     retry: RetryPolicy = RetryPolicy()
+    #: messages of each input topic one replica handles at once (``Settings.windows`` overrides it); sized
+    #: for what the agent waits on: an executor waits seconds on models, so its window is large
+    window: int = 16
 
 
 def group_id(settings: Settings, agent: str) -> str:

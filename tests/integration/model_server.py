@@ -20,6 +20,7 @@ Besides scripts, ``faults(...)`` makes unscripted calls misbehave at random, in 
 
 Every call is recorded (model, question, max_tokens, the usage reported, the ``Idempotency-Key``
 header) so tests can count executions and compare the mesh's accounting with what the server said.
+The server also counts the calls open at once (``open_calls``): the concurrency the mesh reached.
 
 ``ModelServer(idempotent=True)`` behaves like a gateway that honours ``Idempotency-Key`` (as
 OpenAI-compatible gateways and payment APIs do): a key it has answered before gets the same
@@ -93,6 +94,7 @@ class ModelServer:
         self._every, self._unscripted = 0, 0
         self._lock = threading.Lock()
         self.calls: list[Call] = []
+        self._open, self._changes = 0, []  # calls open now; (time, calls open from then on)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -118,6 +120,7 @@ class ModelServer:
         with self._lock:
             self._scripts.clear()
             self._faults, self._every = [], 0
+            self._changes = []
 
     def faults(self, *, error: float = 0.0, timeout: float = 0.0, truncate: float = 0.0, stall: float = 0.0,
                timeout_s: float = 5.0, stall_s: float = 2.0, seed: int = 0, error_every: int = 0) -> None:
@@ -129,6 +132,21 @@ class ModelServer:
             self._every, self._unscripted = error_every, 0
             self._faults = [(error, Behaviour("error")), (timeout, Behaviour("timeout", delay=timeout_s)),
                             (truncate, Behaviour("length", needs=1 << 30)), (stall, Behaviour("slow", delay=stall_s))]
+
+    def open_calls(self) -> tuple[int, float]:
+        """(most calls open at once, mean calls open over the span from the first call to the last answer)."""
+        with self._lock:
+            changes = list(self._changes)
+        if not changes:
+            return 0, 0.0
+        area = sum(n * (t1 - t0) for (t0, n), (t1, _) in zip(changes, changes[1:]))
+        span = changes[-1][0] - changes[0][0]
+        return max(n for _, n in changes), (area / span if span > 0 else float(changes[0][1]))
+
+    def _opened(self, delta: int) -> None:
+        with self._lock:
+            self._open += delta
+            self._changes.append((time.perf_counter(), self._open))
 
     def calls_for(self, question_contains: str) -> list[Call]:
         with self._lock:
@@ -163,6 +181,13 @@ class ModelServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                server._opened(+1)
+                try:
+                    self._answer()
+                finally:
+                    server._opened(-1)
+
+            def _answer(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 if not self.path.endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
