@@ -31,6 +31,10 @@ class Keys:
     def heartbeat(self, agent: str, instance: str) -> str:
         return f"{self.prefix}agents:{agent}:{instance}"
 
+    def leases(self, name: str) -> str:
+        """Sorted set of the leases held on ``name`` (an endpoint's calls in flight), scored by expiry."""
+        return f"{self.prefix}lease:{name}"
+
     def heartbeats(self) -> str:
         return f"{self.prefix}agents:*"
 

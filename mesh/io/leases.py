@@ -1,0 +1,74 @@
+"""A counting semaphore in Redis: at most ``limit`` holders of a name at once, across every replica.
+
+An endpoint's ``concurrency`` is a promise to whoever serves it, so it binds the whole mesh, not
+each executor replica. A holder takes a lease (a member of a sorted set scored by its expiry) in
+one script call when fewer than ``limit`` unexpired leases exist, and gives it back when its call
+ends. A replica that dies holding leases frees them when they expire, so a crash never shrinks an
+endpoint's capacity for longer than a lease's lifetime.
+
+While the name is full, ``hold`` waits, polling with a growing pause: the caller's window stops
+taking messages meanwhile, which is the backpressure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import redis_errors
+
+__all__ = ["Leases"]
+
+_TAKE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+return 0
+"""
+
+
+class Leases:
+    """Leases on named resources, shared through Redis by every process that uses the same keys."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys, *, poll_s: float = 0.01, max_poll_s: float = 0.2) -> None:
+        self._redis, self._keys = redis, keys
+        self._take = redis.register_script(_TAKE)
+        self._poll, self._max_poll = poll_s, max_poll_s
+
+    async def try_take(self, name: str, limit: int, ttl_s: float) -> str | None:
+        """A lease on ``name`` if fewer than ``limit`` are held, else None."""
+        now_ms, lease = int(time.time() * 1000), uuid.uuid4().hex
+        ttl_ms = max(1, int(ttl_s * 1000))
+        async with redis_errors("taking a lease"):
+            taken = await self._take(keys=[self._keys.leases(name)], args=[now_ms, limit, now_ms + ttl_ms, lease, ttl_ms])
+        return lease if taken else None
+
+    async def give_back(self, name: str, lease: str) -> None:
+        async with redis_errors("giving a lease back"):
+            await self._redis.zrem(self._keys.leases(name), lease)
+
+    @asynccontextmanager
+    async def hold(self, name: str, limit: int, ttl_s: float):
+        """Hold one of ``limit`` leases on ``name`` for the body; waits while all are taken."""
+        pause = self._poll
+        while (lease := await self.try_take(name, limit, ttl_s)) is None:
+            await asyncio.sleep(pause * random.uniform(0.5, 1.0))
+            pause = min(pause * 2, self._max_poll)
+        try:
+            yield lease
+        finally:
+            await asyncio.shield(self.give_back(name, lease))
+
+    async def held(self, name: str) -> int:
+        """Unexpired leases on ``name`` (for metrics and tests)."""
+        async with redis_errors("counting leases"):
+            return await self._redis.zcount(self._keys.leases(name), int(time.time() * 1000), "+inf")
