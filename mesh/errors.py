@@ -7,7 +7,9 @@
 - ``SemanticError``: well-formed but refused (policy denial, budget, validation); the client
   gets a typed rejection.
 
-``retriable`` is a property of the type; retry loops branch on it, never on messages.
+``retriable`` is a property of the type; retry loops branch on it, never on messages. An outage of
+the mesh's own infrastructure (``RedisUnavailable``, ``BrokerUnavailable``: ``outage`` is True) is
+waited out by the runtime instead of failing the step; ``HandlerCrashed`` marks a bug in a handler.
 Foreign exceptions are translated at the boundary: ``raise TransientError(...) from err``.
 """
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 from schemas.models import ErrorKind
 
-__all__ = ["SwitchboardError", "TransientError", "DeterministicError", "SemanticError"]
+__all__ = ["SwitchboardError", "TransientError", "DeterministicError", "SemanticError", "RedisUnavailable",
+           "BrokerUnavailable", "HandlerCrashed"]
 
 
 class SwitchboardError(Exception):
@@ -23,6 +26,10 @@ class SwitchboardError(Exception):
 
     kind: ErrorKind
     retriable: bool = False
+    #: an outage of the mesh's own Redis or broker: the runtime waits it out, however long it lasts
+    outage: bool = False
+    #: a handler raised something that is not a SwitchboardError: a bug
+    bug: bool = False
 
     def __init__(self, message: str, *, code: str = "error") -> None:
         super().__init__(message)
@@ -50,3 +57,30 @@ class SemanticError(SwitchboardError):
     """Well-formed but refused: the client receives a typed rejection with this reason."""
 
     kind = ErrorKind.semantic
+
+
+class RedisUnavailable(TransientError):
+    """The mesh's Redis did not answer."""
+
+    outage = True
+
+    def __init__(self, message: str, *, code: str = "redis_unavailable") -> None:
+        super().__init__(message, code=code)
+
+
+class BrokerUnavailable(TransientError):
+    """The mesh's Kafka broker did not answer or refused a produce."""
+
+    outage = True
+
+    def __init__(self, message: str, *, code: str = "broker_unavailable") -> None:
+        super().__init__(message, code=code)
+
+
+class HandlerCrashed(DeterministicError):
+    """A handler raised an exception of its own: a bug, dead-lettered, never retried."""
+
+    bug = True
+
+    def __init__(self, message: str, *, code: str = "handler_crashed") -> None:
+        super().__init__(message, code=code)

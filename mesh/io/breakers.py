@@ -32,7 +32,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from mesh.errors import TransientError
+from mesh.errors import RedisUnavailable
 from mesh.io.redis_clients import async_redis, sync_redis
 from mesh.observe.metrics import BREAKER_STATE, breaker_code
 from mesh.settings import Settings
@@ -83,7 +83,7 @@ class SharedBreaker:
         try:
             state, opened_at, failures = await self._peek_client.mget(self._keys)
         except RedisError as err:
-            raise TransientError(f"redis unavailable for breaker {self.name}: {err}", code="redis_unavailable") from err
+            raise RedisUnavailable(f"redis unavailable for breaker {self.name}: {err}") from err
         return state, opened_at, failures
 
     def _parts(self) -> tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker]:
@@ -121,7 +121,7 @@ class SharedBreaker:
             BREAKER_STATE.labels(self.name).set(breaker_code(self._parts()[1].current_state))
             return out
         except RedisError as err:
-            raise TransientError(f"redis unavailable for breaker {self.name}: {err}", code="redis_unavailable") from err
+            raise RedisUnavailable(f"redis unavailable for breaker {self.name}: {err}") from err
 
     async def allow(self, state: str | None = None) -> bool:
         """May a call go out now? (False while open; the first call after ``reset_s`` is a probe.)

@@ -20,7 +20,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from mesh.errors import TransientError
+from mesh.errors import BrokerUnavailable, TransientError
 from mesh.io.tls import confluent_tls
 from mesh.settings import Settings
 from mesh.wire.topics import Topics
@@ -57,10 +57,10 @@ def broker_ready(settings: Settings, timeout_s: float = 5.0) -> bool:
 def require_broker(settings: Settings, timeout_s: float) -> None:
     """Raise a ``TransientError`` saying what to start if the broker does not answer."""
     if not broker_ready(settings, timeout_s):
-        raise TransientError(
+        raise BrokerUnavailable(
             f"no Kafka broker answered at {settings.bootstrap_servers} within {timeout_s:.0f}s: "
             "start the stack with `switchboard up` (or `make demo`), or set SWITCHBOARD_BOOTSTRAP_SERVERS "
-            "to a running cluster", code="broker_unavailable")
+            "to a running cluster")
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 10.0) -> list[str]:
@@ -110,8 +110,7 @@ class Publisher:
     def flush(self, timeout_s: float = 10.0) -> None:
         left = self._producer.flush(timeout_s)
         if left:
-            raise TransientError(f"{left} messages not acknowledged by the broker within {timeout_s:.0f}s",
-                                 code="broker_unavailable")
+            raise BrokerUnavailable(f"{left} messages not acknowledged by the broker within {timeout_s:.0f}s")
 
 
 class Tail:
@@ -153,7 +152,7 @@ class Tail:
             if msg.error():
                 if msg.error().code() == KafkaError._PARTITION_EOF:
                     continue
-                raise TransientError(f"consuming failed: {msg.error()}", code="broker_unavailable")
+                raise BrokerUnavailable(f"consuming failed: {msg.error()}")
             yield msg
 
     def first(self, match: Callable, timeout_s: float):

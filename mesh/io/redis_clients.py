@@ -18,7 +18,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from mesh.errors import TransientError
+from mesh.errors import RedisUnavailable
 from mesh.io.tls import redis_tls
 from mesh.settings import Settings
 
@@ -58,5 +58,5 @@ class redis_errors:
 
     async def __aexit__(self, exc_type, exc, tb) -> bool:
         if exc is not None and isinstance(exc, RedisError):
-            raise TransientError(f"redis unavailable while {self.what}: {exc}", code="redis_unavailable") from exc
+            raise RedisUnavailable(f"redis unavailable while {self.what}: {exc}") from exc
         return False

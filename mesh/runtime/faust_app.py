@@ -22,7 +22,7 @@ import faust
 from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from mesh.errors import TransientError
+from mesh.errors import BrokerUnavailable, TransientError
 from mesh.io import roundtrips
 from mesh.io.keys import Keys
 from mesh.io.ledger import Ledger, Produced
@@ -133,7 +133,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
                        for o in outputs]
             await asyncio.gather(*futures)
         except KafkaError as err:
-            raise TransientError(f"broker refused a produce: {err}", code="broker_unavailable") from err
+            raise BrokerUnavailable(f"broker refused a produce: {err}") from err
 
     built = spec.routes(ctx)
     parts = built if isinstance(built, Parts) else Parts(built)

@@ -36,9 +36,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mesh.errors import (
     DeterministicError,
+    HandlerCrashed,
+    RedisUnavailable,
     SemanticError,
     SwitchboardError,
-    TransientError,
 )
 from mesh.io.ledger import Ledger, Produced
 from mesh.io.roundtrips import counting
@@ -66,8 +67,6 @@ _tracer = tracer("switchboard.runtime")
 
 _NO_SPAN = INVALID_SPAN
 
-#: transient errors of the mesh's own infrastructure, waited out rather than failing the step
-OUTAGES = frozenset({"redis_unavailable", "broker_unavailable"})
 _OUTAGE_RETRY = RetryPolicy(attempts=8, initial_s=0.05, multiplier=2.0, cap_s=1.0)
 
 #: header naming the agent that produced a message (``switchboard trace`` shows it)
@@ -202,7 +201,7 @@ class Processor:
         metrics.STEP_SECONDS.labels(self.agent, logical).observe(time.perf_counter() - started)
         span.set_attribute("switchboard.outcome", outcome)
         if err is not None:
-            kind = "bug" if err.code == "handler_crashed" else err.kind.value
+            kind = "bug" if err.bug else err.kind.value
             metrics.FAILURES.labels(self.agent, logical, kind).inc()
             span.set_attribute("switchboard.error_code", err.code)
             if outcome == "dead_lettered":
@@ -309,7 +308,7 @@ class Processor:
             outcome, dead = "dead_lettered", err
         except Exception as err:  # a bug: never retried, never silently dropped
             log.exception("handler_crashed", topic=msg.topic, offset=msg.offset)
-            outcome, dead = "dead_lettered", DeterministicError(f"{type(err).__name__}: {err}", code="handler_crashed")
+            outcome, dead = "dead_lettered", HandlerCrashed(f"{type(err).__name__}: {err}")
         produced = [self._encode(e, record) for e in emits]
         if dead is not None:
             produced = [self._dead_letter(msg, dead)]
@@ -366,9 +365,9 @@ class Processor:
                 try:
                     return await fn()
                 except (RedisConnectionError, RedisTimeoutError) as err:  # a Redis call no boundary translated
-                    outage = TransientError(f"redis unavailable: {err}", code="redis_unavailable")
-                except TransientError as err:
-                    if err.code not in OUTAGES:
+                    outage = RedisUnavailable(f"redis unavailable: {err}")
+                except SwitchboardError as err:
+                    if not err.outage:
                         raise
                     outage = err
                 waited += 1

@@ -46,3 +46,13 @@ def test_chained_cause_is_kept():
             raise TransientError("redis is down", code="redis_down") from err
     except TransientError as err:
         assert isinstance(err.__cause__, ConnectionRefusedError)
+
+
+def test_outages_and_bugs_are_told_by_their_type_not_their_code():
+    from mesh.errors import BrokerUnavailable, HandlerCrashed, RedisUnavailable
+
+    assert RedisUnavailable("x").outage and BrokerUnavailable("x").outage
+    assert RedisUnavailable("x").retriable and RedisUnavailable("x").code == "redis_unavailable"
+    assert not TransientError("x", code="redis_unavailable").outage  # a code alone makes no outage
+    assert HandlerCrashed("ZeroDivisionError").bug and not HandlerCrashed("x").retriable
+    assert not DeterministicError("x", code="handler_crashed").bug

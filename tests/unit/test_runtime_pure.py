@@ -117,10 +117,9 @@ def test_an_outage_of_redis_is_waited_out_without_spending_the_retry_policy():
 
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from mesh.errors import TransientError
+    from mesh.errors import BrokerUnavailable, RedisUnavailable
 
-    outage = [TransientError("redis down", code="redis_unavailable"), RedisConnectionError("refused"),
-              TransientError("broker down", code="broker_unavailable")]
+    outage = [RedisUnavailable("redis down"), RedisConnectionError("refused"), BrokerUnavailable("broker down")]
     fn, calls = _flaky(outage)
     assert asyncio.run(_processor(attempts=1)._run(fn)) == "done"  # one attempt allowed, three outages survived
     assert len(calls) == 4
