@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from mesh.io.coalesce import Coalescer
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import redis_errors
 
@@ -48,19 +49,27 @@ class Ledger:
 
     def __init__(self, redis: aioredis.Redis, keys: Keys, ttl_s: int) -> None:
         self._redis, self._keys, self._ttl = redis, keys, ttl_s
+        self._reads = Coalescer(self._read_many)  # what a window's messages ask together, in one round trip
+        self._writes = Coalescer(self._write_many)
 
     async def get(self, agent: str, tenant: str, key: str) -> list[Produced] | None:
-        async with redis_errors("reading the idempotency ledger"):
-            raw = await self._redis.get(self._keys.ledger(agent, tenant, key))
+        raw = await self._reads(self._keys.ledger(agent, tenant, key))
         return None if raw is None else [Produced.from_json(d) for d in json.loads(raw)]
 
     async def record(self, agent: str, tenant: str, key: str, outputs: list[Produced]) -> list[Produced]:
         """Store ``outputs`` unless a result exists; return whichever result is now recorded."""
-        name = self._keys.ledger(agent, tenant, key)
         blob = json.dumps([o.to_json() for o in outputs])
+        earlier = await self._writes((self._keys.ledger(agent, tenant, key), blob))
+        return outputs if earlier is None else [Produced.from_json(d) for d in json.loads(earlier)]
+
+    async def _read_many(self, names: list[str]) -> list[bytes | None]:
+        async with redis_errors("reading the idempotency ledger"):
+            return await self._redis.mget(names)
+
+    async def _write_many(self, entries: list[tuple[str, str]]) -> list[bytes | None]:
+        """SET NX GET for each entry, pipelined: None where this call stored it, else what was there."""
         async with redis_errors("writing the idempotency ledger"):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(name, blob, nx=True, ex=self._ttl)
-                pipe.get(name)
-                created, stored = await pipe.execute()
-        return outputs if created else [Produced.from_json(d) for d in json.loads(stored)]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name, blob in entries:
+                    pipe.set(name, blob, nx=True, ex=self._ttl, get=True)
+                return await pipe.execute()
