@@ -235,6 +235,17 @@ class ValidateStep(Record):
     degraded: str | None = None
 
 
+class StepFailure(Record):
+    """Why a step failed or was refused, as data (``StepDone.failure``); ``message`` is for people."""
+
+    __avro__ = "switchboard.StepFailure"
+    kind: ErrorKind
+    code: str
+    agent: str
+    policy_ids: list[str] = []
+    message: str
+
+
 class StepDone(Record):
     __avro__ = "switchboard.StepDone"
     __sealed__ = frozenset(("answer",))
@@ -246,6 +257,7 @@ class StepDone(Record):
     reasons: list[str] = []
     degraded: str | None = None
     endpoint: str = ""
+    failure: StepFailure | None = None
 
 
 class Rejection(Record):

@@ -14,7 +14,7 @@ import pytest
 from mesh.wire.schema_check import mismatches
 from mesh.wire.topics import TOPICS
 from schemas import SCHEMA_DIR
-from schemas.models import RECORDS, Citation, DeadLetter, Record, StepStatus, Usage
+from schemas.models import RECORDS, Citation, DeadLetter, Record, StepFailure, StepStatus, Usage
 from tests.unit.samples import samples
 
 pytestmark = pytest.mark.contract
@@ -105,6 +105,7 @@ class StepDoneWrongSymbols(Record):
     reasons: list[str] = []
     degraded: str | None = None
     endpoint: str = ""
+    failure: StepFailure | None = None
 
 
 class StepDoneWrongNestedUsage(Record):
@@ -117,6 +118,7 @@ class StepDoneWrongNestedUsage(Record):
     reasons: list[str] = []
     degraded: str | None = None
     endpoint: str = ""
+    failure: StepFailure | None = None
 
 
 class DeadLetterRequiredKey(Record):

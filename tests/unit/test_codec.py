@@ -11,7 +11,7 @@ import pytest
 from mesh.errors import DeterministicError
 from mesh.wire.codec import MAGIC, AvroCodec, register_with_faust
 from schemas import SCHEMA_DIR
-from schemas.models import RECORDS, ErrorKind, TaskSubmitted
+from schemas.models import RECORDS, ErrorKind, StepDone, StepFailure, StepStatus, TaskSubmitted, Usage
 from tests.unit.samples import envelope, principal, samples
 
 pytestmark = pytest.mark.unit
@@ -76,6 +76,23 @@ def test_round_trip(codec, record):
     decoded = codec.decode(codec.encode(record))
     assert type(decoded) is type(record)
     assert decoded == record
+
+
+@pytest.mark.parametrize("failure", [
+    None,
+    StepFailure(kind=ErrorKind.semantic, code="policy_denied", agent="executor", policy_ids=["a", "b"],
+                message="no endpoint the policies let alice use can answer this"),
+    StepFailure(kind=ErrorKind.deterministic, code="handler_crashed", agent="retriever",
+                message="ZeroDivisionError: division by zero"),
+], ids=["without", "policy_denied", "crashed"])
+def test_a_step_done_round_trips_with_and_without_its_failure(codec, failure):
+    done = StepDone(envelope=envelope("done", step_id="s1"), status=StepStatus.failed, usage=Usage(model=""),
+                    reasons=["for people"], failure=failure)
+    back = codec.decode(codec.encode(done))
+    assert back == done and back.failure == failure
+    if failure is not None:
+        assert (back.failure.kind, back.failure.code, back.failure.agent, back.failure.policy_ids) == \
+            (failure.kind, failure.code, failure.agent, failure.policy_ids)
 
 
 @pytest.mark.parametrize("record", SAMPLES, ids=_id)
