@@ -54,6 +54,7 @@ from schemas.models import (
     Record,
     Rejection,
     StepDone,
+    StepFailure,
     StepStatus,
     TaskCompleted,
     TaskStatus,
@@ -342,9 +343,11 @@ class Processor:
         return Produced(dlq_of(msg.topic), msg.key, self._codec.encode(letter), self._headers())
 
     def _failure(self, route: Route, record: Record, err: SwitchboardError, status: TaskStatus) -> Emit:
-        if route.reports == "planner":
+        if route.reports == "planner":  # the planner builds the client's rejection from ``failure``, never ``reasons``
+            failure = StepFailure(kind=err.kind, code=err.code, agent=self.agent, message=str(err),
+                                  policy_ids=list(getattr(err, "policy_ids", ())))
             done = StepDone(envelope=child_envelope(record.envelope, "done"), status=StepStatus.failed,
-                            usage=Usage(model=""), reasons=[f"{err.code}: {err}"])
+                            usage=Usage(model=""), reasons=[f"{err.code}: {err}"], failure=failure)
             return Emit("steps.done", done)
         env = child_envelope(record.envelope, "completed", step_id=ROOT_STEP)
         rejection = Rejection(kind=err.kind, code=err.code, message=str(err), agent=self.agent,

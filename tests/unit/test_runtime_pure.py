@@ -77,6 +77,23 @@ def test_a_crashed_step_is_dead_lettered_and_reported_to_the_planner():
     assert sent[1][1].reasons[0].startswith("handler_crashed: ZeroDivisionError")
 
 
+def test_a_failed_step_of_a_dag_carries_its_failure_as_data():
+    from mesh.errors import SemanticError
+    from policy.engine import PolicyDenied
+    from schemas.models import ErrorKind, StepFailure
+
+    _, sent = _run_failing("planner", PolicyDenied("no endpoint alice may use", ("guests-builtin", "night"), "v7"))
+    assert sent[0][1].failure == StepFailure(kind=ErrorKind.semantic, code="policy_denied", agent="executor",
+                                             policy_ids=["guests-builtin", "night"], message="no endpoint alice may use [policy set v7]")
+    _, sent = _run_failing("planner", SemanticError("the prompt needs 9000 tokens", code="no_route"))
+    assert sent[0][1].failure == StepFailure(kind=ErrorKind.semantic, code="no_route", agent="executor",
+                                             message="the prompt needs 9000 tokens")
+    _, sent = _run_failing("planner", ZeroDivisionError("bug"))
+    crashed = sent[1][1].failure
+    assert (crashed.kind, crashed.code, crashed.agent, crashed.policy_ids) == \
+        (ErrorKind.deterministic, "handler_crashed", "executor", [])
+
+
 def test_a_refused_task_is_reported_to_the_client():
     from mesh.errors import SemanticError
     from schemas.models import TaskCompleted, TaskStatus
