@@ -160,7 +160,7 @@ class Chaos:
         self.llm.faults()
 
     def redis(self, running: threading.Event, rng: random.Random) -> None:
-        from infra.embedded import start_redis
+        from mesh.ops.stack import start_redis
 
         child = next(c for c in self.mesh.stack if c.name == "redis")
         child.process.send_signal(signal.SIGTERM)  # a restart: it writes its append-only file and exits
@@ -182,7 +182,19 @@ class Chaos:
 
     # --- one scenario ----------------------------------------------------------------------------
 
-    def scenario(self, name: str, tasks: int, malformed: int, rate: float, seed: int) -> dict:
+    def scenario(self, name: str, tasks: int, malformed: int, rate: float, seed: int,
+                 model_delay_s: float = 0.0) -> dict:
+        """Tasks at ``rate`` while fault ``name`` strikes; ``model_delay_s``: every model call takes that long,
+        so each executor holds a full window of steps in flight when the fault strikes."""
+        if model_delay_s:
+            self.llm.faults(stall=1.0, stall_s=model_delay_s)
+        try:
+            return self._scenario(name, tasks, malformed, rate, seed)
+        finally:
+            if model_delay_s:
+                self.llm.faults()
+
+    def _scenario(self, name: str, tasks: int, malformed: int, rate: float, seed: int) -> dict:
         rng = random.Random(seed)
         results = Results(self.settings)
         results.start()
@@ -233,7 +245,7 @@ class Chaos:
         degraded_outside = [f for f in degraded if not (fault_start - 1 <= f[3] <= fault_end + grace)]
         calls = self.llm.calls[calls_before:]
         answered = Counter(c.idempotency_key for c in calls
-                           if c.behaviour == "ok" and c.status == 200 and c.idempotency_key)
+                           if c.behaviour in ("ok", "slow") and c.status == 200 and c.idempotency_key)
         return {"scenario": name, "submitted": len(submitted), "completed": len(firsts),
                 "lost": len(submitted) - len(firsts), "duplicate_results": dup_results, "replayed_records": replays,
                 "duplicate_model_calls": sum(n - 1 for n in answered.values() if n > 1),

@@ -73,11 +73,20 @@ def test_both_replicas_of_every_agent_receive_work(mesh):
 @pytest.fixture(scope="module")
 def report(mesh):
     sizes = {"kill": 60, "redis": 30, "malformed": 30}
-    return {name: mesh.scenario(name, tasks, malformed=200, rate=8.0, seed=i)
+    runs = {name: mesh.scenario(name, tasks, malformed=200, rate=8.0, seed=i)
             for i, (name, tasks) in enumerate(sizes.items())}
+    # replicas SIGKILLed while their windows are full: a model that takes 0.5 s a call, 16 tasks a second
+    mesh.llm.reset()  # counts calls open at once from here
+    runs["kill_full_windows"] = mesh.scenario("kill", 80, malformed=0, rate=16.0, seed=7, model_delay_s=0.5)
+    runs["kill_full_windows"]["most_calls_open"] = mesh.llm.open_calls()[0]
+    return runs
 
 
-@pytest.mark.parametrize("scenario", ["kill", "redis", "malformed"])
+def test_windows_were_full_when_replicas_were_killed(report):
+    assert report["kill_full_windows"]["most_calls_open"] >= 4, "the slow scenario never had calls in flight"
+
+
+@pytest.mark.parametrize("scenario", ["kill", "redis", "malformed", "kill_full_windows"])
 def test_no_task_is_lost_or_answered_twice_under_faults(report, scenario):
     row = report[scenario]
     assert row["submitted"] > 0
