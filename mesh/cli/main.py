@@ -324,10 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print one JSON object per answer")
     demo.set_defaults(fn=cmd_demo)
 
+    from mesh import settings_doc
     from mesh.cli import dlq, observe
 
     dlq.register(sub)
     observe.register(sub)
+    settings_doc.register(sub)
 
     from importlib.metadata import entry_points
 
