@@ -2,7 +2,9 @@
 
 Pure. A ``Plan`` is a tuple of ``Node``s; each node is one chain for one self-contained
 question, and may wait for others (``after``). The planner composes the answers itself once
-every node is finished, so the compose step is implicit: it depends on all nodes.
+every node is finished, so the compose step is implicit: it depends on all nodes. A failed
+node's ``StepFailure`` travels through the composition as data (``Composed.failures``); the
+reasons beside it are text for people.
 
 ``validate_plan`` is what stands between a model's plan and Redis: unique ids, known
 dependencies, no cycle, bounded size, non-empty questions.
@@ -14,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from schemas.models import Citation, StepStatus, TaskStatus, Usage
+from schemas.models import Citation, ErrorKind, StepFailure, StepStatus, TaskStatus, Usage
 
 __all__ = ["Node", "Plan", "PlanError", "NodeResult", "Composed", "plan_of_parts", "validate_plan",
            "plan_from_json", "compose", "renumber"]
@@ -110,18 +112,27 @@ class NodeResult:
     usage: tuple[Usage, ...] = ()
     reasons: tuple[str, ...] = ()
     degraded: str | None = None
+    failure: StepFailure | None = None
 
     def to_json(self) -> str:
         return json.dumps({"status": self.status.value, "answer": self.answer,
                            "citations": [c.model_dump() for c in self.citations],
                            "usage": [u.model_dump() for u in self.usage], "reasons": list(self.reasons),
-                           "degraded": self.degraded})
+                           "degraded": self.degraded,
+                           "failure": self.failure.model_dump(mode="json") if self.failure else None})
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> NodeResult:
         d = json.loads(raw)
+        failure = d.get("failure")  # absent from checkpoints written before failures were data
         return cls(StepStatus(d["status"]), d["answer"], tuple(Citation(**c) for c in d["citations"]),
-                   tuple(Usage(**u) for u in d["usage"]), tuple(d["reasons"]), d["degraded"])
+                   tuple(Usage(**u) for u in d["usage"]), tuple(d["reasons"]), d["degraded"],
+                   StepFailure.model_validate(failure) if failure else None)
+
+    def failed_because(self) -> StepFailure:
+        """Why this failed node failed; a step reported without a failure (an older agent's) failed unexplained."""
+        return self.failure or StepFailure(kind=ErrorKind.semantic, code="step_failed", agent="",
+                                           message="; ".join(self.reasons) or "the step failed")
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,10 @@ class Composed:
     usage: list[Usage]
     degraded: str | None = None
     unfinished: list[str] = field(default_factory=list)
+    #: for people: each failed node's reasons, as "node: reason"
     reasons: list[str] = field(default_factory=list)
+    #: why each failed node failed, by node id, in plan order: what the client's rejection is built from
+    failures: dict[str, StepFailure] = field(default_factory=dict)
 
 
 def renumber(text: str, citations: tuple[Citation, ...] | list[Citation], merged: list[Citation]) -> str:
@@ -161,13 +175,14 @@ def compose(plan: Plan, results: dict[str, NodeResult], *, closed: TaskStatus | 
     unfinished = [n.id for n in plan if n.id not in results]
     usage = [u for n in done for u in results[n.id].usage]
     failed = [n for n in done if results[n.id].status is StepStatus.failed]
-    reasons = [f"{n.id}: {r}" for n in failed for r in results[n.id].reasons]  # "node: code: message"
+    reasons = [f"{n.id}: {r}" for n in failed for r in results[n.id].reasons]
+    failures = {n.id: results[n.id].failed_because() for n in failed}
     if len(plan) == 1 and done:
         r = results[plan[0].id]
         status = {StepStatus.passed: TaskStatus.answered, StepStatus.no_answer: TaskStatus.no_answer,
                   StepStatus.failed: TaskStatus.failed, StepStatus.degraded: TaskStatus.degraded}[r.status]
         answer = "" if r.status is StepStatus.failed else r.answer
-        return Composed(status, answer, list(r.citations) if answer else [], usage, r.degraded, [], reasons)
+        return Composed(status, answer, list(r.citations) if answer else [], usage, r.degraded, [], reasons, failures)
     merged: list[Citation] = []
     paragraphs, notes = [], []
     for n in done:
@@ -191,4 +206,5 @@ def compose(plan: Plan, results: dict[str, NodeResult], *, closed: TaskStatus | 
         status = TaskStatus.no_answer
     else:
         status = TaskStatus.answered
-    return Composed(status, "\n\n".join(paragraphs), merged, usage, "; ".join(notes) or None, unfinished, reasons)
+    return Composed(status, "\n\n".join(paragraphs), merged, usage, "; ".join(notes) or None, unfinished, reasons,
+                    failures)

@@ -16,7 +16,7 @@ from mesh.planning.dag import (
     renumber,
     validate_plan,
 )
-from schemas.models import Citation, StepStatus, TaskStatus, Usage
+from schemas.models import Citation, ErrorKind, StepFailure, StepStatus, TaskStatus, Usage
 
 pytestmark = pytest.mark.unit
 
@@ -122,3 +122,31 @@ def test_a_timed_out_task_keeps_what_finished_and_names_the_rest():
 def test_node_results_round_trip_through_json():
     r = NodeResult(StepStatus.degraded, "a [1]", (A,), (Usage(model="m", completion_tokens=3),), ("why",), "note")
     assert NodeResult.from_json(r.to_json()) == r
+
+
+DENIED = StepFailure(kind=ErrorKind.semantic, code="policy_denied", agent="executor", policy_ids=["guests"],
+                     message="no endpoint you may use (guests)")
+
+
+def test_failures_are_composed_as_data_by_node():
+    plan = plan_of_parts(["What is X?", "What is Y?", "What is Z?"])
+    denied = NodeResult(StepStatus.failed, reasons=("policy_denied: no endpoint you may use (guests)",), failure=DENIED)
+    out = compose(plan, {"p1": ok("X. [1]", A), "p2": denied, "p3": denied})
+    assert out.failures == {"p2": DENIED, "p3": DENIED}
+    single = compose(plan_of_parts(["q"]), {"s1": denied})
+    assert single.status is TaskStatus.failed and single.failures == {"s1": DENIED}
+    assert compose(plan, {"p1": ok("X. [1]", A)}).failures == {}
+
+
+def test_a_failed_node_reported_without_a_failure_is_a_step_failed_and_its_reasons_are_not_read():
+    out = compose(plan_of_parts(["q"]), {"s1": NodeResult(StepStatus.failed, reasons=("policy_denied: no (a, b)",))})
+    assert out.failures["s1"] == StepFailure(kind=ErrorKind.semantic, code="step_failed", agent="",
+                                             message="policy_denied: no (a, b)")
+
+
+def test_node_results_keep_their_failure_through_json_and_read_checkpoints_written_before_it():
+    r = NodeResult(StepStatus.failed, reasons=("why",), failure=DENIED)
+    assert NodeResult.from_json(r.to_json()) == r
+    old = json.dumps({"status": "failed", "answer": "", "citations": [], "usage": [], "reasons": ["why"],
+                      "degraded": None})
+    assert NodeResult.from_json(old) == NodeResult(StepStatus.failed, reasons=("why",))
