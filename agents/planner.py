@@ -5,7 +5,10 @@ Out: ``steps.retrieve`` (RetrieveStep, one per chain started), ``tasks.completed
 one per task), ``usage.tokens`` (a planning model's call), ``audit.events`` (accepted and refused tasks).
 Errors: a refused task (a missing, forged or expired principal token when a token secret is set,
 tenant mismatch, blank or over-long question, deadline passed, bad JSON Schema) is semantic: the
-client receives a ``rejected`` TaskCompleted with the reason.
+client receives a ``rejected`` TaskCompleted with the reason. A task whose every chain failed is
+completed ``failed`` with a rejection made from the first failed chain's ``StepFailure`` (its kind,
+code, agent and policies, as the agent that failed it reported them). A ``steps.done`` of a task
+with no checkpoint is deterministic (dead-lettered).
 
 A compositional question becomes one chain per part (``mesh.planning.decompose``), or a model's plan
 when an endpoint with the ``plan`` capability is configured (validated before use, else the
@@ -22,14 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import time
 from dataclasses import replace
 
 import aiohttp
 
+from mesh.endpoints import Endpoint
 from mesh.errors import DeterministicError, SemanticError, SwitchboardError
-from mesh.llm.openai_client import chat
+from mesh.io.keys import Keys
+from mesh.llm.openai_client import Completion, chat
 from mesh.llm.prompt import plan_prompt
 from mesh.observe.logs import get_logger
 from mesh.planning.checkpoint import TaskState, Workflow
@@ -46,11 +50,14 @@ from mesh.planning.decompose import decompose
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer
 from mesh.security.principal_tokens import verify
+from mesh.settings import Settings
+from mesh.wire.codec import AvroCodec
 from mesh.wire.envelope import ROOT_STEP, child_envelope
 from policy.admission import admit
 from policy.budgets import Budgets, Refusal
 from policy.engine import Check, PolicyDenied
 from policy.rollout import Rollout
+from policy.sanitize import Sanitizer
 from policy.step_sanitizer import sanitized_question, sanitizer_for
 from schemas.models import (
     AuditRecord,
@@ -60,6 +67,7 @@ from schemas.models import (
     Rejection,
     RetrieveStep,
     StepDone,
+    StepFailure,
     TaskCancel,
     TaskCompleted,
     TaskStatus,
@@ -68,13 +76,15 @@ from schemas.models import (
     Usage,
 )
 
-__all__ = ["spec", "rule_plan", "start_steps", "completion", "submit_audit"]
+__all__ = ["spec", "rule_plan", "start_steps", "rejection", "completion", "submit_audit", "refused_audit",
+           "planning_endpoint", "ModelPlanner", "Planner"]
 
 log = get_logger("switchboard.planner")
 _TASK_TTL_S = 7 * 24 * 3600
 _PLAN_TOKENS = 400  # most output tokens a plan may use
-_POLICY_IDS = re.compile(r"\(([a-z0-9-]+(?:, [a-z0-9-]+)*)\)")  # "endpoint (policy-a, policy-b)"
 
+
+# --- pure ---------------------------------------------------------------------------------------------
 
 def rule_plan(task: TaskSubmitted, max_parts: int) -> Plan:
     """The deterministic plan: one chain per part of the question (one for a structured answer)."""
@@ -91,16 +101,20 @@ def start_steps(task: TaskSubmitted, plan: Plan, ids: list[str]) -> list[Emit]:
             for i in ids]
 
 
-def _rejection(composed: Composed) -> Rejection | None:
+def failed_rejection(failures: dict[str, StepFailure]) -> Rejection:
+    """The rejection of a task whose every chain failed: the first failure as its agent reported it."""
+    if not failures:
+        return Rejection(kind=ErrorKind.semantic, code="step_failed", agent="planner", message="every step failed")
+    first = next(iter(failures.values()))
+    message = first.message if len(failures) == 1 else "; ".join(f"{n}: {f.message}" for n, f in failures.items())
+    return Rejection(kind=first.kind, code=first.code, agent=first.agent, policy_ids=list(first.policy_ids),
+                     message=message)
+
+
+def rejection(composed: Composed) -> Rejection | None:
+    """Why the task did not answer, typed; None when it answered (fully, partly or with nothing found)."""
     if composed.status is TaskStatus.failed:
-        parts = composed.reasons[0].split(": ", 2) if composed.reasons else []
-        code = parts[1] if len(parts) == 3 else "step_failed"  # reasons read "node: code: message"
-        if code == "policy_denied":  # the executor may use no capable endpoint; its reason names the policies
-            ids = {i for group in _POLICY_IDS.findall(composed.reasons[0]) for i in group.split(", ")}
-            return Rejection(kind=ErrorKind.semantic, code=code, agent="executor", policy_ids=sorted(ids),
-                             message="; ".join(composed.reasons))
-        return Rejection(kind=ErrorKind.semantic, code=code, agent="validator",
-                         message="no answer passed validation: " + "; ".join(composed.reasons))
+        return failed_rejection(composed.failures)
     if composed.status is TaskStatus.timed_out:
         return Rejection(kind=ErrorKind.transient, code="deadline_exceeded", agent="planner",
                          message=f"the deadline passed before {', '.join(composed.unfinished)} finished")
@@ -114,7 +128,7 @@ def completion(env: Envelope, composed: Composed) -> TaskCompleted:
     """The task's one result, from its composed answer."""
     return TaskCompleted(envelope=child_envelope(env, "completed", step_id=ROOT_STEP), status=composed.status,
                          answer=composed.answer, citations=composed.citations, usage=composed.usage,
-                         rejection=_rejection(composed), degraded=composed.degraded, unfinished=composed.unfinished)
+                         rejection=rejection(composed), degraded=composed.degraded, unfinished=composed.unfinished)
 
 
 def submit_audit(task: TaskSubmitted, decision: Decision, reason: str = "", policy_ids: tuple[str, ...] = (),
@@ -131,162 +145,221 @@ def submit_audit(task: TaskSubmitted, decision: Decision, reason: str = "", poli
     return Emit("audit.events", record, key=env.tenant_id)
 
 
-def routes(ctx: AgentContext) -> Parts:
-    s, keys, codec = ctx.settings, ctx.keys, ctx.codec
-    flow = Workflow(ctx.redis, keys, _TASK_TTL_S, ctx.sealer)
-    rollout = Rollout(ctx.redis, keys, s.policy_dir)
-    planners = [e for e in s.endpoints if "plan" in e.capabilities and e.kind == "openai"] \
-        if s.model_outputs == "live" else []  # a replay of recorded outputs plans by the rules, calling nothing
-    sessions: list[aiohttp.ClientSession] = []
-    sanitizer = sanitizer_for(ctx) if s.sanitize else None
-    budgets = Budgets.from_settings(s, ctx.redis)
+def refused_audit(task: TaskSubmitted, err: SwitchboardError) -> list[Emit]:
+    """What the runtime sends besides the rejection when a task is refused: the denial's audit event."""
+    ids, version = (err.policy_ids, err.version) if isinstance(err, PolicyDenied) else ((), "")
+    return [submit_audit(task, Decision.deny, f"{err.code}: {err}", ids, version)]
 
-    async def model_plan(task: TaskSubmitted) -> tuple[Plan | None, list[Emit]]:
-        """A plan from the configured planning endpoint (None: use the rules) and the call's usage.
 
-        The question is sanitized first, like any prompt, and the call reserves the tenant's budget
-        like any model call; a tenant at a limit is planned by the rules, which cost nothing.
-        """
-        if not planners or task.output_schema:
+def vouched(task: TaskSubmitted, token_secrets: list[str], now_s: float) -> TaskSubmitted:
+    """The task as its principal token says who asks (the message's own principal is not trusted)."""
+    principal = verify(token_secrets, task.principal_token, now_s=now_s)
+    if principal.tenant_id != task.envelope.tenant_id:
+        raise SemanticError(f"the principal token is for tenant {principal.tenant_id!r}, the task for "
+                            f"{task.envelope.tenant_id!r}", code="tenant_mismatch")
+    return task.model_copy(update={"principal": principal})
+
+
+def planning_endpoint(settings: Settings) -> Endpoint | None:
+    """The endpoint that plans tasks: the first OpenAI one able to ``plan``; none when replaying recorded
+    outputs (a replay plans by the rules, calling nothing)."""
+    if settings.model_outputs != "live":
+        return None
+    return next((e for e in settings.endpoints if "plan" in e.capabilities and e.kind == "openai"), None)
+
+
+def plan_usage(task: TaskSubmitted, endpoint: Endpoint, done: Completion) -> Emit:
+    """The ``usage.tokens`` record of a planning call."""
+    usage = Usage(model=endpoint.model_name, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens)
+    cost = round(endpoint.cost(usage.prompt_tokens, usage.completion_tokens), 9)
+    return Emit("usage.tokens", TokenUsage(envelope=child_envelope(task.envelope, "usage.plan"),
+                                           user_id=task.principal.user_id, endpoint=endpoint.name, usage=usage,
+                                           cost_usd=cost, task_type="plan"),
+                key=task.envelope.tenant_id)
+
+
+# --- the planner ---------------------------------------------------------------------------------------
+
+class ModelPlanner:
+    """Plans with the planning endpoint, when there is one; None tells the caller to plan by the rules.
+
+    The question is sanitized first, like any prompt, and the call reserves the tenant's budget
+    like any model call; a tenant at a limit is planned by the rules, which cost nothing.
+    """
+
+    def __init__(self, endpoint: Endpoint | None, budgets: Budgets, rollout: Rollout, sanitizer: Sanitizer | None,
+                 *, max_parts: int, max_question_chars: int) -> None:
+        self._endpoint, self._budgets, self._rollout, self._sanitizer = endpoint, budgets, rollout, sanitizer
+        self._max_parts, self._max_question_chars = max_parts, max_question_chars
+        self._session: aiohttp.ClientSession | None = None
+
+    async def warm(self) -> None:
+        """A planner that masks planning prompts loads its NER pipeline before it is ready."""
+        if self._sanitizer is not None and self._endpoint is not None:
+            await asyncio.to_thread(self._sanitizer.detector.warm)
+
+    async def plan(self, task: TaskSubmitted) -> tuple[Plan | None, list[Emit]]:
+        """A plan from the planning endpoint (None: use the rules) and what the call sends (usage, audit)."""
+        e, env = self._endpoint, task.envelope
+        if e is None or task.output_schema:
             return None, []
-        if not sessions:
-            sessions.append(aiohttp.ClientSession())
-        e, env, question, audit = planners[0], task.envelope, task.question, []
-        if sanitizer is not None:
-            question, audit = await sanitized_question(sanitizer, (await rollout.current()).active, task)
-        prompt = plan_prompt(question, s.max_parts)
-        grant = await budgets.reserve(env.tenant_id, prompt.tokens + _PLAN_TOKENS, e.cost(prompt.tokens, _PLAN_TOKENS))
+        question, audit = task.question, []
+        if self._sanitizer is not None:
+            question, audit = await sanitized_question(self._sanitizer, (await self._rollout.current()).active, task)
+        prompt = plan_prompt(question, self._max_parts)
+        grant = await self._budgets.reserve(env.tenant_id, prompt.tokens + _PLAN_TOKENS,
+                                            e.cost(prompt.tokens, _PLAN_TOKENS))
         if isinstance(grant, Refusal):
             log.info("model_plan_skipped", reason=grant.message)
             return None, []
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
         try:
-            done = await chat(sessions[0], e, prompt.messages, max_tokens=_PLAN_TOKENS, json_output=True)
+            done = await chat(self._session, e, prompt.messages, max_tokens=_PLAN_TOKENS, json_output=True)
         except SwitchboardError as err:
-            await budgets.release(grant)
+            await self._budgets.release(grant)
             log.warning("model_plan_failed", endpoint=e.name, reason=str(err))
             return None, audit
-        await budgets.settle(grant, done.prompt_tokens + done.completion_tokens,
-                             e.cost(done.prompt_tokens, done.completion_tokens))
-        usage = Usage(model=e.model_name, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens)
-        spent = [Emit("usage.tokens", TokenUsage(envelope=child_envelope(task.envelope, "usage.plan"),
-                                                 user_id=task.principal.user_id, endpoint=e.name, usage=usage,
-                                                 cost_usd=round(e.cost(usage.prompt_tokens,
-                                                                       usage.completion_tokens), 9),
-                                                 task_type="plan"),
-                      key=task.envelope.tenant_id)] + audit
+        await self._budgets.settle(grant, done.prompt_tokens + done.completion_tokens,
+                                   e.cost(done.prompt_tokens, done.completion_tokens))
+        spent = [plan_usage(task, e, done)] + audit
         try:
-            plan = plan_from_json(done.text, max_nodes=s.max_parts, max_question_chars=s.max_question_chars)
+            plan = plan_from_json(done.text, max_nodes=self._max_parts, max_question_chars=self._max_question_chars)
         except PlanError as err:
             log.warning("model_plan_refused", endpoint=e.name, reason=str(err))
             return None, spent
-        if sanitizer is not None:  # the parts are searched with the values (never sent to a model with them)
-            plan = tuple([replace(n, question=await sanitizer.unmask(env.tenant_id, env.task_id, n.question))
+        if self._sanitizer is not None:  # the parts are searched with the values (never sent to a model with them)
+            plan = tuple([replace(n, question=await self._sanitizer.unmask(env.tenant_id, env.task_id, n.question))
                           for n in plan])
         return plan, spent
 
-    async def warmup() -> None:  # a planner that masks planning prompts loads its NER pipeline before it is ready
-        if sanitizer is not None and planners:
-            await asyncio.to_thread(sanitizer.detector.warm)
 
-    def task_of(state: TaskState) -> TaskSubmitted:
-        return codec.decode(state.task)
+class Planner:
+    """The planner's handlers and deadline timer, over the tasks' checkpoints (``Workflow``)."""
 
-    async def submitted(task: TaskSubmitted) -> list[Emit]:
+    def __init__(self, flow: Workflow, rollout: Rollout, codec: AvroCodec, keys: Keys, model: ModelPlanner,
+                 sanitizer: Sanitizer | None, *, max_parts: int, max_question_chars: int, task_deadline_s: float,
+                 token_secrets: list[str]) -> None:
+        self._flow, self._rollout, self._codec, self._keys = flow, rollout, codec, keys
+        self._model, self._sanitizer = model, sanitizer
+        self._max_parts, self._max_question_chars = max_parts, max_question_chars
+        self._deadline_s, self._token_secrets = task_deadline_s, token_secrets
+        self._swept: list[str] = []  # deadlines to forget once the sweep's results were sent
+
+    async def warmup(self) -> None:
+        await self._model.warm()
+
+    def _name(self, env: Envelope) -> str:
+        return self._keys.task(env.tenant_id, env.task_id)
+
+    def _task_of(self, state: TaskState) -> TaskSubmitted:
+        return self._codec.decode(state.task)
+
+    async def _admitted(self, task: TaskSubmitted) -> tuple[TaskSubmitted, tuple[str, ...]]:
+        """The task as admitted, stamped with the policy set's version, and the policies that allowed it;
+        a ``SemanticError`` (a ``PolicyDenied`` among them) when it is refused."""
         now = int(time.time() * 1000)
-        if s.token_secrets:  # the token, not the message, says who asks
-            vouched = verify(s.token_secrets, task.principal_token, now_s=now / 1000)
-            if vouched.tenant_id != task.envelope.tenant_id:
-                raise SemanticError(f"the principal token is for tenant {vouched.tenant_id!r}, the task for "
-                                    f"{task.envelope.tenant_id!r}", code="tenant_mismatch")
-            task = task.model_copy(update={"principal": vouched})
-        admit(task, max_question_chars=s.max_question_chars, now_ms=now)
+        if self._token_secrets:  # the token, not the message, says who asks
+            task = vouched(task, self._token_secrets, now / 1000)
+        admit(task, max_question_chars=self._max_question_chars, now_ms=now)
         check = Check(task.principal, "submit_task", "Task", task.envelope.task_id, {"tenant": task.envelope.tenant_id})
-        engine, (verdict,) = await rollout.decide([check], task.envelope.task_id)
+        engine, (verdict,) = await self._rollout.decide([check], task.envelope.task_id)
         if not verdict.allowed:
             raise PolicyDenied(verdict.explain(check), verdict.policy_ids, engine.version)
         # every event of the task carries the version of the policy set that admitted it
-        task = task.model_copy(update={"envelope": task.envelope.model_copy(update={"policy_version": engine.version})})
-        env = task.envelope
-        name = keys.task(env.tenant_id, env.task_id)
-        cancelled = [Emit("tasks.completed", completion(env, compose(rule_plan(task, s.max_parts), {},
+        env = task.envelope.model_copy(update={"policy_version": engine.version})
+        return task.model_copy(update={"envelope": env}), verdict.policy_ids
+
+    async def submitted(self, task: TaskSubmitted) -> list[Emit]:
+        task, allowed_by = await self._admitted(task)
+        env, name = task.envelope, self._name(task.envelope)
+        cancelled = [Emit("tasks.completed", completion(env, compose(rule_plan(task, self._max_parts), {},
                                                                      closed=TaskStatus.cancelled)))]
-        if await flow.status(name) == TaskStatus.cancelled.value and (await flow.load(name)) is None:
+        if await self._flow.status(name) == TaskStatus.cancelled.value and (await self._flow.load(name)) is None:
             return cancelled  # a cancellation overtook it: plan nothing, spend nothing
-        proposed, spent = await model_plan(task)
-        plan = proposed or rule_plan(task, s.max_parts)
-        deadline = task.deadline_ms or int(env.created_at.timestamp() * 1000 + s.task_deadline_s * 1000)
-        fired = await flow.start(name, codec.encode(task), plan, deadline)
+        proposed, spent = await self._model.plan(task)
+        plan = proposed or rule_plan(task, self._max_parts)
+        deadline = task.deadline_ms or int(env.created_at.timestamp() * 1000 + self._deadline_s * 1000)
+        fired = await self._flow.start(name, self._codec.encode(task), plan, deadline)
         if fired is None:
             return cancelled
-        state = await flow.load(name)
+        state = await self._flow.load(name)
         log.info("task_planned", chains=len(state.plan), started=fired)
-        return start_steps(task_of(state), state.plan, fired) + spent + [
-            submit_audit(task, Decision.allow, policy_ids=verdict.policy_ids)]
+        return start_steps(self._task_of(state), state.plan, fired) + spent + [
+            submit_audit(task, Decision.allow, policy_ids=allowed_by)]
 
-    async def finish(name: str, state: TaskState, closed: TaskStatus | None = None, forget: bool = True) -> Emit:
+    async def _finish(self, name: str, state: TaskState, closed: TaskStatus | None = None,
+                      forget: bool = True) -> Emit:
         composed = compose(state.plan, state.results, closed=closed)
-        await flow.finish(name, composed.status.value, forget_deadline=forget)
+        await self._flow.finish(name, composed.status.value, forget_deadline=forget)
         log.info("task_completed", status=composed.status.value, unfinished=composed.unfinished)
-        task = task_of(state)
+        task = self._task_of(state)
         result = completion(task.envelope, composed)
-        if sanitizer is not None and result.answer:  # values back for a principal the policies let see them
-            answer, shown = await sanitizer.reveal((await rollout.current()).active, task.principal,
-                                                   task.envelope.task_id, result.answer)
+        if self._sanitizer is not None and result.answer:  # values back for a principal the policies let see them
+            answer, shown = await self._sanitizer.reveal((await self._rollout.current()).active, task.principal,
+                                                         task.envelope.task_id, result.answer)
             if shown:
                 result = result.model_copy(update={"answer": answer})
         return Emit("tasks.completed", result)
 
-    async def done(step: StepDone) -> list[Emit]:
+    async def done(self, step: StepDone) -> list[Emit]:
         env = step.envelope
-        name = keys.task(env.tenant_id, env.task_id)
+        name = self._name(env)
         result = NodeResult(step.status, step.answer, tuple(step.citations),
-                            (step.usage,) if step.usage.model else (), tuple(step.reasons), step.degraded)
-        moved = await flow.advance(name, env.step_id, result)
+                            (step.usage,) if step.usage.model else (), tuple(step.reasons), step.degraded,
+                            step.failure)
+        moved = await self._flow.advance(name, env.step_id, result)
         if moved.status in ("unknown", "unknown_step"):
             raise DeterministicError(f"no record of step {env.step_id} of task {env.task_id}: it expired or was "
                                      "never planned", code="unknown_task")
         if not moved.fire and not moved.closes:
             return []
-        state = await flow.load(name)
-        out = start_steps(task_of(state), state.plan, moved.fire)
+        state = await self._flow.load(name)
+        out = start_steps(self._task_of(state), state.plan, moved.fire)
         if moved.closes:
-            out.append(await finish(name, state))
+            out.append(await self._finish(name, state))
         return out
 
-    async def cancel(request: TaskCancel) -> list[Emit]:
-        env = request.envelope
-        name = keys.task(env.tenant_id, env.task_id)
-        status, mine = await flow.close(name, TaskStatus.cancelled.value, "cancel", remember=True)
+    async def cancel(self, request: TaskCancel) -> list[Emit]:
+        name = self._name(request.envelope)
+        status, mine = await self._flow.close(name, TaskStatus.cancelled.value, "cancel", remember=True)
         log.info("task_cancel_requested", by=request.requested_by, status=status, applied=mine)
         if not mine:
             return []  # unknown, or already finished: its result stands
-        return [await finish(name, await flow.load(name), TaskStatus.cancelled)]
+        return [await self._finish(name, await self._flow.load(name), TaskStatus.cancelled)]
 
-    swept: list[str] = []
-
-    async def sweep() -> list[Emit]:
-        """Time out overdue tasks. A deadline is forgotten only once its result was sent (``forget``), so a
+    async def sweep(self) -> list[Emit]:
+        """Time out overdue tasks. A deadline is forgotten only once its result was sent (``forget_swept``), so a
         replica that dies in between leaves it for the next sweep, which sends the same result again."""
         out = []
-        for name in await flow.overdue(int(time.time() * 1000)):
-            status, mine = await flow.close(name, TaskStatus.timed_out.value, "deadline")
+        for name in await self._flow.overdue(int(time.time() * 1000)):
+            status, mine = await self._flow.close(name, TaskStatus.timed_out.value, "deadline")
             if mine:
-                out.append(await finish(name, await flow.load(name), TaskStatus.timed_out, forget=False))
+                out.append(await self._finish(name, await self._flow.load(name), TaskStatus.timed_out, forget=False))
             if status not in ("running", "closing"):
-                swept.append(name)
+                self._swept.append(name)
         return out
 
-    async def forget() -> None:
-        await flow.forget_deadlines(swept)
-        swept.clear()
+    async def forget_swept(self) -> None:
+        await self._flow.forget_deadlines(self._swept)
+        self._swept.clear()
 
-    def refused(task: TaskSubmitted, err: SwitchboardError) -> list[Emit]:
-        ids, version = (err.policy_ids, err.version) if isinstance(err, PolicyDenied) else ((), "")
-        return [submit_audit(task, Decision.deny, f"{err.code}: {err}", ids, version)]
 
-    return Parts([Route("tasks.submitted", submitted, on_rejected=refused), Route("steps.done", done),
-                  Route("tasks.cancel", cancel, reports="nobody")],
-                 timers=[Timer(0.5, sweep, after=forget)], warmup=warmup)
+# --- wiring --------------------------------------------------------------------------------------------
+
+def routes(ctx: AgentContext) -> Parts:
+    s = ctx.settings
+    rollout = Rollout(ctx.redis, ctx.keys, s.policy_dir)
+    sanitizer = sanitizer_for(ctx) if s.sanitize else None
+    model = ModelPlanner(planning_endpoint(s), Budgets.from_settings(s, ctx.redis), rollout, sanitizer,
+                         max_parts=s.max_parts, max_question_chars=s.max_question_chars)
+    planner = Planner(Workflow(ctx.redis, ctx.keys, _TASK_TTL_S, ctx.sealer), rollout, ctx.codec, ctx.keys, model,
+                      sanitizer, max_parts=s.max_parts, max_question_chars=s.max_question_chars,
+                      task_deadline_s=s.task_deadline_s, token_secrets=s.token_secrets)
+    return Parts([Route("tasks.submitted", planner.submitted, on_rejected=refused_audit),
+                  Route("steps.done", planner.done),
+                  Route("tasks.cancel", planner.cancel, reports="nobody")],
+                 timers=[Timer(0.5, planner.sweep, after=planner.forget_swept)], warmup=planner.warmup)
 
 
 spec = AgentSpec("planner", routes)

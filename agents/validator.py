@@ -2,6 +2,9 @@
 
 In:  ``steps.validate`` (ValidateStep).
 Out: ``steps.done`` (StepDone), or ``steps.execute`` (ExecuteStep) for another attempt.
+Errors: none of its own; an answer that fails its checks is the verdict, not an error. A structured
+answer that never passes is a ``failed`` StepDone whose ``failure`` (a ``StepFailure``: the first
+problem's code, this agent) the planner turns into the client's rejection.
 
 Checks, in order: the answer is not empty; it was not cut off at the token limit; a task with a
 JSON Schema gets JSON that validates; every citation marker names a passage retrieved for this
@@ -22,8 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-
-import numpy as np
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
 
 from mesh.llm.grounding import Claim, Embed, check, citation_problems, keep_supported
 from mesh.llm.output_format import format_problems
@@ -34,16 +38,41 @@ from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts
 from mesh.settings import Settings
 from mesh.wire.envelope import child_envelope
-from schemas.models import ExecuteStep, StepDone, StepStatus, ValidateStep
+from schemas.models import ErrorKind, ExecuteStep, StepDone, StepFailure, StepStatus, ValidateStep
 
-__all__ = ["spec", "problems", "says_no_answer", "next_attempt", "verdict"]
+if TYPE_CHECKING:
+    from index.encoder import Encoder
+
+__all__ = ["spec", "Problem", "problems", "says_no_answer", "next_attempt", "verdict", "Validator"]
 
 log = get_logger("switchboard.validator")
+_AGENT = "validator"
 _tracer = tracer("switchboard.validator")
 
 _NO_ANSWER = re.compile(r"\b(found no (documents?|answer|information)|no (relevant )?(documents?|passages?|context) "
                         r"(you are allowed to read )?(answers?|contains?|mentions?)|do(es)? not (contain|answer|"
                         r"mention)|cannot answer|can't answer)\b", re.I)
+
+
+class Problem(str):
+    """One thing wrong with an answer. It reads ``code: message`` (the reason people and the next attempt's
+    model see) and carries its ``code`` as data, so nothing downstream parses the text."""
+
+    code: str
+
+    def __new__(cls, code: str, message: str) -> Problem:
+        problem = super().__new__(cls, f"{code}: {message}")
+        problem.code = code
+        return problem
+
+
+def _checked(lines: list[str]) -> list[Problem]:
+    """The problems ``mesh.llm``'s checks found; they name each one ``code: message``, split here, where it is found."""
+    return [Problem(code, message) for code, _, message in (line.partition(": ") for line in lines)]
+
+
+def _code(problem: str) -> str:
+    return problem.code if isinstance(problem, Problem) else ""
 
 
 def says_no_answer(step: ValidateStep) -> bool:
@@ -53,32 +82,32 @@ def says_no_answer(step: ValidateStep) -> bool:
     return not step.citations and not re.search(r"\[\d+\]", step.answer) and bool(_NO_ANSWER.search(step.answer))
 
 
-def problems(step: ValidateStep, embed: Embed | None, settings: Settings) -> tuple[list[str], list[Claim]]:
+def problems(step: ValidateStep, embed: Embed | None, settings: Settings) -> tuple[list[Problem], list[Claim]]:
     """Everything wrong with the answer (empty when it passes), and its checked claims (prose only)."""
     if not step.answer.strip():
-        return ["empty_answer: the model returned no text"], []
+        return [Problem("empty_answer", "the model returned no text")], []
     found = []
     if step.finish_reason == "length":
-        found.append(f"truncated: the model stopped at its token limit ({step.max_tokens or 'default'})")
+        found.append(Problem("truncated", f"the model stopped at its token limit ({step.max_tokens or 'default'})"))
     if says_no_answer(step):
-        return found + (["bad_citation: a no-answer must not cite"] if step.citations else []), []
+        return found + ([Problem("bad_citation", "a no-answer must not cite")] if step.citations else []), []
     if step.output_schema:
-        found += format_problems(step.answer, step.output_schema)
-    found += citation_problems(step.answer, step.citations, step.passages)
+        found += _checked(format_problems(step.answer, step.output_schema))
+    found += _checked(citation_problems(step.answer, step.citations, step.passages))
     if not step.citations:
-        found.append("uncited: the answer cites no retrieved passage")
+        found.append(Problem("uncited", "the answer cites no retrieved passage"))
     checked: list[Claim] = []
     if not step.output_schema and step.citations:
         checked = check(step.answer, step.citations, step.passages, embed,
                         min_similarity=settings.grounding_similarity, min_overlap=settings.grounding_overlap)
-        found += [f"ungrounded: {c.text[:80]!r} {c.why}" for c in checked if not c.supported]
+        found += [Problem("ungrounded", f"{c.text[:80]!r} {c.why}") for c in checked if not c.supported]
     return found, checked
 
 
 def next_attempt(step: ValidateStep, found: list[str], settings: Settings) -> ExecuteStep:
     """The step again, for another endpoint, with more room when it was cut off, and the reasons."""
     attempt = step.envelope.attempt + 1
-    truncated = any(f.startswith("truncated") for f in found)
+    truncated = any(_code(f) == "truncated" for f in found)
     room = step.max_tokens or settings.answer_max_tokens
     return ExecuteStep(envelope=child_envelope(step.envelope, "execute", attempt=attempt), question=step.question,
                        principal=step.principal, passages=step.passages, output_schema=step.output_schema,
@@ -97,8 +126,10 @@ def verdict(step: ValidateStep, found: list[str], checked: list[Claim], settings
     if step.envelope.attempt + 1 < settings.validation_attempts:
         return Emit("steps.execute", next_attempt(step, found, settings))
     if step.output_schema:
+        failure = StepFailure(kind=ErrorKind.semantic, code=_code(found[0]) or "validation_failed", agent=_AGENT,
+                              message="no answer passed validation: " + "; ".join(found))
         return Emit("steps.done", StepDone(envelope=done, status=StepStatus.failed, usage=step.usage,
-                                           reasons=found, endpoint=step.endpoint))
+                                           reasons=found, endpoint=step.endpoint, failure=failure))
     if step.finish_reason == "length" and checked:  # its last sentence is cut: never keep it
         checked = checked[:-1] + [Claim(checked[-1].text, checked[-1].markers, False, "cut off")]
     answer, citations = keep_supported(checked, step.citations)
@@ -112,6 +143,33 @@ def verdict(step: ValidateStep, found: list[str], checked: list[Claim], settings
                                        degraded="; ".join(d for d in (step.degraded, note) if d)))
 
 
+class Validator:
+    """Judges each answer, and counts every verdict toward the answering endpoint's pass rate.
+
+    ``load_encoder`` builds the index's encoder (for embedding support of paraphrases); it is called
+    once, in warm-up, and until then support is lexical only.
+    """
+
+    def __init__(self, stats: RouteStats, settings: Settings, load_encoder: Callable[[], Encoder]) -> None:
+        self._stats, self._settings, self._load_encoder = stats, settings, load_encoder
+        self._encoder: Encoder | None = None
+
+    async def warmup(self) -> None:
+        self._encoder = await asyncio.to_thread(self._load_encoder)
+
+    async def handle(self, step: ValidateStep) -> list[Emit]:
+        s, embed = self._settings, self._encoder.encode if self._encoder is not None else None
+        with _tracer.start_as_current_span("validate.checks") as span:
+            found, checked = await asyncio.to_thread(problems, step, embed, s)
+            span.set_attributes({"switchboard.problems": len(found), "switchboard.sentences": len(checked)})
+        wrong = [f for f in found if f.code != "truncated"]  # a cut answer is the limit's fault
+        if step.endpoint and (wrong or not found):
+            rate = await self._stats.validated(step.endpoint, passed=not wrong)
+            if rate < s.health_min_pass_rate:
+                log.warning("endpoint_failing_validation", endpoint=step.endpoint, pass_rate=round(rate, 3))
+        return [verdict(step, found, checked, s)]
+
+
 def routes(ctx: AgentContext) -> Parts:
     from index.encoder import (
         Encoder,  # library code of the index; loaded once, in warm-up
@@ -119,27 +177,9 @@ def routes(ctx: AgentContext) -> Parts:
 
     s = ctx.settings
     stats = RouteStats(ctx.redis, ctx.keys.prefix, breaker_reset_s=s.breaker_reset_s)
-    encoder: list[Encoder] = []
-
-    def embed(texts: list[str]) -> np.ndarray:
-        return encoder[0].encode(texts)
-
-    async def handle(step: ValidateStep) -> list[Emit]:
-        with _tracer.start_as_current_span("validate.checks") as span:
-            found, checked = await asyncio.to_thread(problems, step, embed if encoder else None, s)
-            span.set_attributes({"switchboard.problems": len(found), "switchboard.sentences": len(checked)})
-        wrong = [f for f in found if not f.startswith("truncated")]  # a cut answer is the limit's fault
-        if step.endpoint and (wrong or not found):
-            rate = await stats.validated(step.endpoint, passed=not wrong)
-            if rate < s.health_min_pass_rate:
-                log.warning("endpoint_failing_validation", endpoint=step.endpoint, pass_rate=round(rate, 3))
-        return [verdict(step, found, checked, s)]
-
-    async def warmup() -> None:
-        encoder.append(await asyncio.to_thread(Encoder, s.encoder_threads, s.encoder_max_length,
-                                               s.encoder_batch_size, s.encoder_precision))
-
-    return Parts([Route("steps.validate", handle, reports="planner")], warmup=warmup)
+    validator = Validator(stats, s, partial(Encoder, s.encoder_threads, s.encoder_max_length, s.encoder_batch_size,
+                                            s.encoder_precision))
+    return Parts([Route("steps.validate", validator.handle, reports="planner")], warmup=validator.warmup)
 
 
-spec = AgentSpec("validator", routes)
+spec = AgentSpec(_AGENT, routes)

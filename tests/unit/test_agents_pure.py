@@ -13,7 +13,7 @@ from agents.validator import next_attempt, problems, says_no_answer, verdict
 from mesh.endpoints import BUILTIN, Endpoint
 from mesh.llm import extractive
 from mesh.llm.extractive import NO_ANSWER
-from mesh.planning.dag import Composed
+from mesh.planning.dag import Composed, NodeResult, compose, plan_of_parts
 from mesh.settings import Settings
 from mesh.wire.envelope import child_envelope, idempotency_key
 from policy.access import read_filter
@@ -24,6 +24,8 @@ from schemas.models import (
     Passage,
     RetrievalMode,
     RetrieveStep,
+    StepDone,
+    StepFailure,
     StepStatus,
     TaskStatus,
     TaskSubmitted,
@@ -157,6 +159,23 @@ def test_structured_output_must_validate_then_fails_typed():
     assert any(r.startswith("invalid_json") for r in last.record.reasons)
 
 
+def test_a_structured_answer_that_never_passes_fails_with_its_failure_as_data():
+    _, last = judge(validate_input(attempt=2, answer="not json [1]", output_schema=SCHEMA))
+    failure = last.record.failure
+    assert (failure.kind, failure.code, failure.agent, failure.policy_ids) == \
+        (ErrorKind.semantic, "invalid_json", "validator", [])
+    assert "not JSON" in failure.message
+    assert judge(validate_input(attempt=2, answer="Penguins run Kafka. [1]"))[1].record.failure is None  # degraded
+    assert judge(validate_input())[1].record.failure is None
+
+
+def test_each_problem_carries_its_code():
+    found, _ = judge(validate_input(finish_reason="length", answer="Kafka keeps records [3]. Penguins run it. [1]"))
+    assert [p.code for p in found] == ["truncated", "bad_citation", "ungrounded", "ungrounded"]
+    found, _ = judge(validate_input(answer='{"days": "seven"}', output_schema=SCHEMA, citations=[]))
+    assert [p.code for p in found] == ["schema_violation", "uncited"]
+
+
 @pytest.mark.parametrize("overrides, reason", [
     (dict(answer="  "), "empty_answer"),
     (dict(citations=[]), "uncited"),
@@ -282,10 +301,38 @@ def test_start_steps_names_each_chain_in_its_envelope():
     (TaskStatus.cancelled, "cancelled", ErrorKind.semantic),
 ])
 def test_completion_carries_a_typed_rejection(status, code, kind):
-    composed = Composed(status, "", [], [], None, ["p2"], ["s1: invalid_json: the answer is not JSON"])
+    composed = Composed(status, "", [], [], None, ["p2"], ["s1: invalid_json: the answer is not JSON"],
+                        {"s1": StepFailure(kind=ErrorKind.semantic, code="invalid_json", agent="validator",
+                                           message="the answer is not JSON")})
     done = completion(envelope(), composed)
     assert done.status is status and done.rejection.code == code and done.rejection.kind is kind
     assert done.envelope.step_id == "root" and done.unfinished == ["p2"]
+
+
+def test_the_rejection_of_a_failed_task_is_its_step_failure_exactly():
+    failure = StepFailure(kind=ErrorKind.semantic, code="policy_denied", agent="executor",
+                          policy_ids=["guests-use-the-builtin-model-only", "night-shift"],
+                          message="no endpoint alice may use (these words are never read) [policy set v3]")
+    step = StepDone(envelope=child_envelope(envelope(), "done", step_id="s1"), status=StepStatus.failed,
+                    usage=usage(), reasons=["budget_exhausted: not this (other-policy)"], failure=failure)
+    result = NodeResult(step.status, step.answer, tuple(step.citations), (step.usage,), tuple(step.reasons),
+                        step.degraded, step.failure)
+    done = completion(envelope(), compose(plan_of_parts(["q"]), {"s1": result}))
+    assert done.status is TaskStatus.failed
+    r = done.rejection
+    assert (r.kind, r.code, r.agent, r.policy_ids, r.message) == (
+        ErrorKind.semantic, "policy_denied", "executor", ["guests-use-the-builtin-model-only", "night-shift"],
+        failure.message)
+
+
+def test_the_rejection_of_a_task_whose_every_part_failed_is_the_first_failure():
+    crashed = StepFailure(kind=ErrorKind.deterministic, code="handler_crashed", agent="retriever", message="bug")
+    invalid = StepFailure(kind=ErrorKind.semantic, code="invalid_json", agent="validator", message="not JSON")
+    composed = compose(plan_of_parts(["x", "y"]), {"p1": NodeResult(StepStatus.failed, failure=crashed),
+                                                   "p2": NodeResult(StepStatus.failed, failure=invalid)})
+    r = completion(envelope(), composed).rejection
+    assert (r.kind, r.code, r.agent, r.policy_ids) == (ErrorKind.deterministic, "handler_crashed", "retriever", [])
+    assert r.message == "p1: bug; p2: not JSON"
 
 
 def test_completion_of_an_answer_has_no_rejection():
