@@ -1,8 +1,10 @@
 """The embedded stack: tansu (Kafka-compatible, in memory) and redis-server on loopback.
 
-``start_stack`` starts both, waits until each answers a real request (a metadata request,
-a PING), and returns the children; ``stop_all`` from ``infra.processes`` stops them.
-Nothing is started when settings point elsewhere (``SWITCHBOARD_EMBEDDED=false``).
+``start_stack`` starts both, waits until each answers a real request (the caller's ``ready``
+check: a metadata request, a PING), and returns the children; ``stop_all`` from
+``infra.processes`` stops them. It takes plain ports, paths and a readiness check, and imports
+nothing of ``mesh``: ``mesh.ops.stack`` passes them from the settings, and starts nothing when
+the settings point elsewhere (``SWITCHBOARD_EMBEDDED=false``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from infra.processes import Child, spawn, stop_all
-from mesh.settings import Settings
 
 __all__ = ["StackError", "start_stack", "start_redis", "tansu_binary", "redis_binary", "wait_for_port"]
 
@@ -57,53 +59,50 @@ def _port_free(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) != 0
 
 
-def start_stack(settings: Settings, log_dir: Path, timeout_s: float = 30.0) -> list[Child]:
-    """Start tansu and redis-server on the ports of ``settings``; both answer when this returns."""
+def start_stack(broker_port: int, redis_port: int, log_dir: Path, ready: Callable[[str], bool], *,
+                redis_data: Path | None = None, timeout_s: float = 30.0) -> list[Child]:
+    """Start tansu and redis-server on these loopback ports; both answer when this returns.
+
+    ``ready(name)`` says whether the child ``name`` (``tansu``, ``redis``) answers a real request;
+    an exception from it counts as not yet. ``redis_data``: see ``start_redis``.
+    """
     host = "127.0.0.1"
-    for what, port in (("broker", settings.broker_port), ("redis", settings.redis_port)):
+    for what, port in (("broker", broker_port), ("redis", redis_port)):
         if not _port_free(host, port):
             raise StackError(f"port {port} for the embedded {what} is taken: is a stack already up "
                              "(`switchboard down` stops it)? Or choose another port in the settings.")
-    broker = spawn("tansu", [tansu_binary(), "broker", "--listener-url", f"tcp://{host}:{settings.broker_port}",
-                             "--advertised-listener-url", f"tcp://{host}:{settings.broker_port}",
+    broker = spawn("tansu", [tansu_binary(), "broker", "--listener-url", f"tcp://{host}:{broker_port}",
+                             "--advertised-listener-url", f"tcp://{host}:{broker_port}",
                              "--storage-engine", "memory://tansu/"], log_dir)
-    redis = start_redis(settings, log_dir)
+    redis = start_redis(redis_port, log_dir, redis_data)
     children = [broker, redis]
     try:
-        _wait_ready(settings, children, timeout_s)
+        _wait_ready(ready, children, timeout_s)
     except BaseException:
         stop_all([c.pid for c in children])
         raise
     return children
 
 
-def start_redis(settings: Settings, log_dir: Path) -> Child:
-    """redis-server on the port of ``settings``; with ``redis_appendonly`` it keeps an append-only
-    file (fsync every second) in ``<run dir>/redis``, so a restart finds the state it had."""
+def start_redis(port: int, log_dir: Path, data_dir: Path | None = None) -> Child:
+    """redis-server on loopback ``port``; with a ``data_dir`` it keeps an append-only file there
+    (fsync every second), so a restart finds the state it had; without one, nothing is kept."""
     persist = ["--appendonly", "no"]
-    if settings.redis_appendonly:
-        data = Path(settings.run_dir) / "redis"
-        data.mkdir(parents=True, exist_ok=True)
-        persist = ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data.resolve())]
-    return spawn("redis", [redis_binary(), "--port", str(settings.redis_port), "--bind", "127.0.0.1",
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        persist = ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data_dir.resolve())]
+    return spawn("redis", [redis_binary(), "--port", str(port), "--bind", "127.0.0.1",
                            "--save", "", *persist, "--protected-mode", "yes"], log_dir)
 
 
-def _wait_ready(settings: Settings, children: list[Child], timeout_s: float) -> None:
-    from mesh.io.bus import broker_ready
-    from mesh.io.redis_clients import sync_redis
-
+def _wait_ready(ready: Callable[[str], bool], children: list[Child], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    checks = {
-        "tansu": lambda: broker_ready(settings, timeout_s=1.0),
-        "redis": lambda: sync_redis(settings, socket_timeout=1).ping(),
-    }
     for child in children:
         while True:
             if not child.running():
                 raise StackError(f"{child.name} exited at start (code {child.process.returncode}):\n{child.log_tail()}")
             try:
-                if checks[child.name]():
+                if ready(child.name):
                     break
             except Exception:
                 pass

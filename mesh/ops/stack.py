@@ -8,16 +8,36 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.embedded import StackError, start_stack
+from infra import embedded
+from infra.embedded import StackError
 from infra.processes import Child, alive, read_pidfile, spawn, stop_all, write_pidfile
 from mesh.errors import TransientError
-from mesh.io.bus import ensure_topics, require_broker
+from mesh.io.bus import broker_ready, ensure_topics, require_broker
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.runtime.registry import agent_names
 from mesh.settings import Settings
 
-__all__ = ["Mesh", "stop_recorded", "StackError"]
+__all__ = ["Mesh", "stop_recorded", "start_redis", "StackError"]
+
+
+def _ready(settings: Settings) -> Callable[[str], bool]:
+    """Whether the embedded child ``name`` answers a real request: a metadata request, a PING."""
+    def ready(name: str) -> bool:
+        if name == "tansu":
+            return broker_ready(settings, timeout_s=1.0)
+        return bool(sync_redis(settings, socket_timeout=1).ping())
+    return ready
+
+
+def _redis_data(settings: Settings) -> Path | None:
+    """Where the embedded Redis keeps its append-only file (``redis_appendonly``), else None."""
+    return Path(settings.run_dir) / "redis" if settings.redis_appendonly else None
+
+
+def start_redis(settings: Settings, log_dir: Path) -> Child:
+    """The embedded redis-server of ``settings`` on its own (a restart after it was stopped)."""
+    return embedded.start_redis(settings.redis_port, log_dir, _redis_data(settings))
 
 
 class Mesh:
@@ -42,7 +62,8 @@ class Mesh:
         try:
             if self.settings.embedded:
                 say(f"starting tansu on :{self.settings.broker_port} and redis-server on :{self.settings.redis_port}")
-                self.stack = start_stack(self.settings, self.log_dir)
+                self.stack = embedded.start_stack(self.settings.broker_port, self.settings.redis_port, self.log_dir,
+                                                  _ready(self.settings), redis_data=_redis_data(self.settings))
             else:
                 require_broker(self.settings, self.settings.connect_timeout_s)
             self._record()
