@@ -147,9 +147,9 @@ def count_usage(tenant: str, endpoint: str, usage: Usage, cost_usd: float) -> No
 
 def routes(ctx: AgentContext) -> list[Route]:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
-    stats = RouteStats(redis, keys.prefix, breaker_reset_s=s.breaker_reset_s,
+    stats = RouteStats(redis, keys, breaker_reset_s=s.breaker_reset_s,
                        health=Health(s.health_min_pass_rate, s.health_min_samples, s.health_reset_s))
-    breakers = Breakers(s, keys.prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
+    breakers = Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
     budgets = Budgets.from_settings(s, redis)
     rollout = Rollout(redis, keys, s.policy_dir)
     memo = CallMemo(redis, keys, s.idempotency_ttl_s, ctx.sealer)

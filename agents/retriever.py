@@ -112,7 +112,7 @@ def routes(ctx: AgentContext) -> Parts:
 
     corpora = PerTenant(DocStore(redis, keys, ctx.sealer), build_bm25)
     rollout = Rollout(redis, keys, s.policy_dir)
-    breaker = Breakers(s, keys.prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index")
+    breaker = Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index")
 
     async def shadow_reads(candidate, who, docs, allowed: list[str], task_id: str) -> None:
         """Record every document the candidate policies would decide differently for this reader."""

@@ -176,7 +176,7 @@ def routes(ctx: AgentContext) -> Parts:
     )
 
     s = ctx.settings
-    stats = RouteStats(ctx.redis, ctx.keys.prefix, breaker_reset_s=s.breaker_reset_s)
+    stats = RouteStats(ctx.redis, ctx.keys, breaker_reset_s=s.breaker_reset_s)
     validator = Validator(stats, s, partial(Encoder, s.encoder_threads, s.encoder_max_length, s.encoder_batch_size,
                                             s.encoder_precision))
     return Parts([Route("steps.validate", validator.handle, reports="planner")], warmup=validator.warmup)

@@ -69,7 +69,7 @@ def routes(ctx: AgentContext) -> Parts:
                                                        s.encoder_batch_size, precision))
         return await encoder[0].encode_async(texts)
 
-    cache = EmbeddingCache(ctx.redis, s.cache_prefix or ctx.keys.prefix, vectors_of, DIM, encode_async,
+    cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encode_async,
                            capacity=s.embedding_cache_size)
     device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
     async def build_shard(corpus: Corpus) -> VectorShard:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import redis_errors
 from mesh.observe.metrics import CACHE
 from mesh.runtime.inflight import InFlight
@@ -37,17 +38,17 @@ def content_key(model_id: str, text: str) -> str:
 class EmbeddingCache:
     """``get_many`` returns one vector per text, encoding only what neither layer holds."""
 
-    def __init__(self, redis, prefix: str, model_id: str, dim: int,
+    def __init__(self, redis, keys: Keys, model_id: str, dim: int,
                  encode: Callable[[list[str]], Awaitable[np.ndarray]],
                  capacity: int = 50_000, ttl_s: int = 30 * 24 * 3600) -> None:
-        self._redis, self._prefix, self.model_id, self.dim = redis, prefix, model_id, dim
+        self._redis, self._keys, self.model_id, self.dim = redis, keys, model_id, dim
         self._encode, self._capacity, self._ttl = encode, capacity, ttl_s
         self._lrus: defaultdict[str, OrderedDict[str, np.ndarray]] = defaultdict(OrderedDict)
         self.stats = {"memory_hits": 0, "redis_hits": 0, "misses": 0, "shared": 0}
         self._encoding: InFlight[np.ndarray] = InFlight()
 
     def _rkey(self, tenant: str, key: str) -> str:
-        return f"{self._prefix}t:{tenant}:emb:{key}"
+        return self._keys.embedding(tenant, key)
 
     @property
     def hit_rate(self) -> float:

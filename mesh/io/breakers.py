@@ -1,7 +1,7 @@
 """Circuit breakers shared by every replica: pybreaker's state machine, its state in Redis.
 
 Each breaker is a ``pybreaker.CircuitBreaker`` over ``CircuitRedisStorage``: its state, failure
-count and opening time live in Redis under ``<prefix>breaker:<name>``, so when one replica's
+count and opening time live in Redis under ``Keys.breaker(name)``, so when one replica's
 calls trip it, every replica of the agent stops calling at once, and one replica's successful
 half-open probe closes it for all. ``fail_max`` consecutive failures open it; after
 ``reset_s`` the next call is a probe (half-open): success closes it, failure opens it again.
@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mesh.errors import RedisUnavailable
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import async_redis, sync_redis
 from mesh.observe.metrics import BREAKER_STATE, breaker_code
 from mesh.settings import Settings
@@ -52,10 +53,9 @@ def _fail(reason: str) -> None:
     raise DependencyFailed(reason)
 
 
-def state_keys(prefix: str, name: str) -> tuple[str, str]:
+def state_keys(keys: Keys, name: str) -> tuple[str, str]:
     """The Redis keys of breaker ``name``'s state and opening time (pybreaker's layout)."""
-    base = f"{prefix}breaker:{name}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}"
-    return f"{base}:state", f"{base}:opened_at"
+    return keys.breaker_state(name), keys.breaker_opened_at(name)
 
 
 def is_open(state: bytes | None, opened_at: bytes | None, reset_s: float, now: float | None = None) -> bool:
@@ -66,15 +66,13 @@ def is_open(state: bytes | None, opened_at: bytes | None, reset_s: float, now: f
 
 
 class SharedBreaker:
-    def __init__(self, name: str, client: redis.Redis, prefix: str, *, fail_max: int, reset_s: float,
+    def __init__(self, name: str, client: redis.Redis, keys: Keys, *, fail_max: int, reset_s: float,
                  peek: aioredis.Redis | None = None) -> None:
         self.name, self.reset_s = name, reset_s
-        self._client, self._namespace, self._fail_max = client, f"{prefix}breaker:{name}", fail_max
+        self._client, self._namespace, self._fail_max = client, keys.breaker(name), fail_max
         self._made: tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker] | None = None
         self._peek_client = peek
-        state, opened_at = state_keys(prefix, name)
-        self._keys = [state, opened_at, f"{prefix}breaker:{name}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}"
-                                        ":fail_counter"]
+        self._keys = [*state_keys(keys, name), keys.breaker_failures(name)]
 
     async def _peek(self) -> tuple[bytes | None, bytes | None, bytes | None] | None:
         """State, opening time and failure count in one async round trip (None: no async client)."""
@@ -165,15 +163,15 @@ class Breakers:
     ``source``: the settings (their Redis URL and TLS), or a plain Redis URL.
     """
 
-    def __init__(self, source: Settings | str, prefix: str, *, fail_max: int, reset_s: float) -> None:
+    def __init__(self, source: Settings | str, keys: Keys, *, fail_max: int, reset_s: float) -> None:
         self._client = sync_redis(source, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._peek = async_redis(source, socket_timeout=2.0, socket_connect_timeout=2.0)  # lazy
-        self._prefix, self._fail_max, self._reset_s = prefix, fail_max, reset_s
+        self._keys, self._fail_max, self._reset_s = keys, fail_max, reset_s
         self._made: dict[str, SharedBreaker] = {}
 
     def get(self, name: str) -> SharedBreaker:
         if name not in self._made:
-            self._made[name] = SharedBreaker(name, self._client, self._prefix, fail_max=self._fail_max,
+            self._made[name] = SharedBreaker(name, self._client, self._keys, fail_max=self._fail_max,
                                              reset_s=self._reset_s, peek=self._peek)
         return self._made[name]
 

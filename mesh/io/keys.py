@@ -1,11 +1,18 @@
 """Every Redis key the project uses is named here, under the configured prefix.
 
 Keys that hold a tenant's data start with ``t:<tenant>:``, so no tenant's keys can meet another's.
+Methods named in the plural (``heartbeats``, ``audit_heads``...) give ``SCAN`` patterns, not keys.
+A contract test (tests/contract/test_keys_in_one_place.py) fails on a key built anywhere else.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 __all__ = ["Keys"]
+
+# The namespace pybreaker's CircuitRedisStorage puts under a breaker's key (its BASE_NAMESPACE).
+_PYBREAKER = "pybreaker"
 
 
 class Keys:
@@ -13,6 +20,30 @@ class Keys:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"Keys({self.prefix!r})"
+
+    # --- namespaces -----------------------------------------------------------------------------------
+
+    def shared(self, cache_prefix: str | None) -> Keys:
+        """The keys a replay's namespace shares with the live mesh (tenants' data keys, embeddings):
+        under ``cache_prefix`` when one is set, else these."""
+        return Keys(cache_prefix) if cache_prefix else self
+
+    def replay_prefix(self, replay_id: str) -> str:
+        """The key prefix of replay ``replay_id``'s namespace."""
+        return f"{self.prefix}replay:{replay_id}:"
+
+    def rebuild_prefix(self) -> str:
+        """The key prefix a document store is rebuilt under before it is swapped in."""
+        return f"{self.prefix}rebuild:"
+
+    def moved(self, key: str, to: Keys) -> str:
+        """``key`` (one of these) under ``to``'s prefix instead."""
+        return to.prefix + key[len(self.prefix):]
+
+    # --- the runtime ----------------------------------------------------------------------------------
 
     def ledger(self, agent: str, tenant: str, idempotency_key: str) -> str:
         """An agent's record for one input; per tenant, so no tenant's keys can meet another's records."""
@@ -25,11 +56,19 @@ class Keys:
         """The tenant of a key made by ``task``."""
         return task_key[len(self.prefix) + 2:].rpartition(":task:")[0]
 
+    def masks(self, tenant: str, task_id: str) -> str:
+        """Hash of a task's mask placeholders and their sealed values."""
+        return f"{self.task(tenant, task_id)}:masks"
+
     def pending(self, agent: str, correlation_id: str) -> str:
         return f"{self.prefix}pending:{agent}:{correlation_id}"
 
     def heartbeat(self, agent: str, instance: str) -> str:
         return f"{self.prefix}agents:{agent}:{instance}"
+
+    def agent_of_heartbeat(self, key: str) -> str:
+        """The agent of a key made by ``heartbeat``."""
+        return key[len(self.prefix) + len("agents:"):].split(":", 1)[0]
 
     def leases(self, name: str) -> str:
         """Sorted set of the leases held on ``name`` (an endpoint's calls in flight), scored by expiry."""
@@ -41,3 +80,114 @@ class Keys:
     def docs(self, tenant: str) -> str:
         """Hash doc_id -> document JSON of one tenant."""
         return f"{self.prefix}t:{tenant}:docs"
+
+    def docs_version(self, tenant: str) -> str:
+        """Counter bumped by every change to a tenant's documents."""
+        return f"{self.docs(tenant)}:version"
+
+    def tenant_docs(self, tenant: str) -> str:
+        """Pattern: a tenant's documents and their version."""
+        return f"{self.docs(tenant)}*"
+
+    def dlq_replayed(self) -> str:
+        """Set of the dead letters already replayed."""
+        return f"{self.prefix}dlq:replayed"
+
+    # --- endpoints: breakers and route statistics -----------------------------------------------------
+
+    def breaker(self, name: str) -> str:
+        """The namespace pybreaker keeps breaker ``name``'s state under."""
+        return f"{self.prefix}breaker:{name}"
+
+    def breaker_state(self, name: str) -> str:
+        return f"{self.breaker(name)}:{_PYBREAKER}:state"
+
+    def breaker_opened_at(self, name: str) -> str:
+        return f"{self.breaker(name)}:{_PYBREAKER}:opened_at"
+
+    def breaker_failures(self, name: str) -> str:
+        return f"{self.breaker(name)}:{_PYBREAKER}:fail_counter"
+
+    def route(self, name: str) -> str:
+        """Hash of an endpoint's latency and validation averages."""
+        return f"{self.prefix}route:{name}"
+
+    def route_in_flight(self, name: str) -> str:
+        """Sorted set of an endpoint's calls in flight, scored by when each must be over."""
+        return f"{self.route(name)}:inflight"
+
+    # --- data protection ------------------------------------------------------------------------------
+
+    def deks(self) -> str:
+        """Hash tenant -> its data key, wrapped by the KEK."""
+        return f"{self.prefix}deks"
+
+    def detections(self, tenant: str, fingerprint: str, digest: str) -> str:
+        """The PII a detector (by ``fingerprint``) found in a text (by ``digest``): types and offsets."""
+        return f"{self.prefix}t:{tenant}:pii:{fingerprint}:{digest}"
+
+    def embedding(self, tenant: str, content_key: str) -> str:
+        """A text's embedding vector (``content_key``: a hash of the model and the text)."""
+        return f"{self.prefix}t:{tenant}:emb:{content_key}"
+
+    # --- budgets --------------------------------------------------------------------------------------
+
+    def budget(self, tenant: str) -> str:
+        """Hash of a tenant's stored limits and budget period."""
+        return f"{self.prefix}t:{tenant}:budget"
+
+    def budget_spent(self, tenant: str, window: str) -> str:
+        """Hash of what a tenant used in one budget ``window`` (a day or month)."""
+        return f"{self.budget(tenant)}:{window}"
+
+    def budget_held(self, tenant: str, window: str) -> str:
+        """Sorted set of a window's reservations not yet settled, scored by expiry."""
+        return f"{self.budget_spent(tenant, window)}:held"
+
+    def budget_rate(self, tenant: str, now: datetime) -> str:
+        """Hash of a tenant's requests and tokens in the minute of ``now``."""
+        return f"{self.budget(tenant)}:rate:{now:%Y%m%d%H%M}"
+
+    # --- policy rollout -------------------------------------------------------------------------------
+
+    def policy_sets(self) -> str:
+        """Hash version -> stored policy set."""
+        return f"{self.prefix}policy:sets"
+
+    def policy_active(self) -> str:
+        """The active policy set's version."""
+        return f"{self.prefix}policy:active"
+
+    def policy_candidate(self) -> str:
+        """The candidate in shadow: its version and share, JSON."""
+        return f"{self.prefix}policy:candidate"
+
+    def policy_history(self) -> str:
+        """List of the versions active before, for rollback."""
+        return f"{self.prefix}policy:history"
+
+    def policy_diff(self, version: str) -> str:
+        """List of the requests where candidate ``version`` decided otherwise than the active set."""
+        return f"{self.prefix}policy:diff:{version}"
+
+    def policies(self) -> str:
+        """Pattern: every policy rollout key."""
+        return f"{self.prefix}policy:*"
+
+    # --- the audit trail ------------------------------------------------------------------------------
+
+    def audit_head(self, tenant: str) -> str:
+        """Hash of a tenant's audit chain head: last seq and its hash."""
+        return f"{self.prefix}t:{tenant}:audit:head"
+
+    def audit_record(self, tenant: str, idempotency_key: str) -> str:
+        """The chained record an audit event (by its idempotency key) was appended as, so a redelivery gets it back."""
+        return f"{self.prefix}t:{tenant}:audit:rec:{idempotency_key}"
+
+    def audit_heads(self) -> str:
+        """Pattern: every tenant's audit chain head."""
+        return f"{self.prefix}t:*:audit:head"
+
+    def tenant_of_audit_head(self, head_key: str) -> str:
+        """The tenant of a key made by ``audit_head``."""
+        return head_key[len(self.prefix) + 2:-len(":audit:head")]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from mesh.io.breakers import is_open, state_keys
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import redis_errors
 from mesh.llm.routing import Load
 
@@ -62,18 +63,18 @@ class Health:
 
 
 class RouteStats:
-    def __init__(self, redis: aioredis.Redis, prefix: str, *, breaker_reset_s: float,
+    def __init__(self, redis: aioredis.Redis, keys: Keys, *, breaker_reset_s: float,
                  health: Health = Health()) -> None:
-        self._redis, self._prefix = redis, prefix
+        self._redis, self._keys = redis, keys
         self._reset_s, self._health = breaker_reset_s, health
         self._end = redis.register_script(_END)
         self._validated = redis.register_script(_VALIDATED)
 
     def _stats(self, name: str) -> str:
-        return f"{self._prefix}route:{name}"
+        return self._keys.route(name)
 
     def _flight(self, name: str) -> str:
-        return f"{self._prefix}route:{name}:inflight"
+        return self._keys.route_in_flight(name)
 
     async def loads(self, names: list[str]) -> dict[str, Load]:
         now = time.time()
@@ -82,7 +83,7 @@ class RouteStats:
                 for n in names:
                     pipe.zcount(self._flight(n), now, "+inf")
                     pipe.hmget(self._stats(n), "latency_ms", "pass_rate", "validations", "validated_at")
-                    pipe.mget(*state_keys(self._prefix, n))
+                    pipe.mget(*state_keys(self._keys, n))
                 out = await pipe.execute()
         loads = {}
         for i, n in enumerate(names):

@@ -24,6 +24,7 @@ import redis.asyncio as aioredis  # noqa: E402
 from index.cache import EmbeddingCache, content_key  # noqa: E402
 from index.encoder import DIM, MODEL_ID, PRECISIONS, Encoder, model_id  # noqa: E402
 from mesh.errors import TransientError  # noqa: E402
+from mesh.io.keys import Keys  # noqa: E402
 
 pytestmark = pytest.mark.contract
 
@@ -205,7 +206,7 @@ def test_cached_embeddings_are_exactly_the_encoded_bytes_in_every_layer(encoder,
 
     async def body(r):
         enc = CountingEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         first = await cache.get_many(texts, "acme")
         assert enc.calls == [texts]
         assert cache.stats == {"memory_hits": 0, "redis_hits": 0, "misses": 3, "shared": 0}
@@ -217,7 +218,7 @@ def test_cached_embeddings_are_exactly_the_encoded_bytes_in_every_layer(encoder,
         assert second.tobytes() == fresh.tobytes()
 
         other_enc = CountingEncode(encoder)
-        other = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, other_enc)  # another replica: Redis
+        other = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, other_enc)  # another replica: Redis
         third = await other.get_many(texts, "acme")
         assert other_enc.calls == []
         assert other.stats == {"memory_hits": 0, "redis_hits": 3, "misses": 0, "shared": 0}
@@ -235,7 +236,7 @@ def test_cached_embeddings_are_exactly_the_encoded_bytes_in_every_layer(encoder,
 def test_a_second_get_many_is_all_memory_hits_in_order(encoder, redis_url, key_prefix):
     async def body(r):
         enc = CountingEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         await cache.get_many(TEXTS, "acme")
         out = await cache.get_many(list(reversed(TEXTS)), "acme")
         assert len(enc.calls) == 1
@@ -248,9 +249,9 @@ def test_a_second_get_many_is_all_memory_hits_in_order(encoder, redis_url, key_p
 
 def test_a_new_instance_over_the_same_redis_never_encodes(encoder, redis_url, key_prefix):
     async def body(r):
-        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many(TEXTS, "acme")
+        await EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, CountingEncode(encoder)).get_many(TEXTS, "acme")
         enc = CountingEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         await cache.get_many(TEXTS, "acme")
         assert enc.calls == []
         assert cache.stats == {"memory_hits": 0, "redis_hits": len(TEXTS), "misses": 0, "shared": 0}
@@ -264,7 +265,7 @@ def test_a_new_instance_over_the_same_redis_never_encodes(encoder, redis_url, ke
 def test_only_what_no_layer_holds_is_encoded_each_distinct_text_once(encoder, redis_url, key_prefix):
     async def body(r):
         enc = CountingEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         await cache.get_many([SHORT], "acme")
         out = await cache.get_many([MEDIUM, SHORT, MEDIUM, LONG], "acme")
         assert enc.calls == [[SHORT], [MEDIUM, LONG]]
@@ -279,7 +280,7 @@ def test_only_what_no_layer_holds_is_encoded_each_distinct_text_once(encoder, re
 def test_forget_removes_entries_so_the_next_get_re_encodes(encoder, redis_url, key_prefix):
     async def body(r):
         enc = CountingEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         await cache.get_many([SHORT, MEDIUM, LONG], "acme")
         await cache.forget([MEDIUM], "acme")
         await cache.forget([], "acme")
@@ -291,7 +292,7 @@ def test_forget_removes_entries_so_the_next_get_re_encodes(encoder, redis_url, k
 
         # forgotten in Redis too: another replica re-encodes it, but not the others
         enc2 = CountingEncode(encoder)
-        cache2 = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc2)
+        cache2 = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc2)
         await cache.forget([LONG], "acme")
         await cache2.get_many([SHORT, LONG], "acme")
         assert enc2.calls == [[LONG]]
@@ -303,7 +304,7 @@ def test_forget_removes_entries_so_the_next_get_re_encodes(encoder, redis_url, k
 def test_one_tenant_can_neither_hit_nor_evict_another_tenants_entries(encoder, redis_url, key_prefix):
     async def body(r):
         enc = CountingEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc, capacity=2)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc, capacity=2)
         await cache.get_many([SHORT, MEDIUM], "globex")
         await cache.get_many([SHORT], "acme")  # the same text for another tenant: encoded again, no hit
         assert enc.calls[-1] == [SHORT] and cache.stats["misses"] == 3
@@ -312,20 +313,20 @@ def test_one_tenant_can_neither_hit_nor_evict_another_tenants_entries(encoder, r
         before = dict(cache.stats)
         await cache.get_many([SHORT, MEDIUM], "globex")  # globex still hits memory for both
         assert cache.stats["memory_hits"] - before["memory_hits"] == 2
-        assert await r.exists(*[f"{key_prefix}t:globex:emb:{content_key(MODEL_ID, t)}" for t in (SHORT, MEDIUM)]) == 2
+        assert await r.exists(*[Keys(key_prefix).embedding("globex", content_key(MODEL_ID, t)) for t in (SHORT, MEDIUM)]) == 2
 
     run(redis_url, body)
 
 
 def test_hit_rate_reflects_the_stats(encoder, redis_url, key_prefix):
     async def body(r):
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder))
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, CountingEncode(encoder))
         assert cache.hit_rate == 0.0
         await cache.get_many([SHORT, MEDIUM], "acme")            # 2 misses
         assert cache.hit_rate == 0.0
         await cache.get_many([SHORT, MEDIUM], "acme")            # 2 memory hits
         assert cache.hit_rate == pytest.approx(0.5)
-        other = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder))
+        other = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, CountingEncode(encoder))
         await other.get_many([SHORT, MEDIUM, LONG], "acme")      # 2 redis hits, 1 miss
         assert other.hit_rate == pytest.approx(2 / 3)
         s = other.stats
@@ -339,9 +340,9 @@ def test_entries_are_per_model(encoder, redis_url, key_prefix):
     assert content_key("a", "text") == content_key("a", "text")
 
     async def body(r):
-        await EmbeddingCache(r, key_prefix, MODEL_ID, DIM, CountingEncode(encoder)).get_many([MEDIUM], "acme")
+        await EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, CountingEncode(encoder)).get_many([MEDIUM], "acme")
         enc = CountingEncode(encoder)
-        await EmbeddingCache(r, key_prefix, "another-model", DIM, enc).get_many([MEDIUM], "acme")
+        await EmbeddingCache(r, Keys(key_prefix), "another-model", DIM, enc).get_many([MEDIUM], "acme")
         assert enc.calls == [[MEDIUM]]
 
     run(redis_url, body)
@@ -350,7 +351,7 @@ def test_entries_are_per_model(encoder, redis_url, key_prefix):
 def test_memory_layer_is_bounded_and_falls_back_to_redis(encoder, redis_url, key_prefix):
     async def body(r):
         enc = CountingEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc, capacity=2)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc, capacity=2)
         await cache.get_many([SHORT, MEDIUM, LONG], "acme")    # SHORT is evicted from memory
         out = await cache.get_many([SHORT], "acme")
         assert len(enc.calls) == 1
@@ -387,7 +388,7 @@ async def _until(condition) -> None:
 def test_a_text_asked_for_while_it_is_being_encoded_waits_for_that_encoding(encoder, redis_url, key_prefix):
     async def body(r):
         enc = GatedEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         early = asyncio.create_task(cache.get_many([SHORT], "acme"))      # the prefetch of a question
         await _until(lambda: len(enc.calls) == 1)
         late = asyncio.create_task(cache.get_many([MEDIUM, SHORT], "acme"))  # the query, while it encodes
@@ -409,7 +410,7 @@ def test_a_text_asked_for_while_it_is_being_encoded_waits_for_that_encoding(enco
 def test_a_failed_encoding_fails_its_waiters_and_the_next_ask_encodes_again(encoder, redis_url, key_prefix):
     async def body(r):
         enc = GatedEncode(encoder, fail=True)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         owner = asyncio.create_task(cache.get_many([SHORT], "acme"))
         await _until(lambda: len(enc.calls) == 1)
         waiter = asyncio.create_task(cache.get_many([SHORT], "acme"))
@@ -429,7 +430,7 @@ def test_a_failed_encoding_fails_its_waiters_and_the_next_ask_encodes_again(enco
 def test_a_waiter_given_up_on_does_not_cancel_the_encoding_it_waits_for(encoder, redis_url, key_prefix):
     async def body(r):
         enc = GatedEncode(encoder)
-        cache = EmbeddingCache(r, key_prefix, MODEL_ID, DIM, enc)
+        cache = EmbeddingCache(r, Keys(key_prefix), MODEL_ID, DIM, enc)
         owner = asyncio.create_task(cache.get_many([SHORT], "acme"))
         await _until(lambda: len(enc.calls) == 1)
         waiter = asyncio.create_task(cache.get_many([SHORT], "acme"))
@@ -451,7 +452,7 @@ def test_redis_down_is_a_transient_error(encoder):
     async def main():
         client = aioredis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
         try:
-            cache = EmbeddingCache(client, "x:", MODEL_ID, DIM, CountingEncode(encoder))
+            cache = EmbeddingCache(client, Keys("x:"), MODEL_ID, DIM, CountingEncode(encoder))
             with pytest.raises(TransientError):
                 await cache.get_many([SHORT], "acme")
         finally:

@@ -29,7 +29,8 @@ def other_replica(redis_url: str, *actions: str) -> list:
     code = f"""
 import asyncio, json
 from mesh.io.breakers import Breakers
-b = Breakers({redis_url!r}, {PREFIX!r}, fail_max=3, reset_s=2).get("ep")
+from mesh.io.keys import Keys
+b = Breakers({redis_url!r}, Keys({PREFIX!r}), fail_max=3, reset_s=2).get("ep")
 async def go():
     out = []
     for a in {list(actions)!r}:
@@ -47,7 +48,7 @@ print(json.dumps(asyncio.run(go())))
 
 def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_closes_it_for_both(redis_url):
     async def go():
-        mine = Breakers(redis_url, PREFIX, fail_max=3, reset_s=2).get("ep")
+        mine = Breakers(redis_url, Keys(PREFIX), fail_max=3, reset_s=2).get("ep")
         mine.close()
         for _ in range(2):
             await mine.failed("HTTP 500")
@@ -56,7 +57,7 @@ def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_close
         assert mine.state == "open"
         assert other_replica(redis_url, "state", "allow") == ["open", False]
         client = aioredis.from_url(redis_url)
-        stats = RouteStats(client, PREFIX, breaker_reset_s=2)
+        stats = RouteStats(client, Keys(PREFIX), breaker_reset_s=2)
         assert (await stats.loads(["ep"]))["ep"].breaker_open  # routing sees it too, without changing it
         time.sleep(2.1)
         # the reset time is over: the other replica's call is the probe, and its success closes it for both
@@ -81,15 +82,15 @@ def test_the_state_read_with_the_route_loads_decides_allow_without_another_read(
 
     async def go():
         client = aioredis.from_url(redis_url)
-        mine = Breakers(redis_url, PREFIX + "rt:", fail_max=1, reset_s=30).get("ep")
+        mine = Breakers(redis_url, Keys(PREFIX + "rt:"), fail_max=1, reset_s=30).get("ep")
         mine.close()
-        stats = RouteStats(client, PREFIX + "rt:", breaker_reset_s=30)
+        stats = RouteStats(client, Keys(PREFIX + "rt:"), breaker_reset_s=30)
         load = (await stats.loads(["ep"]))["ep"]
         assert load.breaker_state == "closed" and not load.breaker_open
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             dead = sock.getsockname()[1]  # nothing listens here once closed
-        blind = Breakers(f"redis://127.0.0.1:{dead}/0", PREFIX + "rt:", fail_max=1, reset_s=30).get("ep")
+        blind = Breakers(f"redis://127.0.0.1:{dead}/0", Keys(PREFIX + "rt:"), fail_max=1, reset_s=30).get("ep")
         assert await blind.allow(load.breaker_state)  # decided on what the loads read: no Redis needed
         with pytest.raises(TransientError):
             await blind.allow()  # without it, it must read (and here cannot)
@@ -108,7 +109,7 @@ def test_an_endpoint_that_answers_badly_is_unhealthy_until_it_has_been_left_alon
     async def go():
         client = aioredis.from_url(redis_url)
         health = Health(min_pass_rate=0.5, min_samples=5, reset_s=1.0)
-        stats = RouteStats(client, PREFIX + "h:", breaker_reset_s=30, health=health)
+        stats = RouteStats(client, Keys(PREFIX + "h:"), breaker_reset_s=30, health=health)
         for _ in range(4):
             await stats.validated("fast-but-wrong", passed=False)
         assert (await stats.loads(["fast-but-wrong"]))["fast-but-wrong"].healthy  # too few samples to judge
@@ -132,7 +133,7 @@ def test_a_recorded_model_answer_survives_the_replica_that_recorded_it(redis_url
 
     def sealer() -> Sealer:  # each replica its own keyring, over the same KEK file and Redis
         return Sealer(Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(redis_sync.Redis.from_url(redis_url),
-                                                                            f"{PREFIX}deks")))
+                                                                            Keys(PREFIX).deks())))
 
     async def go():
         writer, reader = aioredis.from_url(redis_url), aioredis.from_url(redis_url)

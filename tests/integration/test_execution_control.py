@@ -371,7 +371,7 @@ def budget_cli(xmesh, *args) -> subprocess.CompletedProcess:
 def test_past_the_soft_budget_the_cheapest_route_and_a_warning_at_the_hard_one_a_typed_rejection(
         xmesh, xtenant, client, llm):
     r = redis.Redis.from_url(xmesh.settings.redis_url)
-    r.hset(f"{xmesh.settings.key_prefix}route:cheap", "latency_ms", 60_000)  # slow: normally pricey wins
+    r.hset(Keys(xmesh.settings.key_prefix).route("cheap"), "latency_ms", 60_000)  # slow: normally pricey wins
     normal = client.ask("How is Redis data persisted?", who(xtenant))
     assert [c.model for c in answering(llm, "Redis data persisted")] == [PRICEY]
     assert budget_cli(xmesh, "set", xtenant, "--soft-tokens", "1").returncode == 0
@@ -447,7 +447,7 @@ def test_when_every_capable_endpoint_is_down_the_answer_comes_from_the_builtin_m
     from mesh.io.breakers import Breakers
 
     s = xmesh.settings
-    breakers = Breakers(s.redis_url, s.key_prefix, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
+    breakers = Breakers(s.redis_url, Keys(s.key_prefix), fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
     for name in ("cheap", "pricey"):
         for _ in range(s.breaker_failures):
             asyncio.run(breakers.get(name).failed("down for the test"))
@@ -469,12 +469,12 @@ def test_an_endpoint_failing_validation_is_routed_around_and_every_verdict_count
     r = redis.Redis.from_url(s.redis_url)
     result = client.ask("Where do audit logs live?", who(xtenant))
     assert result.status is TaskStatus.answered
-    assert int(r.hget(f"{s.key_prefix}route:cheap", "validations")) == 1  # the validator counted the verdict
+    assert int(r.hget(Keys(s.key_prefix).route("cheap"), "validations")) == 1  # the validator counted the verdict
     from mesh.llm.route_stats import RouteStats
 
     async def fail_many():
         client_ = __import__("redis.asyncio", fromlist=["from_url"]).from_url(s.redis_url)
-        stats = RouteStats(client_, s.key_prefix, breaker_reset_s=s.breaker_reset_s)
+        stats = RouteStats(client_, Keys(s.key_prefix), breaker_reset_s=s.breaker_reset_s)
         for _ in range(s.health_min_samples):
             await stats.validated("cheap", passed=False)
         await client_.aclose()

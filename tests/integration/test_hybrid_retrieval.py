@@ -162,7 +162,7 @@ async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
         version, docs = await DocStore(redis, Keys(key_prefix), sealer_for(settings)).load(tenant)
         corpus = Corpus(version, docs)
         vectors_of = model_id(resolve_precision(settings.encoder_precision))  # what the index agent keyed them by
-        cache = EmbeddingCache(redis, settings.key_prefix, vectors_of, DIM, refuse)
+        cache = EmbeddingCache(redis, Keys(settings.key_prefix), vectors_of, DIM, refuse)
         vectors = await cache.get_many([r.searchable for r in corpus.rows], tenant)
         shard = VectorShard(DIM)
         shard.upsert(list(range(len(corpus.rows))), vectors)
