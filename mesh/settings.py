@@ -57,6 +57,11 @@ class Settings(BaseSettings):
                                     "came for fetch_idle_after_s (mesh.runtime.fetch_wait); no longer than fetch_max_wait_ms: "
                                     "never backs off")
     fetch_idle_after_s: float = Field(2.0, ge=0, description="idle time after which fetch waits grow")
+    fetch_deep_idle_wait_ms: int = Field(1000, ge=0, description="the fetch wait a consumer goes on backing off to "
+                                         "once idle for fetch_deep_idle_after_s: an idle mesh polls the broker once a "
+                                         "second, and the first task after such a spell pays up to this per hop")
+    fetch_deep_idle_after_s: float = Field(30.0, ge=0, description="idle time after which fetch waits grow to "
+                                           "fetch_deep_idle_wait_ms")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
     heartbeat_interval_s: float = Field(1.0, gt=0)
     producer_linger_ms: int = Field(0, ge=0)

@@ -119,7 +119,8 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.adapt_fetch_wait = lambda fetcher: fetch_wait.install(fetcher, fetch_wait.FetchWait(
-        settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.fetch_idle_after_s),
+        settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.fetch_idle_after_s,
+        deep_ms=settings.fetch_deep_idle_wait_ms, deep_after_s=settings.fetch_deep_idle_after_s),
         metrics.FETCH_WAIT.labels(spec.name))
     app.idempotent_producer = settings.idempotent_producers
     topics = Topics(settings.topic_prefix)

@@ -1,17 +1,18 @@
 """Fetch waits that follow the traffic: short while records flow, longer once a consumer is idle.
 
 tansu, the embedded broker, answers a fetch only when its wait runs out, even if records arrive
-in the meantime (FIELD-NOTES.md). A consumer's fetch wait is therefore both its hop's latency
-(about half the wait) and its polling rate: at the 5 ms default every consumer fetches about 200
-times a second whether or not anything is there. An idle mesh of six agents spent 1.2 of 2 cores
-on that (0.35 at 50 ms waits).
+in the meantime. A consumer's fetch wait is therefore both its hop's latency (about half the
+wait) and its polling rate: at a 5 ms wait every consumer fetches about 200 times a second
+whether or not anything is there, and the broker answers every one.
 
 ``FetchWait`` keeps the short wait while records arrived within ``idle_after_s`` and, after that,
-doubles it on each empty fetch up to ``idle_ms``; the first records reset it at once. A busy
-consumer keeps its latency; an idle one polls a few times a second. The price is paid once per
-idle spell: the first record after it waits up to ``idle_ms`` for its fetch. With ``idle_ms`` no
-longer than the short wait (a real Kafka cluster, whose fetches wake on data, with a long wait)
-nothing changes.
+doubles it on each empty fetch up to ``idle_ms``; after ``deep_after_s`` without records it goes
+on doubling up to ``deep_ms``, so a mesh left alone polls a few times a second at most. The
+first records reset it at once. A busy consumer keeps its latency; the price is paid once per
+idle spell: the first record after it waits up to the wait reached for its fetch, so a short
+lull costs a few milliseconds a hop and a long one up to ``deep_ms``. With ``idle_ms`` no longer
+than the short wait (a real Kafka cluster, whose fetches wake on data, with a long wait) nothing
+changes.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class FetchWait:
     """The wait of a consumer's next fetch, from whether its fetches find records; pure given ``clock``."""
 
     def __init__(self, busy_ms: int, idle_ms: int, idle_after_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, deep_ms: int = 0, deep_after_s: float = 0.0) -> None:
         self.busy_ms, self.idle_ms = busy_ms, max(idle_ms, busy_ms)
+        self.deep_ms, self.deep_after_s = max(deep_ms, self.idle_ms), deep_after_s
         self.idle_after_s, self._clock = idle_after_s, clock
         self.wait_ms = busy_ms
         self._last_records = clock()
@@ -42,7 +44,8 @@ class FetchWait:
         if records:
             self._last_records, self.wait_ms = now, self.busy_ms
         elif now - self._last_records >= self.idle_after_s:
-            self.wait_ms = min(self.idle_ms, max(2 * self.wait_ms, 1))
+            deep = self.deep_after_s and now - self._last_records >= self.deep_after_s
+            self.wait_ms = min(self.deep_ms if deep else self.idle_ms, max(2 * self.wait_ms, 1))
         return self.wait_ms
 
 

@@ -174,9 +174,9 @@ def test_an_idle_agent_backs_its_fetch_wait_off_and_a_task_still_goes_through(se
     assert settings.fetch_idle_wait_ms > settings.fetch_max_wait_ms
     deadline = time.monotonic() + settings.fetch_idle_after_s + 20
     while (wait := _value(_metrics(settings, "validator"), "switchboard_fetch_wait_ms", agent="validator")) \
-            != settings.fetch_idle_wait_ms and time.monotonic() < deadline:
+            < settings.fetch_idle_wait_ms and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert wait == settings.fetch_idle_wait_ms  # idle since the last test: backed off
+    assert wait >= settings.fetch_idle_wait_ms  # idle since the last test: backed off (further after a long spell)
     _, result = answered(settings, tenant)  # the first records after the idle spell get through
     assert result.status is TaskStatus.answered
 

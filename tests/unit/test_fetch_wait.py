@@ -69,3 +69,13 @@ def test_the_settings_default_to_backing_off_and_the_throughput_profile_turns_it
     monkeypatch.setenv("SWITCHBOARD_PROFILE", "throughput")
     t = Settings()
     assert not FetchWait(t.fetch_max_wait_ms, t.fetch_idle_wait_ms, t.fetch_idle_after_s).adaptive  # 50 ms already
+
+
+def test_a_long_idle_spell_backs_off_further_to_the_deep_wait():
+    clock = Clock()
+    wait = FetchWait(5, 40, idle_after_s=2.0, clock=clock, deep_ms=320, deep_after_s=30.0)
+    clock.now += 3
+    assert [wait.fetched(records=False) for _ in range(5)] == [10, 20, 40, 40, 40]  # a lull: the idle wait
+    clock.now += 30
+    assert [wait.fetched(records=False) for _ in range(5)] == [80, 160, 320, 320, 320]
+    assert wait.fetched(records=True) == 5
