@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test test-unit up down clean
+.PHONY: setup demo test test-unit docs up down clean
 
 setup: $(VENV)/.ready  ## virtual environment with the pinned packages, redis-server, the broker
 
@@ -26,6 +26,9 @@ test: setup  ## the whole suite: unit, contract and integration (real broker, re
 
 test-unit: setup
 	$(BIN)/python -m pytest -m "unit or contract"
+
+docs: setup  ## the documentation site, built strictly: a broken link or anchor fails it
+	$(BIN)/mkdocs build --strict --site-dir .run/site
 
 up: setup
 	$(BIN)/switchboard up
