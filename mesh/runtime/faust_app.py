@@ -24,6 +24,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from mesh.errors import BrokerUnavailable, TransientError
 from mesh.io import roundtrips
+from mesh.io.coalesce import Coalescer
 from mesh.io.keys import Keys
 from mesh.io.ledger import Ledger, Produced
 from mesh.io.redis_clients import connect
@@ -128,13 +129,17 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     ctx = AgentContext(settings, codec, topics, Keys(settings.key_prefix), connect(settings),
                        getattr(codec, "sealer", None))
 
-    async def send(outputs: list[Produced]) -> None:
+    async def send_together(batches: list[list[Produced]]) -> list[None]:
+        """The outputs of every message that finished in this turn, produced and awaited once."""
         try:
             futures = [await app.producer.send(o.topic, o.key, o.value, None, None, list(o.headers) or None)
-                       for o in outputs]
+                       for outputs in batches for o in outputs]
             await asyncio.gather(*futures)
         except KafkaError as err:
             raise BrokerUnavailable(f"broker refused a produce: {err}") from err
+        return [None] * len(batches)
+
+    send = Coalescer(send_together)
 
     built = spec.routes(ctx)
     parts = built if isinstance(built, Parts) else Parts(built)
