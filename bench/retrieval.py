@@ -36,6 +36,7 @@ from index.encoder import resolve_precision
 from index.fusion import convex, rrf
 from mesh.client import Client
 from mesh.io.bus import Publisher, Tail, broker_ready
+from mesh.io.keys import Keys
 from mesh.security.sealing import codec_for
 from mesh.settings import Settings
 from mesh.wire.envelope import new_envelope
@@ -81,7 +82,7 @@ def _mesh_running(settings: Settings) -> bool:
 
     try:
         r = sync_redis(settings, socket_timeout=1)
-        return all(any(True for _ in r.scan_iter(f"{settings.key_prefix}agents:{a}:*")) for a in
+        return all(any(True for _ in r.scan_iter(Keys(settings.key_prefix).heartbeat(a, "*"))) for a in
                    ("index", "retriever"))
     except redis.RedisError:
         return False
@@ -178,7 +179,6 @@ def _wait_scanned(settings: Settings, tenant: str, docs: list[dict], quiet: bool
     from types import SimpleNamespace
 
     from index.corpus import doc_passages
-    from mesh.io.keys import Keys
     from mesh.io.redis_clients import sync_redis
     from policy.pii import Detector
     from policy.scans import Scans

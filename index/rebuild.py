@@ -59,7 +59,7 @@ async def diff_stores(settings: Settings, prefix_a: str, prefix_b: str, tenant: 
 
 
 def _rebuild_command(args, settings: Settings) -> int:
-    target = args.prefix or f"{settings.key_prefix}rebuild:"
+    target = args.prefix or Keys(settings.key_prefix).rebuild_prefix()
     applied = asyncio.run(replay_into(settings, target, args.tenant))
     report = {"applied": applied, "prefix": target}
     if args.tenant:

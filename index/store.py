@@ -43,7 +43,7 @@ class DocStore:
         return StoredDoc(doc_id, title, text, AccessAttributes(**body["access"]))
 
     def _version_key(self, tenant: str) -> str:
-        return self._keys.docs(tenant) + ":version"
+        return self._keys.docs_version(tenant)
 
     async def apply(self, doc: DocumentIngest) -> StoredDoc | None:
         """Upsert or delete ``doc`` and bump its tenant's version, atomically; returns what it replaced."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mesh.cli_input import read_input, refuse
 from mesh.io.bus import read_all
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.settings import Settings
 from mesh.wire.codec import default_codec
@@ -20,11 +21,10 @@ __all__ = ["register", "heads"]
 
 def heads(settings: Settings) -> dict[str, tuple[int, str]]:
     """Each tenant chain's head as the auditor recorded it: (last seq, its hash)."""
-    r = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
+    r, keys = sync_redis(settings, socket_timeout=settings.connect_timeout_s), Keys(settings.key_prefix)
     out = {}
-    pattern = f"{settings.key_prefix}t:*:audit:head"
-    for key in r.scan_iter(pattern, count=500):
-        tenant = key.decode()[len(settings.key_prefix) + 2:-len(":audit:head")]
+    for key in r.scan_iter(keys.audit_heads(), count=500):
+        tenant = keys.tenant_of_audit_head(key.decode())
         seq, digest = r.hmget(key, "seq", "hash")
         out[tenant] = (int(seq), digest.decode())
     return out

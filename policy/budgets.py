@@ -172,12 +172,13 @@ class Budgets:
 
     def _names(self, tenant: str, now: datetime, period: str) -> tuple[str, str, str, str, datetime]:
         window, ends = period_window(period, now)
-        base = f"{self.keys.prefix}t:{tenant}:budget"
-        return base, f"{base}:{window}", f"{base}:{window}:held", f"{base}:rate:{now:%Y%m%d%H%M}", ends
+        k = self.keys
+        return k.budget(tenant), k.budget_spent(tenant, window), k.budget_held(tenant, window), \
+            k.budget_rate(tenant, now), ends
 
     async def period_of(self, tenant: str) -> str:
         async with redis_errors("reading a budget"):
-            raw = await self.redis.hget(f"{self.keys.prefix}t:{tenant}:budget", "period")
+            raw = await self.redis.hget(self.keys.budget(tenant), "period")
         return raw.decode() if raw else self.defaults.period
 
     async def reserve(self, tenant: str, tokens: int, usd: float, now: datetime | None = None) -> Grant | Refusal:
@@ -257,5 +258,5 @@ class Budgets:
                 raise ValueError(f"{soft} {after[soft]:g} would be above {hard} {after[hard]:g}, so it would never "
                                  f"warn before the hard limit refuses: lower {soft} too (0 removes it)")
         async with redis_errors("setting a budget"):
-            await self.redis.hset(f"{self.keys.prefix}t:{tenant}:budget",
+            await self.redis.hset(self.keys.budget(tenant),
                                   mapping={k: str(v) for k, v in limits.items() if v is not None})

@@ -68,7 +68,7 @@ class Vault:
         self._assign = redis.register_script(_ASSIGN)
 
     def key(self, tenant: str, task_id: str) -> str:
-        return self._keys.task(tenant, task_id) + ":masks"
+        return self._keys.masks(tenant, task_id)
 
     async def placeholders(self, tenant: str, task_id: str, items: list[Item]) -> list[str]:
         """The placeholder of each item, the same for the same value within the task."""

@@ -7,7 +7,7 @@ in every agent within about a second, without restarts. Before any set is stored
 
 A candidate runs in shadow on a share of requests (chosen by a hash of the task id, so a task is
 either in the sample or not, in every agent): the active set decides, the candidate decides too,
-and wherever the two differ the request is recorded (``policy:diff:<candidate version>`` in
+and wherever the two differ the request is recorded (``Keys.policy_diff(<candidate version>)`` in
 Redis, and a ``policy_shadow_differs`` log line). ``switchboard policy diff`` lists them.
 """
 
@@ -46,18 +46,15 @@ class Policies:
 
 class Rollout:
     def __init__(self, redis: aioredis.Redis, keys: Keys, directory: Path | None, refresh_s: float = 1.0) -> None:
-        self._redis, self._prefix, self._refresh = redis, keys.prefix + "policy:", refresh_s
+        self._redis, self._keys, self._refresh = redis, keys, refresh_s
         self._default = PolicyEngine.load(directory)
         self._engines = {self._default.version: self._default}
         self._current, self._read_at = Policies(self._default), 0.0
 
-    def key(self, name: str) -> str:
-        return self._prefix + name
-
     async def _engine(self, version: str) -> PolicyEngine:
         if version not in self._engines:
             async with redis_errors("loading a policy set"):
-                raw = await self._redis.hget(self.key("sets"), version)
+                raw = await self._redis.hget(self._keys.policy_sets(), version)
             if raw is None:
                 raise KeyError(f"policy set {version} is not stored")
             body = json.loads(raw)
@@ -69,7 +66,7 @@ class Rollout:
         if time.monotonic() - self._read_at < self._refresh:
             return self._current
         async with redis_errors("reading the policy rollout"):
-            active, candidate = await self._redis.mget(self.key("active"), self.key("candidate"))
+            active, candidate = await self._redis.mget(self._keys.policy_active(), self._keys.policy_candidate())
         try:
             engine = await self._engine(active.decode()) if active else self._default
             shadow = json.loads(candidate) if candidate else None
@@ -101,26 +98,26 @@ class Rollout:
                         **{k: v for k, v in d.items() if k != "request"})
         async with redis_errors("recording shadow differences"):
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.rpush(self.key(f"diff:{version}"), *[json.dumps(d, sort_keys=True) for d in diffs])
-                pipe.ltrim(self.key(f"diff:{version}"), -_DIFFS_KEPT, -1)
+                pipe.rpush(self._keys.policy_diff(version), *[json.dumps(d, sort_keys=True) for d in diffs])
+                pipe.ltrim(self._keys.policy_diff(version), -_DIFFS_KEPT, -1)
                 await pipe.execute()
 
     # --- what the CLI does --------------------------------------------------------------------------
 
     async def store(self, engine: PolicyEngine) -> None:
         async with redis_errors("storing a policy set"):
-            await self._redis.hset(self.key("sets"), engine.version,
+            await self._redis.hset(self._keys.policy_sets(), engine.version,
                                    json.dumps({"policies": engine.text, "schema": engine.schema_text}))
 
     async def status(self) -> dict:
         async with redis_errors("reading the policy rollout"):
-            active, candidate = await self._redis.mget(self.key("active"), self.key("candidate"))
-            history = await self._redis.lrange(self.key("history"), 0, -1)
+            active, candidate = await self._redis.mget(self._keys.policy_active(), self._keys.policy_candidate())
+            history = await self._redis.lrange(self._keys.policy_history(), 0, -1)
         shadow = json.loads(candidate) if candidate else None
         diffs = 0
         if shadow:
             async with redis_errors("reading shadow differences"):
-                diffs = await self._redis.llen(self.key(f"diff:{shadow['version']}"))
+                diffs = await self._redis.llen(self._keys.policy_diff(shadow['version']))
         return {"active": active.decode() if active else self._default.version, "candidate": shadow,
                 "differences": diffs, "history": [h.decode() for h in history]}
 
@@ -129,14 +126,14 @@ class Rollout:
         await self.store(engine)
         await self._ensure_active_recorded()
         async with redis_errors("starting a shadow run"):
-            await self._redis.set(self.key("candidate"), json.dumps({"version": engine.version, "share": share}))
+            await self._redis.set(self._keys.policy_candidate(), json.dumps({"version": engine.version, "share": share}))
 
     async def diffs(self, version: str | None = None) -> list[dict]:
         version = version or ((await self.status())["candidate"] or {}).get("version")
         if not version:
             return []
         async with redis_errors("reading shadow differences"):
-            return [json.loads(r) for r in await self._redis.lrange(self.key(f"diff:{version}"), 0, -1)]
+            return [json.loads(r) for r in await self._redis.lrange(self._keys.policy_diff(version), 0, -1)]
 
     async def promote(self) -> str:
         """Make the candidate active (the active one goes on the rollback history); returns its version."""
@@ -145,22 +142,22 @@ class Rollout:
             raise ValueError("no candidate in shadow: `switchboard policy shadow DIR` first")
         async with redis_errors("promoting a policy set"):
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(self.key("history"), status["active"])
-                pipe.set(self.key("active"), status["candidate"]["version"])
-                pipe.delete(self.key("candidate"))
+                pipe.rpush(self._keys.policy_history(), status["active"])
+                pipe.set(self._keys.policy_active(), status["candidate"]["version"])
+                pipe.delete(self._keys.policy_candidate())
                 await pipe.execute()
         return status["candidate"]["version"]
 
     async def rollback(self) -> str:
         """Make the previously active set active again; returns its version."""
         async with redis_errors("rolling back a policy set"):
-            previous = await self._redis.rpop(self.key("history"))
+            previous = await self._redis.rpop(self._keys.policy_history())
             if previous is None:
                 raise ValueError("nothing to roll back to: no set was promoted")
-            await self._redis.set(self.key("active"), previous)
+            await self._redis.set(self._keys.policy_active(), previous)
         return previous.decode()
 
     async def _ensure_active_recorded(self) -> None:
         await self.store(self._default)
         async with redis_errors("recording the active policy set"):
-            await self._redis.set(self.key("active"), self._default.version, nx=True)
+            await self._redis.set(self._keys.policy_active(), self._default.version, nx=True)

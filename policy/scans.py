@@ -36,7 +36,7 @@ class Scans:
         if self._fingerprint is None:
             self._fingerprint = self.detector.fingerprint
         digest = hashlib.sha256(text.encode()).hexdigest()[:40]
-        return f"{self._keys.prefix}t:{tenant}:pii:{self._fingerprint}:{digest}"
+        return self._keys.detections(tenant, self._fingerprint, digest)
 
     async def find_many(self, tenant: str, texts: list[str]) -> list[list[Found]]:
         """The detections of each text; those not known anywhere yet are found now and kept."""

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.security.crypto import LocalKeyFile
 from mesh.settings import Settings
@@ -21,7 +22,7 @@ __all__ = ["register", "rewrap"]
 
 
 def _deks_key(settings: Settings) -> str:
-    return f"{settings.cache_prefix or settings.key_prefix}deks"
+    return Keys(settings.key_prefix).shared(settings.cache_prefix).deks()
 
 
 def rewrap(settings: Settings, old: LocalKeyFile, new: LocalKeyFile) -> int:

@@ -56,7 +56,7 @@ def _agents(args, settings: Settings) -> int:
         if raw is None:
             continue
         beat = json.loads(raw)
-        agent = key.decode()[len(keys.prefix) + len("agents:"):].split(":", 1)[0]
+        agent = keys.agent_of_heartbeat(key.decode())
         port = beat.get("metrics_port")
         out.append({"agent": agent, **beat, "metrics": f"http://{beat['host']}:{port}/metrics" if port else None})
     if args.file_sd:  # Prometheus file_sd_configs: one target group per worker that serves /metrics

@@ -2,7 +2,7 @@
 
 Keys that hold a tenant's data start with ``t:<tenant>:``, so no tenant's keys can meet another's.
 Methods named in the plural (``heartbeats``, ``audit_heads``...) give ``SCAN`` patterns, not keys.
-A contract test (tests/contract/test_keys_in_one_place.py) fails on a key built anywhere else.
+A contract test fails on a key put together anywhere else.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.io.bus import Publisher, read_all
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.security.sealing import codec_for
 from mesh.settings import Settings
@@ -64,7 +65,7 @@ def letters(settings: Settings, topic: str | None = None, reason: str | None = N
 def replay(settings: Settings, chosen: list[Letter], again: bool = False) -> tuple[list[Letter], list[Letter]]:
     """Publish each letter's original message to its original topic; returns (replayed, skipped as done before)."""
     r = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
-    done_key = f"{settings.key_prefix}dlq:replayed"
+    done_key = Keys(settings.key_prefix).dlq_replayed()
     pub, sent, skipped = Publisher(settings), [], []
     try:
         for item in chosen:

@@ -72,7 +72,7 @@ def namespace_settings(settings: Settings, replay_id: str, *, live: bool, policy
     """The settings of the replay's agents: their own topics, keys and run directory; same broker and Redis."""
     return settings.model_copy(update={
         "topic_prefix": f"{settings.topic_prefix}replay.{replay_id}.",
-        "key_prefix": f"{settings.key_prefix}replay:{replay_id}:",
+        "key_prefix": Keys(settings.key_prefix).replay_prefix(replay_id),
         "run_dir": Path(settings.run_dir) / "replays" / replay_id,
         "embedded": False, "producer_idempotence": settings.idempotent_producers, "cache_prefix": settings.cache_prefix or settings.key_prefix,
         "model_outputs": "live" if live else "recorded",
@@ -81,12 +81,13 @@ def namespace_settings(settings: Settings, replay_id: str, *, live: bool, policy
         "kek_file": settings.kek_path})  # the recording's data keys: its documents and answers are sealed with them
 
 
-def _copy_keys(r: redis.Redis, pattern: str, old: str, new: str) -> int:
+def _copy_keys(r: redis.Redis, pattern: str, old: Keys, new: Keys) -> int:
+    """Copy every key of ``old`` matching ``pattern`` to the same name under ``new``; returns how many."""
     n = 0
     for key in r.scan_iter(pattern, count=1000):
         dumped = r.dump(key)
         if dumped is not None:
-            r.restore(new + key.decode()[len(old):], 0, dumped, replace=True)
+            r.restore(old.moved(key.decode(), new), 0, dumped, replace=True)
             n += 1
     return n
 
@@ -124,9 +125,9 @@ class Replay:
 
     def start(self, timeout_s: float = 180.0) -> None:
         ensure_topics(self.ns)
-        live, ns = self.settings.key_prefix, self.ns.key_prefix
+        live, ns = Keys(self.settings.key_prefix), Keys(self.ns.key_prefix)
         # the live policy sets, unless the replay is under other policies (those of policy_dir are then active)
-        copied = _copy_keys(self._r, f"{live}policy:*", live, ns) if self.policy_dir is None else 0
+        copied = _copy_keys(self._r, live.policies(), live, ns) if self.policy_dir is None else 0
         self.say(f"namespace {self.ns.topic_prefix} ({copied} policy keys copied); starting {', '.join(AGENTS)}")
         self._mesh = Mesh(self.ns, agents=AGENTS)
         self._mesh.start(self.say, timeout_s=timeout_s)
@@ -149,12 +150,12 @@ class Replay:
         recorded = read_task(self.settings, task_id) if recorded is None else recorded
         submitted = submission(self.settings, task_id, recorded)
         tenant = submitted.envelope.tenant_id
-        live, ns = self.settings.key_prefix, self.ns.key_prefix
-        _copy_keys(self._r, f"{live}t:{tenant}:docs*", live, ns)
+        live, ns = Keys(self.settings.key_prefix), Keys(self.ns.key_prefix)
+        _copy_keys(self._r, live.tenant_docs(tenant), live, ns)
         memo = recorded_outputs(recorded) if not self.live else {}
         sealer = sealer_for(self.settings) if self.settings.encrypt_at_rest else None
         for key, answer in memo.items():
-            self._r.set(memo_key(Keys(ns), tenant, key), memo_blob(sealer, tenant, answer), ex=self.ns.idempotency_ttl_s)
+            self._r.set(memo_key(ns, tenant, key), memo_blob(sealer, tenant, answer), ex=self.ns.idempotency_ttl_s)
         task = _moved(submitted, timeout_s)
         codec, topics = codec_for(self.settings), Topics(self.ns.topic_prefix)
         tail = Tail(self.ns, topics.name("tasks.completed"))

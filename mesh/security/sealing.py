@@ -13,6 +13,7 @@ from __future__ import annotations
 import typing
 from functools import cache
 
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
 from mesh.settings import Settings
@@ -103,7 +104,8 @@ def sealer_for(settings: Settings) -> Sealer:
     key = (str(settings.kek_path), settings.redis_url, settings.cache_prefix or settings.key_prefix)
     if key not in _sealers:
         client = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
-        store = RedisDekStore(client, f"{settings.cache_prefix or settings.key_prefix}deks")  # a replay shares them
+        # a replay's namespace shares the live mesh's data keys
+        store = RedisDekStore(client, Keys(settings.key_prefix).shared(settings.cache_prefix).deks())
         # only a one-machine (embedded) mesh makes its own key; a cluster's replicas must all mount the same one
         _sealers[key] = Sealer(Keyring(LocalKeyFile(settings.kek_path, create=settings.embedded), store))
     return _sealers[key]

@@ -1,0 +1,97 @@
+"""mesh.io.keys.Keys: every Redis key of the project, byte for byte, under a sample prefix.
+
+Stored keys outlive a release: a changed name silently loses the data under the old one (budgets,
+breakers, audit heads, data keys), so each name is pinned here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from datetime import datetime, timezone
+
+import pybreaker
+import pytest
+
+from mesh.io.keys import Keys
+
+pytestmark = pytest.mark.unit
+
+K = Keys("sb:")
+NOW = datetime(2026, 3, 7, 9, 5, 59, tzinfo=timezone.utc)
+
+EXPECTED = {
+    "ledger": (K.ledger("executor", "acme", "t1/s1#0"), "sb:t:acme:idem:executor:t1/s1#0"),
+    "task": (K.task("acme", "t1"), "sb:t:acme:task:t1"),
+    "masks": (K.masks("acme", "t1"), "sb:t:acme:task:t1:masks"),
+    "pending": (K.pending("retriever", "q1"), "sb:pending:retriever:q1"),
+    "heartbeat": (K.heartbeat("index", "4242"), "sb:agents:index:4242"),
+    "heartbeats": (K.heartbeats(), "sb:agents:*"),
+    "leases": (K.leases("cheap"), "sb:lease:cheap"),
+    "docs": (K.docs("acme"), "sb:t:acme:docs"),
+    "docs_version": (K.docs_version("acme"), "sb:t:acme:docs:version"),
+    "tenant_docs": (K.tenant_docs("acme"), "sb:t:acme:docs*"),
+    "dlq_replayed": (K.dlq_replayed(), "sb:dlq:replayed"),
+    "breaker": (K.breaker("cheap"), "sb:breaker:cheap"),
+    "breaker_state": (K.breaker_state("cheap"), "sb:breaker:cheap:pybreaker:state"),
+    "breaker_opened_at": (K.breaker_opened_at("cheap"), "sb:breaker:cheap:pybreaker:opened_at"),
+    "breaker_failures": (K.breaker_failures("cheap"), "sb:breaker:cheap:pybreaker:fail_counter"),
+    "route": (K.route("cheap"), "sb:route:cheap"),
+    "route_in_flight": (K.route_in_flight("cheap"), "sb:route:cheap:inflight"),
+    "deks": (K.deks(), "sb:deks"),
+    "detections": (K.detections("acme", "fp1", "ab12"), "sb:t:acme:pii:fp1:ab12"),
+    "embedding": (K.embedding("acme", "c0ffee"), "sb:t:acme:emb:c0ffee"),
+    "budget": (K.budget("acme"), "sb:t:acme:budget"),
+    "budget_spent": (K.budget_spent("acme", "2026-03-07"), "sb:t:acme:budget:2026-03-07"),
+    "budget_held": (K.budget_held("acme", "2026-03"), "sb:t:acme:budget:2026-03:held"),
+    "budget_rate": (K.budget_rate("acme", NOW), "sb:t:acme:budget:rate:202603070905"),
+    "policy_sets": (K.policy_sets(), "sb:policy:sets"),
+    "policy_active": (K.policy_active(), "sb:policy:active"),
+    "policy_candidate": (K.policy_candidate(), "sb:policy:candidate"),
+    "policy_history": (K.policy_history(), "sb:policy:history"),
+    "policy_diff": (K.policy_diff("v7"), "sb:policy:diff:v7"),
+    "policies": (K.policies(), "sb:policy:*"),
+    "audit_head": (K.audit_head("acme"), "sb:t:acme:audit:head"),
+    "audit_record": (K.audit_record("acme", "t1/audit#0"), "sb:t:acme:audit:rec:t1/audit#0"),
+    "audit_heads": (K.audit_heads(), "sb:t:*:audit:head"),
+    "replay_prefix": (K.replay_prefix("ab12cd34"), "sb:replay:ab12cd34:"),
+    "rebuild_prefix": (K.rebuild_prefix(), "sb:rebuild:"),
+}
+PARSERS = {"tenant_of_task", "agent_of_heartbeat", "tenant_of_audit_head", "shared", "moved"}
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED))
+def test_each_key_is_exactly_what_is_stored(method):
+    made, expected = EXPECTED[method]
+    assert made == expected
+
+
+def test_every_key_method_is_pinned_here():
+    methods = {name for name, _ in inspect.getmembers(Keys, inspect.isfunction) if not name.startswith("_")}
+    assert methods == set(EXPECTED) | PARSERS
+
+
+@pytest.mark.parametrize("tenant", ["acme", "a:b", "t:task:x"])
+def test_parsers_give_back_what_the_key_was_made_of(tenant):
+    assert K.tenant_of_task(K.task(tenant, "t1")) == tenant
+    assert K.tenant_of_audit_head(K.audit_head(tenant)) == tenant
+    assert K.agent_of_heartbeat(K.heartbeat("retriever", "77")) == "retriever"
+
+
+def test_shared_keys_are_under_the_cache_prefix_when_one_is_set():
+    assert K.shared(None) is K and K.shared("") is K
+    assert K.shared("live:").deks() == "live:deks"
+    assert K.shared("live:").embedding("acme", "c") == "live:t:acme:emb:c"
+
+
+def test_a_key_moves_to_another_namespace_with_its_name():
+    ns = Keys(K.replay_prefix("r1"))
+    assert K.moved(K.docs("acme"), ns) == "sb:replay:r1:t:acme:docs" == ns.docs("acme")
+    assert K.moved(K.policy_active(), ns) == ns.policy_active()
+
+
+def test_breaker_keys_are_where_pybreaker_keeps_its_state():
+    storage = object.__new__(pybreaker.CircuitRedisStorage)  # its constructor writes to Redis
+    storage._namespace_name = K.breaker("cheap")
+    assert storage._namespace("state") == K.breaker_state("cheap")
+    assert storage._namespace("opened_at") == K.breaker_opened_at("cheap")
+    assert storage._namespace("fail_counter") == K.breaker_failures("cheap")
