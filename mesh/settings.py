@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     retention_hours: float = Field(168.0, gt=0, description="retention.ms of the topics the mesh creates: how far "
                                    "back `trace`, `usage` and `replay` can look (at least your debugging window)")
 
-    # consumer and producer tuning (the embedded broker wants short waits: FIELD-NOTES.md)
+    # consumer and producer tuning (the embedded broker answers a fetch only when its wait runs out: short waits)
     profile: str = Field("latency", pattern="^(latency|throughput)$",
                          description="tuning defaults for what is not set: latency (no linger, 5 ms fetch waits, "
                          "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip, no query prefetch)")

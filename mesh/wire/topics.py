@@ -1,6 +1,6 @@
 """Topic names and the record each carries: the routing table of the mesh.
 
-Logical names are those of DESIGN.md; ``Topics(settings)`` adds the configured prefix.
+Agents name topics by their logical names below; ``Topics(prefix)`` adds the configured prefix.
 Every topic ``T`` has a dead-letter topic ``T.dlq`` carrying ``DeadLetter`` records.
 """
 
