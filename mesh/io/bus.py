@@ -95,7 +95,7 @@ class Publisher:
     """A producer that confirms every message; idempotent where the agents' producers are.
 
     On the embedded tansu an idempotent confluent producer waits 0.5-1 s for its producer id
-    before the first send (measured), which every `switchboard ask` would pay; duplicates a
+    before the first send, which every `switchboard ask` would pay; duplicates a
     retry could cause are caught by the consumers' idempotency ledger either way.
     """
 

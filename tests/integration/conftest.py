@@ -29,9 +29,8 @@ def make_settings(run_dir, **overrides) -> Settings:
                   ask_timeout_s=30.0, trace_exporter="file",
                   # Several meshes run at once in this suite on two cores: at the 5 ms default every busy
                   # consumer fetches 200 times a second (tansu answers a fetch only when its wait runs out),
-                  # which starved agent start-ups before idle consumers backed off (mesh.runtime.fetch_wait). With
-                  # the back-off the default measured the same (whole suite 766 s against 755 s at 20 ms);
-                  # 20 ms stays, as the setting CI has passed with most often.
+                  # which starves agent start-ups unless idle consumers back off (mesh.runtime.fetch_wait).
+                  # With that back-off the default does as well; 20 ms is the wait CI has passed with most.
                   fetch_max_wait_ms=20,
                   # meshes of other modules sit idle for minutes while one module runs: a shorter deep
                   # back-off keeps the first task after such a spell quick
