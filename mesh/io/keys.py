@@ -70,6 +70,10 @@ class Keys:
         """The agent of a key made by ``heartbeat``."""
         return key[len(self.prefix) + len("agents:"):].split(":", 1)[0]
 
+    def instance_of_heartbeat(self, key: str) -> str:
+        """The instance of a key made by ``heartbeat``."""
+        return key.rsplit(":", 1)[-1]
+
     def leases(self, name: str) -> str:
         """Sorted set of the leases held on ``name`` (an endpoint's calls in flight), scored by expiry."""
         return f"{self.prefix}lease:{name}"

@@ -97,7 +97,7 @@ class Mesh:
         while waiting:
             for name in list(waiting):
                 ours = {str(c.pid) for label, c in self.workers.items() if label.split("-")[0] == name and c.running()}
-                beats = [k.decode().rsplit(":", 1)[-1] for k in r.scan_iter(keys.heartbeat(name, "*"), count=100)]
+                beats = [keys.instance_of_heartbeat(k.decode()) for k in r.scan_iter(keys.heartbeat(name, "*"), count=100)]
                 if (ours and ours <= set(beats)) or (beats and not ours):  # all ours, or an external worker
                     waiting.discard(name)
                     say(f"agent {name} ready")

@@ -56,7 +56,7 @@ EXPECTED = {
     "replay_prefix": (K.replay_prefix("ab12cd34"), "sb:replay:ab12cd34:"),
     "rebuild_prefix": (K.rebuild_prefix(), "sb:rebuild:"),
 }
-PARSERS = {"tenant_of_task", "agent_of_heartbeat", "tenant_of_audit_head", "shared", "moved"}
+PARSERS = {"tenant_of_task", "agent_of_heartbeat", "instance_of_heartbeat", "tenant_of_audit_head", "shared", "moved"}
 
 
 @pytest.mark.parametrize("method", sorted(EXPECTED))
@@ -75,6 +75,7 @@ def test_parsers_give_back_what_the_key_was_made_of(tenant):
     assert K.tenant_of_task(K.task(tenant, "t1")) == tenant
     assert K.tenant_of_audit_head(K.audit_head(tenant)) == tenant
     assert K.agent_of_heartbeat(K.heartbeat("retriever", "77")) == "retriever"
+    assert K.instance_of_heartbeat(K.heartbeat("retriever", "77")) == "77"
 
 
 def test_shared_keys_are_under_the_cache_prefix_when_one_is_set():
