@@ -1,11 +1,13 @@
 """Faust wiring: one Faust app (one consumer group) per agent, feeding ``Processor``.
 
 Each agent's app consumes its topics as raw bytes and hands every message to the runtime,
-which decodes, dead-letters, deduplicates and produces. The offset of a message is acked
-only after the runtime returns, that is after its outputs were acknowledged by the broker.
+which decodes, dead-letters, deduplicates and produces. Messages run in the route's window
+(``mesh.runtime.window``), many at once; a message's offset is acked only after the runtime
+returned for it and for every earlier message of its partition, that is after their outputs
+were acknowledged by the broker.
 
 Faust hard-codes a 1.5 s fetch wait for its stream consumer; the embedded broker answers a
-fetch only when the wait runs out (FIELD-NOTES.md), so ``_Transport`` sets the configured wait.
+fetch only when the wait runs out, so ``_Transport`` sets the configured wait.
 Its producer waits for all replicas and is idempotent where the broker supports it (the
 embedded tansu refuses aiokafka's InitProducerId; the idempotency ledger covers duplicates).
 """
@@ -197,8 +199,8 @@ async def _ready_batches(stream, max_size: int):
 
     A batch closes as soon as no further event is waiting (or at ``max_size``): a lone message is
     handled at once, and under load what queued while one batch was handled forms the next. Faust's
-    ``take_events`` flushes on a timer instead, so every message waited up to its interval (a
-    query up to 5 ms) and an idle agent woke at every tick.
+    ``take_events`` flushes on a timer instead, which makes every message wait up to its interval
+    and wakes an idle agent at every tick.
     """
     waiting = stream.channel.queue
     batch = []
