@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from schemas.models import (
     RetrieveStep,
 )
 
-__all__ = ["spec"]
+__all__ = ["spec", "IndexAgent", "LazyEncoder", "ShardBuilder"]
 
 log = get_logger("switchboard.index")
 
@@ -54,143 +55,206 @@ _SETTLE_S = 0.5  # quiet time after an ingest batch before its tenant's shard is
 _trigger = contextvars.ContextVar("trigger", default="query")  # what asked for a shard build
 
 
-def routes(ctx: AgentContext) -> Parts:
-    s = ctx.settings
-    store = DocStore(ctx.redis, ctx.keys, ctx.sealer)
-    precision = resolve_precision(s.encoder_precision)
-    vectors_of = model_id(precision)  # keys cached vectors and snapshots: a model and precision
-    encoder: list[Encoder] = []  # loaded once, on first use, off the event loop (about 2 s)
-    loading = asyncio.Lock()
+# --- pure functions ------------------------------------------------------------------------------------
 
-    async def encode_async(texts: list[str]) -> np.ndarray:
-        async with loading:
-            if not encoder:
-                encoder.append(await asyncio.to_thread(Encoder, s.encoder_threads, s.encoder_max_length,
-                                                       s.encoder_batch_size, precision))
-        return await encoder[0].encode_async(texts)
+def check_tenants(docs: list[DocumentIngest]) -> None:
+    """``DeterministicError`` for the first document whose access tenant is not its envelope's."""
+    for doc in docs:
+        if doc.access.tenant_id != doc.envelope.tenant_id:
+            raise DeterministicError(f"document {doc.doc_id} is for tenant {doc.access.tenant_id!r} but was "
+                                     f"sent for tenant {doc.envelope.tenant_id!r}", code="tenant_mismatch")
 
-    cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encode_async,
-                           capacity=s.embedding_cache_size)
-    device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
-    async def build_shard(corpus: Corpus) -> VectorShard:
+
+def searchable_texts(doc: DocumentIngest) -> list[str]:
+    """The texts a document is searched by (none for a delete)."""
+    return [] if doc.op.value == "delete" else [r.searchable for r in doc_passages(doc)]
+
+
+def by_tenant(queries: list[IndexQuery]) -> dict[str, list[int]]:
+    """The places of ``queries`` per tenant."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, q in enumerate(queries):
+        members[q.envelope.tenant_id].append(i)
+    return members
+
+
+def by_search(queries: list[IndexQuery]) -> dict[tuple, list[int]]:
+    """The places of ``queries`` per search they can share: one tenant, one allow-list."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, q in enumerate(queries):
+        groups[(q.envelope.tenant_id, None if q.allow is None else tuple(sorted(q.allow)))].append(i)
+    return groups
+
+
+def result(q: IndexQuery, corpus: Corpus, scores: np.ndarray, ids: np.ndarray,
+           allow: tuple[str, ...] | None) -> IndexResult:
+    """The answer to ``q``: the best passage of each of its k best documents, from one row of a search."""
+    best = best_per_doc(scores, ids, corpus.doc_of_row, q.k)
+    # ids and scores only: the retriever holds the same passages (a result of 100 hits stays small)
+    hits = [Passage(doc_id=d, passage_id=corpus.rows[r].passage_id, text="", score=round(float(sc), 6))
+            for d, r, sc in best]
+    searched = len(corpus.docs) if allow is None else len(set(allow) & corpus.docs.keys())
+    return IndexResult(envelope=child_envelope(q.envelope, "index.result"), query_id=q.query_id, hits=hits,
+                       searched=searched)
+
+
+def questions_of(steps: list[RetrieveStep]) -> dict[str, list[str]]:
+    """Per tenant, the questions of the steps that will query the index (all but lexical ones)."""
+    questions: dict[str, list[str]] = defaultdict(list)
+    for step in steps:
+        if step.mode is not RetrievalMode.lexical:
+            questions[step.envelope.tenant_id].append(step.question)
+    return questions
+
+
+# --- collaborators -------------------------------------------------------------------------------------
+
+class LazyEncoder:
+    """The sentence encoder, loaded once, on first use, off the event loop (about 2 s)."""
+
+    def __init__(self, threads: int, max_length: int, batch_size: int, precision: str) -> None:
+        self._options = (threads, max_length, batch_size, precision)
+        self._encoder: Encoder | None = None
+        self._loading = asyncio.Lock()
+
+    async def encode_async(self, texts: list[str]) -> np.ndarray:
+        async with self._loading:
+            if self._encoder is None:
+                self._encoder = await asyncio.to_thread(Encoder, *self._options)
+        return await self._encoder.encode_async(texts)
+
+
+class ShardBuilder:
+    """Builds a tenant's vector shard from a snapshot of its vectors, else from the embedding cache."""
+
+    def __init__(self, cache: EmbeddingCache, snapshots_dir: Path, vectors_of: str, device: str,
+                 exact_threshold: int, nprobe: int) -> None:
+        self._cache, self._snapshots, self._vectors_of = cache, snapshots_dir, vectors_of
+        self._device, self._exact_threshold, self._nprobe = device, exact_threshold, nprobe
+
+    async def build(self, corpus: Corpus) -> VectorShard:
         texts = [r.searchable for r in corpus.rows]
-        key = snapshots.fingerprint(vectors_of, texts)
-        vectors = await asyncio.to_thread(snapshots.load, s.snapshots, corpus.tenant, key)
+        key = snapshots.fingerprint(self._vectors_of, texts)
+        vectors = await asyncio.to_thread(snapshots.load, self._snapshots, corpus.tenant, key)
         source = "snapshot"
         if vectors is None:
-            vectors, source = await cache.get_many(texts, corpus.tenant), "cache"
-            await asyncio.to_thread(snapshots.save, s.snapshots, corpus.tenant, key, vectors)
-        shard = VectorShard(DIM, device, s.exact_threshold, s.nprobe)
+            vectors, source = await self._cache.get_many(texts, corpus.tenant), "cache"
+            await asyncio.to_thread(snapshots.save, self._snapshots, corpus.tenant, key, vectors)
+        shard = VectorShard(DIM, self._device, self._exact_threshold, self._nprobe)
         shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
         SHARD_BUILDS.labels(_trigger.get()).inc()
         log.info("shard_built", tenant=corpus.tenant, version=corpus.version, docs=len(corpus.docs),
-                 passages=len(corpus.rows), source=source, cache_hit_rate=round(cache.hit_rate, 3), device=device,
-                 trigger=_trigger.get())
+                 passages=len(corpus.rows), source=source, cache_hit_rate=round(self._cache.hit_rate, 3),
+                 device=self._device, trigger=_trigger.get())
         return shard
 
-    shards = PerTenant(store, build_shard)
-    settle_at: dict[str, float] = {}  # tenant -> when its ingest will have been quiet long enough
-    refreshing: dict[str, asyncio.Task] = {}
-    ingesting = [0]  # ingest batches in hand: a rebuild then would encode their texts a second time
 
-    async def refresh(tenant: str) -> None:
+# --- the agent -----------------------------------------------------------------------------------------
+
+class IndexAgent:
+    """The handlers: ingest (store, encode, rebuild once settled), search, prefetch; and the warm-up."""
+
+    def __init__(self, store: DocStore, cache: EmbeddingCache, shards: PerTenant[VectorShard],
+                 encoder: LazyEncoder) -> None:
+        self._store, self._cache, self._shards, self._encoder = store, cache, shards, encoder
+        self._settle_at: dict[str, float] = {}  # tenant -> when its ingest will have been quiet long enough
+        self._refreshing: dict[str, asyncio.Task] = {}
+        self._ingesting = 0  # ingest batches in hand: a rebuild then would encode their texts a second time
+
+    async def warmup(self) -> None:
+        await self._encoder.encode_async(["warm up"])  # load the model before reporting ready, not on the first query
+
+    async def ingest_many(self, docs: list[DocumentIngest]) -> list[list[Emit]]:
+        self._ingesting += 1
+        try:
+            return await self._store_and_encode(docs)
+        finally:
+            self._ingesting -= 1
+
+    async def _store_and_encode(self, docs: list[DocumentIngest]) -> list[list[Emit]]:
+        check_tenants(docs)
+        texts: dict[str, list[str]] = defaultdict(list)
+        for doc in docs:
+            tenant = doc.access.tenant_id
+            previous = await self._store.apply(doc)
+            new = searchable_texts(doc)
+            if previous is not None:
+                await self._cache.forget([t for t in (r.searchable for r in doc_passages(previous)) if t not in new],
+                                         tenant)
+            texts[tenant] += new
+        for tenant, new in texts.items():  # encode now, a batch per tenant, so queries find them cached
+            await self._cache.get_many(new, tenant)
+            self._refresh_soon(tenant)
+        return [[] for _ in docs]
+
+    def _refresh_soon(self, tenant: str) -> None:
+        """Rebuild ``tenant``'s shard once no batch is in hand and none came for ``_SETTLE_S``."""
+        self._settle_at[tenant] = asyncio.get_running_loop().time() + _SETTLE_S
+        if tenant not in self._refreshing:
+            self._refreshing[tenant] = asyncio.create_task(self._refresh(tenant))
+
+    async def _refresh(self, tenant: str) -> None:
         _trigger.set("ingest")  # this task's own context
         loop = asyncio.get_running_loop()
         try:
-            while tenant in settle_at:  # again if documents came in during the build
-                while ingesting[0] or (wait := settle_at[tenant] - loop.time()) > 0:
-                    await asyncio.sleep(_SETTLE_S if ingesting[0] else wait)
-                del settle_at[tenant]
-                await shards.get(tenant)
+            while tenant in self._settle_at:  # again if documents came in during the build
+                while self._ingesting or (wait := self._settle_at[tenant] - loop.time()) > 0:
+                    await asyncio.sleep(_SETTLE_S if self._ingesting else wait)
+                del self._settle_at[tenant]
+                await self._shards.get(tenant)
         except Exception as err:  # the next query builds it then; nothing is lost
             log.warning("shard_refresh_failed", tenant=tenant, error=str(err))
         finally:
-            refreshing.pop(tenant, None)
+            self._refreshing.pop(tenant, None)
 
-    def refresh_soon(tenant: str) -> None:
-        """Rebuild ``tenant``'s shard once no batch is in hand and none came for ``_SETTLE_S``."""
-        settle_at[tenant] = asyncio.get_running_loop().time() + _SETTLE_S
-        if tenant not in refreshing:
-            refreshing[tenant] = asyncio.create_task(refresh(tenant))
-
-    async def ingest_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
-        ingesting[0] += 1
-        try:
-            return await store_and_encode(docs)
-        finally:
-            ingesting[0] -= 1
-
-    async def store_and_encode(docs: list[DocumentIngest]) -> list[list[Emit]]:
-        texts: dict[str, list[str]] = defaultdict(list)
-        for doc in docs:
-            if doc.access.tenant_id != doc.envelope.tenant_id:
-                raise DeterministicError(f"document {doc.doc_id} is for tenant {doc.access.tenant_id!r} but was "
-                                         f"sent for tenant {doc.envelope.tenant_id!r}", code="tenant_mismatch")
-        for doc in docs:
-            tenant = doc.access.tenant_id
-            previous = await store.apply(doc)
-            new = [] if doc.op.value == "delete" else [r.searchable for r in doc_passages(doc)]
-            if previous is not None:
-                await cache.forget([t for t in (r.searchable for r in doc_passages(previous)) if t not in new], tenant)
-            texts[tenant] += new
-        for tenant, new in texts.items():  # encode now, a batch per tenant, so queries find them cached
-            await cache.get_many(new, tenant)
-            refresh_soon(tenant)
-        return [[] for _ in docs]
-
-    async def query_many(queries: list[IndexQuery]) -> list[list[Emit]]:
+    async def query_many(self, queries: list[IndexQuery]) -> list[list[Emit]]:
         vectors = np.empty((len(queries), DIM), dtype=np.float32)
-        by_tenant: dict[str, list[int]] = defaultdict(list)
-        for i, q in enumerate(queries):
-            by_tenant[q.envelope.tenant_id].append(i)
-        for tenant, members in by_tenant.items():
-            vectors[members] = await cache.get_many([queries[i].text for i in members], tenant)
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for i, q in enumerate(queries):
-            groups[(q.envelope.tenant_id, None if q.allow is None else tuple(sorted(q.allow)))].append(i)
+        for tenant, members in by_tenant(queries).items():
+            vectors[members] = await self._cache.get_many([queries[i].text for i in members], tenant)
         out: list[list[Emit]] = [[] for _ in queries]
-        for (tenant, allow), members in groups.items():
-            corpus, shard = await shards.get(tenant)
+        for (tenant, allow), members in by_search(queries).items():
+            corpus, shard = await self._shards.get(tenant)
             rows = None if allow is None else np.flatnonzero(corpus.row_mask(list(allow)))
             k = max(queries[i].k for i in members)
             scores, ids = shard.search(vectors[members], k * 3, rows)
             for j, i in enumerate(members):
-                q = queries[i]
-                best = best_per_doc(scores[j], ids[j], corpus.doc_of_row, q.k)
-                # ids and scores only: the retriever holds the same passages (a result of 100 hits stays small)
-                hits = [Passage(doc_id=d, passage_id=corpus.rows[r].passage_id, text="", score=round(float(sc), 6))
-                        for d, r, sc in best]
-                searched = len(corpus.docs) if allow is None else len(set(allow) & corpus.docs.keys())
-                out[i] = [Emit("index.results", IndexResult(envelope=child_envelope(q.envelope, "index.result"),
-                                                            query_id=q.query_id, hits=hits, searched=searched))]
+                out[i] = [Emit("index.results", result(queries[i], corpus, scores[j], ids[j], allow))]
         return out
 
-    async def prefetch_many(steps: list[RetrieveStep]) -> list[list[Emit]]:
+    async def prefetch_many(self, steps: list[RetrieveStep]) -> list[list[Emit]]:
         """Start encoding the questions of steps that will query the index; return at once.
 
         Nothing waits on it but the query that will ask for the same text (``EmbeddingCache`` shares
         an encoding under way), so a failure here only means that query encodes the text itself.
         """
-        questions: dict[str, list[str]] = defaultdict(list)
-        for step in steps:
-            if step.mode is not RetrievalMode.lexical:
-                questions[step.envelope.tenant_id].append(step.question)
-        for tenant, texts in questions.items():
-            in_background(cache.get_many(texts, tenant), "prefetching questions")
+        for tenant, texts in questions_of(steps).items():
+            in_background(self._cache.get_many(texts, tenant), "prefetching questions")
         return [[] for _ in steps]
 
-    async def warmup() -> None:
-        await encode_async(["warm up"])  # load the model before reporting ready, not on the first query
 
-    prefetch = [Route("steps.retrieve", idempotent=False, reports="nobody", handle_many=prefetch_many)]
-    return Parts([Route("docs.ingest", idempotent=False, reports="nobody", handle_many=ingest_many, batch_size=128),
+# --- wiring --------------------------------------------------------------------------------------------
+
+def routes(ctx: AgentContext) -> Parts:
+    s = ctx.settings
+    store = DocStore(ctx.redis, ctx.keys, ctx.sealer)
+    precision = resolve_precision(s.encoder_precision)
+    vectors_of = model_id(precision)  # keys cached vectors and snapshots: a model and precision
+    encoder = LazyEncoder(s.encoder_threads, s.encoder_max_length, s.encoder_batch_size, precision)
+    cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encoder.encode_async,
+                           capacity=s.embedding_cache_size)
+    device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
+    builder = ShardBuilder(cache, s.snapshots, vectors_of, device, s.exact_threshold, s.nprobe)
+    agent = IndexAgent(store, cache, PerTenant(store, builder.build), encoder)
+    prefetch = [Route("steps.retrieve", idempotent=False, reports="nobody", handle_many=agent.prefetch_many)]
+    return Parts([Route("docs.ingest", idempotent=False, reports="nobody", handle_many=agent.ingest_many,
+                        batch_size=128),
                   # a failed search is the retriever's to handle (it answers from BM25 after its timeout). No
                   # ledger: a search has no side effect, and a redelivered query's result carries the same
                   # idempotency key, which the retriever's own ledger answers with what it sent the first time
                   # (saves two Redis round trips, one of them writing a hundred hits, on each query's path)
-                  Route("index.queries", idempotent=False, reports="nobody", handle_many=query_many),
+                  Route("index.queries", idempotent=False, reports="nobody", handle_many=agent.query_many),
                   # no ledger and no output either: a prefetch only warms the cache
-                  *(prefetch if s.query_prefetch else [])], warmup=warmup)
+                  *(prefetch if s.query_prefetch else [])], warmup=agent.warmup)
 
 
 spec = AgentSpec("index", routes)
