@@ -30,16 +30,20 @@ from index.corpus import Corpus, best_per_doc, doc_passages
 from index.fusion import convex, rrf
 from index.packing import pack
 from index.store import DocStore, PerTenant
-from mesh.io.breakers import Breakers
+from mesh.io.breakers import Breakers, SharedBreaker
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import redis_errors
 from mesh.observe.tracing import tracer
 from mesh.runtime.background import in_background
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer
 from mesh.settings import Settings
-from mesh.wire.envelope import child_envelope
+from mesh.wire.codec import AvroCodec
+from mesh.wire.envelope import Envelope, child_envelope
 from policy.access import read_filter, readable
-from policy.rollout import Rollout, in_sample
+from policy.engine import PolicyEngine
+from policy.rollout import Policies, Rollout, in_sample
+from policy.sanitize import Sanitizer
 from policy.step_sanitizer import sanitized, sanitizer_for
 from schemas.models import (
     DocumentIngest,
@@ -48,13 +52,14 @@ from schemas.models import (
     IndexQuery,
     IndexResult,
     Passage,
+    Principal,
     RetrievalMode,
     RetrieveStep,
 )
 
 _tracer = tracer("switchboard.retriever")
 
-__all__ = ["spec", "fuse", "index_query"]
+__all__ = ["spec", "ParkedSteps", "Retriever", "fuse", "index_query"]
 
 _PENDING_TTL_S = 3600
 _SCAN_CHUNK = 16  # texts per scan of ingested passages (about half a second of NER)
@@ -67,6 +72,10 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then return body end
 return nil
 """
 
+Hit = tuple[str, str, float]  # doc id, passage id, score
+
+
+# --- pure functions ------------------------------------------------------------------------------------
 
 def index_query(step: RetrieveStep, allow: list[str] | None) -> IndexQuery:
     """The dense search for ``step``; its id is the step's idempotency key, so a redelivery asks the same."""
@@ -87,14 +96,14 @@ def fuse(mode: RetrievalMode, lexical: list[Passage], dense: list[Passage], sett
     return [by_doc[d].model_copy(update={"score": round(s, 9)}) for d, s in fused]
 
 
-def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: np.ndarray, k: int) -> list[tuple[str, str, float]]:
+def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: np.ndarray, k: int) -> list[Hit]:
     """(doc id, passage id, score) of the k best documents by BM25, under the allowed rows."""
     scores, rows = bm25.search(question, k * 3, allowed)
     return [(d, corpus.rows[r].passage_id, round(float(s), 6))
             for d, r, s in best_per_doc(scores, rows, corpus.doc_of_row, k)]
 
 
-def _passages(corpus: Corpus, hits: list[tuple[str, str, float]]) -> list[Passage]:
+def _passages(corpus: Corpus, hits: list[Hit]) -> list[Passage]:
     """Hits with their text from the corpus (a passage gone since, by an update, is dropped)."""
     out = []
     for doc_id, passage_id, score in hits:
@@ -105,153 +114,231 @@ def _passages(corpus: Corpus, hits: list[tuple[str, str, float]]) -> list[Passag
     return out
 
 
-def routes(ctx: AgentContext) -> Parts:
-    redis, keys, codec, s = ctx.redis, ctx.keys, ctx.codec, ctx.settings
-    async def build_bm25(corpus: Corpus) -> BM25:
-        return await asyncio.to_thread(BM25, [r.searchable for r in corpus.rows])
+def reader_key(version: str, who: Principal) -> tuple:
+    """What a principal's allow-list depends on, besides the documents: the policies and who they are."""
+    return version, who.user_id, tuple(sorted(who.groups)), tuple(sorted(who.roles)), who.clearance
 
-    corpora = PerTenant(DocStore(redis, keys, ctx.sealer), build_bm25)
-    rollout = Rollout(redis, keys, s.policy_dir)
-    breaker = Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index")
 
-    async def shadow_reads(candidate, who, docs, allowed: list[str], task_id: str) -> None:
-        """Record every document the candidate policies would decide differently for this reader."""
-        theirs, ours = set(readable(candidate, who, docs)), set(allowed)
-        diffs = [{"request": task_id, "principal": f"{who.tenant_id}/{who.user_id}", "action": "read_document",
-                  "resource": f"Document::{d}", "active": "allow" if d in ours else "deny",
-                  "candidate": "allow" if d in theirs else "deny", "active_policies": [], "candidate_policies": []}
-                 for d in sorted(ours ^ theirs)]
-        if diffs:
-            await rollout.record(candidate.version, diffs)
-    deadlines = keys.pending("retriever", "deadlines")
+def read_diffs(who: Principal, ours: set[str], theirs: set[str], task_id: str) -> list[dict]:
+    """The documents the candidate policies (``theirs``) would decide otherwise than the active (``ours``)."""
+    return [{"request": task_id, "principal": f"{who.tenant_id}/{who.user_id}", "action": "read_document",
+             "resource": f"Document::{d}", "active": "allow" if d in ours else "deny",
+             "candidate": "allow" if d in theirs else "deny", "active_policies": [], "candidate_policies": []}
+            for d in sorted(ours ^ theirs)]
 
-    sanitizer = sanitizer_for(ctx) if s.sanitize else None
 
-    async def warmup() -> None:  # load the NER pipeline before reporting ready, not on the first step
-        if sanitizer is not None:
-            await asyncio.to_thread(sanitizer.detector.warm)
+def ingested_texts(docs: list[DocumentIngest]) -> dict[str, list[str]]:
+    """Per tenant, the titles and passages of the upserted documents, to scan for sensitive values."""
+    texts: dict[str, list[str]] = {}
+    for doc in docs:
+        if doc.op is DocumentOp.upsert:
+            rows = doc_passages(doc)
+            texts.setdefault(doc.access.tenant_id, []).extend([rows[0].title, *(r.text for r in rows)])
+    return texts
 
-    async def scan_many(docs: list[DocumentIngest]) -> list[list[Emit]]:
-        """Scan what was ingested now, off any step's path, a few texts at a time: a step that needs
-        one of them waits for its few (shared in-flight), not for the whole batch."""
-        texts: dict[str, list[str]] = {}
-        for doc in docs:
-            if doc.op is DocumentOp.upsert:
-                rows = doc_passages(doc)
-                texts.setdefault(doc.access.tenant_id, []).extend([rows[0].title, *(r.text for r in rows)])
-        for tenant, batch in texts.items():
-            for start in range(0, len(batch), _SCAN_CHUNK):
-                await sanitizer.scans.find_many(tenant, batch[start:start + _SCAN_CHUNK])
-        return [[] for _ in docs]
 
-    def scan_question(step: RetrieveStep) -> None:
-        """Scan the question while the index agent searches, so the step's sanitization finds it scanned
-        (a failure only means the step scans it itself)."""
-        if sanitizer is not None:
-            in_background(sanitizer.scans.find_many(step.principal.tenant_id, [step.question]), "scanning a question")
+def execute_step(step: RetrieveStep, envelope: Envelope, question: str, packed: list[Passage],
+                 ranked: list[Passage], degraded: str | None) -> ExecuteStep:
+    """The step for the executor: the (sanitized) question and packed context, and the ranking they came from."""
+    return ExecuteStep(envelope=child_envelope(envelope, "execute"), question=question, principal=step.principal,
+                       passages=packed, ranking=[p.doc_id for p in ranked], scores=[p.score for p in ranked],
+                       degraded=degraded, output_schema=step.output_schema)
 
-    async def execute(step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope,
-                      degraded: str | None = None) -> list[Emit]:
-        """The step for the executor: its context packed, and (unless off) sanitized, with the audit of that."""
-        packed, question, audit = pack(ranked, s.context_tokens, step.top_k), step.question, []
-        if sanitizer is not None:
-            classes = {d: corpus.docs[d].access.classification.rank for d in {p.doc_id for p in packed}
-                       if d in corpus.docs}
-            question, packed, audit = await sanitized(sanitizer, (await rollout.current()).active, step, packed,
-                                                      classes, envelope)
-        return [Emit("steps.execute", ExecuteStep(envelope=child_envelope(envelope, "execute"), question=question,
-                                                  principal=step.principal, passages=packed,
-                                                  ranking=[p.doc_id for p in ranked],
-                                                  scores=[p.score for p in ranked], degraded=degraded,
-                                                  output_schema=step.output_schema)), *audit]
 
-    async def retrieve(step: RetrieveStep) -> list[Emit]:
-        corpus, bm25 = await corpora.get(step.principal.tenant_id)
-        who, now = step.principal, await rollout.current()
-        docs = lambda: [(d.doc_id, d.access) for d in corpus.docs.values()]  # noqa: E731 (built only when needed)
-        key = (now.active.version, who.user_id, tuple(sorted(who.groups)), tuple(sorted(who.roles)), who.clearance)
-        with _tracer.start_as_current_span("retrieve.access_filter") as span:
-            allowed, mask = corpus.allowed_by(key, lambda: readable(now.active, who, docs()))
-            span.set_attributes({"switchboard.allowed": len(allowed), "switchboard.documents": len(corpus.docs)})
-        if now.candidate is not None and in_sample(step.envelope.task_id, now.share):
-            await shadow_reads(now.candidate, who, docs(), allowed, step.envelope.task_id)
-        with _tracer.start_as_current_span("retrieve.bm25"):
-            lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
-        if step.mode is RetrievalMode.lexical:
-            return await execute(step, corpus, _passages(corpus, lexical), step.envelope)
-        if not await breaker.allow():
-            return await execute(step, corpus, _passages(corpus, lexical), step.envelope,
-                                 degraded="index agent unavailable (its breaker is open): BM25 only")
-        query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
-        parked = json.dumps({"step": codec.encode(step).hex(), "lexical": lexical})
+async def build_bm25(corpus: Corpus) -> BM25:
+    return await asyncio.to_thread(BM25, [r.searchable for r in corpus.rows])
+
+
+# --- collaborators -------------------------------------------------------------------------------------
+
+class ParkedSteps:
+    """Steps waiting in Redis for the index agent's answer, each with a deadline; exactly one of the
+    answer and the timeout claims a step."""
+
+    def __init__(self, redis, keys: Keys, codec: AvroCodec, timeout_s: float) -> None:
+        self._redis, self._keys, self._codec, self._timeout_s = redis, keys, codec, timeout_s
+        self._deadlines = keys.pending("retriever", "deadlines")
+        self._claim = redis.register_script(_CLAIM)
+
+    async def park(self, query_id: str, step: RetrieveStep, lexical: list[Hit]) -> None:
+        parked = json.dumps({"step": self._codec.encode(step).hex(), "lexical": lexical})
         async with redis_errors("parking the step"):
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.set(keys.pending("retriever", query.query_id), parked, ex=_PENDING_TTL_S)
-                pipe.zadd(deadlines, {query.query_id: time.time() + s.index_timeout_ms / 1000})
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._keys.pending("retriever", query_id), parked, ex=_PENDING_TTL_S)
+                pipe.zadd(self._deadlines, {query_id: time.time() + self._timeout_s})
                 await pipe.execute()
-        scan_question(step)
-        return [Emit("index.queries", query, key=step.principal.tenant_id)]
 
-    claim_script = redis.register_script(_CLAIM)
-
-    async def claim(query_id: str, owner: str) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
-        """Take a parked step for ``owner``; exactly one of the result and the timeout wins it.
+    async def claim(self, query_id: str, owner: str) -> tuple[RetrieveStep, list[Hit]] | None:
+        """Take a parked step (and its BM25 hits) for ``owner``; None if another owner took it.
 
         A claim is idempotent for its owner (a retried or redelivered handler claims again and gets
         the step again), and the parked step stays until it expires, so a failure after the claim
         (Redis restarting mid-handler) never loses the step.
         """
         async with redis_errors("claiming a parked step"):
-            raw = await claim_script(keys=[keys.pending("retriever", query_id),
-                                           keys.pending("retriever", f"{query_id}:claim")],
-                                     args=[owner, _PENDING_TTL_S])
+            raw = await self._claim(keys=[self._keys.pending("retriever", query_id),
+                                          self._keys.pending("retriever", f"{query_id}:claim")],
+                                    args=[owner, _PENDING_TTL_S])
         if raw is None:
             return None
         body = json.loads(raw)
-        step = codec.decode(bytes.fromhex(body["step"]))
-        corpus, _ = await corpora.get(step.principal.tenant_id)
-        return step, corpus, _passages(corpus, [tuple(h) for h in body["lexical"]])
+        return self._codec.decode(bytes.fromhex(body["step"])), [tuple(h) for h in body["lexical"]]
 
-    async def results(result: IndexResult) -> list[Emit]:
-        claimed = await claim(result.query_id, f"result:{result.envelope.idempotency_key}")
+    async def answered(self, query_id: str) -> None:
+        async with redis_errors("clearing a step's deadline"):
+            await self._redis.zrem(self._deadlines, query_id)
+
+    async def overdue(self) -> list[bytes]:
+        """The ids of (up to 100) steps past their deadline."""
+        async with redis_errors("reading overdue steps"):
+            return await self._redis.zrangebyscore(self._deadlines, "-inf", time.time(), start=0, num=100)
+
+    async def forget(self, query_ids: list[bytes]) -> None:
+        async with redis_errors("clearing overdue steps"):
+            await self._redis.zrem(self._deadlines, *query_ids)
+
+
+# --- the agent -----------------------------------------------------------------------------------------
+
+class Retriever:
+    """The handlers: a step (BM25 now, the dense search asked for), the index agent's answer, the
+    timeouts' sweep, the scan of ingested documents; and the warm-up."""
+
+    def __init__(self, corpora: PerTenant[BM25], rollout: Rollout, breaker: SharedBreaker, parked: ParkedSteps,
+                 sanitizer: Sanitizer | None, *, context_tokens: int, index_timeout_ms: int,
+                 fusion: Settings) -> None:
+        self._corpora, self._rollout, self._breaker, self._parked = corpora, rollout, breaker, parked
+        self._sanitizer = sanitizer
+        self._context_tokens, self._timeout_ms = context_tokens, index_timeout_ms
+        self._fusion = fusion  # what ``fuse`` reads: fusion, rrf_k, fusion_alpha
+        self._swept: list[bytes] = []  # the timeouts sent by the last sweep, forgotten once they are acknowledged
+
+    @property
+    def scans(self) -> bool:
+        """Whether it sanitizes, so scans what is ingested."""
+        return self._sanitizer is not None
+
+    async def warmup(self) -> None:  # load the NER pipeline before reporting ready, not on the first step
+        if self._sanitizer is not None:
+            await asyncio.to_thread(self._sanitizer.detector.warm)
+
+    async def retrieve(self, step: RetrieveStep) -> list[Emit]:
+        corpus, bm25 = await self._corpora.get(step.principal.tenant_id)
+        allowed, mask = await self._allowed(step, corpus, await self._rollout.current())
+        with _tracer.start_as_current_span("retrieve.bm25"):
+            lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
+        if step.mode is RetrievalMode.lexical:
+            return await self._execute(step, corpus, _passages(corpus, lexical), step.envelope)
+        if not await self._breaker.allow():
+            return await self._execute(step, corpus, _passages(corpus, lexical), step.envelope,
+                                       degraded="index agent unavailable (its breaker is open): BM25 only")
+        query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
+        await self._parked.park(query.query_id, step, lexical)
+        self._scan_question(step)
+        return [Emit("index.queries", query, key=step.principal.tenant_id)]
+
+    async def _allowed(self, step: RetrieveStep, corpus: Corpus, now: Policies) -> tuple[list[str], np.ndarray]:
+        """The documents (and rows) the principal may read, memoised per principal and store version;
+        the candidate policies' differences recorded for the steps in their sample."""
+        who = step.principal
+        docs = lambda: [(d.doc_id, d.access) for d in corpus.docs.values()]  # noqa: E731 (built only when needed)
+        with _tracer.start_as_current_span("retrieve.access_filter") as span:
+            allowed, mask = corpus.allowed_by(reader_key(now.active.version, who),
+                                              lambda: readable(now.active, who, docs()))
+            span.set_attributes({"switchboard.allowed": len(allowed), "switchboard.documents": len(corpus.docs)})
+        if now.candidate is not None and in_sample(step.envelope.task_id, now.share):
+            await self._shadow_reads(now.candidate, who, docs(), allowed, step.envelope.task_id)
+        return allowed, mask
+
+    async def _shadow_reads(self, candidate: PolicyEngine, who: Principal, docs, allowed: list[str],
+                            task_id: str) -> None:
+        """Record every document the candidate policies would decide differently for this reader."""
+        diffs = read_diffs(who, set(allowed), set(readable(candidate, who, docs)), task_id)
+        if diffs:
+            await self._rollout.record(candidate.version, diffs)
+
+    async def results(self, result: IndexResult) -> list[Emit]:
+        claimed = await self._claim(result.query_id, f"result:{result.envelope.idempotency_key}")
         if claimed is None:
             return []  # already continued (timed out), or never ours
-        async with redis_errors("clearing a step's deadline"):
-            await redis.zrem(deadlines, result.query_id)
-        await breaker.succeeded()
+        await self._parked.answered(result.query_id)
+        await self._breaker.succeeded()
         step, corpus, lexical = claimed
         dense = _passages(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
         with _tracer.start_as_current_span("retrieve.fuse", attributes={"switchboard.dense_hits": len(dense)}):
-            fused = fuse(step.mode, lexical, dense, s)
-        return await execute(step, corpus, fused, result.envelope)
+            fused = fuse(step.mode, lexical, dense, self._fusion)
+        return await self._execute(step, corpus, fused, result.envelope)
 
-    swept: list[bytes] = []
-
-    async def sweep() -> list[Emit]:
-        async with redis_errors("reading overdue steps"):
-            overdue = await redis.zrangebyscore(deadlines, "-inf", time.time(), start=0, num=100)
+    async def sweep(self) -> list[Emit]:
+        """Continue the steps whose index answer is overdue from BM25 alone, marked degraded."""
+        overdue = await self._parked.overdue()
         out = []
         for query_id in overdue:
-            claimed = await claim(query_id.decode(), "timeout")
+            claimed = await self._claim(query_id.decode(), "timeout")
             if claimed is not None:
-                await breaker.failed(f"no answer within {s.index_timeout_ms} ms")
+                await self._breaker.failed(f"no answer within {self._timeout_ms} ms")
                 step, corpus, lexical = claimed
-                out += await execute(step, corpus, lexical, step.envelope,
-                                     degraded=f"index agent did not answer within {s.index_timeout_ms} ms: BM25 only")
-        swept[:] = overdue
+                out += await self._execute(step, corpus, lexical, step.envelope, degraded=(
+                    f"index agent did not answer within {self._timeout_ms} ms: BM25 only"))
+        self._swept = overdue
         return out
 
-    async def forget_swept() -> None:
+    async def forget_swept(self) -> None:
         """Once the timeouts' steps were sent (a failed send leaves them due: the next sweep sends them again)."""
-        if swept:
-            async with redis_errors("clearing overdue steps"):
-                await redis.zrem(deadlines, *swept)
+        if self._swept:
+            await self._parked.forget(self._swept)
 
-    scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=scan_many,
-                      batch_size=128)] if sanitizer is not None else []
-    return Parts([Route("steps.retrieve", retrieve, reports="planner"),
-                  Route("index.results", results, reports="planner"), *scanning],
-                 timers=[Timer(max(0.05, s.index_timeout_ms / 4000), sweep, after=forget_swept)], warmup=warmup)
+    async def _claim(self, query_id: str, owner: str) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
+        """A parked step for ``owner`` (see ``ParkedSteps.claim``), with its corpus and BM25 passages."""
+        claimed = await self._parked.claim(query_id, owner)
+        if claimed is None:
+            return None
+        step, lexical = claimed
+        corpus, _ = await self._corpora.get(step.principal.tenant_id)
+        return step, corpus, _passages(corpus, lexical)
+
+    async def _execute(self, step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope: Envelope,
+                       degraded: str | None = None) -> list[Emit]:
+        """The step for the executor: its context packed, and (unless off) sanitized, with the audit of that."""
+        packed, question, audit = pack(ranked, self._context_tokens, step.top_k), step.question, []
+        if self._sanitizer is not None:
+            classes = {d: corpus.docs[d].access.classification.rank for d in {p.doc_id for p in packed}
+                       if d in corpus.docs}
+            question, packed, audit = await sanitized(self._sanitizer, (await self._rollout.current()).active, step,
+                                                      packed, classes, envelope)
+        return [Emit("steps.execute", execute_step(step, envelope, question, packed, ranked, degraded)), *audit]
+
+    def _scan_question(self, step: RetrieveStep) -> None:
+        """Scan the question while the index agent searches, so the step's sanitization finds it scanned
+        (a failure only means the step scans it itself)."""
+        if self._sanitizer is not None:
+            in_background(self._sanitizer.scans.find_many(step.principal.tenant_id, [step.question]),
+                          "scanning a question")
+
+    async def scan_many(self, docs: list[DocumentIngest]) -> list[list[Emit]]:
+        """Scan what was ingested now, off any step's path, a few texts at a time: a step that needs
+        one of them waits for its few (shared in-flight), not for the whole batch."""
+        for tenant, batch in ingested_texts(docs).items():
+            for start in range(0, len(batch), _SCAN_CHUNK):
+                await self._sanitizer.scans.find_many(tenant, batch[start:start + _SCAN_CHUNK])
+        return [[] for _ in docs]
+
+
+# --- wiring --------------------------------------------------------------------------------------------
+
+def routes(ctx: AgentContext) -> Parts:
+    redis, keys, s = ctx.redis, ctx.keys, ctx.settings
+    retriever = Retriever(PerTenant(DocStore(redis, keys, ctx.sealer), build_bm25), Rollout(redis, keys, s.policy_dir),
+                          Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index"),
+                          ParkedSteps(redis, keys, ctx.codec, s.index_timeout_ms / 1000),
+                          sanitizer_for(ctx) if s.sanitize else None,
+                          context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s)
+    scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=retriever.scan_many,
+                      batch_size=128)] if retriever.scans else []
+    return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner"),
+                  Route("index.results", retriever.results, reports="planner"), *scanning],
+                 timers=[Timer(max(0.05, s.index_timeout_ms / 4000), retriever.sweep, after=retriever.forget_swept)],
+                 warmup=retriever.warmup)
 
 
 spec = AgentSpec("retriever", routes)
