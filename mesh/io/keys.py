@@ -74,10 +74,6 @@ class Keys:
         """The instance of a key made by ``heartbeat``."""
         return key.rsplit(":", 1)[-1]
 
-    def leases(self, name: str) -> str:
-        """Sorted set of the leases held on ``name`` (an endpoint's calls in flight), scored by expiry."""
-        return f"{self.prefix}lease:{name}"
-
     def heartbeats(self) -> str:
         return f"{self.prefix}agents:*"
 

@@ -1,4 +1,4 @@
-"""A counting semaphore in Redis: at most ``limit`` holders of a name at once, across every replica.
+"""A counting semaphore in Redis: at most ``limit`` holders of a key at once, across every replica.
 
 An endpoint's ``concurrency`` is a promise to whoever serves it, so it binds the whole mesh, not
 each executor replica. A holder takes a lease (a member of a sorted set scored by its expiry) in
@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 
-from mesh.io.keys import Keys
 from mesh.io.redis_clients import redis_errors
 
 __all__ = ["Leases"]
@@ -37,38 +36,43 @@ return 0
 
 
 class Leases:
-    """Leases on named resources, shared through Redis by every process that uses the same keys."""
+    """Leases kept in sorted sets (member: lease id, score: expiry in ms), shared through Redis."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, *, poll_s: float = 0.01, max_poll_s: float = 0.2) -> None:
-        self._redis, self._keys = redis, keys
+    def __init__(self, redis: aioredis.Redis, *, poll_s: float = 0.01, max_poll_s: float = 0.2) -> None:
+        self._redis = redis
         self._take = redis.register_script(_TAKE)
         self._poll, self._max_poll = poll_s, max_poll_s
 
-    async def try_take(self, name: str, limit: int, ttl_s: float) -> str | None:
-        """A lease on ``name`` if fewer than ``limit`` are held, else None."""
+    async def try_take(self, key: str, limit: int, ttl_s: float) -> str | None:
+        """A lease in ``key`` if fewer than ``limit`` are held, else None."""
         now_ms, lease = int(time.time() * 1000), uuid.uuid4().hex
         ttl_ms = max(1, int(ttl_s * 1000))
         async with redis_errors("taking a lease"):
-            taken = await self._take(keys=[self._keys.leases(name)], args=[now_ms, limit, now_ms + ttl_ms, lease, ttl_ms])
+            taken = await self._take(keys=[key], args=[now_ms, limit, now_ms + ttl_ms, lease, ttl_ms])
         return lease if taken else None
 
-    async def give_back(self, name: str, lease: str) -> None:
-        async with redis_errors("giving a lease back"):
-            await self._redis.zrem(self._keys.leases(name), lease)
-
-    @asynccontextmanager
-    async def hold(self, name: str, limit: int, ttl_s: float):
-        """Hold one of ``limit`` leases on ``name`` for the body; waits while all are taken."""
+    async def take(self, key: str, limit: int, ttl_s: float) -> str:
+        """A lease in ``key``, waiting while ``limit`` are held."""
         pause = self._poll
-        while (lease := await self.try_take(name, limit, ttl_s)) is None:
+        while (lease := await self.try_take(key, limit, ttl_s)) is None:
             await asyncio.sleep(pause * random.uniform(0.5, 1.0))
             pause = min(pause * 2, self._max_poll)
+        return lease
+
+    async def give_back(self, key: str, lease: str) -> None:
+        async with redis_errors("giving a lease back"):
+            await self._redis.zrem(key, lease)
+
+    @asynccontextmanager
+    async def hold(self, key: str, limit: int, ttl_s: float):
+        """Hold one of ``limit`` leases in ``key`` for the body; waits while all are taken."""
+        lease = await self.take(key, limit, ttl_s)
         try:
             yield lease
         finally:
-            await asyncio.shield(self.give_back(name, lease))
+            await asyncio.shield(self.give_back(key, lease))
 
-    async def held(self, name: str) -> int:
-        """Unexpired leases on ``name`` (for metrics and tests)."""
+    async def held(self, key: str) -> int:
+        """Unexpired leases in ``key`` (for metrics and tests)."""
         async with redis_errors("counting leases"):
-            return await self._redis.zcount(self._keys.leases(name), int(time.time() * 1000), "+inf")
+            return await self._redis.zcount(key, int(time.time() * 1000), "+inf")

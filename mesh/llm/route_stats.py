@@ -1,7 +1,8 @@
 """Endpoint load and health shared by every executor replica, in Redis.
 
-- in flight: a sorted set of call ids scored by when the call must be over, so a replica that
-  dies mid-call stops counting once its call's timeout has passed;
+- in flight: leases (``mesh.io.leases``), call ids scored by when the call must be over (ms), so
+  a replica that dies mid-call stops counting once its call's timeout has passed; a call begins
+  only while fewer than the endpoint's ``concurrency`` are in flight, across every replica;
 - latency: an exponential moving average of successful calls (alpha 0.2);
 - validation: an exponential moving average (alpha 0.1) of whether the endpoint's answers
   passed the validator, with a count; an endpoint that answers fast but badly (pass rate under
@@ -13,13 +14,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from mesh.io.breakers import is_open, state_keys
 from mesh.io.keys import Keys
+from mesh.io.leases import Leases
 from mesh.io.redis_clients import redis_errors
 from mesh.llm.routing import Load
 
@@ -69,6 +70,7 @@ class RouteStats:
         self._reset_s, self._health = breaker_reset_s, health
         self._end = redis.register_script(_END)
         self._validated = redis.register_script(_VALIDATED)
+        self._leases = Leases(redis)
 
     def _stats(self, name: str) -> str:
         return self._keys.route(name)
@@ -81,7 +83,7 @@ class RouteStats:
         async with redis_errors("reading endpoint load"):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for n in names:
-                    pipe.zcount(self._flight(n), now, "+inf")
+                    pipe.zcount(self._flight(n), int(now * 1000), "+inf")
                     pipe.hmget(self._stats(n), "latency_ms", "pass_rate", "validations", "validated_at")
                     pipe.mget(*state_keys(self._keys, n))
                 out = await pipe.execute()
@@ -95,12 +97,9 @@ class RouteStats:
                             breaker_state=(state or b"closed").decode(), healthy=healthy)
         return loads
 
-    async def begin(self, name: str, timeout_s: float) -> str:
-        """Count a call as in flight until ``end`` (or its timeout); returns its id."""
-        call = uuid.uuid4().hex
-        async with redis_errors("counting a call in flight"):
-            await self._redis.zadd(self._flight(name), {call: time.time() + timeout_s})
-        return call
+    async def begin(self, name: str, timeout_s: float, limit: int) -> str:
+        """Count a call as in flight until ``end`` (or its timeout), once fewer than ``limit`` are; its id."""
+        return await self._leases.take(self._flight(name), limit, timeout_s)
 
     async def end(self, name: str, call: str, *, ok: bool, latency_ms: float) -> None:
         async with redis_errors("recording a call's outcome"):

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from mesh.io.keys import Keys
 from mesh.io.leases import Leases
 from mesh.io.redis_clients import async_redis
 
@@ -16,11 +15,11 @@ pytestmark = pytest.mark.integration
 def test_the_limit_binds_every_client_and_waiters_get_their_turn(redis_url):
     async def scenario():
         clients = [async_redis(redis_url) for _ in range(3)]  # three replicas, one Redis
-        leases = [Leases(c, Keys("lt1:")) for c in clients]
+        leases = [Leases(c) for c in clients]
         open_now, most, done = [0], [0], []
 
         async def call(i):
-            async with leases[i % 3].hold("endpoint", 2, ttl_s=10):
+            async with leases[i % 3].hold("lt1:endpoint", 2, ttl_s=10):
                 open_now[0] += 1
                 most[0] = max(most[0], open_now[0])
                 await asyncio.sleep(0.03)
@@ -28,7 +27,7 @@ def test_the_limit_binds_every_client_and_waiters_get_their_turn(redis_url):
             done.append(i)
 
         await asyncio.gather(*(call(i) for i in range(12)))
-        left = await leases[0].held("endpoint")
+        left = await leases[0].held("lt1:endpoint")
         for c in clients:
             await c.aclose()
         return most[0], sorted(done), left
@@ -42,11 +41,11 @@ def test_the_limit_binds_every_client_and_waiters_get_their_turn(redis_url):
 def test_a_lease_its_holder_never_gave_back_expires(redis_url):
     async def scenario():
         client = async_redis(redis_url)
-        leases = Leases(client, Keys("lt2:"))
-        first = await leases.try_take("endpoint", 1, ttl_s=0.2)  # a replica that died holding it
-        refused = await leases.try_take("endpoint", 1, ttl_s=0.2)
+        leases = Leases(client)
+        first = await leases.try_take("lt2:endpoint", 1, ttl_s=0.2)  # a replica that died holding it
+        refused = await leases.try_take("lt2:endpoint", 1, ttl_s=0.2)
         await asyncio.sleep(0.3)
-        later = await leases.try_take("endpoint", 1, ttl_s=0.2)
+        later = await leases.try_take("lt2:endpoint", 1, ttl_s=0.2)
         await client.aclose()
         return first, refused, later
 

@@ -26,7 +26,6 @@ EXPECTED = {
     "pending": (K.pending("retriever", "q1"), "sb:pending:retriever:q1"),
     "heartbeat": (K.heartbeat("index", "4242"), "sb:agents:index:4242"),
     "heartbeats": (K.heartbeats(), "sb:agents:*"),
-    "leases": (K.leases("cheap"), "sb:lease:cheap"),
     "docs": (K.docs("acme"), "sb:t:acme:docs"),
     "docs_version": (K.docs_version("acme"), "sb:t:acme:docs:version"),
     "tenant_docs": (K.tenant_docs("acme"), "sb:t:acme:docs*"),
