@@ -30,6 +30,7 @@ from opentelemetry.trace import Status, StatusCode
 from mesh.endpoints import BUILTIN, Endpoint
 from mesh.errors import SemanticError, TransientError
 from mesh.io.breakers import Breakers
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import redis_errors
 from mesh.llm import extractive
 from mesh.llm.call_memo import CallMemo
@@ -43,8 +44,8 @@ from mesh.observe.tracing import SpanKind, tracer
 from mesh.retry import retry
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec
-from mesh.wire.envelope import child_envelope
-from policy.budgets import Budgets, Refusal
+from mesh.wire.envelope import Envelope, child_envelope
+from policy.budgets import Budgets, Grant, Refusal
 from policy.engine import Check, PolicyDenied, Verdict
 from policy.rollout import Rollout
 from schemas.models import (
@@ -57,12 +58,14 @@ from schemas.models import (
     ValidateStep,
 )
 
-__all__ = ["spec", "Answered", "needs_of"]
+__all__ = ["spec", "Answered", "Executor", "ModelCaller", "needs_of"]
 
 log = get_logger("switchboard.executor")
 _tracer = tracer("switchboard.executor")
 _CLOSED = ("cancelled", "timed_out")
 
+
+# --- pure functions ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Answered:
@@ -145,28 +148,80 @@ def count_usage(tenant: str, endpoint: str, usage: Usage, cost_usd: float) -> No
     metrics.COST.labels(tenant, endpoint, usage.model).inc(cost_usd)
 
 
-def routes(ctx: AgentContext) -> list[Route]:
-    s, redis, keys = ctx.settings, ctx.redis, ctx.keys
-    stats = RouteStats(redis, keys, breaker_reset_s=s.breaker_reset_s,
-                       health=Health(s.health_min_pass_rate, s.health_min_samples, s.health_reset_s))
-    breakers = Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
-    budgets = Budgets.from_settings(s, redis)
-    rollout = Rollout(redis, keys, s.policy_dir)
-    memo = CallMemo(redis, keys, s.idempotency_ttl_s, ctx.sealer)
-    by_name = {e.name: e for e in s.endpoints}
-    limits = {e.name: asyncio.Semaphore(e.concurrency) for e in s.endpoints}
-    sessions: list[aiohttp.ClientSession] = []
+def prompt_for(step: ExecuteStep) -> Prompt:
+    return assemble(step.question, step.passages, output_schema=step.output_schema, feedback=step.feedback)
 
-    def session() -> aiohttp.ClientSession:
-        if not sessions:  # created on the worker's loop, on first use
-            sessions.append(aiohttp.ClientSession())
-        return sessions[0]
 
-    async def call(e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
+def halved(step: ExecuteStep, used_tokens: int) -> tuple[ExecuteStep, str]:
+    """``step`` with half its context (the best passages kept), and why, for a tenant past its soft budget."""
+    kept = max(1, (len(step.passages) + 1) // 2)
+    degraded = (f"tenant past its soft budget ({used_tokens} tokens this period): cheapest "
+                f"capable route, {min(kept, len(step.passages))} of {len(step.passages)} passages")
+    return step.model_copy(update={"passages": step.passages[:kept]}), degraded
+
+
+def noted(choice: Choice, degraded: str | None, failures: list[str], refused: str) -> Choice:
+    """``choice`` with its reason telling what else shaped it: degradation, failed and refused endpoints."""
+    notes = [n for n in (degraded, f"after {', '.join(failures)}" if failures else None,
+                         f"not permitted: {refused}" if refused else None) if n]
+    if not notes:
+        return choice
+    return Choice(choice.endpoint, "; ".join([choice.reason, *notes]), choice.expected_cost_usd, choice.expected_ms)
+
+
+def without(pool: list[Endpoint], e: Endpoint) -> list[Endpoint]:
+    return [p for p in pool if p.name != e.name]
+
+
+# --- collaborators -------------------------------------------------------------------------------------
+
+class ModelCaller:
+    """Calls one endpoint: under its concurrency limit and retry policy, each try counted in the load
+    every replica shares (``RouteStats``) and in the endpoint's shared breaker."""
+
+    def __init__(self, stats: RouteStats, breakers: Breakers, endpoints: list[Endpoint]) -> None:
+        self._stats, self._breakers = stats, breakers
+        self._limits = {e.name: asyncio.Semaphore(e.concurrency) for e in endpoints}
+        self._session: aiohttp.ClientSession | None = None  # created on the worker's loop, on first use
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def guarded(self, e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int,
+                      choice: Choice) -> Answered:
+        """One call on ``e`` under its retry policy; each try counts in its load and its shared breaker."""
+        return await retry(e.retry, lambda: self._once(e, step, prompt, max_tokens, choice), lambda n, err, pause: (
+            log.warning("endpoint_retrying", endpoint=e.name, attempt=n, error=str(err), pause_s=round(pause, 3))))
+
+    async def _once(self, e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
+        started = time.perf_counter()
+        with _tracer.start_as_current_span("model.call", kind=SpanKind.CLIENT, attributes={
+                "gen_ai.request.model": e.model_name, "switchboard.endpoint": e.name,
+                "gen_ai.request.max_tokens": max_tokens, "switchboard.route": choice.reason}) as span:
+            async with self._limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
+                call_id = await self._stats.begin(e.name, e.timeout_s, e.concurrency)
+                try:
+                    out = await self.call(e, step, prompt, max_tokens, choice)
+                except EndpointFailure as err:
+                    await self._stats.end(e.name, call_id, ok=False, latency_ms=0)
+                    await self._breakers.get(e.name).failed(str(err))
+                    span.set_status(Status(StatusCode.ERROR, f"{err.code}: {err}"))
+                    raise
+            span.set_attributes({"gen_ai.usage.input_tokens": out.usage.prompt_tokens,
+                                 "gen_ai.usage.output_tokens": out.usage.completion_tokens,
+                                 "gen_ai.response.finish_reasons": [out.finish_reason]})
+        await self._stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
+        await self._breakers.get(e.name).succeeded()
+        return out
+
+    async def call(self, e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
+        """One try on ``e``: the built-in extractive model, or a chat completion cited against the passages."""
         if e.kind == "extractive":
             out = extractive.answer(step.question, step.passages)
             return Answered(e, out.text, out.citations, out.finish_reason, out.usage, choice.reason)
-        done = await chat(session(), e, prompt.messages, max_tokens=min(max_tokens, e.max_output_tokens),
+        done = await chat(self.session(), e, prompt.messages, max_tokens=min(max_tokens, e.max_output_tokens),
                           json_output=bool(step.output_schema), idempotency_key=step.envelope.idempotency_key)
         if not done.usage_reported:
             log.warning("usage_not_reported", endpoint=e.name, estimated_prompt_tokens=done.prompt_tokens)
@@ -175,116 +230,125 @@ def routes(ctx: AgentContext) -> list[Route]:
                         Usage(model=e.model_name, prompt_tokens=done.prompt_tokens,
                               completion_tokens=done.completion_tokens), choice.reason)
 
-    async def guarded(e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
-        """One call on ``e`` under its retry policy; each try counts in its load and its shared breaker."""
-        async def once() -> Answered:
-            started = time.perf_counter()
-            with _tracer.start_as_current_span("model.call", kind=SpanKind.CLIENT, attributes={
-                    "gen_ai.request.model": e.model_name, "switchboard.endpoint": e.name,
-                    "gen_ai.request.max_tokens": max_tokens, "switchboard.route": choice.reason}) as span:
-                async with limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
-                    call_id = await stats.begin(e.name, e.timeout_s)
-                    try:
-                        out = await call(e, step, prompt, max_tokens, choice)
-                    except EndpointFailure as err:
-                        await stats.end(e.name, call_id, ok=False, latency_ms=0)
-                        await breakers.get(e.name).failed(str(err))
-                        span.set_status(Status(StatusCode.ERROR, f"{err.code}: {err}"))
-                        raise
-                span.set_attributes({"gen_ai.usage.input_tokens": out.usage.prompt_tokens,
-                                     "gen_ai.usage.output_tokens": out.usage.completion_tokens,
-                                     "gen_ai.response.finish_reasons": [out.finish_reason]})
-            await stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
-            await breakers.get(e.name).succeeded()
-            return out
-        return await retry(e.retry, once, lambda n, err, pause: log.warning(
-            "endpoint_retrying", endpoint=e.name, attempt=n, error=str(err), pause_s=round(pause, 3)))
 
-    async def handle(step: ExecuteStep) -> list[Emit]:
+# --- the agent -----------------------------------------------------------------------------------------
+
+class Executor:
+    """The handler of ``steps.execute``: a recorded answer reused, else the best permitted endpoint
+    called under the tenant's budget, the next one on failure, the extractive model when all are down."""
+
+    def __init__(self, redis, keys: Keys, memo: CallMemo, rollout: Rollout, budgets: Budgets, stats: RouteStats,
+                 breakers: Breakers, caller: ModelCaller, *, endpoints: list[Endpoint], answer_max_tokens: int,
+                 model_outputs: str, route_usd_per_s: float, fallback_extractive: bool) -> None:
+        self._redis, self._keys, self._memo, self._rollout = redis, keys, memo, rollout
+        self._budgets, self._stats, self._breakers, self._caller = budgets, stats, breakers, caller
+        self._endpoints, self._by_name = endpoints, {e.name: e for e in endpoints}
+        self._answer_max_tokens, self._model_outputs = answer_max_tokens, model_outputs
+        self._usd_per_s, self._fallback_extractive = route_usd_per_s, fallback_extractive
+
+    async def handle(self, step: ExecuteStep) -> list[Emit]:
         env = step.envelope
-        async with redis_errors("reading the task's status and the step's recorded answer"):
-            status, raw = await (redis.pipeline(transaction=False).hget(keys.task(env.tenant_id, env.task_id), "status")
-                                 .get(memo.key(env.tenant_id, env.idempotency_key)).execute())
+        status, raw = await self._status_and_recorded(env)
         if status is not None and status.decode() in _CLOSED:
             log.info("step_dropped", reason=f"task {status.decode()}")
             return []
-        prompt = assemble(step.question, step.passages, output_schema=step.output_schema, feedback=step.feedback)
-        max_tokens = step.max_tokens or s.answer_max_tokens
-        recorded = memo.opened(env.tenant_id, raw)
-        if recorded is not None and recorded.get("prompt_sha256", prompt.sha256) != prompt.sha256:
-            recorded = None  # recorded for another prompt (a replay whose retrieval changed): not this answer
-        if recorded is not None:  # answered before this step was redelivered: never call (or charge) twice
-            out = answered_from(recorded, by_name)
-            log.info("model_answer_reused", endpoint=out.endpoint.name)
-            return emits_for(step, out, max_tokens, budget=recorded.get("budget"), degraded=recorded.get("degraded")) \
-                + [call_audit(step, out.endpoint, out.usage.model, prompt, f"answered: {out.finish_reason}")]
-        if s.model_outputs == "recorded":
+        prompt = prompt_for(step)
+        max_tokens = step.max_tokens or self._answer_max_tokens
+        recorded = self._memo.opened(env.tenant_id, raw)
+        # recorded for another prompt (a replay whose retrieval changed): not this answer
+        if recorded is not None and recorded.get("prompt_sha256", prompt.sha256) == prompt.sha256:
+            return self._reused(step, recorded, prompt, max_tokens)
+        if self._model_outputs == "recorded":
             raise SemanticError("no recorded model output for this step: the replay took another path than the "
                                 "recording; replay with --live to call the models", code="not_recorded")
         try:
-            pool = candidates(s.endpoints, needs_of(step), prompt.tokens, max_tokens)
+            pool = candidates(self._endpoints, needs_of(step), prompt.tokens, max_tokens)
         except NoRoute as err:
             raise SemanticError(str(err), code="no_route") from err
-        engine, verdicts = await rollout.decide(model_checks(step, pool), env.task_id)
+        engine, verdicts = await self._rollout.decide(model_checks(step, pool), env.task_id)
         pool, refused = permitted(step, pool, verdicts, engine.version)
-        failures: list[str] = []
-        audits: list[Emit] = []
-        degraded: str | None = None
+        return await self._route(step, prompt, max_tokens, pool, refused)
+
+    async def _status_and_recorded(self, env: Envelope) -> tuple[bytes | None, bytes | None]:
+        """The task's status and the step's recorded answer (sealed), in one round trip."""
+        async with redis_errors("reading the task's status and the step's recorded answer"):
+            return await (self._redis.pipeline(transaction=False).hget(self._keys.task(env.tenant_id, env.task_id),
+                                                                       "status")
+                          .get(self._memo.key(env.tenant_id, env.idempotency_key)).execute())
+
+    def _reused(self, step: ExecuteStep, recorded: dict, prompt: Prompt, max_tokens: int) -> list[Emit]:
+        """Answered before this step was redelivered: never call (or charge) twice."""
+        out = answered_from(recorded, self._by_name)
+        log.info("model_answer_reused", endpoint=out.endpoint.name)
+        return emits_for(step, out, max_tokens, budget=recorded.get("budget"), degraded=recorded.get("degraded")) \
+            + [call_audit(step, out.endpoint, out.usage.model, prompt, f"answered: {out.finish_reason}")]
+
+    async def _route(self, step: ExecuteStep, prompt: Prompt, max_tokens: int, pool: list[Endpoint],
+                     refused: str) -> list[Emit]:
+        """The best endpoint of ``pool`` called, the next best at once when one fails or its breaker is open."""
+        env, failures, audits, degraded = step.envelope, [], [], None
         while pool:
-            loads = await stats.loads([e.name for e in pool])
+            loads = await self._stats.loads([e.name for e in pool])
             choice = choose(pool, loads, prompt_tokens=prompt.tokens, max_tokens=max_tokens,
-                            usd_per_s=0.0 if degraded else s.route_usd_per_s, avoid=frozenset(step.avoid))
+                            usd_per_s=0.0 if degraded else self._usd_per_s, avoid=frozenset(step.avoid))
             e = choice.endpoint
-            if not await breakers.get(e.name).allow(loads[e.name].breaker_state):  # read with the loads
+            if not await self._breakers.get(e.name).allow(loads[e.name].breaker_state):  # read with the loads
                 failures.append(f"{e.name} breaker open")
-                pool = [p for p in pool if p.name != e.name]
+                pool = without(pool, e)
                 continue
-            out_tokens = min(max_tokens, e.max_output_tokens)
-            grant = await budgets.reserve(env.tenant_id, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens))
-            if isinstance(grant, Refusal):
-                if grant.retriable:
-                    raise TransientError(grant.message, code="rate_limited")
-                raise SemanticError(grant.message, code="budget_exhausted")
+            grant = await self._reserve(env.tenant_id, e, prompt, max_tokens)
             if grant.soft_limit_passed and degraded is None:  # degrade once: the cheapest route, half the context
-                await budgets.release(grant)
-                kept = max(1, (len(step.passages) + 1) // 2)
-                degraded = (f"tenant past its soft budget ({grant.used_tokens} tokens this period): cheapest "
-                            f"capable route, {min(kept, len(step.passages))} of {len(step.passages)} passages")
-                step = step.model_copy(update={"passages": step.passages[:kept]})
-                prompt = assemble(step.question, step.passages, output_schema=step.output_schema,
-                                  feedback=step.feedback)
+                await self._budgets.release(grant)
+                step, degraded = halved(step, grant.used_tokens)
+                prompt = prompt_for(step)
                 continue
-            notes = [n for n in (degraded, f"after {', '.join(failures)}" if failures else None,
-                                 f"not permitted: {refused}" if refused else None) if n]
-            if notes:
-                choice = Choice(e, "; ".join([choice.reason, *notes]), choice.expected_cost_usd, choice.expected_ms)
+            choice = noted(choice, degraded, failures, refused)
             try:
-                out = await guarded(e, step, prompt, max_tokens, choice)
+                out = await self._caller.guarded(e, step, prompt, max_tokens, choice)
             except EndpointFailure as err:
-                await budgets.release(grant)
+                await self._budgets.release(grant)
                 audits.append(call_audit(step, e, e.model_name, prompt, f"failed: {err.code}"))
                 log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
                 failures.append(f"{e.name} failed ({err.code})")
-                pool = [p for p in pool if p.name != e.name]
+                pool = without(pool, e)
                 continue
-            await memo.put(env.tenant_id, env.idempotency_key, {**answered_json(out), "budget": degraded, "degraded": step.degraded,
-                                                 "prompt_sha256": prompt.sha256})
-            used = out.usage.prompt_tokens + out.usage.completion_tokens
-            cost = e.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
-            await budgets.settle(grant, used, cost)
-            count_usage(env.tenant_id, e.name, out.usage, cost)
-            log.info("step_routed", endpoint=e.name, reason=choice.reason, prompt_tokens=out.usage.prompt_tokens,
-                     completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
+            await self._settle(step, prompt, grant, out, degraded)
             audits.append(call_audit(step, e, out.usage.model, prompt, f"answered: {out.finish_reason}"))
             return emits_for(step, out, max_tokens, budget=degraded, degraded=step.degraded) + audits
-        if failures and all(f.endswith("breaker open") for f in failures) and fallback_allowed(step, refused):
-            return fallback(step, prompt, max_tokens, failures) + audits
+        if failures and all(f.endswith("breaker open") for f in failures) and self._fallback_allowed(step, refused):
+            return self._fallback(step, prompt, max_tokens, failures) + audits
         raise TransientError("every capable endpoint failed: " + "; ".join(failures), code="endpoints_failed")
 
-    def fallback_allowed(step: ExecuteStep, refused: str) -> bool:
-        return s.fallback_extractive and not step.output_schema and BUILTIN.name not in refused
+    async def _reserve(self, tenant: str, e: Endpoint, prompt: Prompt, max_tokens: int) -> Grant:
+        """The tenant's budget reserved for one call on ``e``; refused: transient at the per-minute limit,
+        semantic at the hard budget."""
+        out_tokens = min(max_tokens, e.max_output_tokens)
+        grant = await self._budgets.reserve(tenant, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens))
+        if isinstance(grant, Refusal):
+            if grant.retriable:
+                raise TransientError(grant.message, code="rate_limited")
+            raise SemanticError(grant.message, code="budget_exhausted")
+        return grant
 
-    def fallback(step: ExecuteStep, prompt: Prompt, max_tokens: int, failures: list[str]) -> list[Emit]:
+    async def _settle(self, step: ExecuteStep, prompt: Prompt, grant: Grant, out: Answered,
+                      degraded: str | None) -> None:
+        """A call answered: its answer recorded (so a redelivery reuses it), its budget settled with what
+        the endpoint reported, its tokens and cost counted."""
+        env, e = step.envelope, out.endpoint
+        await self._memo.put(env.tenant_id, env.idempotency_key, {**answered_json(out), "budget": degraded,
+                                                                   "degraded": step.degraded,
+                                                                   "prompt_sha256": prompt.sha256})
+        used = out.usage.prompt_tokens + out.usage.completion_tokens
+        cost = e.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
+        await self._budgets.settle(grant, used, cost)
+        count_usage(env.tenant_id, e.name, out.usage, cost)
+        log.info("step_routed", endpoint=e.name, reason=out.reason, prompt_tokens=out.usage.prompt_tokens,
+                 completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
+
+    def _fallback_allowed(self, step: ExecuteStep, refused: str) -> bool:
+        return self._fallback_extractive and not step.output_schema and BUILTIN.name not in refused
+
+    def _fallback(self, step: ExecuteStep, prompt: Prompt, max_tokens: int, failures: list[str]) -> list[Emit]:
         """Every capable endpoint is known down (breakers open): answer extractively, marked degraded."""
         note = f"model endpoints unavailable ({', '.join(failures)}): answered by the built-in extractive model"
         ex = extractive.answer(step.question, step.passages)
@@ -294,7 +358,21 @@ def routes(ctx: AgentContext) -> list[Route]:
         return emits_for(step, out, max_tokens, degraded=with_note(step.degraded, note)) + [
             call_audit(step, BUILTIN, BUILTIN.model_name, prompt, f"answered: {out.finish_reason}")]
 
-    return [Route("steps.execute", handle, reports="planner")]
+
+# --- wiring --------------------------------------------------------------------------------------------
+
+def routes(ctx: AgentContext) -> list[Route]:
+    s, redis, keys = ctx.settings, ctx.redis, ctx.keys
+    stats = RouteStats(redis, keys, breaker_reset_s=s.breaker_reset_s,
+                       health=Health(s.health_min_pass_rate, s.health_min_samples, s.health_reset_s))
+    breakers = Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s)
+    budgets = Budgets.from_settings(s, redis)
+    rollout = Rollout(redis, keys, s.policy_dir)
+    memo = CallMemo(redis, keys, s.idempotency_ttl_s, ctx.sealer)
+    executor = Executor(redis, keys, memo, rollout, budgets, stats, breakers, ModelCaller(stats, breakers, s.endpoints),
+                        endpoints=s.endpoints, answer_max_tokens=s.answer_max_tokens, model_outputs=s.model_outputs,
+                        route_usd_per_s=s.route_usd_per_s, fallback_extractive=s.fallback_extractive)
+    return [Route("steps.execute", executor.handle, reports="planner")]
 
 
 spec = AgentSpec("executor", routes, window=64)
