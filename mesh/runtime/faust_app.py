@@ -198,7 +198,8 @@ async def _ready_batches(stream, max_size: int):
     """The stream's events in batches of what has arrived, each acked once the batch was handled.
 
     A batch closes as soon as no further event is waiting (or at ``max_size``): a lone message is
-    handled at once, and under load what queued while one batch was handled forms the next. Faust's
+    handled after one turn of the event loop, which lets the rest of a fetch that Faust is still
+    handing over join it, and under load what queued while one batch was handled forms the next. Faust's
     ``take_events`` flushes on a timer instead, which makes every message wait up to its interval
     and wakes an idle agent at every tick.
     """
@@ -206,6 +207,8 @@ async def _ready_batches(stream, max_size: int):
     batch = []
     async for event in stream.events():
         batch.append(event)
+        if waiting.empty() and len(batch) < max_size:
+            await asyncio.sleep(0)  # records of the same fetch still being put on the queue
         if len(batch) >= max_size or waiting.empty():
             yield batch
             for e in batch:
