@@ -2,11 +2,11 @@
 
 An endpoint's ``concurrency`` is a promise to whoever serves it, so it binds the whole mesh, not
 each executor replica. A holder takes a lease (a member of a sorted set scored by its expiry) in
-one script call when fewer than ``limit`` unexpired leases exist, and gives it back when its call
-ends. A replica that dies holding leases frees them when they expire, so a crash never shrinks an
-endpoint's capacity for longer than a lease's lifetime.
+one script call when fewer than ``limit`` unexpired leases exist, and gives it back (removes its
+member) when its call ends. A replica that dies holding leases frees them when they expire, so a
+crash never shrinks an endpoint's capacity for longer than a lease's lifetime.
 
-While the name is full, ``hold`` waits, polling with a growing pause: the caller's window stops
+While the set is full, ``take`` waits, polling with a growing pause: the caller's window stops
 taking messages meanwhile, which is the backpressure.
 """
 
@@ -16,7 +16,6 @@ import asyncio
 import random
 import time
 import uuid
-from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 
@@ -62,17 +61,3 @@ class Leases:
     async def give_back(self, key: str, lease: str) -> None:
         async with redis_errors("giving a lease back"):
             await self._redis.zrem(key, lease)
-
-    @asynccontextmanager
-    async def hold(self, key: str, limit: int, ttl_s: float):
-        """Hold one of ``limit`` leases in ``key`` for the body; waits while all are taken."""
-        lease = await self.take(key, limit, ttl_s)
-        try:
-            yield lease
-        finally:
-            await asyncio.shield(self.give_back(key, lease))
-
-    async def held(self, key: str) -> int:
-        """Unexpired leases in ``key`` (for metrics and tests)."""
-        async with redis_errors("counting leases"):
-            return await self._redis.zcount(key, int(time.time() * 1000), "+inf")

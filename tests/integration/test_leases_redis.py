@@ -19,15 +19,16 @@ def test_the_limit_binds_every_client_and_waiters_get_their_turn(redis_url):
         open_now, most, done = [0], [0], []
 
         async def call(i):
-            async with leases[i % 3].hold("lt1:endpoint", 2, ttl_s=10):
-                open_now[0] += 1
-                most[0] = max(most[0], open_now[0])
-                await asyncio.sleep(0.03)
-                open_now[0] -= 1
+            lease = await leases[i % 3].take("lt1:endpoint", 2, ttl_s=10)
+            open_now[0] += 1
+            most[0] = max(most[0], open_now[0])
+            await asyncio.sleep(0.03)
+            open_now[0] -= 1
+            await leases[i % 3].give_back("lt1:endpoint", lease)
             done.append(i)
 
         await asyncio.gather(*(call(i) for i in range(12)))
-        left = await leases[0].held("lt1:endpoint")
+        left = await clients[0].zcard("lt1:endpoint")
         for c in clients:
             await c.aclose()
         return most[0], sorted(done), left
