@@ -49,6 +49,37 @@ def test_secrets_are_found_by_shape_and_by_cue_without_their_cue(detector):
     assert found(detector, "Release v2.14.1 shipped in build 20261124 with commit 9f3c2ab.") == []
 
 
+@pytest.mark.parametrize("text, address", [
+    ("Contact chiara.demir@corp.internal for details.", "chiara.demir@corp.internal"),
+    ("Mail ops@payments.local now.", "ops@payments.local"),
+    ("Write to j.smith@acme.corp today.", "j.smith@acme.corp"),
+    ("Contact chiara.demir@example.com for details.", "chiara.demir@example.com"),
+    ("Bills go to first.last+billing@eu-west-1.compute.internal.", "first.last+billing@eu-west-1.compute.internal"),
+    ('Quoted: "ops desk"@corp.example.org, as RFC 5322 allows.', '"ops desk"@corp.example.org'),
+    ("mailto:o'brien@hr.acme.test?subject=leave", "o'brien@hr.acme.test"),
+    ("Ask Amara (amara.okafor@svc.cluster.local) first.", "amara.okafor@svc.cluster.local"),
+    ("Résumé from josé.müller@exämple.de.", "josé.müller@exämple.de"),
+])
+def test_an_address_is_found_whole_by_its_shape_whatever_its_domain(detector, text, address):
+    emails = [v for t, v in found(detector, text) if t == "EMAIL_ADDRESS"]
+    assert emails == [address]
+    assert not any(f.start < text.index(address) + len(address) and text.index(address) < f.end
+                   and f.type != "EMAIL_ADDRESS" for f in detector.find(text))  # never split into other types
+
+
+def test_what_only_looks_like_an_address_is_not_one(detector):
+    text = "Pin react@18.2.0, pull app@sha256:9f3c2ab and @mention the channel; foo@bar has no domain."
+    assert [t for t, _ in found(detector, text) if t == "EMAIL_ADDRESS"] == []
+
+
+def test_a_number_is_a_phone_only_with_a_phones_evidence(detector):
+    bare = "Order 4155550134 shipped; ref 2065550199 and invoice no. 3125550143 are closed."
+    assert [t for t, _ in found(detector, bare) if t == "PHONE_NUMBER"] == []
+    cued = "Call me on 4155550134, or the desk at (206) 555-0199 or 312-555-0143, or +44 20 7946 0958."
+    phones = [v for t, v in found(detector, cued) if t == "PHONE_NUMBER"]
+    assert phones == ["4155550134", "(206) 555-0199", "312-555-0143", "+44 20 7946 0958"]
+
+
 def test_a_name_found_once_is_masked_everywhere_with_its_parts(detector):
     text = "Dr. Amara Okafor approved it. Later Okafor asked Amara Okafor to sign."
     spans = [v for t, v in found(detector, text) if t == "PERSON"]
