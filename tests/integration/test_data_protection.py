@@ -33,9 +33,12 @@ SECRETS = {
     "IP_ADDRESS": "203.0.113.77",
     "API_KEY": "AKIAZ7Q4PLM2XK8TR3VD",
 }
+#: addresses at domains whose suffix is no public one: as sensitive as any other
+INTERNAL_ADDRESSES = ("chiara.demir@corp.internal", "ops+claims@payments.local", "J.Smith@eu.acme.corp")
 DOCS = [
     ("claims", "Claims escalation",
-     f"Escalated claims go to {SECRETS['PERSON']} in the claims office. Reach her at {SECRETS['EMAIL_ADDRESS']} "
+     f"Escalated claims go to {SECRETS['PERSON']} in the claims office (cc {INTERNAL_ADDRESSES[0]}, "
+     f"{INTERNAL_ADDRESSES[1]} and <{INTERNAL_ADDRESSES[2]}>). Reach her at {SECRETS['EMAIL_ADDRESS']} "
      f"or on {SECRETS['PHONE_NUMBER']}. Refunds for claim 88 were paid to card {SECRETS['CREDIT_CARD']} and to "
      f"account {SECRETS['IBAN_CODE']}."),
     ("onboarding", "Onboarding record",
@@ -90,6 +93,15 @@ def test_no_sensitive_value_reaches_the_model_endpoint(asked):
     seen = " ".join(prompts)
     for kind in ("PERSON", "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE"):
         assert f"<{kind}_1>" in seen, f"no {kind} placeholder in any prompt"
+
+
+def test_addresses_at_internal_domains_reach_the_model_masked_whole(asked):
+    _, _, prompts = asked
+    with_passage = [p for p in prompts if "claims office" in p]
+    assert with_passage, "the passage holding the internal addresses never reached a prompt"
+    for prompt in with_passage:
+        assert not any(a in prompt or a.split("@")[1] in prompt for a in INTERNAL_ADDRESSES), prompt
+        assert len(set(re.findall(r"<EMAIL_ADDRESS_\d+>", prompt))) >= 4, prompt  # each address its own mask
 
 
 def test_masks_are_consistent_and_only_a_reader_gets_values_back(asked):
