@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 import redis.asyncio as aioredis
 
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, Queue, after, run
 from mesh.io.redis_clients import redis_errors
 from mesh.observe import metrics
 from mesh.settings import Settings
@@ -35,7 +36,8 @@ def _number(field: str, value) -> int | float:
     """A stored limit as what it counts: dollars as a float, tokens and requests as an integer."""
     return float(value) if field.endswith("_usd") else int(float(value))
 
-# KEYS: limits, spent (this period), reservations (zset), rate (this minute)
+# KEYS: limits, spent (this period), reservations (zset), rate (this minute): one tenant's (under Redis Cluster
+# they must share a slot, a hash tag on the tenant)
 # ARGV: now, hold_until, hold (the member: "id:tokens:usd"), tokens, usd, the default limits in LIMIT_FIELDS
 # order, the period's ttl
 _RESERVE = """
@@ -176,22 +178,37 @@ class Budgets:
         return k.budget(tenant), k.budget_spent(tenant, window), k.budget_held(tenant, window), \
             k.budget_rate(tenant, now), ends
 
+    def period_reading(self, tenant: str) -> Queue:
+        """``period_of`` as commands for a batch (``mesh.io.pipelined``)."""
+        def queue(b: Batch):
+            b.pipe.hget(self.keys.budget(tenant), "period")
+            return lambda replies: replies[0].decode() if replies[0] else self.defaults.period
+        return queue
+
     async def period_of(self, tenant: str) -> str:
-        async with redis_errors("reading a budget"):
-            raw = await self.redis.hget(self.keys.budget(tenant), "period")
-        return raw.decode() if raw else self.defaults.period
+        return await run(self.redis, self.period_reading(tenant), "reading a budget")
 
     async def reserve(self, tenant: str, tokens: int, usd: float, now: datetime | None = None) -> Grant | Refusal:
         """Hold ``tokens`` and ``usd`` for one call, or say which limit refuses it."""
+        return await run(self.redis, self.reserving(tenant, tokens, usd, await self.period_of(tenant), now),
+                         "reserving budget")
+
+    def reserving(self, tenant: str, tokens: int, usd: float, period: str, now: datetime | None = None) -> Queue:
+        """``reserve`` in the tenant's ``period`` (as ``period_of`` read it), as commands for a batch."""
         now = now or datetime.now(timezone.utc)
-        limits, spent, held, rate, ends = self._names(tenant, now, await self.period_of(tenant))
+        limits, spent, held, rate, ends = self._names(tenant, now, period)
         ttl = int((ends - now).total_seconds()) + 86400
         grant = Grant(uuid.uuid4().hex[:16], tenant, int(tokens), round(float(usd), 9), False, 0, (spent, held, rate), ttl)
-        async with redis_errors("reserving budget"):
-            out = [o.decode() for o in await self._reserve(
-                keys=[limits, spent, held, rate],
-                args=[now.timestamp(), now.timestamp() + self.hold_s, grant.hold, grant.tokens, grant.usd,
-                      *self.defaults.values(), ttl])]
+
+        def queue(b: Batch):
+            b.script(self._reserve, [limits, spent, held, rate],
+                     [now.timestamp(), now.timestamp() + self.hold_s, grant.hold, grant.tokens, grant.usd,
+                      *self.defaults.values(), ttl])
+            return lambda replies: self._granted(grant, [o.decode() for o in replies[0]], period, now, ends)
+        return queue
+
+    def _granted(self, grant: Grant, out: list[str], period: str, now: datetime, ends: datetime) -> Grant | Refusal:
+        tenant = grant.tenant
         if out[0] == "ok":
             metrics.BUDGET_DECISIONS.labels(tenant, "soft_exceeded" if out[1] == "1" else "granted").inc()
             metrics.BUDGET_USED.labels(tenant, "tokens").set(float(out[2]))
@@ -205,25 +222,29 @@ class Budgets:
         unit = "tokens" if out[0] == "hard_tokens" else "USD"
         left = max(0.0, float(limit) - float(used))
         return Refusal(out[0], f"tenant {tenant} has used {float(used):g} of its hard limit of {float(limit):g} "
-                               f"{unit} this {await self.period_of(tenant)}; {left:g} left, this call needs "
-                               f"{tokens if unit == 'tokens' else round(usd, 6)}; resets at {ends:%Y-%m-%dT%H:%MZ}",
-                       False)
+                               f"{unit} this {period}; {left:g} left, this call needs "
+                               f"{grant.tokens if unit == 'tokens' else round(grant.usd, 6)}; resets at "
+                               f"{ends:%Y-%m-%dT%H:%MZ}", False)
 
-    async def settle(self, grant: Grant, tokens: int, usd: float) -> bool:
-        """Charge what the call used and release the rest; False if already settled or expired."""
-        return await self._finish(grant, tokens, usd, charge=True)
+    async def settle(self, grant: Grant, tokens: int, usd: float, *, deferred: bool = False) -> bool | None:
+        """Charge what the call used and release the rest; False if already settled or expired.
+        ``deferred``: with the message's ledger entry (``mesh.io.pipelined.after``), answering None."""
+        write = self._finishing(grant, tokens, usd, charge=True)
+        if deferred:
+            return await after(self.redis, write, "settling budget")
+        return await run(self.redis, write, "settling budget")
 
     async def release(self, grant: Grant) -> bool:
-        """Give the whole reservation back (the call failed)."""
-        return await self._finish(grant, 0, 0.0, charge=False)
+        """Give the whole reservation back (the call failed); False if already settled or expired."""
+        return await run(self.redis, self._finishing(grant, 0, 0.0, charge=False), "settling budget")
 
-    async def _finish(self, grant: Grant, tokens: int, usd: float, *, charge: bool) -> bool:
+    def _finishing(self, grant: Grant, tokens: int, usd: float, *, charge: bool) -> Queue:
         """One script on the keys the grant was held under (no look-up of the period first)."""
-        async with redis_errors("settling budget"):
-            done = await self._settle(keys=list(grant.keys),
-                                      args=[grant.hold, grant.tokens, "", tokens, round(usd, 9), grant.ttl_s,
-                                            "1" if charge else "0"])
-        return bool(done)
+        def queue(b: Batch):
+            b.script(self._settle, list(grant.keys), [grant.hold, grant.tokens, "", tokens, round(usd, 9),
+                                                      grant.ttl_s, "1" if charge else "0"])
+            return lambda replies: bool(replies[0])
+        return queue
 
     async def show(self, tenant: str, now: datetime | None = None) -> dict:
         """Limits (stored or default) and what this period and minute have used."""

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from policy import pii_names, pii_patterns
+from policy.name_book import name_book
 from policy.pii_patterns import iban_valid, luhn
 from policy.pii_spans import ENTITY_TYPES, NAMED, STRUCTURED, Found, resolve
 
@@ -30,7 +31,7 @@ _UNUSED_LABELS = ("CARDINAL", "EVENT", "FAC", "LANGUAGE", "LAW", "MONEY", "ORDIN
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "CH", "BE", "IE", "IN", "CA", "AU", "JP", "CN", "BR",
                   "MX", "SE", "PL", "AT")
 #: the modules whose rules decide what is found (the fingerprint hashes them)
-_RULES = ("pii.py", "pii_names.py", "pii_patterns.py", "pii_spans.py")
+_RULES = ("pii.py", "pii_names.py", "pii_patterns.py", "pii_spans.py", "name_book.py")
 #: what our own recognizers find, per type (Presidio's are asked for the rest)
 _OURS = {"EMAIL_ADDRESS": (pii_patterns.emails,), "CREDIT_CARD": (pii_patterns.cards,),
          "IBAN_CODE": (pii_patterns.ibans,), "PHONE_NUMBER": (pii_patterns.phones,),
@@ -43,7 +44,7 @@ def _kept(text: str, f: Found) -> bool:
     if f.type == "PHONE_NUMBER":
         return pii_patterns.phone_like(text, f)
     if f.type in NAMED:
-        return pii_names.is_name_like(value) and (f.type != "PERSON" or pii_names.plausible_person(value))
+        return pii_names.is_name_like(value, f.type) and (f.type != "PERSON" or pii_names.plausible_person(value))
     return True
 
 
@@ -62,8 +63,7 @@ class _SecretRecognizer:
                 pass
 
             def analyze(self, text, entities, nlp_artifacts=None):
-                return [RecognizerResult("API_KEY", m.start("s"), m.end("s"), 0.9)
-                        for p in pii_patterns.SECRETS for m in p.finditer(text)]
+                return [RecognizerResult("API_KEY", a, b, 0.9) for a, b in pii_patterns.secrets(text)]
 
         return SecretRecognizer()
 
@@ -142,8 +142,13 @@ class Detector:
         analyzer = self._analyzer()
         asked = [e for e in self.entities if e != "EMAIL_ADDRESS"]
         with self._nlp_lock:  # one text at a time through the pipeline (spaCy is not made for threads)
-            raw = analyzer.analyze(text, language="en", entities=asked, score_threshold=self.threshold)
+            artifacts = analyzer.nlp_engine.process_text(text, "en")
+            raw = analyzer.analyze(text, language="en", entities=asked, score_threshold=self.threshold,
+                                   nlp_artifacts=artifacts)
         found = [f for f in (pii_names.trimmed(text, Found(r.entity_type, r.start, r.end, r.score)) for r in raw)
-                 if _kept(text, f)]
+                 if _kept(text, f) and pii_names.tagged_as_name(f, artifacts.tokens, name_book())]
         found += [f for kind in self.entities for finder in _OURS.get(kind, ()) for f in finder(text)]
+        if any(kind in self.entities for kind in NAMED):
+            ours = [f for f in pii_names.named_runs(text, artifacts.tokens, name_book()) if f.type in self.entities]
+            found = pii_names.widened(found, ours) + ours
         return pii_names.everywhere(text, resolve(found))

@@ -13,10 +13,12 @@ misses others, above all names of languages it saw little of. Around it:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from policy.pii_spans import NAMED, Found, resolve
 
-__all__ = ["cued_people", "everywhere", "is_name_like", "plausible_person", "trimmed"]
+__all__ = ["Run", "cued_people", "everywhere", "is_name_like", "named_runs", "plausible_person", "runs",
+           "tagged_as_name", "trimmed", "widened"]
 
 _TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?\s+(?P<s>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})")
 _NAME = r"[A-Z][a-z'’-]+(?:[-\s][A-Z][a-z'’-]+)?(?:\s[A-Z]\.)?(?:\s[A-Z][\w'’-]+)?"
@@ -27,16 +29,33 @@ _PERSON_CUES = [re.compile(p) for p in (
     (rf"(?P<s>{_NAME})(?:'s)?\s+(?:said|says|wrote|asked|replied|approved|signed|joined|called|emailed|confirmed|"
      rf"reported|will|is out|was promoted|has been|needs|requested|mentioned)\b"),
 )]
+#: a chat line's speaker: "[15:30] Haoran: yes, ..."
+_SPEAKER = re.compile(r"(?m)^\s*(?:\[[^\]\n]{1,20}\]\s*)?(?P<s>[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?):\s")
+_HEADINGS = frozenset("""Note Notes Agenda Subject Re Fwd From To Cc Bcc Date Status Error Warning Info Debug
+Ticket Order Summary Update Total Answer Question Action Result Results Reason Cause Fix Owner Priority Severity
+Impact Resolution Steps Context Background Goal Goals Decision Decisions Outcome Next Update Updates Reminder
+Important Attention Warning Caution Tip Example Input Output Request Response Title Name Email Phone Address""".split())
 _COMMON = re.compile(r"^(?:The|This|That|These|Those|It|We|They|He|She|You|I|Our|Your|Their|All|Everyone|Team|"
                      r"Support|Security|Finance|Legal|Ops|Sales|Please|Someone|Nobody|Monday|Tuesday|Wednesday|"
                      r"Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday)\b")
 _TITLE_ONLY = re.compile(r"^(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?$")
 _NOT_A_NAME = re.compile(r"[\d@/_=:#<>]|^[A-Z]{1,5}$")
-_LEADING = re.compile(r"^(?:the|The|Vendor|vendor|at|At|from|From)\s+")
+_ACRONYM = re.compile(r"^[A-Z]{2,5}$")
+_COMMON_ACRONYMS = frozenset("""API APIS HTTP HTTPS URL URI SQL CPU GPU RAM SSD HDD PDF CSV JSON XML YAML HTML CSS SSN
+IBAN BIC VAT PO SKU ID IDS UUID ETA ASAP FYI CEO CFO CTO COO CIO CISO HR IT QA KPI OKR SLA SLO SLI MFA SSO VPN DNS TLS
+SSL SSH SFTP FTP TCP UDP IP AWS GCP EOD EOW FY YTD QTD MTD ROI PR PRS MR CI CD CLI SDK UI UX OS RPM TPM USD EUR GBP
+JPY CHF INR CNY AUD CAD NDA RFC RFP RFQ SOW MSA DPA GDPR HIPAA PCI SOC ISO PII PHI PTO OOO TBD TBC NA N/A AM PM UTC
+GMT CET EST PST OK LGTM WIP BRAF EGFR KRAS HER JAK DNA RNA PCR MRI CT ECG ICU ER GP BMI LDL HDL""".split())
+_LEADING = re.compile(r"(?:the|The|Vendor|vendor|at|At|from|From|Hi|Hello|Hey|Dear|Thanks)\s+")
+#: what NER sometimes takes into a name from before it: an address, a bracket, a path
+_CUT = re.compile(r"^.*[@(/:#<>]\s*|^\W+")
 
 
-def is_name_like(value: str) -> bool:
-    """Capitalised, and without what no name has (digits, ``@``, an acronym)."""
+def is_name_like(value: str, kind: str = "PERSON") -> bool:
+    """Capitalised, and without what no name has (digits, ``@``); an acronym only for a place or an
+    organisation (HSBC, KAIST, USA), and never one of the acronyms that business and IT text is full of."""
+    if _ACRONYM.match(value):
+        return kind != "PERSON" and value not in _COMMON_ACRONYMS
     return value[:1].isupper() and not _NOT_A_NAME.search(value)
 
 
@@ -49,6 +68,9 @@ def cued_people(text: str) -> list[Found]:
     cued = [Found("PERSON", m.start("s"), m.end("s"), 0.6) for m in _TITLE.finditer(text)]
     cued += [Found("PERSON", m.start("s"), m.end("s"), 0.4) for p in _PERSON_CUES for m in p.finditer(text)
              if not _COMMON.match(m.group("s")) and not _NOT_A_NAME.search(m.group("s"))]
+    cued += [Found("PERSON", m.start("s"), m.end("s"), 0.4) for m in _SPEAKER.finditer(text)
+             if not _COMMON.match(m.group("s")) and not _NOT_A_NAME.search(m.group("s"))
+             and m.group("s") not in _HEADINGS]
     return cued
 
 
@@ -57,8 +79,10 @@ def trimmed(text: str, f: Found) -> Found:
     if f.type not in NAMED:
         return f
     value = text[f.start:f.end]
-    m = _LEADING.match(value)
-    start = f.start + (m.end() if m else 0)
+    cut = _CUT.match(value)
+    start = f.start + (cut.end() if cut else 0)
+    m = _LEADING.match(text, start, f.end)
+    start = m.end() if m else start
     end = f.end - (2 if value.endswith(("'s", "’s")) else 0)
     return Found(f.type, start, end, f.score) if (start, end) != (f.start, f.end) else f
 
@@ -83,3 +107,150 @@ def everywhere(text: str, found: list[Found]) -> list[Found]:
     extra = [Found(t, m.start(), m.end(), 0.5) for v, t in names.items()
              for m in re.finditer(rf"(?<!\w){re.escape(v)}(?!\w)", text)]
     return resolve(found + extra)
+
+
+# Runs of capitalised proper nouns, the evidence that makes a run a person's or an organisation's
+# name, and how a run widens what NER found inside it.
+_PARTICLES = frozenset("van der den de la le del della di da dos das du von zu bin binti ibn ben al el ter".split())
+_ORG_TAIL = frozenset("""Bank University College Institute Hospital Clinic Inc Ltd LLC LLP GmbH AG SA plc PLC Corp
+Corporation Company Group Labs Lab Systems Partners Media Foundation School Agency Ministry Council Association
+Trust Capital Holdings Technologies Technology Pharma Pharmaceuticals Insurance Airlines Airways Traders Freight
+Logistics Robotics Analytics Dental Cars Watch International Energy Foods Software Aerospace Biotech Health
+Healthcare Networks Services Solutions Consulting Ventures Motors Telecom Industries Society Fund Authority
+Commission Administration Museum Library Bancorp Studios Games Electronics Brewery Bakery Hotels""".split())
+_ORG_HEAD = frozenset("""University Universidad Università Universität Université Universiteit Universidade Hospital
+Hôpital Hospital Ospedale Klinikum Banco Banque Institute Instituto Institut École Escuela Scuola Ministry""".split())
+_CUE_BEFORE = re.compile(r"(?i)(?:\b(?:contact|contacting|patient|confirm with|check with|meet with|met with|"
+                         r"escalate to|escalated to|hand over to|handed to|on behalf of|signed off by|signed by|"
+                         r"approved by|reported by|raised by|assigned to|reassign to|owner|manager|colleague|"
+                         r"customer|client|employee|candidate|applicant|tenant|member|nurse|doctor|dr|mr|mrs|ms|"
+                         r"cc|ping|ask|tell|thanks|dear|hi|hello|hey|per|attn|attention|name|named|called|"
+                         r"sent to|send to|forward to|forwarded to|give to|loop in|invite|invited|"
+                         r"reviewers?|attendees?|assignees?|owners?|approvers?|participants?|"
+                         r"from|by)\b[.:,]?\s*)$")
+#: a chat line's speaker: "[15:30] Haoran: yes"
+_LINE_START = re.compile(r"(?:^|\n)\s*(?:\[[^\]\n]{1,20}\]\s*)?$")
+#: what follows a name: a possessive's person words, "X to <do something>", a chat line's "X:"
+_CUE_AFTER = re.compile(r"(?:['’]s\s+(?:manager|team|boss|desk|laptop|account|office|wife|husband|mother|father|"
+                        r"son|daughter|request|leave|contract|salary|address|phone|email|number|records?)\b|"
+                        r"\s+to\s+(?:circulate|book|send|review|draft|own|lead|follow|check|call|confirm|share|"
+                        r"update|join|present|prepare|schedule|reply|sign|approve)\b)")
+_INITIAL = re.compile(r"^[A-Z]\.$")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Capitalised proper nouns in a row (``Ana de la Cruz``, ``Kowalska-Nowak``, ``Summer F. Rajendran``)."""
+    start: int
+    end: int
+    words: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+def _capitalised(tok, book=None) -> bool:
+    """A proper noun's word, or a capitalised word in the name book that the tagger took for a noun."""
+    word = tok.text
+    if not word[:1].isupper() or _NOT_A_NAME.search(word):
+        return False
+    return tok.pos_ == "PROPN" or (book is not None and tok.pos_ == "NOUN" and book.is_given(word))
+
+
+def _joins(doc, i: int) -> bool:
+    """A hyphen inside a name, a particle between its parts, or an initial."""
+    tok = doc[i]
+    if tok.text in ("-", "'") and i and not doc[i - 1].whitespace_ and not tok.whitespace_:
+        return True
+    following = i + 1 < len(doc) and doc[i + 1].text[:1].isupper()
+    if tok.text.lower() in _PARTICLES or tok.text in ("of", "&"):  # Ana de la Cruz, University of Lagos
+        return following
+    if tok.text == "the" and doc[i - 1].text == "of":  # University of the Witwatersrand
+        return following
+    return len(tok.text) == 2 and tok.text[0].isupper() and tok.text[1] == "."
+
+
+def _not_part_of_a_name(tok, book) -> bool:
+    """A title, or a sentence's first word that the name book does not know ("Later Okafor asked")."""
+    if _TITLE_ONLY.match(tok.text):
+        return True
+    known = book is not None and (book.is_given(tok.text) or book.is_family(tok.text))
+    return tok.is_sent_start and not known
+
+
+def runs(doc, book=None) -> list[Run]:
+    out: list[Run] = []
+    current: list = []
+    for i, tok in enumerate(doc):
+        if _capitalised(tok, book) or (current and _joins(doc, i)):
+            current.append(tok)
+            continue
+        out += _closed(current, book)
+        current = []
+    return out + _closed(current, book)
+
+
+def _closed(tokens: list, book) -> list[Run]:
+    while tokens and not _capitalised(tokens[-1], book):
+        tokens = tokens[:-1]
+    while len(tokens) > 1 and _not_part_of_a_name(tokens[0], book):
+        tokens = tokens[1:]
+    if not tokens:
+        return []
+    return [Run(tokens[0].idx, tokens[-1].idx + len(tokens[-1].text), tuple(t.text for t in tokens),
+                tuple(t.pos_ for t in tokens))]
+
+
+def _kind(text: str, run: Run, book) -> tuple[str, float] | None:
+    """What a run is, on the evidence: an organisation's head or tail word, a name in the book, a cue."""
+    names = [w for w in run.words if w[:1].isupper() and not _INITIAL.match(w)]
+    if not names:
+        return None
+    if len(names) > 1 and (names[-1] in _ORG_TAIL or names[0] in _ORG_HEAD):
+        return "ORGANIZATION", 0.6
+    if book.is_place(text[run.start:run.end]):
+        return "LOCATION", 0.5
+    if any(book.is_given(w) for w in names) or (len(names) > 1 and book.is_family(names[-1])):
+        return "PERSON", 0.55
+    if len(names) > 1 and any(_INITIAL.match(w) for w in run.words):
+        return "PERSON", 0.5  # a middle initial: Summer F. Rajendran
+    before, after = text[max(0, run.start - 30):run.start], text[run.end:run.end + 20]
+    chat = len(names) == 1 and _LINE_START.search(before) and after.startswith(": ")
+    if (_CUE_BEFORE.search(before) or _CUE_AFTER.match(after) or chat) and not _COMMON.match(run.words[0]):
+        return "PERSON", 0.45
+    return None
+
+
+def named_runs(text: str, doc, book) -> list[Found]:
+    """Runs that the evidence makes a name, found whether or not NER found them."""
+    found = []
+    for run in runs(doc, book):
+        kind = _kind(text, run, book)
+        if kind:
+            found.append(Found(kind[0], run.start, run.end, kind[1]))
+    return found
+
+
+def tagged_as_name(f: Found, doc, book) -> bool:
+    """Whether a span NER calls a name is one: a single word the tagger took for a common noun, verb or
+    adjective ("Pipeline", "Bearer") is not, unless the name book knows it."""
+    if f.type not in NAMED:
+        return True
+    words = [t for t in doc if t.idx < f.end and t.idx + len(t.text) > f.start and not t.is_punct]
+    if len(words) != 1:
+        return True
+    word = words[0]
+    if book.is_given(word.text) or book.is_family(word.text):
+        return True
+    return word.pos_ == "PROPN"
+
+
+def widened(ner: list[Found], ours: list[Found]) -> list[Found]:
+    """NER's named spans, each grown to a run of ours that holds more of the same name, and called a
+    person's where NER said organisation and the run's words are in the name book."""
+    out = []
+    for f in ner:
+        grown = next((o for o in ours if f.type in NAMED and o.start <= f.start and o.end >= f.end
+                      and ((o.type == "PERSON" and f.type == "ORGANIZATION") or (o.start, o.end) != (f.start, f.end))),
+                     None)
+        out.append(Found(grown.type if grown.type == "PERSON" else f.type, grown.start, grown.end, f.score)
+                   if grown else f)
+    return out

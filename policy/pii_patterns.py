@@ -13,7 +13,7 @@ import re
 
 from policy.pii_spans import Found
 
-__all__ = ["SECRETS", "cards", "emails", "iban_valid", "ibans", "luhn", "phone_like", "phones"]
+__all__ = ["DIGEST_CUE", "SECRETS", "secrets", "cards", "emails", "iban_valid", "ibans", "luhn", "phone_like", "phones"]
 
 #: tokens and keys by their shape; the span is the secret (group "s"), never its cue word
 SECRETS = [re.compile(p) for p in (
@@ -24,11 +24,15 @@ SECRETS = [re.compile(p) for p in (
     r"(?<![\w-])(?P<s>sk-(?:proj-)?[A-Za-z0-9_-]{20,})",          # OpenAI-style
     r"\b(?P<s>AIza[0-9A-Za-z_-]{35})",                            # Google API key
     r"\b(?P<s>eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",  # JWT
-    r"(?<![\w-])(?P<s>[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})(?![\w-])",  # hex secrets (and full digests)
+    r"(?<![\w-])(?P<s>[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})(?![\w-])",  # hex secrets (see DIGEST_CUE)
     r"(?<![\w-])(?P<s>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{28,64})(?![\w-])",
     (r"(?i:password|passwd|pwd|secret|token|api[_ -]?key|access[_ -]?key|client[_ -]?secret|credential)s?"
      r"(?:\s+(?:is|was|of|for|to|=|:)|\s*[:=])?\s*[\"'`]?(?P<s>(?=[A-Za-z0-9+/_\-]*\d)[A-Za-z0-9+/_\-]{16,})"),
 )]
+#: words right before a bare hex string that say it is a digest or an id, not a secret
+DIGEST_CUE = re.compile(r"(?i)(?:\b(?:commit|commits|sha|sha1|sha256|sha512|md5|digest|checksum|hash|revision|rev|"
+                        r"etag|trace[_ -]?id|span[_ -]?id|request[_ -]?id|correlation[_ -]?id|fingerprint)"
+                        r"\W{0,3}|sha(?:1|256|512):|@)$")
 
 # An address: a local part (dot-atoms, an apostrophe inside as in o'brien, or a quoted string) and
 # a domain of two or more labels whose last starts with a letter, or an IP literal. Letters may be
@@ -77,6 +81,19 @@ def iban_valid(value: str) -> bool:
     if _IBAN_LENGTHS.get(v[:2]) != len(v):
         return False
     return int("".join(str(int(ch, 36)) for ch in v[4:] + v[:4])) % 97 == 1
+
+
+def secrets(text: str) -> list[tuple[int, int]]:
+    """Spans of API keys and tokens; a bare hex string right after a digest's cue word is a digest."""
+    out = []
+    for p in SECRETS:
+        for m in p.finditer(text):
+            value = m.group("s")
+            if value.isalnum() and all(c in "0123456789abcdef" for c in value) and \
+                    DIGEST_CUE.search(text[max(0, m.start("s") - 24):m.start("s")]):
+                continue
+            out.append((m.start("s"), m.end("s")))
+    return out
 
 
 def emails(text: str) -> list[Found]:

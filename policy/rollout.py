@@ -22,6 +22,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, Queue
 from mesh.io.redis_clients import redis_errors
 from mesh.observe.logs import get_logger
 from policy.engine import Check, PolicyEngine, Verdict
@@ -63,7 +64,7 @@ class Rollout:
 
     async def current(self) -> Policies:
         """The sets in force now (re-read from Redis at most every ``refresh_s``)."""
-        if time.monotonic() - self._read_at < self._refresh:
+        if self._fresh():
             return self._current
         async with redis_errors("reading the policy rollout"):
             active, candidate = await self._redis.mget(self._keys.policy_active(), self._keys.policy_candidate())
@@ -76,6 +77,31 @@ class Rollout:
             log.error("policy_rollout_unreadable", error=str(err))
         self._read_at = time.monotonic()
         return self._current
+
+    def _fresh(self, share: float = 1.0) -> bool:
+        return time.monotonic() - self._read_at < self._refresh * share
+
+    def refreshing(self) -> Queue | None:
+        """The re-read ``current`` makes, as commands to send with other reads (``mesh.io.ledger.Rider``)
+        when one is due; None when not. What it reads applies when its sets are loaded already; a new set
+        is left for ``current`` to load. Due a little early (at 80% of ``refresh_s``), so that under load the
+        handlers' ``current`` finds it fresh."""
+        if self._fresh(0.8):
+            return None
+
+        def queue(b: Batch):
+            b.pipe.mget(self._keys.policy_active(), self._keys.policy_candidate())
+            return lambda replies: self._adopt(*replies[0])
+        return queue
+
+    def _adopt(self, active: bytes | None, candidate: bytes | None) -> None:
+        shadow = json.loads(candidate) if candidate else None
+        versions = [v for v in (active.decode() if active else None, shadow["version"] if shadow else None) if v]
+        if all(v in self._engines for v in versions):
+            self._current = Policies(self._engines[active.decode()] if active else self._default,
+                                     self._engines[shadow["version"]] if shadow else None,
+                                     shadow["share"] if shadow else 0.0)
+            self._read_at = time.monotonic()
 
     async def decide(self, checks: list[Check], sample_key: str) -> tuple[PolicyEngine, list[Verdict]]:
         """The active set's verdicts (and the set); in shadow, the candidate's differences are recorded."""

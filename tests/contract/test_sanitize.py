@@ -80,6 +80,34 @@ def test_a_number_is_a_phone_only_with_a_phones_evidence(detector):
     assert phones == ["4155550134", "(206) 555-0199", "312-555-0143", "+44 20 7946 0958"]
 
 
+@pytest.mark.parametrize("text, name", [
+    ("Confirm with Ruaridh before Friday.", "Ruaridh"),                    # a cue, a name in no list
+    ("Tenant screening for Summer F. Rajendran: current address pending.", "Summer F. Rajendran"),  # an initial
+    ("Tingting approved the refund for Kelechi Laurent.", "Kelechi Laurent"),  # NER's ORG; the book says a person
+    ("[15:30] Haoran: yes, it was done from the jump host", "Haoran"),     # a chat line's speaker
+    ("Patient Wanjiru Kamau was discharged on Tuesday.", "Wanjiru Kamau"),  # the name book
+])
+def test_names_ner_misses_are_found_by_their_evidence(detector, text, name):
+    spans = found(detector, text)
+    assert any(name in v or v in name for t, v in spans if t == "PERSON"), spans
+
+
+@pytest.mark.parametrize("text", [
+    "Hope this helps!",
+    "Will do, closing the ticket now.",
+    "Pipeline 9c3689f deployed 137 pods in 7015 ms.",
+    "Reverted commit 600e26cbaf59db9320cd97c220582f7e93ad0568.",
+    "Order 4127761671: 228 units at $332,103.67.",
+])
+def test_words_that_only_look_like_names_or_numbers_are_left_alone(detector, text):
+    assert found(detector, text) == []
+
+
+def test_acronyms_of_organisations_are_masked_but_not_the_acronyms_of_everyday_work(detector):
+    spans = found(detector, "The SLA with HSBC covers the API and the VPN; the CPU budget is separate.")
+    assert [v for _, v in spans] == ["HSBC"]
+
+
 def test_a_name_found_once_is_masked_everywhere_with_its_parts(detector):
     text = "Dr. Amara Okafor approved it. Later Okafor asked Amara Okafor to sign."
     spans = [v for t, v in found(detector, text) if t == "PERSON"]
