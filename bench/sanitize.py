@@ -1,15 +1,18 @@
 """Precision and recall of the sanitizer's detector per entity type, and its throughput.
 
-    python -m bench.sanitize [--data bench/data/pii_sentences.jsonl] [--split test|dev|all] [--json]
+    python -m bench.sanitize [--data bench/data/pii_sentences.jsonl] [--split test|dev|all]
+                             [--baseline REV] [--examples] [--json]
 
 Runs ``policy.pii.Detector`` (Presidio with spaCy's small English pipeline, offline, plus the
 project's recognizers) over the project's labelled set (``bench/pii_corpus.py`` generates it;
 tuning looked only at the ``dev`` split, so ``test`` is the honest figure). A found span counts
 as a true positive when it overlaps a labelled span of the same type; a labelled span is
-recalled when some found span of its type overlaps it. Targets: recall at least 0.99 on the
-structured types and 0.85 on person names, precision at least 0.9 on every type. The ``masked``
-column is what protection depends on: the share of labelled values masked under any type (a
-name the NER calls an organisation is still masked, but is a miss in the per-type recall).
+recalled when some found span of its type overlaps it. The ``masked`` column is what protection
+depends on: the share of labelled values masked under any type (a name the NER calls an
+organisation is still masked, but is a miss in the per-type recall). Targets on it: at least 0.99
+for every structured type, 0.97 for person names, 0.95 for locations and organisations. Hard
+negatives (sentences with no sensitive value that look as if they had one: order numbers,
+versions, amounts, dates, product names) may be masked needlessly at most 2 times in 80.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from policy.pii import ENTITY_TYPES, STRUCTURED, Detector
 DATA = Path(__file__).resolve().parent / "data" / "pii_sentences.jsonl"
 
 
-def target_recall(kind: str) -> float | None:
-    return 0.99 if kind in STRUCTURED else 0.85 if kind == "PERSON" else None
+NEEDLESS_PER_80 = 2
+
+
+def target_masked(kind: str) -> float:
+    return 0.99 if kind in STRUCTURED else 0.97 if kind == "PERSON" else 0.95
 
 
 def score(rows: list[dict], found: list[list[tuple[str, int, int]]]) -> list[dict]:
@@ -46,12 +52,20 @@ def score(rows: list[dict], found: list[list[tuple[str, int, int]]]) -> list[dic
     for t in ENTITY_TYPES:
         p = tp_found[t] / n_found[t] if n_found[t] else 1.0
         r = tp_gold[t] / n_gold[t] if n_gold[t] else 1.0
-        want = target_recall(t)
+        share = masked[t] / n_gold[t] if n_gold[t] else 1.0
         out.append({"type": t, "labelled": n_gold[t], "found": n_found[t], "precision": round(p, 3),
-                    "recall": round(r, 3), "target_recall": want or "-",
-                    "masked": round(masked[t] / n_gold[t], 3) if n_gold[t] else 1.0,
-                    "met": "yes" if p >= 0.9 and (want is None or r >= want) else "NO"})
+                    "recall": round(r, 3), "masked": round(share, 3), "target_masked": target_masked(t),
+                    "met": "yes" if share >= target_masked(t) else "NO"})
     return out
+
+
+def needless(rows: list[dict], found: list[list[tuple[str, int, int]]]) -> dict:
+    """Hard negatives (rows marked ``negative``) with anything masked in them, and that per 80."""
+    hits = [row["text"] for row, spans in zip(rows, found) if row.get("negative") and spans]
+    n = sum(1 for row in rows if row.get("negative"))
+    per_80 = round(80 * len(hits) / n, 2) if n else 0.0
+    return {"sentences": n, "masked": len(hits), "per_80": per_80, "target_per_80": NEEDLESS_PER_80,
+            "met": "yes" if per_80 <= NEEDLESS_PER_80 else "NO"}
 
 
 def misses(rows: list[dict], found: list[list[tuple[str, int, int]]], limit: int = 400) -> list[str]:
@@ -60,47 +74,105 @@ def misses(rows: list[dict], found: list[list[tuple[str, int, int]]], limit: int
     for row, spans in zip(rows, found):
         text = row["text"]
         for s in row["spans"]:
-            if not any(t == s["type"] and a < s["end"] and s["start"] < b for t, a, b in spans):
-                out.append(f"missed {s['type']}: {text[s['start']:s['end']]!r}")
+            if not any(a < s["end"] and s["start"] < b for _, a, b in spans):
+                out.append(f"unmasked {s['type']}: {text[s['start']:s['end']]!r}")
+            elif not any(t == s["type"] and a < s["end"] and s["start"] < b for t, a, b in spans):
+                out.append(f"masked as another type {s['type']}: {text[s['start']:s['end']]!r}")
         for t, a, b in spans:
             if not any(s["type"] == t and a < s["end"] and s["start"] < b for s in row["spans"]):
-                out.append(f"spurious {t}: {text[a:b]!r}")
+                out.append(f"spurious {t}: {text[a:b]!r}" + (" (in a hard negative)" if row.get("negative") else ""))
     return out[:limit]
+
+
+def baseline_detector(rev: str):
+    """The detector of an earlier revision, for a side-by-side run (one whose detector is one file)."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    source = subprocess.run(["git", "show", f"{rev}:policy/pii.py"], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parent.parent).stdout
+    path = Path(tempfile.mkdtemp()) / "pii_baseline.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("pii_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.Detector()
+
+
+def _timed(detector, rows: list[dict], took: list[float], found: list) -> None:
+    for row in rows:
+        t0 = time.perf_counter()
+        spans = detector.find(row["text"])
+        took.append(time.perf_counter() - t0)
+        found.append([(f.type, f.start, f.end) for f in spans])
+
+
+def measure(rows: list[dict], detectors: dict) -> dict:
+    """Each detector over every row; rows are taken in turns so that both share the machine's noise."""
+    results = {name: {"took": [], "found": []} for name in detectors}
+    for name, detector in detectors.items():
+        t0 = time.perf_counter()
+        detector.warm()
+        results[name]["load_s"] = round(time.perf_counter() - t0, 2)
+    for i, row in enumerate(rows):
+        order = list(detectors) if i % 2 == 0 else list(reversed(detectors))
+        for name in order:
+            _timed(detectors[name], [row], results[name]["took"], results[name]["found"])
+    chars = sum(len(r["text"]) for r in rows)
+    out = {}
+    for name, res in results.items():
+        took, found = res["took"], res["found"]
+        out[name] = {"per_type": score(rows, found), "hard_negatives": needless(rows, found), "load_s": res["load_s"],
+                     "sentences_per_s": round(len(rows) / sum(took), 1), "chars_per_s": round(chars / sum(took)),
+                     "p50_ms": percentile_ms(took, 50), "p99_ms": percentile_ms(took, 99), "found": found}
+    return out
 
 
 def run(args) -> dict:
     rows = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.split != "all":
         rows = [r for r in rows if r["split"] == args.split]
-    detector = Detector()
-    t0 = time.perf_counter()
-    detector.warm()
-    load_s = time.perf_counter() - t0
-    found, took = [], []
-    for row in rows:
-        t0 = time.perf_counter()
-        spans = detector.find(row["text"])
-        took.append(time.perf_counter() - t0)
-        found.append([(f.type, f.start, f.end) for f in spans])
-    chars = sum(len(r["text"]) for r in rows)
-    return {"machine": machine(), "split": args.split, "sentences": len(rows), "per_type": score(rows, found),
-            "load_s": round(load_s, 2), "sentences_per_s": round(len(rows) / sum(took), 1),
-            "chars_per_s": round(chars / sum(took)), "p50_ms": percentile_ms(took, 50),
-            "p99_ms": percentile_ms(took, 99), "examples": misses(rows, found) if args.examples else []}
+    detectors = {"current": Detector()}
+    if args.baseline:
+        detectors[f"baseline {args.baseline}"] = baseline_detector(args.baseline)
+    measured = measure(rows, detectors)
+    current = measured.pop("current")
+    found = current.pop("found")
+    result = {"machine": machine(), "split": args.split, "sentences": len(rows), **current,
+              "examples": misses(rows, found) if args.examples else []}
+    for name, other in measured.items():
+        other.pop("found")
+        result["baseline"] = {"revision": name.split(" ", 1)[1], **other}
+    return result
+
+
+def _report(title: str, r: dict) -> str:
+    head = (f"{title}\npipeline load {r['load_s']} s; {r['sentences_per_s']} sentences/s ({r['chars_per_s']} chars/s), "
+            f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms per sentence\n")
+    body = table(r["per_type"], ["type", "labelled", "found", "precision", "recall", "masked", "target_masked", "met"])
+    neg = r["hard_negatives"]
+    tail = (f"\nhard negatives: {neg['masked']} of {neg['sentences']} masked needlessly, {neg['per_80']} per 80 "
+            f"(target at most {neg['target_per_80']}): {'met' if neg['met'] == 'yes' else 'NOT met'}")
+    return head + body + tail
 
 
 def render(r: dict) -> str:
-    head = (f"sanitizer on {r['sentences']} labelled sentences ({r['split']} split)\n{machine_line(r['machine'])}\n"
-            f"pipeline load {r['load_s']} s; {r['sentences_per_s']} sentences/s ({r['chars_per_s']} chars/s), "
-            f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms per sentence\n")
-    body = table(r["per_type"], ["type", "labelled", "found", "precision", "recall", "target_recall", "met", "masked"])
-    return head + body + ("\n\n" + "\n".join(r["examples"]) if r["examples"] else "")
+    out = (f"sanitizer on {r['sentences']} labelled sentences ({r['split']} split)\n{machine_line(r['machine'])}\n\n"
+           + _report("current detector", r))
+    if "baseline" in r:
+        b = r["baseline"]
+        out += "\n\n" + _report(f"baseline detector ({b['revision']}), the same sentences in turns", b)
+        out += f"\n\nspeed, current / baseline: {r['sentences_per_s'] / b['sentences_per_s']:.2f}"
+    return out + ("\n\n" + "\n".join(r["examples"]) if r["examples"] else "")
 
 
 def _arguments(p) -> None:
     p.add_argument("--data", default=str(DATA), help="labelled JSONL (bench/pii_corpus.py writes it)")
     p.add_argument("--split", default="test", choices=["test", "dev", "all"])
     p.add_argument("--examples", action="store_true", help="also list missed and spurious spans")
+    p.add_argument("--baseline", metavar="REV", help="also run the detector of git revision REV, side by side")
 
 
 main = main_of("python -m bench.sanitize", __doc__, _arguments, run, render)
