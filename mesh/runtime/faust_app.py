@@ -146,7 +146,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     built = spec.routes(ctx)
     parts = built if isinstance(built, Parts) else Parts(built)
     processor = Processor(spec.name, parts.routes, codec=ctx.codec, topics=topics,
-                          ledger=Ledger(ctx.redis, ctx.keys, settings.idempotency_ttl_s), send=send,
+                          ledger=Ledger(ctx.redis, ctx.keys, settings.idempotency_ttl_s, parts.riders), send=send,
                           retry_policy=settings.retry_policy(spec.name, spec.retry))
     window = settings.window(spec.name, spec.window)
     for name in processor.topics:

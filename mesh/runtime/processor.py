@@ -8,11 +8,13 @@ An agent is a name and a few ``Route``s (input topic -> async handler returning 
 2. open the hop's span, child of the producer's (W3C context from the Kafka headers), and bind
    the log context (task, step, agent; trace and span ids are added to every line);
 3. if the idempotency ledger already holds this input's outputs, send them again and stop
-   (a redelivery never re-runs the handler: no second model call, no second charge);
+   (a redelivery never re-runs the handler: no second model call, no second charge); the
+   route's ``prefetch`` (the handler's first Redis commands) rides on that read;
 4. run the handler, retrying transient errors under the agent's ``RetryPolicy``;
    a ``SemanticError`` becomes a typed rejection for the client; a deterministic error, a bug,
    or retries exhausted dead-letter the input and tell the client the task failed;
-5. record the outputs in the ledger, then produce them and wait for the broker's ack.
+5. record the outputs in the ledger, with the writes the handler deferred (``mesh.io.pipelined``)
+   in the same round trip, then produce them and wait for the broker's ack.
    Only then does the caller let the offset be committed. Each output carries the hop's trace
    context and the agent's name in its headers.
 
@@ -27,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import structlog
 from opentelemetry.trace import INVALID_SPAN, Link, Span, Status, StatusCode
@@ -42,10 +43,12 @@ from mesh.errors import (
     SwitchboardError,
 )
 from mesh.io.ledger import Ledger, Produced
+from mesh.io.pipelined import collecting
 from mesh.io.roundtrips import counting
 from mesh.observe import metrics
 from mesh.observe.tracing import SpanKind, context_of, headers_of, tracer
 from mesh.retry import RetryPolicy, retry
+from mesh.runtime.route import Emit, Inbound, Route
 from mesh.wire.codec import AvroCodec
 from mesh.wire.envelope import ROOT_STEP, child_envelope, now_ms
 from mesh.wire.topics import TOPICS, Topics, dlq_of
@@ -77,57 +80,13 @@ AGENT_HEADER = "sb-agent"
 Send = Callable[[list[Produced]], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class Emit:
-    """A record a handler wants sent; ``key`` (default: the task id) picks the partition."""
-
-    topic: str
-    record: Record
-    key: str | None = None
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """A message as consumed, before decoding."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: dict[str, bytes] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Route:
-    """One input of an agent: the logical topic and the handler for its records."""
-
-    topic: str
-    #: the handler of one record; left out, it is ``handle_many`` called with that record alone
-    handle: Callable[[Record], Awaitable[list[Emit]]] | None = None
-    idempotent: bool = True
-    #: who hears of a failure: "client" (a TaskCompleted), "planner" (a failed StepDone, for steps of a
-    #: task's DAG, so the planner decides and the client gets one result), or "nobody" (docs.ingest)
-    reports: str = "client"
-    #: optional batch form of ``handle``: records in, one list of emits per record out. What has arrived
-    #: when the route is free (up to ``batch_size``) is handled at once; a lone message waits for nothing.
-    handle_many: Callable[[list[Record]], Awaitable[list[list[Emit]]]] | None = None
-    batch_size: int = 64
-    #: messages with the same key (a task) are handled one after the other, in order; False lets them overlap
-    ordered: bool = True
-    #: what else to send when the handler refuses a record (a SemanticError), e.g. the denial's audit record
-    on_rejected: Callable[[Record, SwitchboardError], list[Emit]] | None = None
-
-    def __post_init__(self) -> None:
-        if self.handle is None:
-            if self.handle_many is None:
-                raise TypeError(f"route {self.topic} needs handle or handle_many")
-            many = self.handle_many
-
-            async def one(record: Record) -> list[Emit]:
-                return (await many([record]))[0]
-
-            object.__setattr__(self, "handle", one)
+def _prefetch(route: Route, record: Record):
+    """The route's prefetch for ``record``, if it has one and it can be made (else the handler reads itself)."""
+    try:
+        return route.prefetch(record) if route.prefetch else None
+    except Exception:  # noqa: BLE001 (the handler meets the same error where it is handled)
+        log.exception("prefetch_failed", topic=route.topic)
+        return None
 
 
 def trace_id_of(traceparent: str | None) -> str | None:
@@ -258,7 +217,8 @@ class Processor:
         try:
             with _tracer.start_as_current_span(f"{self.agent} {self._topics.logical(msgs[0].topic)} batch",
                                                links=[Link(sp.get_span_context()) for sp in spans],
-                                               attributes={"switchboard.batch_size": len(fresh)}):
+                                               attributes={"switchboard.batch_size": len(fresh)}), \
+                    collecting() as writes:
                 results = await self._run(lambda: route.handle_many([r for _, r in fresh]))
         except Exception as err:
             for sp in spans:
@@ -266,10 +226,13 @@ class Processor:
             log.warning("batch_failed_handling_one_by_one", topic=msgs[0].topic, size=len(fresh), error=str(err))
             return outcomes + [await self.process(m) for m, _ in fresh]
         produced: list[Produced] = []
+        if writes and not route.idempotent:
+            await self._infra(lambda: self._ledger.flush(writes))
         for (msg, record), emits, span in zip(fresh, results, spans):
             out = [self._encode(e, record, span) for e in emits]
             if route.idempotent:
-                out = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, record.envelope.idempotency_key, out))
+                out = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, record.envelope.idempotency_key, out, writes))
+                writes = []  # with the first entry
             produced += out
         await self._infra(lambda: self._send(produced))
         for (msg, _), span in zip(fresh, spans):
@@ -292,15 +255,20 @@ class Processor:
         return record
 
     async def _handle(self, route: Route, msg: Inbound, record: Record) -> tuple[str, SwitchboardError | None]:
-        key = record.envelope.idempotency_key
+        key, fetched = record.envelope.idempotency_key, None
         if route.idempotent:
-            recorded = await self._infra(lambda: self._ledger.get(self.agent, record.envelope.tenant_id, key))
+            prefetch = _prefetch(route, record)
+            recorded, fetched = await self._infra(lambda: self._ledger.get_with(self.agent, record.envelope.tenant_id,
+                                                                                key, prefetch))
             if recorded is not None:
                 await self._infra(lambda: self._send(recorded))
                 return "duplicate_replayed", None
         outcome, emits, dead, refused = "handled", [], None, None
+        first = [] if isinstance(fetched, Exception) else [fetched]  # a failed prefetch: the handler reads itself
         try:
-            emits = await self._run(lambda: route.handle(record))
+            with collecting() as writes:
+                emits = await self._run(lambda: route.handle(record, fetched=first.pop() if first else None)
+                                        if route.prefetch else route.handle(record))
         except SemanticError as err:
             outcome, emits, refused = "rejected", [self._failure(route, record, err, TaskStatus.rejected)], err
             if route.on_rejected is not None:
@@ -316,7 +284,10 @@ class Processor:
             if route.reports != "nobody":
                 produced.append(self._encode(self._failure(route, record, dead, TaskStatus.failed), record))
         if route.idempotent:
-            produced = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, key, produced))
+            produced = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, key,
+                                                                     produced, writes))
+        elif writes:
+            await self._infra(lambda: self._ledger.flush(writes))
         await self._infra(lambda: self._send(produced))
         if outcome != "handled":
             log.warning(f"step_{outcome}", reason=str(dead or refused or ""), outputs=len(produced))

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from mesh.io.keys import Keys
+from mesh.io.ledger import Rider
 from mesh.retry import RetryPolicy
 from mesh.runtime.processor import Emit, Route
 from mesh.security.crypto import Sealer
@@ -48,6 +49,9 @@ class Parts:
     routes: list[Route]
     timers: list[Timer] = field(default_factory=list)
     warmup: Callable[[], Awaitable[None]] | None = None
+    #: reads kept fresh on the side (``mesh.io.ledger.Rider``, e.g. the policy rollout's), sent with the
+    #: ledger's reads when due instead of in round trips of their own
+    riders: list[Rider] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

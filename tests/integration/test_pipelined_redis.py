@@ -1,0 +1,106 @@
+"""mesh.io.pipelined on a real redis-server: a handler's Redis work rides on the ledger's two round trips
+(its first commands on the read, its deferred writes on the write), scripts go by SHA and survive
+Redis forgetting them, and one caller's failure is never its neighbours'."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mesh.io import roundtrips
+from mesh.io.keys import Keys
+from mesh.io.ledger import Ledger, Produced
+from mesh.io.pipelined import Batch, after, collecting, run, together
+from mesh.io.redis_clients import async_redis
+
+pytestmark = pytest.mark.integration
+
+_INCR = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+
+
+def _get(key: str):
+    def queue(b: Batch):
+        b.pipe.get(key)
+        return lambda replies: replies[0]
+    return queue
+
+
+def _set(key: str, value: str):
+    def queue(b: Batch) -> None:
+        b.pipe.set(key, value)
+    return queue
+
+
+def test_a_prefetch_and_a_due_rider_ride_on_the_ledger_read(redis_url):
+    roundtrips.instrument()
+    refreshed = []
+
+    def rider():
+        def queue(b: Batch):
+            b.pipe.get("pl:policy")
+            return lambda replies: refreshed.append(replies[0])
+        return queue
+
+    async def scenario():
+        r = async_redis(redis_url)
+        await r.set("pl:status", "running")
+        await r.set("pl:policy", "v2")
+        ledger = Ledger(r, Keys("pl1:"), 60, riders=[rider, lambda: None])
+        with roundtrips.counting() as trips:
+            recorded, fetched = await ledger.get_with("planner", "t", "k", together(_get("pl:status"), _get("pl:none")))
+        broken = await ledger.get_with("planner", "t", "k", lambda b: (b.pipe.get("pl:status"), 1 / 0)[0])
+        await r.aclose()
+        return trips[0], recorded, fetched, broken
+
+    trips, recorded, fetched, (_, broken) = asyncio.run(scenario())
+    assert trips == 1 and recorded is None and fetched == (b"running", None)
+    assert refreshed == [b"v2", b"v2"]
+    assert isinstance(broken, ZeroDivisionError)  # the handler reads for itself; the ledger's answer stands
+
+
+def test_deferred_writes_go_with_the_ledger_entry_and_are_written_at_once_outside_a_message(redis_url):
+    roundtrips.instrument()
+
+    async def scenario():
+        r = async_redis(redis_url)
+        ledger = Ledger(r, Keys("pl2:"), 60)
+        incr = r.register_script(_INCR)
+        await r.script_load(_INCR)
+
+        def bump(b: Batch) -> None:
+            b.script(incr, ["pl2:n"], [5])
+
+        with roundtrips.counting() as trips, collecting() as writes:
+            await after(r, _set("pl2:memo", "answer"), "a test write")
+            await after(r, bump, "a test write")
+            assert await r.get("pl2:memo") is None  # not yet: it waits for the entry
+            stored = await ledger.record("executor", "t", "k", [Produced("steps.validate", b"k", b"v")], writes)
+        written = trips[0]
+        await after(r, _set("pl2:now", "1"), "a test write")  # no message: written at once
+        out = await r.mget("pl2:memo", "pl2:n", "pl2:now")
+        await r.aclose()
+        return written, stored, out
+
+    written, stored, out = asyncio.run(scenario())
+    assert written == 2  # the test's own GET, then the entry with both writes
+    assert [p.value for p in stored] == [b"v"] and out == [b"answer", b"5", b"1"]
+
+
+def test_a_script_redis_forgot_is_loaded_and_run_again(redis_url):
+    async def scenario():
+        r = async_redis(redis_url)
+        incr = r.register_script(_INCR)
+
+        def bump(b: Batch):
+            b.script(incr, ["pl3:n"], [2])
+            b.pipe.get("pl3:other")
+            return lambda replies: replies[0]
+
+        first = await run(r, bump, "a test")
+        await r.script_flush()
+        again = await run(r, bump, "a test")
+        await r.aclose()
+        return first, again
+
+    assert asyncio.run(scenario()) == (2, 4)
