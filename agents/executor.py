@@ -16,35 +16,35 @@ endpoint at once. Only endpoints the policies let the principal use are candidat
 others are passed over, and the step is refused when none is left). Each call reserves the tenant's budget first and settles it with the reported
 usage after (``policy.budgets``); past the soft limit the step takes the cheapest route with half
 the context, and says so. A step of a task that was cancelled or timed out is dropped unanswered.
+
+Three Redis round trips on the common path: what a step starts from (task status, recorded answer,
+every endpoint's load and breaker, the budget's period) rides on the runtime's ledger read
+(``prefetch``); the budget's reservation and the call's lease are one; what follows a call (its
+lease given back, its latency, its breaker, the answer recorded, the budget settled) rides on the
+ledger's write.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
-
-import aiohttp
-from opentelemetry.trace import Status, StatusCode
 
 from mesh.endpoints import BUILTIN, Endpoint
 from mesh.errors import SemanticError, TransientError
 from mesh.io.breakers import Breakers
 from mesh.io.keys import Keys
-from mesh.io.redis_clients import redis_errors
+from mesh.io.pipelined import Batch, Queue, run, together
 from mesh.llm import extractive
 from mesh.llm.call_memo import CallMemo
-from mesh.llm.openai_client import EndpointFailure, chat
-from mesh.llm.prompt import Prompt, assemble, cite
+from mesh.llm.model_caller import Answered, ModelCaller
+from mesh.llm.openai_client import EndpointFailure
+from mesh.llm.prompt import Prompt, assemble
 from mesh.llm.route_stats import Health, RouteStats
-from mesh.llm.routing import Choice, NoRoute, candidates, choose
+from mesh.llm.routing import Choice, Load, NoRoute, candidates, choose
 from mesh.observe import metrics
 from mesh.observe.logs import get_logger
-from mesh.observe.tracing import SpanKind, tracer
-from mesh.retry import retry
 from mesh.runtime.processor import Emit, Route
-from mesh.runtime.spec import AgentContext, AgentSpec
-from mesh.wire.envelope import Envelope, child_envelope
+from mesh.runtime.spec import AgentContext, AgentSpec, Parts
+from mesh.wire.envelope import child_envelope
 from policy.budgets import Budgets, Grant, Refusal
 from policy.engine import Check, PolicyDenied, Verdict
 from policy.rollout import Rollout
@@ -61,22 +61,19 @@ from schemas.models import (
 __all__ = ["spec", "Answered", "Executor", "ModelCaller", "needs_of"]
 
 log = get_logger("switchboard.executor")
-_tracer = tracer("switchboard.executor")
 _CLOSED = ("cancelled", "timed_out")
 
 
 # --- pure functions ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Answered:
-    """One successful call: what the model said, as the mesh cites it, and what it cost."""
+class Fetched:
+    """What a step starts from, read in one round trip (with the runtime's ledger read, as the route's prefetch)."""
 
-    endpoint: Endpoint
-    text: str
-    citations: list[Citation]
-    finish_reason: str
-    usage: Usage
-    reason: str
+    status: bytes | None  # the task's
+    recorded: bytes | None  # the step's recorded answer, sealed
+    loads: dict[str, Load]  # of every endpoint
+    period: str  # the tenant's budget period
 
 
 def needs_of(step: ExecuteStep) -> set[str]:
@@ -173,64 +170,6 @@ def without(pool: list[Endpoint], e: Endpoint) -> list[Endpoint]:
     return [p for p in pool if p.name != e.name]
 
 
-# --- collaborators -------------------------------------------------------------------------------------
-
-class ModelCaller:
-    """Calls one endpoint: under its concurrency limit and retry policy, each try counted in the load
-    every replica shares (``RouteStats``) and in the endpoint's shared breaker."""
-
-    def __init__(self, stats: RouteStats, breakers: Breakers, endpoints: list[Endpoint]) -> None:
-        self._stats, self._breakers = stats, breakers
-        self._limits = {e.name: asyncio.Semaphore(e.concurrency) for e in endpoints}
-        self._session: aiohttp.ClientSession | None = None  # created on the worker's loop, on first use
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def guarded(self, e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int,
-                      choice: Choice) -> Answered:
-        """One call on ``e`` under its retry policy; each try counts in its load and its shared breaker."""
-        return await retry(e.retry, lambda: self._once(e, step, prompt, max_tokens, choice), lambda n, err, pause: (
-            log.warning("endpoint_retrying", endpoint=e.name, attempt=n, error=str(err), pause_s=round(pause, 3))))
-
-    async def _once(self, e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
-        started = time.perf_counter()
-        with _tracer.start_as_current_span("model.call", kind=SpanKind.CLIENT, attributes={
-                "gen_ai.request.model": e.model_name, "switchboard.endpoint": e.name,
-                "gen_ai.request.max_tokens": max_tokens, "switchboard.route": choice.reason}) as span:
-            async with self._limits.setdefault(e.name, asyncio.Semaphore(e.concurrency)):
-                call_id = await self._stats.begin(e.name, e.timeout_s, e.concurrency)
-                try:
-                    out = await self.call(e, step, prompt, max_tokens, choice)
-                except EndpointFailure as err:
-                    await self._stats.end(e.name, call_id, ok=False, latency_ms=0)
-                    await self._breakers.get(e.name).failed(str(err))
-                    span.set_status(Status(StatusCode.ERROR, f"{err.code}: {err}"))
-                    raise
-            span.set_attributes({"gen_ai.usage.input_tokens": out.usage.prompt_tokens,
-                                 "gen_ai.usage.output_tokens": out.usage.completion_tokens,
-                                 "gen_ai.response.finish_reasons": [out.finish_reason]})
-        await self._stats.end(e.name, call_id, ok=True, latency_ms=(time.perf_counter() - started) * 1000)
-        await self._breakers.get(e.name).succeeded()
-        return out
-
-    async def call(self, e: Endpoint, step: ExecuteStep, prompt: Prompt, max_tokens: int, choice: Choice) -> Answered:
-        """One try on ``e``: the built-in extractive model, or a chat completion cited against the passages."""
-        if e.kind == "extractive":
-            out = extractive.answer(step.question, step.passages)
-            return Answered(e, out.text, out.citations, out.finish_reason, out.usage, choice.reason)
-        done = await chat(self.session(), e, prompt.messages, max_tokens=min(max_tokens, e.max_output_tokens),
-                          json_output=bool(step.output_schema), idempotency_key=step.envelope.idempotency_key)
-        if not done.usage_reported:
-            log.warning("usage_not_reported", endpoint=e.name, estimated_prompt_tokens=done.prompt_tokens)
-        text, citations = cite(done.text, step.passages)
-        return Answered(e, text, citations, done.finish_reason,
-                        Usage(model=e.model_name, prompt_tokens=done.prompt_tokens,
-                              completion_tokens=done.completion_tokens), choice.reason)
-
-
 # --- the agent -----------------------------------------------------------------------------------------
 
 class Executor:
@@ -246,15 +185,28 @@ class Executor:
         self._answer_max_tokens, self._model_outputs = answer_max_tokens, model_outputs
         self._usd_per_s, self._fallback_extractive = route_usd_per_s, fallback_extractive
 
-    async def handle(self, step: ExecuteStep) -> list[Emit]:
+    def prefetch(self, step: ExecuteStep) -> Queue:
+        """What ``handle`` starts from (``Fetched``), as commands for the runtime's ledger read."""
         env = step.envelope
-        status, raw = await self._status_and_recorded(env)
-        if status is not None and status.decode() in _CLOSED:
-            log.info("step_dropped", reason=f"task {status.decode()}")
+
+        def queue(b: Batch):
+            b.pipe.hget(self._keys.task(env.tenant_id, env.task_id), "status")
+            b.pipe.get(self._memo.key(env.tenant_id, env.idempotency_key))
+            rest = together(self._stats.reading([e.name for e in self._endpoints]),
+                            self._budgets.period_reading(env.tenant_id))(b)
+            return lambda replies: Fetched(replies[0], replies[1], *rest(replies[2:]))
+        return queue
+
+    async def handle(self, step: ExecuteStep, fetched: Fetched | None = None) -> list[Emit]:
+        env = step.envelope
+        if fetched is None:  # not read with the ledger (a retry, a test): read it now
+            fetched = await run(self._redis, self.prefetch(step), "reading the task's status and the step's state")
+        if fetched.status is not None and fetched.status.decode() in _CLOSED:
+            log.info("step_dropped", reason=f"task {fetched.status.decode()}")
             return []
         prompt = prompt_for(step)
         max_tokens = step.max_tokens or self._answer_max_tokens
-        recorded = self._memo.opened(env.tenant_id, raw)
+        recorded = self._memo.opened(env.tenant_id, fetched.recorded)
         # recorded for another prompt (a replay whose retrieval changed): not this answer
         if recorded is not None and recorded.get("prompt_sha256", prompt.sha256) == prompt.sha256:
             return self._reused(step, recorded, prompt, max_tokens)
@@ -267,14 +219,7 @@ class Executor:
             raise SemanticError(str(err), code="no_route") from err
         engine, verdicts = await self._rollout.decide(model_checks(step, pool), env.task_id)
         pool, refused = permitted(step, pool, verdicts, engine.version)
-        return await self._route(step, prompt, max_tokens, pool, refused)
-
-    async def _status_and_recorded(self, env: Envelope) -> tuple[bytes | None, bytes | None]:
-        """The task's status and the step's recorded answer (sealed), in one round trip."""
-        async with redis_errors("reading the task's status and the step's recorded answer"):
-            return await (self._redis.pipeline(transaction=False).hget(self._keys.task(env.tenant_id, env.task_id),
-                                                                       "status")
-                          .get(self._memo.key(env.tenant_id, env.idempotency_key)).execute())
+        return await self._route(step, prompt, max_tokens, pool, refused, fetched)
 
     def _reused(self, step: ExecuteStep, recorded: dict, prompt: Prompt, max_tokens: int) -> list[Emit]:
         """Answered before this step was redelivered: never call (or charge) twice."""
@@ -284,34 +229,35 @@ class Executor:
             + [call_audit(step, out.endpoint, out.usage.model, prompt, f"answered: {out.finish_reason}")]
 
     async def _route(self, step: ExecuteStep, prompt: Prompt, max_tokens: int, pool: list[Endpoint],
-                     refused: str) -> list[Emit]:
+                     refused: str, fetched: Fetched) -> list[Emit]:
         """The best endpoint of ``pool`` called, the next best at once when one fails or its breaker is open."""
-        env, failures, audits, degraded = step.envelope, [], [], None
+        env, failures, audits, degraded, loads = step.envelope, [], [], None, fetched.loads
         while pool:
-            loads = await self._stats.loads([e.name for e in pool])
+            loads = loads or await self._stats.loads([e.name for e in pool])  # the first choice's were fetched
             choice = choose(pool, loads, prompt_tokens=prompt.tokens, max_tokens=max_tokens,
                             usd_per_s=0.0 if degraded else self._usd_per_s, avoid=frozenset(step.avoid))
-            e = choice.endpoint
-            if not await self._breakers.get(e.name).allow(loads[e.name].breaker_state):  # read with the loads
+            e, breaker_state, loads = choice.endpoint, loads[choice.endpoint.name].breaker_state, None
+            if not await self._breakers.get(e.name).allow(breaker_state):  # read with the loads
                 failures.append(f"{e.name} breaker open")
                 pool = without(pool, e)
                 continue
-            grant = await self._reserve(env.tenant_id, e, prompt, max_tokens)
-            if grant.soft_limit_passed and degraded is None:  # degrade once: the cheapest route, half the context
-                await self._budgets.release(grant)
-                step, degraded = halved(step, grant.used_tokens)
-                prompt = prompt_for(step)
-                continue
-            choice = noted(choice, degraded, failures, refused)
-            try:
-                out = await self._caller.guarded(e, step, prompt, max_tokens, choice)
-            except EndpointFailure as err:
-                await self._budgets.release(grant)
-                audits.append(call_audit(step, e, e.model_name, prompt, f"failed: {err.code}"))
-                log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
-                failures.append(f"{e.name} failed ({err.code})")
-                pool = without(pool, e)
-                continue
+            async with self._caller.slot(e):  # the lease for the first try is taken with the budget
+                grant, lease = await self._reserve(env.tenant_id, e, prompt, max_tokens, fetched.period)
+                if grant.soft_limit_passed and degraded is None:  # degrade once: the cheapest route, half the context
+                    await self._give_back(e, grant, lease)
+                    step, degraded = halved(step, grant.used_tokens)
+                    prompt = prompt_for(step)
+                    continue
+                choice = noted(choice, degraded, failures, refused)
+                try:
+                    out = await self._caller.guarded(e, step, prompt, max_tokens, choice, lease)
+                except EndpointFailure as err:
+                    await self._budgets.release(grant)
+                    audits.append(call_audit(step, e, e.model_name, prompt, f"failed: {err.code}"))
+                    log.warning("endpoint_failed", endpoint=e.name, code=err.code, error=str(err))
+                    failures.append(f"{e.name} failed ({err.code})")
+                    pool = without(pool, e)
+                    continue
             await self._settle(step, prompt, grant, out, degraded)
             audits.append(call_audit(step, e, out.usage.model, prompt, f"answered: {out.finish_reason}"))
             return emits_for(step, out, max_tokens, budget=degraded, degraded=step.degraded) + audits
@@ -319,28 +265,41 @@ class Executor:
             return self._fallback(step, prompt, max_tokens, failures) + audits
         raise TransientError("every capable endpoint failed: " + "; ".join(failures), code="endpoints_failed")
 
-    async def _reserve(self, tenant: str, e: Endpoint, prompt: Prompt, max_tokens: int) -> Grant:
-        """The tenant's budget reserved for one call on ``e``; refused: transient at the per-minute limit,
-        semantic at the hard budget."""
+    async def _reserve(self, tenant: str, e: Endpoint, prompt: Prompt, max_tokens: int,
+                       period: str) -> tuple[Grant, str | None]:
+        """The tenant's budget reserved for one call on ``e`` and, in the same round trip, the call's lease
+        (None while ``e`` is at its concurrency: the call waits for one); refused: transient at the
+        per-minute limit, semantic at the hard budget."""
         out_tokens = min(max_tokens, e.max_output_tokens)
-        grant = await self._budgets.reserve(tenant, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens))
+        grant, lease = await run(self._redis, together(
+            self._budgets.reserving(tenant, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens), period),
+            self._stats.beginning(e.name, e.timeout_s, e.concurrency)), "reserving budget and a call")
         if isinstance(grant, Refusal):
+            if lease is not None:
+                await self._stats.give_back(e.name, lease)
             if grant.retriable:
                 raise TransientError(grant.message, code="rate_limited")
             raise SemanticError(grant.message, code="budget_exhausted")
-        return grant
+        return grant, lease
+
+    async def _give_back(self, e: Endpoint, grant: Grant, lease: str | None) -> None:
+        """A reservation (and its lease) for a call that will not be made."""
+        await self._budgets.release(grant)
+        if lease is not None:
+            await self._stats.give_back(e.name, lease)
 
     async def _settle(self, step: ExecuteStep, prompt: Prompt, grant: Grant, out: Answered,
                       degraded: str | None) -> None:
         """A call answered: its answer recorded (so a redelivery reuses it), its budget settled with what
-        the endpoint reported, its tokens and cost counted."""
+        the endpoint reported, its tokens and cost counted. Both are written with the step's ledger entry,
+        in the one round trip that records its outputs."""
         env, e = step.envelope, out.endpoint
         await self._memo.put(env.tenant_id, env.idempotency_key, {**answered_json(out), "budget": degraded,
                                                                    "degraded": step.degraded,
-                                                                   "prompt_sha256": prompt.sha256})
+                                                                   "prompt_sha256": prompt.sha256}, deferred=True)
         used = out.usage.prompt_tokens + out.usage.completion_tokens
         cost = e.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
-        await self._budgets.settle(grant, used, cost)
+        await self._budgets.settle(grant, used, cost, deferred=True)
         count_usage(env.tenant_id, e.name, out.usage, cost)
         log.info("step_routed", endpoint=e.name, reason=out.reason, prompt_tokens=out.usage.prompt_tokens,
                  completion_tokens=out.usage.completion_tokens, finish_reason=out.finish_reason)
@@ -361,7 +320,7 @@ class Executor:
 
 # --- wiring --------------------------------------------------------------------------------------------
 
-def routes(ctx: AgentContext) -> list[Route]:
+def routes(ctx: AgentContext) -> Parts:
     s, redis, keys = ctx.settings, ctx.redis, ctx.keys
     stats = RouteStats(redis, keys, breaker_reset_s=s.breaker_reset_s,
                        health=Health(s.health_min_pass_rate, s.health_min_samples, s.health_reset_s))
@@ -372,7 +331,8 @@ def routes(ctx: AgentContext) -> list[Route]:
     executor = Executor(redis, keys, memo, rollout, budgets, stats, breakers, ModelCaller(stats, breakers, s.endpoints),
                         endpoints=s.endpoints, answer_max_tokens=s.answer_max_tokens, model_outputs=s.model_outputs,
                         route_usd_per_s=s.route_usd_per_s, fallback_extractive=s.fallback_extractive)
-    return [Route("steps.execute", executor.handle, reports="planner")]
+    return Parts([Route("steps.execute", executor.handle, reports="planner", prefetch=executor.prefetch)],
+                 riders=[rollout.refreshing])
 
 
 spec = AgentSpec("executor", routes, window=64)

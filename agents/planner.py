@@ -36,7 +36,8 @@ from mesh.io.keys import Keys
 from mesh.llm.openai_client import Completion, chat
 from mesh.llm.prompt import plan_prompt
 from mesh.observe.logs import get_logger
-from mesh.planning.checkpoint import TaskState, Workflow
+from mesh.io.pipelined import Queue
+from mesh.planning.checkpoint import Advanced, TaskState, Workflow
 from mesh.planning.dag import (
     Composed,
     NodeResult,
@@ -99,6 +100,11 @@ def start_steps(task: TaskSubmitted, plan: Plan, ids: list[str]) -> list[Emit]:
                                                 question=by_id[i].question, principal=task.principal,
                                                 top_k=task.top_k, output_schema=task.output_schema))
             for i in ids]
+
+
+def result_of(step: StepDone) -> NodeResult:
+    return NodeResult(step.status, step.answer, tuple(step.citations), (step.usage,) if step.usage.model else (),
+                      tuple(step.reasons), step.degraded, step.failure)
 
 
 def failed_rejection(failures: dict[str, StepFailure]) -> Rejection:
@@ -270,20 +276,25 @@ class Planner:
         env = task.envelope.model_copy(update={"policy_version": engine.version})
         return task.model_copy(update={"envelope": env}), verdict.policy_ids
 
-    async def submitted(self, task: TaskSubmitted) -> list[Emit]:
+    def status_of(self, task: TaskSubmitted) -> Queue:
+        """The task's status (a 1-tuple), read with the runtime's ledger read of its submission."""
+        return Workflow.status_reading(self._name(task.envelope))
+
+    async def submitted(self, task: TaskSubmitted, fetched: tuple[str | None] | None = None) -> list[Emit]:
         task, allowed_by = await self._admitted(task)
         env, name = task.envelope, self._name(task.envelope)
         cancelled = [Emit("tasks.completed", completion(env, compose(rule_plan(task, self._max_parts), {},
                                                                      closed=TaskStatus.cancelled)))]
-        if await self._flow.status(name) == TaskStatus.cancelled.value and (await self._flow.load(name)) is None:
+        (status,) = fetched or (await self._flow.status(name),)
+        if status == TaskStatus.cancelled.value and (await self._flow.load(name)) is None:
             return cancelled  # a cancellation overtook it: plan nothing, spend nothing
         proposed, spent = await self._model.plan(task)
         plan = proposed or rule_plan(task, self._max_parts)
         deadline = task.deadline_ms or int(env.created_at.timestamp() * 1000 + self._deadline_s * 1000)
-        fired = await self._flow.start(name, self._codec.encode(task), plan, deadline)
-        if fired is None:
+        started = await self._flow.start_and_load(name, self._codec.encode(task), plan, deadline)
+        if started is None:
             return cancelled
-        state = await self._flow.load(name)
+        fired, state = started
         log.info("task_planned", chains=len(state.plan), started=fired)
         return start_steps(self._task_of(state), state.plan, fired) + spent + [
             submit_audit(task, Decision.allow, policy_ids=allowed_by)]
@@ -302,19 +313,20 @@ class Planner:
                 result = result.model_copy(update={"answer": answer})
         return Emit("tasks.completed", result)
 
-    async def done(self, step: StepDone) -> list[Emit]:
+    def advancing(self, step: StepDone) -> Queue:
+        """The checkpoint advanced by ``step`` and read after it: sent with the runtime's ledger read of
+        ``step`` (the script answers a redelivery as the first time, changing nothing)."""
+        return self._flow.advancing(self._name(step.envelope), step.envelope.step_id, result_of(step))
+
+    async def done(self, step: StepDone, fetched: tuple[Advanced, TaskState | None] | None = None) -> list[Emit]:
         env = step.envelope
         name = self._name(env)
-        result = NodeResult(step.status, step.answer, tuple(step.citations),
-                            (step.usage,) if step.usage.model else (), tuple(step.reasons), step.degraded,
-                            step.failure)
-        moved = await self._flow.advance(name, env.step_id, result)
+        moved, state = fetched or await self._flow.advance_and_load(name, env.step_id, result_of(step))
         if moved.status in ("unknown", "unknown_step"):
             raise DeterministicError(f"no record of step {env.step_id} of task {env.task_id}: it expired or was "
                                      "never planned", code="unknown_task")
         if not moved.fire and not moved.closes:
             return []
-        state = await self._flow.load(name)
         out = start_steps(self._task_of(state), state.plan, moved.fire)
         if moved.closes:
             out.append(await self._finish(name, state))
@@ -356,10 +368,11 @@ def routes(ctx: AgentContext) -> Parts:
     planner = Planner(Workflow(ctx.redis, ctx.keys, _TASK_TTL_S, ctx.sealer), rollout, ctx.codec, ctx.keys, model,
                       sanitizer, max_parts=s.max_parts, max_question_chars=s.max_question_chars,
                       task_deadline_s=s.task_deadline_s, token_secrets=s.token_secrets)
-    return Parts([Route("tasks.submitted", planner.submitted, on_rejected=refused_audit),
-                  Route("steps.done", planner.done),
+    return Parts([Route("tasks.submitted", planner.submitted, on_rejected=refused_audit, prefetch=planner.status_of),
+                  Route("steps.done", planner.done, prefetch=planner.advancing),
                   Route("tasks.cancel", planner.cancel, reports="nobody")],
-                 timers=[Timer(0.5, planner.sweep, after=planner.forget_swept)], warmup=planner.warmup)
+                 timers=[Timer(0.5, planner.sweep, after=planner.forget_swept)], warmup=planner.warmup,
+                 riders=[rollout.refreshing])
 
 
 spec = AgentSpec("planner", routes)

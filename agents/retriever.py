@@ -32,6 +32,7 @@ from index.packing import pack
 from index.store import DocStore, PerTenant
 from mesh.io.breakers import Breakers, SharedBreaker
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, Queue, after, together
 from mesh.io.redis_clients import redis_errors
 from mesh.observe.tracing import tracer
 from mesh.runtime.background import in_background
@@ -161,12 +162,14 @@ class ParkedSteps:
         self._claim = redis.register_script(_CLAIM)
 
     async def park(self, query_id: str, step: RetrieveStep, lexical: list[Hit]) -> None:
+        """Park the step, with the message's ledger entry (``mesh.io.pipelined.after``), so before the index
+        query is sent: the step first, then its deadline (a sweep never finds a deadline without its step)."""
         parked = json.dumps({"step": self._codec.encode(step).hex(), "lexical": lexical})
-        async with redis_errors("parking the step"):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._keys.pending("retriever", query_id), parked, ex=_PENDING_TTL_S)
-                pipe.zadd(self._deadlines, {query_id: time.time() + self._timeout_s})
-                await pipe.execute()
+
+        def queue(b: Batch) -> None:
+            b.pipe.set(self._keys.pending("retriever", query_id), parked, ex=_PENDING_TTL_S)
+            b.pipe.zadd(self._deadlines, {query_id: time.time() + self._timeout_s})
+        await after(self._redis, queue, "parking the step")
 
     async def claim(self, query_id: str, owner: str) -> tuple[RetrieveStep, list[Hit]] | None:
         """Take a parked step (and its BM25 hits) for ``owner``; None if another owner took it.
@@ -176,17 +179,31 @@ class ParkedSteps:
         (Redis restarting mid-handler) never loses the step.
         """
         async with redis_errors("claiming a parked step"):
-            raw = await self._claim(keys=[self._keys.pending("retriever", query_id),
-                                          self._keys.pending("retriever", f"{query_id}:claim")],
-                                    args=[owner, _PENDING_TTL_S])
+            return self._claimed(await self._claim(keys=self._claim_keys(query_id), args=[owner, _PENDING_TTL_S]))
+
+    def claiming(self, query_id: str, owner: str) -> Queue:
+        """``claim`` as commands for a batch (``mesh.io.pipelined``): idempotent for its owner, so it can ride
+        on the ledger read of the answer that claims."""
+        def queue(b: Batch):
+            b.script(self._claim, self._claim_keys(query_id), [owner, _PENDING_TTL_S])
+            return lambda replies: self._claimed(replies[0])
+        return queue
+
+    def _claim_keys(self, query_id: str) -> list[str]:
+        # the parked step and its claim: under Redis Cluster they must share a slot (a hash tag on the query id)
+        return [self._keys.pending("retriever", query_id), self._keys.pending("retriever", f"{query_id}:claim")]
+
+    def _claimed(self, raw: bytes | None) -> tuple[RetrieveStep, list[Hit]] | None:
         if raw is None:
             return None
         body = json.loads(raw)
         return self._codec.decode(bytes.fromhex(body["step"])), [tuple(h) for h in body["lexical"]]
 
     async def answered(self, query_id: str) -> None:
-        async with redis_errors("clearing a step's deadline"):
-            await self._redis.zrem(self._deadlines, query_id)
+        """Stop watching the step's deadline: with the message's ledger entry."""
+        def queue(b: Batch) -> None:
+            b.pipe.zrem(self._deadlines, query_id)
+        await after(self._redis, queue, "clearing a step's deadline")
 
     async def overdue(self) -> list[bytes]:
         """The ids of (up to 100) steps past their deadline."""
@@ -222,14 +239,19 @@ class Retriever:
         if self._sanitizer is not None:
             await asyncio.to_thread(self._sanitizer.detector.warm)
 
-    async def retrieve(self, step: RetrieveStep) -> list[Emit]:
-        corpus, bm25 = await self._corpora.get(step.principal.tenant_id)
+    def retrieving(self, step: RetrieveStep) -> Queue:
+        """What ``retrieve`` reads first (the store's version, the index breaker's state), with the ledger's read."""
+        return together(self._corpora.version_reading(step.principal.tenant_id), self._breaker.state_reading())
+
+    async def retrieve(self, step: RetrieveStep, fetched: tuple[int, str] | None = None) -> list[Emit]:
+        version, breaker = fetched or (None, None)
+        corpus, bm25 = await self._corpora.get(step.principal.tenant_id, version)
         allowed, mask = await self._allowed(step, corpus, await self._rollout.current())
         with _tracer.start_as_current_span("retrieve.bm25"):
             lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
             return await self._execute(step, corpus, _passages(corpus, lexical), step.envelope)
-        if not await self._breaker.allow():
+        if not await self._breaker.allow(breaker):
             return await self._execute(step, corpus, _passages(corpus, lexical), step.envelope,
                                        degraded="index agent unavailable (its breaker is open): BM25 only")
         query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
@@ -257,8 +279,16 @@ class Retriever:
         if diffs:
             await self._rollout.record(candidate.version, diffs)
 
-    async def results(self, result: IndexResult) -> list[Emit]:
-        claimed = await self._claim(result.query_id, f"result:{result.envelope.idempotency_key}")
+    def claiming(self, result: IndexResult) -> Queue:
+        """``results``' claim of its parked step (idempotent for its owner) and the store's version, with the
+        ledger's read."""
+        return together(self._parked.claiming(result.query_id, f"result:{result.envelope.idempotency_key}"),
+                        self._corpora.version_reading(result.envelope.tenant_id))
+
+    async def results(self, result: IndexResult,
+                      fetched: tuple[tuple[RetrieveStep, list[Hit]] | None, int] | None = None) -> list[Emit]:
+        claimed = await self._claim(result.query_id, f"result:{result.envelope.idempotency_key}",
+                                    fetched, result.envelope.tenant_id)
         if claimed is None:
             return []  # already continued (timed out), or never ours
         await self._parked.answered(result.query_id)
@@ -288,13 +318,16 @@ class Retriever:
         if self._swept:
             await self._parked.forget(self._swept)
 
-    async def _claim(self, query_id: str, owner: str) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
-        """A parked step for ``owner`` (see ``ParkedSteps.claim``), with its corpus and BM25 passages."""
-        claimed = await self._parked.claim(query_id, owner)
+    async def _claim(self, query_id: str, owner: str, fetched: tuple | None = None,
+                     tenant: str | None = None) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
+        """A parked step for ``owner`` (see ``ParkedSteps.claim``), with its corpus and BM25 passages;
+        ``fetched``: the claim, and the store's version of ``tenant``, read already (``claiming``)."""
+        claimed, version = fetched or (await self._parked.claim(query_id, owner), None)
         if claimed is None:
             return None
         step, lexical = claimed
-        corpus, _ = await self._corpora.get(step.principal.tenant_id)
+        corpus, _ = await self._corpora.get(step.principal.tenant_id,
+                                            version if step.principal.tenant_id == tenant else None)
         return step, corpus, _passages(corpus, lexical)
 
     async def _execute(self, step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope: Envelope,
@@ -328,17 +361,19 @@ class Retriever:
 
 def routes(ctx: AgentContext) -> Parts:
     redis, keys, s = ctx.redis, ctx.keys, ctx.settings
-    retriever = Retriever(PerTenant(DocStore(redis, keys, ctx.sealer), build_bm25), Rollout(redis, keys, s.policy_dir),
+    rollout = Rollout(redis, keys, s.policy_dir)
+    retriever = Retriever(PerTenant(DocStore(redis, keys, ctx.sealer), build_bm25), rollout,
                           Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index"),
                           ParkedSteps(redis, keys, ctx.codec, s.index_timeout_ms / 1000),
                           sanitizer_for(ctx) if s.sanitize else None,
                           context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s)
     scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=retriever.scan_many,
                       batch_size=128)] if retriever.scans else []
-    return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner"),
-                  Route("index.results", retriever.results, reports="planner"), *scanning],
+    return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner", prefetch=retriever.retrieving),
+                  Route("index.results", retriever.results, reports="planner", prefetch=retriever.claiming),
+                  *scanning],
                  timers=[Timer(max(0.05, s.index_timeout_ms / 4000), retriever.sweep, after=retriever.forget_swept)],
-                 warmup=retriever.warmup)
+                 warmup=retriever.warmup, riders=[rollout.refreshing])
 
 
 spec = AgentSpec("retriever", routes)

@@ -143,6 +143,11 @@ def verdict(step: ValidateStep, found: list[str], checked: list[Claim], settings
                                        degraded="; ".join(d for d in (step.degraded, note) if d)))
 
 
+def _warn_if_failing(endpoint: str, floor: float, pass_rate: float) -> None:
+    if pass_rate < floor:
+        log.warning("endpoint_failing_validation", endpoint=endpoint, pass_rate=round(pass_rate, 3))
+
+
 class Validator:
     """Judges each answer, and counts every verdict toward the answering endpoint's pass rate.
 
@@ -163,10 +168,9 @@ class Validator:
             found, checked = await asyncio.to_thread(problems, step, embed, s)
             span.set_attributes({"switchboard.problems": len(found), "switchboard.sentences": len(checked)})
         wrong = [f for f in found if f.code != "truncated"]  # a cut answer is the limit's fault
-        if step.endpoint and (wrong or not found):
-            rate = await self._stats.validated(step.endpoint, passed=not wrong)
-            if rate < s.health_min_pass_rate:
-                log.warning("endpoint_failing_validation", endpoint=step.endpoint, pass_rate=round(rate, 3))
+        if step.endpoint and (wrong or not found):  # counted with the step's ledger entry, in its round trip
+            await self._stats.validated_later(step.endpoint, not wrong,
+                                              partial(_warn_if_failing, step.endpoint, s.health_min_pass_rate))
         return [verdict(step, found, checked, s)]
 
 

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 from index.corpus import Corpus, StoredDoc
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, Queue
 from mesh.io.redis_clients import redis_errors
 from mesh.security.crypto import Sealer
 from schemas.models import AccessAttributes, DocumentIngest
@@ -65,6 +66,13 @@ class DocStore:
         async with redis_errors("reading the document version"):
             return int(await self._redis.get(self._version_key(tenant)) or 0)
 
+    def version_reading(self, tenant: str) -> Queue:
+        """``version`` as commands for a batch (``mesh.io.pipelined``)."""
+        def queue(b: Batch):
+            b.pipe.get(self._version_key(tenant))
+            return lambda replies: int(replies[0] or 0)
+        return queue
+
     async def load(self, tenant: str) -> tuple[int, list[StoredDoc]]:
         """The tenant's version and documents, read in one transaction so they agree."""
         async with redis_errors("loading documents"):
@@ -84,9 +92,11 @@ class PerTenant(Generic[T]):
         self._by_tenant: dict[str, tuple[Corpus, T]] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def get(self, tenant: str) -> tuple[Corpus, T]:
+    async def get(self, tenant: str, version: int | None = None) -> tuple[Corpus, T]:
+        """The tenant's corpus and what was built from it; ``version``: the store's, read a moment ago
+        (``version_reading``), so a corpus still current costs no round trip."""
         cached = self._by_tenant.get(tenant)
-        if cached and cached[0].version == await self.version(tenant):
+        if cached and cached[0].version == (await self.version(tenant) if version is None else version):
             return cached
         async with self._locks[tenant]:
             cached = self._by_tenant.get(tenant)
@@ -100,3 +110,6 @@ class PerTenant(Generic[T]):
 
     async def version(self, tenant: str) -> int:
         return await self._store.version(tenant)
+
+    def version_reading(self, tenant: str) -> Queue:
+        return self._store.version_reading(tenant)

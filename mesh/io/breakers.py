@@ -15,7 +15,10 @@ another replica), so a breaker is used in three steps, each a pybreaker transiti
 
 pybreaker and its Redis storage are synchronous, so transitions run in a worker thread (a few
 Redis round trips) and never block the event loop. The hot path skips both: ``allow`` on a
-closed breaker and ``succeeded`` with no failures counted are one async read of the same keys. ``is_open`` reads the same keys
+closed breaker is one async read of the same keys (none when the caller read them with its
+route loads), and ``succeeded`` on a closed breaker is a script doing what pybreaker does there
+(reset the failure count), sent with the message's ledger entry (``mesh.io.pipelined.after``);
+a breaker the script finds half-open or open is left to pybreaker. ``is_open`` reads the same keys
 asynchronously, for routing decisions that must not change state.
 
 The Redis storage is made on first use, not at construction, so an agent starts while Redis
@@ -34,11 +37,24 @@ from redis.exceptions import RedisError
 
 from mesh.errors import RedisUnavailable
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, Queue, after, deferring, run
 from mesh.io.redis_clients import async_redis, sync_redis
 from mesh.observe.metrics import BREAKER_STATE, breaker_code
 from mesh.settings import Settings
 
 __all__ = ["SharedBreaker", "Breakers", "DependencyFailed", "is_open", "state_keys"]
+
+#: A success on a closed breaker, as pybreaker records it: its failure count back to 0. KEYS: the breaker's
+#: state and failure count (one breaker's namespace: under Redis Cluster they must share a slot, a hash tag
+#: on the namespace). Returns the state, so a half-open (or open) breaker is handed to pybreaker.
+_SUCCEEDED = """
+local state = redis.call('GET', KEYS[1])
+if state and state ~= 'closed' then return state end
+local failures = redis.call('GET', KEYS[2])
+if failures and failures ~= '0' then redis.call('SET', KEYS[2], '0') end
+return 'closed'
+"""
+_tasks: set[asyncio.Task] = set()  # transitions handed to pybreaker from a deferred write
 
 
 class DependencyFailed(Exception):
@@ -73,6 +89,7 @@ class SharedBreaker:
         self._made: tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker] | None = None
         self._peek_client = peek
         self._keys = [*state_keys(keys, name), keys.breaker_failures(name)]
+        self._succeeded = peek.register_script(_SUCCEEDED) if peek is not None else None
 
     async def _peek(self) -> tuple[bytes | None, bytes | None, bytes | None] | None:
         """State, opening time and failure count in one async round trip (None: no async client)."""
@@ -83,6 +100,13 @@ class SharedBreaker:
         except RedisError as err:
             raise RedisUnavailable(f"redis unavailable for breaker {self.name}: {err}") from err
         return state, opened_at, failures
+
+    def state_reading(self) -> Queue:
+        """Its state as commands for a batch (``mesh.io.pipelined``), for ``allow(state)``."""
+        def queue(b: Batch):
+            b.pipe.get(self._keys[0])
+            return lambda replies: (replies[0] or pybreaker.STATE_CLOSED.encode()).decode()
+        return queue
 
     def _parts(self) -> tuple[pybreaker.CircuitRedisStorage, pybreaker.CircuitBreaker]:
         if self._made is None:  # the storage's constructor writes to Redis
@@ -143,11 +167,29 @@ class SharedBreaker:
         return await self._in_thread(self._allow)
 
     async def succeeded(self) -> None:
-        """Record a success (on one async read when closed without failures: nothing to change)."""
-        seen = await self._peek()
-        if seen is not None and seen[0] in (None, pybreaker.STATE_CLOSED.encode()) and seen[2] in (None, b"0"):
-            return
-        await self._in_thread(self._record, _ok)
+        """Record a success: on a closed breaker a script, with the message's ledger entry when there is one."""
+        if self._peek_client is None:
+            await self._in_thread(self._record, _ok)
+        elif deferring():
+            await after(self._peek_client, self._success(self._handed_over), f"recording a success of {self.name}")
+        else:
+            state = await run(self._peek_client, self._success(lambda state: state),
+                              f"recording a success of {self.name}")
+            if state != b"closed":
+                await self._in_thread(self._record, _ok)
+
+    def _success(self, then):
+        def queue(b: Batch):
+            b.script(self._succeeded, [self._keys[0], self._keys[2]], [])
+            return lambda replies: then(replies[0])
+        return queue
+
+    def _handed_over(self, state: bytes) -> None:
+        """A deferred success that found the breaker half-open (or open): pybreaker decides, off the message."""
+        if state != b"closed":
+            task = asyncio.ensure_future(self._in_thread(self._record, _ok))
+            _tasks.add(task)
+            task.add_done_callback(_tasks.discard)
 
     async def failed(self, reason: str) -> None:
         await self._in_thread(self._record, _fail, reason)

@@ -19,7 +19,7 @@ import uuid
 
 import redis.asyncio as aioredis
 
-from mesh.io.redis_clients import redis_errors
+from mesh.io.pipelined import Batch, Queue, run
 
 __all__ = ["Leases"]
 
@@ -42,13 +42,19 @@ class Leases:
         self._take = redis.register_script(_TAKE)
         self._poll, self._max_poll = poll_s, max_poll_s
 
-    async def try_take(self, key: str, limit: int, ttl_s: float) -> str | None:
-        """A lease in ``key`` if fewer than ``limit`` are held, else None."""
+    def taking(self, key: str, limit: int, ttl_s: float) -> Queue:
+        """``try_take`` as commands for a batch (``mesh.io.pipelined``): its answer is the lease or None."""
         now_ms, lease = int(time.time() * 1000), uuid.uuid4().hex
         ttl_ms = max(1, int(ttl_s * 1000))
-        async with redis_errors("taking a lease"):
-            taken = await self._take(keys=[key], args=[now_ms, limit, now_ms + ttl_ms, lease, ttl_ms])
-        return lease if taken else None
+
+        def queue(b: Batch):
+            b.script(self._take, [key], [now_ms, limit, now_ms + ttl_ms, lease, ttl_ms])
+            return lambda replies: lease if replies[0] else None
+        return queue
+
+    async def try_take(self, key: str, limit: int, ttl_s: float) -> str | None:
+        """A lease in ``key`` if fewer than ``limit`` are held, else None."""
+        return await run(self._redis, self.taking(key, limit, ttl_s), "taking a lease")
 
     async def take(self, key: str, limit: int, ttl_s: float) -> str:
         """A lease in ``key``, waiting while ``limit`` are held."""
@@ -59,5 +65,10 @@ class Leases:
         return lease
 
     async def give_back(self, key: str, lease: str) -> None:
-        async with redis_errors("giving a lease back"):
-            await self._redis.zrem(key, lease)
+        await run(self._redis, self.giving_back(key, lease), "giving a lease back")
+
+    @staticmethod
+    def giving_back(key: str, lease: str) -> Queue:
+        def queue(b: Batch) -> None:
+            b.pipe.zrem(key, lease)
+        return queue

@@ -15,6 +15,7 @@ import json
 import redis.asyncio as aioredis
 
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, after, run
 from mesh.io.redis_clients import redis_errors
 from mesh.security.crypto import Sealer
 
@@ -53,7 +54,11 @@ class CallMemo:
         async with redis_errors("reading a recorded model answer"):
             return self.opened(tenant, await self._redis.get(self.key(tenant, idempotency_key)))
 
-    async def put(self, tenant: str, idempotency_key: str, answer: dict) -> None:
-        async with redis_errors("recording a model answer"):
-            await self._redis.set(self.key(tenant, idempotency_key),
-                                  memo_blob(self._sealer, tenant, answer), ex=self._ttl)
+    async def put(self, tenant: str, idempotency_key: str, answer: dict, *, deferred: bool = False) -> None:
+        """Record ``answer``; ``deferred``: in the round trip that records the step's outputs in the ledger
+        (``mesh.io.pipelined.after``), which a replica dying first loses with it."""
+        name, blob = self.key(tenant, idempotency_key), memo_blob(self._sealer, tenant, answer)
+
+        def queue(b: Batch) -> None:
+            b.pipe.set(name, blob, ex=self._ttl)
+        await (after if deferred else run)(self._redis, queue, "recording a model answer")

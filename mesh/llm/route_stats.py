@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -21,11 +22,12 @@ import redis.asyncio as aioredis
 from mesh.io.breakers import is_open, state_keys
 from mesh.io.keys import Keys
 from mesh.io.leases import Leases
-from mesh.io.redis_clients import redis_errors
+from mesh.io.pipelined import Batch, Queue, after, run
 from mesh.llm.routing import Load
 
 __all__ = ["RouteStats", "Health"]
 
+# KEYS: the endpoint's statistics and in-flight set (one endpoint's: under Redis Cluster they must share a slot)
 _END = """
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[2] == '1' then
@@ -78,15 +80,22 @@ class RouteStats:
     def _flight(self, name: str) -> str:
         return self._keys.route_in_flight(name)
 
-    async def loads(self, names: list[str]) -> dict[str, Load]:
+    def reading(self, names: list[str]) -> Queue:
+        """``loads`` as commands for a batch (``mesh.io.pipelined``): its answer is the loads."""
         now = time.time()
-        async with redis_errors("reading endpoint load"):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for n in names:
-                    pipe.zcount(self._flight(n), int(now * 1000), "+inf")
-                    pipe.hmget(self._stats(n), "latency_ms", "pass_rate", "validations", "validated_at")
-                    pipe.mget(*state_keys(self._keys, n))
-                out = await pipe.execute()
+
+        def queue(b: Batch):
+            for n in names:
+                b.pipe.zcount(self._flight(n), int(now * 1000), "+inf")
+                b.pipe.hmget(self._stats(n), "latency_ms", "pass_rate", "validations", "validated_at")
+                b.pipe.mget(*state_keys(self._keys, n))
+            return lambda replies: self._loads(names, replies, now)
+        return queue
+
+    async def loads(self, names: list[str]) -> dict[str, Load]:
+        return await run(self._redis, self.reading(names), "reading endpoint load")
+
+    def _loads(self, names: list[str], out: list, now: float) -> dict[str, Load]:
         loads = {}
         for i, n in enumerate(names):
             flying, (latency, rate, samples, at), (state, opened_at) = out[3 * i: 3 * i + 3]
@@ -97,15 +106,46 @@ class RouteStats:
                             breaker_state=(state or b"closed").decode(), healthy=healthy)
         return loads
 
+    def beginning(self, name: str, timeout_s: float, limit: int) -> Queue:
+        """A try at ``begin`` for a batch: its answer is the call's id, or None while ``limit`` are in flight."""
+        return self._leases.taking(self._flight(name), limit, timeout_s)
+
     async def begin(self, name: str, timeout_s: float, limit: int) -> str:
         """Count a call as in flight until ``end`` (or its timeout), once fewer than ``limit`` are; its id."""
         return await self._leases.take(self._flight(name), limit, timeout_s)
 
-    async def end(self, name: str, call: str, *, ok: bool, latency_ms: float) -> None:
-        async with redis_errors("recording a call's outcome"):
-            await self._end(keys=[self._stats(name), self._flight(name)], args=[call, "1" if ok else "0", latency_ms])
+    async def end(self, name: str, call: str, *, ok: bool, latency_ms: float, deferred: bool = False) -> None:
+        """The call is over: its lease given back, a success's latency averaged in. ``deferred``: with the
+        message's ledger entry (``mesh.io.pipelined.after``), for a success (a failed try's lease is given
+        back at once, for the next try to take)."""
+        def queue(b: Batch) -> None:
+            b.script(self._end, [self._stats(name), self._flight(name)], [call, "1" if ok else "0", latency_ms])
+        if deferred:
+            await after(self._redis, queue, "recording a call's outcome")
+        else:
+            await run(self._redis, queue, "recording a call's outcome")
+
+    async def give_back(self, name: str, call: str) -> None:
+        """A call taken by ``beginning`` that will not be made."""
+        await self._leases.give_back(self._flight(name), call)
+
+    def validating(self, name: str, passed: bool) -> Queue:
+        """``validated`` as commands for a batch: its answer is the endpoint's pass rate."""
+        def queue(b: Batch):
+            b.script(self._validated, [self._stats(name)], ["1" if passed else "0", time.time()])
+            return lambda replies: float(replies[0])
+        return queue
+
+    async def validated_later(self, name: str, passed: bool, then: Callable[[float], None]) -> None:
+        """``validated``, written with the message's ledger entry (``mesh.io.pipelined.after``); ``then``
+        gets the pass rate."""
+        queue = self.validating(name, passed)
+
+        def told(b: Batch):
+            decode = queue(b)
+            return lambda replies: then(decode(replies))
+        await after(self._redis, told, "recording a validation")
 
     async def validated(self, name: str, passed: bool) -> float:
         """Record whether an answer of endpoint ``name`` passed validation; returns its pass rate."""
-        async with redis_errors("recording a validation"):
-            return float(await self._validated(keys=[self._stats(name)], args=["1" if passed else "0", time.time()]))
+        return await run(self._redis, self.validating(name, passed), "recording a validation")

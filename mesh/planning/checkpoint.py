@@ -5,7 +5,8 @@ finished node's result (``r:<id>``), which input started each node (``fired:<id>
 closed the task (``closed_by``). Every script answers the same for a repeated input as for the
 first one: a redelivered ``steps.done`` (after a planner died mid-way) gets back exactly the
 nodes that message started and whether it closed the task, so the planner re-sends what the
-first run may not have sent, and nothing else. Finished nodes are never started again.
+first run may not have sent, and nothing else. Finished nodes are never started again. The
+start and advance scripts return the checkpoint as they leave it, so no read follows them.
 
 Task statuses: ``running`` -> ``closing`` (every node finished; the planner composes) -> a final
 ``TaskStatus``; or ``running`` -> ``timed_out`` / ``cancelled`` directly.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, Queue, after, run
 from mesh.io.redis_clients import redis_errors
 from mesh.planning.dag import Node, NodeResult, Plan
 from mesh.security.crypto import Sealer
@@ -30,7 +32,7 @@ OPEN = ("running", "closing")
 _START = """
 local key, zkey = KEYS[1], KEYS[2]
 if redis.call('EXISTS', key) == 1 and not redis.call('HGET', key, 'plan') then
-  return {'!cancelled'}  -- a cancellation overtook the submission
+  return {{'!cancelled'}, {}}  -- a cancellation overtook the submission
 end
 if redis.call('EXISTS', key) == 0 then
   local plan = cjson.decode(ARGV[1])
@@ -50,14 +52,14 @@ local fired = {}
 for _, node in ipairs(plan) do
   if redis.call('HGET', key, 'fired:' .. node.id) == 'submit' then table.insert(fired, node.id) end
 end
-return fired
+return {fired, redis.call('HGETALL', key)}
 """
 
 _ADVANCE = """
 local key, step = KEYS[1], ARGV[1]
-if redis.call('EXISTS', key) == 0 then return {'unknown'} end
+if redis.call('EXISTS', key) == 0 then return {{'unknown'}, {}} end
 local current = redis.call('HGET', key, 'n:' .. step)
-if not current then return {'unknown_step'} end
+if not current then return {{'unknown_step'}, {}} end
 if redis.call('HGET', key, 'status') == 'running' and (current == 'running' or current == 'pending') then
   redis.call('HSET', key, 'n:' .. step, ARGV[2], 'r:' .. step, ARGV[3])
   local plan = cjson.decode(redis.call('HGET', key, 'plan'))
@@ -84,7 +86,7 @@ local out = {redis.call('HGET', key, 'status'), redis.call('HGET', key, 'closed_
 for _, node in ipairs(plan) do
   if redis.call('HGET', key, 'fired:' .. node.id) == step then table.insert(out, node.id) end
 end
-return out
+return {out, redis.call('HGETALL', key)}
 """
 
 _CLOSE = """
@@ -146,20 +148,37 @@ class Workflow:
     async def start(self, key: str, task: bytes, plan: Plan, deadline_ms: int) -> list[str] | None:
         """Record the task (unless it is recorded already); returns the nodes that start at once,
         or None when the task was cancelled before it arrived."""
+        started = await self.start_and_load(key, task, plan, deadline_ms)
+        return None if started is None else started[0]
+
+    async def start_and_load(self, key: str, task: bytes, plan: Plan,
+                             deadline_ms: int) -> tuple[list[str], TaskState] | None:
+        """``start``, and the checkpoint as it leaves it, in one round trip."""
         payload = json.dumps([{**n.to_json(), "question": self._seal(key, "plan.question", n.question)} for n in plan])
-        async with redis_errors("recording the task's plan"):
-            fired = [f.decode() for f in await self._start(keys=[key, self.deadlines],
-                                                           args=[payload, task.hex(), deadline_ms, self._ttl])]
-        return None if fired == ["!cancelled"] else fired
+
+        def queue(b: Batch):
+            b.script(self._start, [key, self.deadlines], [payload, task.hex(), deadline_ms, self._ttl])
+            return lambda replies: (None if replies[0][0] == [b"!cancelled"] else
+                                    ([f.decode() for f in replies[0][0]], self._state(key, _hash(replies[0][1]))))
+        return await run(self._redis, queue, "recording the task's plan")
 
     async def advance(self, key: str, step: str, result: NodeResult) -> Advanced:
         """Mark ``step`` finished with ``result`` and start the nodes that were waiting only for it."""
-        async with redis_errors("checkpointing a finished step"):
-            out = [o.decode() for o in await self._advance(keys=[key], args=[step, result.status.value,
-                                                                            self._seal(key, "result", result.to_json())])]
-        if out[0] in ("unknown", "unknown_step"):
-            return Advanced(out[0], False, [])
-        return Advanced(out[0], out[1] == "1", out[2:])
+        return (await self.advance_and_load(key, step, result))[0]
+
+    async def advance_and_load(self, key: str, step: str, result: NodeResult) -> tuple[Advanced, TaskState | None]:
+        return await run(self._redis, self.advancing(key, step, result), "checkpointing a finished step")
+
+    def advancing(self, key: str, step: str, result: NodeResult) -> Queue:
+        """``advance`` and ``load`` after it, as commands for a batch (``mesh.io.pipelined``), e.g. the ledger
+        read of the ``steps.done`` that says so (the script answers a repeat as the first time)."""
+        sealed = self._seal(key, "result", result.to_json())
+
+        def queue(b: Batch):
+            b.script(self._advance, [key], [step, result.status.value, sealed])
+            return lambda replies: (_advanced([o.decode() for o in replies[0][0]]),
+                                    self._state(key, _hash(replies[0][1])))
+        return queue
 
     async def close(self, key: str, status: str, by: str, *, remember: bool = False) -> tuple[str, bool]:
         """End a running task as ``status`` (timed_out, cancelled); returns its status and whether ``by`` closed it.
@@ -172,9 +191,11 @@ class Workflow:
         return st.decode(), mine == b"1"
 
     async def finish(self, key: str, status: str, *, forget_deadline: bool = True) -> None:
-        """Record the composed result's status and (unless told not to) stop watching the deadline."""
-        async with redis_errors("finishing a task"):
-            await self._finish(keys=[key, self.deadlines], args=[status, "1" if forget_deadline else "0"])
+        """Record the composed result's status and (unless told not to) stop watching the deadline: inside a
+        message, with its ledger entry (``mesh.io.pipelined.after``)."""
+        def queue(b: Batch) -> None:
+            b.script(self._finish, [key, self.deadlines], [status, "1" if forget_deadline else "0"])
+        await after(self._redis, queue, "finishing a task")
 
     async def overdue(self, now_ms: int, limit: int = 100) -> list[str]:
         async with redis_errors("reading overdue tasks"):
@@ -189,7 +210,9 @@ class Workflow:
     async def load(self, key: str) -> TaskState | None:
         """The checkpoint; None for a task never planned (or only cancelled before it arrived)."""
         async with redis_errors("loading a task's checkpoint"):
-            raw = await self._redis.hgetall(key)
+            return self._state(key, await self._redis.hgetall(key))
+
+    def _state(self, key: str, raw: dict) -> TaskState | None:
         if not raw:
             return None
         h = {k.decode(): v for k, v in raw.items()}
@@ -210,6 +233,23 @@ class Workflow:
         return self._sealer.open(self._keys.tenant_of_task(key), field, text) if self._sealer else text
 
     async def status(self, key: str) -> str | None:
-        async with redis_errors("reading a task's status"):
-            raw = await self._redis.hget(key, "status")
-        return raw.decode() if raw is not None else None
+        return (await run(self._redis, self.status_reading(key), "reading a task's status"))[0]
+
+    @staticmethod
+    def status_reading(key: str) -> Queue:
+        """``status`` as commands for a batch; its answer is a 1-tuple (the status, or None)."""
+        def queue(b: Batch):
+            b.pipe.hget(key, "status")
+            return lambda replies: (replies[0].decode() if replies[0] is not None else None,)
+        return queue
+
+
+def _hash(flat: list[bytes]) -> dict[bytes, bytes]:
+    """A hash as a script returns it (HGETALL: field, value, field, value...)."""
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def _advanced(out: list[str]) -> Advanced:
+    if out[0] in ("unknown", "unknown_step"):
+        return Advanced(out[0], False, [])
+    return Advanced(out[0], out[1] == "1", out[2:])
