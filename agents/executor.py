@@ -44,6 +44,7 @@ from mesh.observe import metrics
 from mesh.observe.logs import get_logger
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts
+from mesh.security import step_grants
 from mesh.wire.envelope import child_envelope
 from policy.budgets import Budgets, Grant, Refusal
 from policy.engine import Check, PolicyDenied, Verdict
@@ -87,7 +88,7 @@ def emits_for(step: ExecuteStep, out: Answered, max_tokens: int, budget: str | N
                             principal=step.principal, passages=step.passages, answer=out.text,
                             citations=out.citations, finish_reason=out.finish_reason, usage=out.usage,
                             output_schema=step.output_schema, endpoint=out.endpoint.name, route_reason=out.reason,
-                            max_tokens=max_tokens, avoid=step.avoid, degraded=degraded)
+                            max_tokens=max_tokens, avoid=step.avoid, degraded=degraded, grant=step.grant)
     cost = out.endpoint.cost(out.usage.prompt_tokens, out.usage.completion_tokens)
     usage = TokenUsage(envelope=child_envelope(step.envelope, "usage"), user_id=step.principal.user_id,
                        endpoint=out.endpoint.name, usage=out.usage, cost_usd=round(cost, 9), budget=budget,
@@ -331,7 +332,8 @@ def routes(ctx: AgentContext) -> Parts:
     executor = Executor(redis, keys, memo, rollout, budgets, stats, breakers, ModelCaller(stats, breakers, s.endpoints),
                         endpoints=s.endpoints, answer_max_tokens=s.answer_max_tokens, model_outputs=s.model_outputs,
                         route_usd_per_s=s.route_usd_per_s, fallback_extractive=s.fallback_extractive)
-    return Parts([Route("steps.execute", executor.handle, reports="planner", prefetch=executor.prefetch)],
+    return Parts([Route("steps.execute", executor.handle, reports="planner", prefetch=executor.prefetch,
+                        authority=step_grants.authority(s.token_secrets))],
                  riders=[rollout.refreshing])
 
 

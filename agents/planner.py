@@ -33,10 +33,10 @@ import aiohttp
 from mesh.endpoints import Endpoint
 from mesh.errors import DeterministicError, SemanticError, SwitchboardError
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Queue
 from mesh.llm.openai_client import Completion, chat
 from mesh.llm.prompt import plan_prompt
 from mesh.observe.logs import get_logger
-from mesh.io.pipelined import Queue
 from mesh.planning.checkpoint import Advanced, TaskState, Workflow
 from mesh.planning.dag import (
     Composed,
@@ -50,6 +50,7 @@ from mesh.planning.dag import (
 from mesh.planning.decompose import decompose
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer
+from mesh.security import step_grants
 from mesh.security.principal_tokens import verify
 from mesh.settings import Settings
 from mesh.wire.codec import AvroCodec
@@ -93,12 +94,13 @@ def rule_plan(task: TaskSubmitted, max_parts: int) -> Plan:
     return plan_of_parts(parts)
 
 
-def start_steps(task: TaskSubmitted, plan: Plan, ids: list[str]) -> list[Emit]:
-    """A ``steps.retrieve`` message for each started chain; its envelope names the chain."""
+def start_steps(task: TaskSubmitted, plan: Plan, ids: list[str], grant: str | None = None) -> list[Emit]:
+    """A ``steps.retrieve`` message for each started chain; its envelope names the chain, its grant
+    (``mesh.security.step_grants``) vouches for the principal the planner verified."""
     by_id = {n.id: n for n in plan}
     return [Emit("steps.retrieve", RetrieveStep(envelope=child_envelope(task.envelope, "retrieve", step_id=i),
                                                 question=by_id[i].question, principal=task.principal,
-                                                top_k=task.top_k, output_schema=task.output_schema))
+                                                top_k=task.top_k, output_schema=task.output_schema, grant=grant))
             for i in ids]
 
 
@@ -261,6 +263,9 @@ class Planner:
     def _task_of(self, state: TaskState) -> TaskSubmitted:
         return self._codec.decode(state.task)
 
+    def _grant(self, task: TaskSubmitted) -> str | None:
+        return step_grants.sign(self._token_secrets, task.envelope.task_id, task.envelope.tenant_id, task.principal)
+
     async def _admitted(self, task: TaskSubmitted) -> tuple[TaskSubmitted, tuple[str, ...]]:
         """The task as admitted, stamped with the policy set's version, and the policies that allowed it;
         a ``SemanticError`` (a ``PolicyDenied`` among them) when it is refused."""
@@ -296,7 +301,7 @@ class Planner:
             return cancelled
         fired, state = started
         log.info("task_planned", chains=len(state.plan), started=fired)
-        return start_steps(self._task_of(state), state.plan, fired) + spent + [
+        return start_steps(self._task_of(state), state.plan, fired, self._grant(task)) + spent + [
             submit_audit(task, Decision.allow, policy_ids=allowed_by)]
 
     async def _finish(self, name: str, state: TaskState, closed: TaskStatus | None = None,
@@ -327,7 +332,8 @@ class Planner:
                                      "never planned", code="unknown_task")
         if not moved.fire and not moved.closes:
             return []
-        out = start_steps(self._task_of(state), state.plan, moved.fire)
+        task = self._task_of(state)
+        out = start_steps(task, state.plan, moved.fire, self._grant(task))
         if moved.closes:
             out.append(await self._finish(name, state))
         return out

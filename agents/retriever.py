@@ -38,6 +38,7 @@ from mesh.observe.tracing import tracer
 from mesh.runtime.background import in_background
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer
+from mesh.security import step_grants
 from mesh.settings import Settings
 from mesh.wire.codec import AvroCodec
 from mesh.wire.envelope import Envelope, child_envelope
@@ -143,7 +144,7 @@ def execute_step(step: RetrieveStep, envelope: Envelope, question: str, packed: 
     """The step for the executor: the (sanitized) question and packed context, and the ranking they came from."""
     return ExecuteStep(envelope=child_envelope(envelope, "execute"), question=question, principal=step.principal,
                        passages=packed, ranking=[p.doc_id for p in ranked], scores=[p.score for p in ranked],
-                       degraded=degraded, output_schema=step.output_schema)
+                       degraded=degraded, output_schema=step.output_schema, grant=step.grant)
 
 
 async def build_bm25(corpus: Corpus) -> BM25:
@@ -369,7 +370,8 @@ def routes(ctx: AgentContext) -> Parts:
                           context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s)
     scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=retriever.scan_many,
                       batch_size=128)] if retriever.scans else []
-    return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner", prefetch=retriever.retrieving),
+    return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner", prefetch=retriever.retrieving,
+                        authority=step_grants.authority(s.token_secrets)),
                   Route("index.results", retriever.results, reports="planner", prefetch=retriever.claiming),
                   *scanning],
                  timers=[Timer(max(0.05, s.index_timeout_ms / 4000), retriever.sweep, after=retriever.forget_swept)],

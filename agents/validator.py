@@ -36,9 +36,17 @@ from mesh.observe.logs import get_logger
 from mesh.observe.tracing import tracer
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts
+from mesh.security import step_grants
 from mesh.settings import Settings
 from mesh.wire.envelope import child_envelope
-from schemas.models import ErrorKind, ExecuteStep, StepDone, StepFailure, StepStatus, ValidateStep
+from schemas.models import (
+    ErrorKind,
+    ExecuteStep,
+    StepDone,
+    StepFailure,
+    StepStatus,
+    ValidateStep,
+)
 
 if TYPE_CHECKING:
     from index.encoder import Encoder
@@ -112,7 +120,8 @@ def next_attempt(step: ValidateStep, found: list[str], settings: Settings) -> Ex
     return ExecuteStep(envelope=child_envelope(step.envelope, "execute", attempt=attempt), question=step.question,
                        principal=step.principal, passages=step.passages, output_schema=step.output_schema,
                        avoid=sorted({*step.avoid, step.endpoint} - {""}),
-                       max_tokens=room * 2 if truncated else room, feedback=found, degraded=step.degraded)
+                       max_tokens=room * 2 if truncated else room, feedback=found, degraded=step.degraded,
+                       grant=step.grant)
 
 
 def verdict(step: ValidateStep, found: list[str], checked: list[Claim], settings: Settings) -> Emit:
@@ -183,7 +192,8 @@ def routes(ctx: AgentContext) -> Parts:
     stats = RouteStats(ctx.redis, ctx.keys, breaker_reset_s=s.breaker_reset_s)
     validator = Validator(stats, s, partial(Encoder, s.encoder_threads, s.encoder_max_length, s.encoder_batch_size,
                                             s.encoder_precision))
-    return Parts([Route("steps.validate", validator.handle, reports="planner")], warmup=validator.warmup)
+    return Parts([Route("steps.validate", validator.handle, reports="planner",
+                        authority=step_grants.authority(s.token_secrets))], warmup=validator.warmup)
 
 
 spec = AgentSpec(_AGENT, routes)

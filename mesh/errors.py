@@ -18,7 +18,7 @@ from __future__ import annotations
 from schemas.models import ErrorKind
 
 __all__ = ["SwitchboardError", "TransientError", "DeterministicError", "SemanticError", "RedisUnavailable",
-           "BrokerUnavailable", "HandlerCrashed"]
+           "BrokerUnavailable", "HandlerCrashed", "Unauthorized"]
 
 
 class SwitchboardError(Exception):
@@ -84,3 +84,9 @@ class HandlerCrashed(DeterministicError):
 
     def __init__(self, message: str, *, code: str = "handler_crashed") -> None:
         super().__init__(message, code=code)
+
+
+class Unauthorized(DeterministicError):
+    """A message without the authority to be handled (an unsigned or forged step): dead-lettered and audited."""
+
+    audited = True

@@ -164,6 +164,7 @@ class RetrieveStep(Record):
     mode: RetrievalMode = RetrievalMode.hybrid
     candidates: int = Field(default=100, ge=1, le=1000)
     output_schema: str | None = None
+    grant: str | None = None
 
 
 class IndexQuery(Record):
@@ -199,6 +200,7 @@ class ExecuteStep(Record):
     avoid: list[str] = []
     max_tokens: int = Field(default=0, ge=0)
     feedback: list[str] = []
+    grant: str | None = None
 
 
 class Citation(Record):
@@ -233,6 +235,7 @@ class ValidateStep(Record):
     max_tokens: int = Field(default=0, ge=0)
     avoid: list[str] = []
     degraded: str | None = None
+    grant: str | None = None
 
 
 class StepFailure(Record):

@@ -41,6 +41,7 @@ from mesh.errors import (
     RedisUnavailable,
     SemanticError,
     SwitchboardError,
+    Unauthorized,
 )
 from mesh.io.ledger import Ledger, Produced
 from mesh.io.pipelined import collecting
@@ -48,7 +49,7 @@ from mesh.io.roundtrips import counting
 from mesh.observe import metrics
 from mesh.observe.tracing import SpanKind, context_of, headers_of, tracer
 from mesh.retry import RetryPolicy, retry
-from mesh.runtime.route import Emit, Inbound, Route
+from mesh.runtime.route import Emit, Inbound, Route, refusal_audit
 from mesh.wire.codec import AvroCodec
 from mesh.wire.envelope import ROOT_STEP, child_envelope, now_ms
 from mesh.wire.topics import TOPICS, Topics, dlq_of
@@ -121,14 +122,17 @@ class Processor:
     async def _process(self, msg: Inbound) -> str:
         started = time.perf_counter()
         route = self._routes[msg.topic]
+        record, bad = None, None
         try:
-            record, bad = self._decode(route, msg), None
+            record = self._decode(route, msg)
+            if route.authority is not None:
+                route.authority(record)
         except DeterministicError as err:
-            record, bad = None, err
+            bad = err
         with self._span(msg, record) as span:
             if bad is not None:
-                letter = self._undecodable(msg, bad)
-                await self._infra(lambda: self._send([letter]))
+                letters = self._refused(msg, bad, record)
+                await self._infra(lambda: self._send(letters))
                 return self._done(span, msg.topic, "dead_lettered", started, bad)
             env = record.envelope
             with structlog.contextvars.bound_contextvars(task_id=env.task_id, step_id=env.step_id, agent=self.agent):
@@ -195,10 +199,13 @@ class Processor:
         started = time.perf_counter()
         fresh, outcomes, letters = [], [], []
         for msg in msgs:
+            record = None
             try:
                 record = self._decode(route, msg)
+                if route.authority is not None:
+                    route.authority(record)
             except DeterministicError as err:
-                letters.append(self._undecodable(msg, err))
+                letters += self._refused(msg, err, record)
                 outcomes.append(self._done(_NO_SPAN, msg.topic, "dead_lettered", started, err))
                 continue
             recorded = (await self._infra(lambda: self._ledger.get(self.agent, record.envelope.tenant_id, record.envelope.idempotency_key))
@@ -306,6 +313,13 @@ class Processor:
         log.warning("message_dead_lettered", agent=self.agent, topic=msg.topic, partition=msg.partition,
                     offset=msg.offset, code=err.code, reason=str(err), size=len(msg.value or b""))
         return self._dead_letter(msg, err)
+
+    def _refused(self, msg: Inbound, err: DeterministicError, record: Record | None) -> list[Produced]:
+        """The dead letter of a message that did not decode or may not be served; for the latter, its audit too."""
+        letters = [self._undecodable(msg, err)]
+        if record is not None and isinstance(err, Unauthorized):
+            letters.append(self._encode(refusal_audit(self.agent, msg.topic, record, err), record))
+        return letters
 
     def _dead_letter(self, msg: Inbound, err: SwitchboardError) -> Produced:
         letter = DeadLetter(topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from mesh.errors import SwitchboardError
 from mesh.io.pipelined import Queue
-from schemas.models import Record
+from mesh.wire.envelope import child_envelope
+from schemas.models import AuditRecord, Decision, Record
 
-__all__ = ["Emit", "Inbound", "Route"]
+__all__ = ["Emit", "Inbound", "Route", "refusal_audit"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Route:
     ordered: bool = True
     #: what else to send when the handler refuses a record (a SemanticError), e.g. the denial's audit record
     on_rejected: Callable[[Record, SwitchboardError], list[Emit]] | None = None
+    #: checked on every record before it is handled: raises ``Unauthorized`` for one it must not serve
+    #: (dead-lettered and audited; ``mesh.security.step_grants``); None checks nothing
+    authority: Callable[[Record], None] | None = None
     #: the handler's first Redis commands for a record (``mesh.io.pipelined``), sent with the ledger's read:
     #: the first try of ``handle`` gets their answer as ``fetched=``, a retry None (it reads for itself)
     prefetch: Callable[[Record], Queue] | None = None
@@ -67,3 +71,13 @@ class Route:
                 return (await many([record]))[0]
 
             object.__setattr__(self, "handle", one)
+
+
+def refusal_audit(agent: str, topic: str, record: Record, err: SwitchboardError) -> Emit:
+    """The audit event of a message an agent refused to serve: who it claimed to be for, and why."""
+    env, who = record.envelope, getattr(record, "principal", None)
+    audit = AuditRecord(envelope=child_envelope(env, f"audit.refused.{agent}"), agent=agent,
+                        principal=f"{who.tenant_id}/{who.user_id}" if who is not None else "",
+                        action=f"handle:{topic}", resource=f"task/{env.task_id}/step/{env.step_id}",
+                        decision=Decision.deny, reason=f"{err.code}: {err}")
+    return Emit("audit.events", audit, key=env.tenant_id)

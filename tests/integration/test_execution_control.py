@@ -483,3 +483,77 @@ def test_an_endpoint_failing_validation_is_routed_around_and_every_verdict_count
     assert answered.status is TaskStatus.answered
     [validated] = events(s, "steps.validate", answered.envelope.task_id, ValidateStep)
     assert validated.endpoint == "pricey" and "cheap (failing validation)" in validated.route_reason
+
+
+def _published_steps(xmesh, steps: list) -> None:
+    from mesh.io.bus import Publisher
+
+    client, pub = Client(xmesh.settings), Publisher(xmesh.settings)
+    for s in steps:
+        pub.send(client.topics.name("steps.retrieve"), s.envelope.task_id.encode(), client.codec.encode(s))
+    pub.flush()
+
+
+def test_a_step_published_straight_to_the_broker_is_refused_dead_lettered_and_audited(xmesh, xtenant, llm):
+    """An attacker with write access to the broker claims another principal on a step of its own making."""
+    from mesh.security import step_grants
+    from mesh.wire.topics import dlq_of
+    from schemas.models import AuditRecord, Classification, DeadLetter, RetrieveStep
+
+    mallory = Principal(tenant_id=xtenant, user_id="mallory", roles=["pii_reader"], groups=["board"],
+                        clearance=Classification.restricted)
+    question = f"What do the board minutes say? {uuid.uuid4().hex}"
+    unsigned = RetrieveStep(envelope=new_envelope(xtenant, "retrieve"), question=question, principal=mallory)
+    other_key = RetrieveStep(envelope=new_envelope(xtenant, "retrieve"), question=question, principal=mallory)
+    other_key = other_key.model_copy(update={"grant": step_grants.sign(
+        ["not-the-mesh-key"], other_key.envelope.task_id, xtenant, mallory)})
+    _published_steps(xmesh, [unsigned, other_key])
+    ids = {unsigned.envelope.task_id: "step_unsigned", other_key.envelope.task_id: "step_forged"}
+
+    codec, topics = default_codec(), Client(xmesh.settings).topics
+    deadline, reasons = time.monotonic() + 60, {}
+    while time.monotonic() < deadline and len(reasons) < 2:
+        for m in read_all(xmesh.settings, dlq_of(topics.name("steps.retrieve")), idle_s=0.5):
+            letter = codec.decode(m.value())
+            if isinstance(letter, DeadLetter) and m.key().decode() in ids:
+                reasons[m.key().decode()] = letter.reason
+    assert set(reasons) == set(ids), reasons
+    assert "carries no grant" in reasons[unsigned.envelope.task_id]
+    assert "does not match" in reasons[other_key.envelope.task_id]
+
+    audited = {}
+    for m in read_all(xmesh.settings, topics.name("audit.events"), idle_s=0.5):
+        record = codec_for(xmesh.settings).decode(m.value())
+        if isinstance(record, AuditRecord) and record.envelope.task_id in ids:
+            audited[record.envelope.task_id] = record
+    assert {t: r.reason.split(":")[0] for t, r in audited.items()} == ids
+    assert all(r.decision.value == "deny" and r.agent == "retriever" and r.principal == f"{xtenant}/mallory"
+               for r in audited.values())
+    assert not any(question in c.prompt for c in llm.calls)  # nothing of it reached a model
+
+
+def test_a_forged_step_further_down_the_chain_is_refused_too(xmesh, xtenant, llm):
+    """A ValidateStep or ExecuteStep made up by an attacker is refused by the agent that reads it."""
+    from mesh.io.bus import Publisher
+    from mesh.wire.topics import dlq_of
+    from schemas.models import DeadLetter, ExecuteStep, Usage
+
+    mallory = Principal(tenant_id=xtenant, user_id="mallory")
+    client, pub = Client(xmesh.settings), Publisher(xmesh.settings)
+    execute = ExecuteStep(envelope=new_envelope(xtenant, "execute"), question="Say hello", principal=mallory)
+    validate = ValidateStep(envelope=new_envelope(xtenant, "validate"), question="q", principal=mallory,
+                            answer="a", usage=Usage(model="m"))
+    for topic, s in (("steps.execute", execute), ("steps.validate", validate)):
+        pub.send(client.topics.name(topic), s.envelope.task_id.encode(), client.codec.encode(s))
+    pub.flush()
+    codec, found = default_codec(), {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(found) < 2:
+        for topic, s in (("steps.execute", execute), ("steps.validate", validate)):
+            for m in read_all(xmesh.settings, dlq_of(client.topics.name(topic)), idle_s=0.5):
+                letter = codec.decode(m.value())
+                if isinstance(letter, DeadLetter) and m.key() == s.envelope.task_id.encode():
+                    found[topic] = letter
+    assert {t: "carries no grant" in letter.reason for t, letter in found.items()} == {
+        "steps.execute": True, "steps.validate": True}
+    assert {found["steps.execute"].agent, found["steps.validate"].agent} == {"executor", "validator"}

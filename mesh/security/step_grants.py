@@ -1,0 +1,58 @@
+"""Step grants: the planner's signature on who asked for a task, checked by every agent after it.
+
+The planner accepts a task only with a valid principal token (``principal_tokens``). Every step it
+derives carries a grant, ``sg1.<signature>``: an HMAC-SHA256, under the same shared secret, of the
+task id, the tenant and the principal (canonical JSON). Retriever, executor and validator refuse a
+step whose grant is missing or does not match what the step claims, so a step published straight to
+a topic with someone else's principal is not served. The grant travels unchanged from step to step.
+Several secrets are accepted at once (the first signs), so keys rotate as principal tokens do.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+
+from mesh.errors import Unauthorized
+
+__all__ = ["sign", "check", "authority"]
+
+_PREFIX = "sg1."
+
+
+def _claims(task_id: str, tenant: str, principal) -> bytes:
+    who = json.dumps(principal.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return "\x1f".join((task_id, tenant, who)).encode()
+
+
+def _mac(secret: str, claims: bytes) -> str:
+    return base64.urlsafe_b64encode(hmac.new(secret.encode(), claims, hashlib.sha256).digest()).rstrip(b"=").decode()
+
+
+def sign(secrets: list[str], task_id: str, tenant: str, principal) -> str | None:
+    """The grant of a task's steps; None when no secret is configured (nothing is checked then)."""
+    return _PREFIX + _mac(secrets[0], _claims(task_id, tenant, principal)) if secrets else None
+
+
+def check(secrets: list[str], record) -> None:
+    """Refuse (``Unauthorized``) a step whose grant is missing or was not made for its task and principal."""
+    env, grant = record.envelope, getattr(record, "grant", None)
+    if not grant:
+        raise Unauthorized(f"{type(record).__name__} for task {env.task_id} carries no grant: steps are accepted only "
+                           "from the planner, which signs the principal it verified", code="step_unsigned")
+    claims = _claims(env.task_id, env.tenant_id, record.principal)
+    if not (grant.startswith(_PREFIX)
+            and any(hmac.compare_digest(_PREFIX + _mac(s, claims), grant) for s in secrets)):
+        raise Unauthorized(f"{type(record).__name__} for task {env.task_id}: its grant does not match its task and "
+                           "principal (altered, forged, or signed with a retired key)", code="step_forged")
+
+
+def authority(secrets: list[str]) -> Callable | None:
+    """The check a route runs on every record before handling it; None when no secret is configured."""
+    if not secrets:
+        return None
+    accepted = list(secrets)
+    return lambda record: check(accepted, record)
