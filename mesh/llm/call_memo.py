@@ -5,7 +5,8 @@ between a model's answer and that record would, on redelivery, call the model ag
 executor therefore records each answer here (under the step's idempotency key) before it does
 anything else with it, and looks here before calling: a redelivered step reuses the answer, so
 the model is called, and the tenant charged, once per step. Records are per tenant, and the
-answer's text is sealed (``mesh.security.crypto``) when the mesh encrypts at rest.
+answer's text and its citations' titles (the document text it holds) are sealed
+(``mesh.security.crypto``) when the mesh encrypts at rest, as they are on the topics.
 """
 
 from __future__ import annotations
@@ -26,10 +27,18 @@ def memo_key(keys: Keys, tenant: str, idempotency_key: str) -> str:
     return keys.ledger("executor.call", tenant, idempotency_key)
 
 
+def _sealed(answer: dict, fn) -> dict:
+    """``answer`` with ``fn(field, value)`` applied to its text and each citation's title."""
+    citations = [{**c, "title": fn("memo.citations.title", c["title"])} if c.get("title") else c
+                 for c in answer.get("citations", ())]
+    return {**answer, "text": fn("memo.text", answer["text"]), "citations": citations}
+
+
 def memo_blob(sealer: Sealer | None, tenant: str, answer: dict) -> str:
-    """The stored form of ``answer``: JSON, with its text sealed for ``tenant`` when there is a sealer."""
+    """The stored form of ``answer``: JSON, with its text and citation titles sealed for ``tenant`` when there
+    is a sealer."""
     if sealer is not None:
-        answer = {**answer, "text": sealer.seal(tenant, "memo.text", answer["text"])}
+        answer = _sealed(answer, lambda field, value: sealer.seal(tenant, field, value))
     return json.dumps(answer)
 
 
@@ -47,7 +56,7 @@ class CallMemo:
             return None
         answer = json.loads(raw)
         if self._sealer is not None:
-            answer["text"] = self._sealer.open(tenant, "memo.text", answer["text"])
+            answer = _sealed(answer, lambda field, value: self._sealer.open(tenant, field, value))
         return answer
 
     async def get(self, tenant: str, idempotency_key: str) -> dict | None:

@@ -127,7 +127,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
         metrics.FETCH_WAIT.labels(spec.name))
     app.idempotent_producer = settings.idempotent_producers
     topics = Topics(settings.topic_prefix)
-    codec = codec_for(settings)
+    codec = codec_for(settings, strict=True)  # plain text where a sealed value belongs is refused
     ctx = AgentContext(settings, codec, topics, Keys(settings.key_prefix), connect(settings),
                        getattr(codec, "sealer", None))
 

@@ -4,7 +4,8 @@ An agent is a name and a few ``Route``s (input topic -> async handler returning 
 ``Processor.process`` does the rest, in this order:
 
 1. decode the bytes (Avro single-object) and check the record belongs on its topic;
-   anything that does not decode or validate goes to ``<topic>.dlq`` with the reason;
+   anything that does not decode or validate goes to ``<topic>.dlq`` with the reason; so does plain text
+   where a sealed value belongs (``mesh.security.sealing.Unsealed``), audited and, for a task, rejected;
 2. open the hop's span, child of the producer's (W3C context from the Kafka headers), and bind
    the log context (task, step, agent; trace and span ids are added to every line);
 3. if the idempotency ledger already holds this input's outputs, send them again and stop
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import structlog
 from opentelemetry.trace import INVALID_SPAN, Link, Span, Status, StatusCode
@@ -50,6 +52,7 @@ from mesh.observe import metrics
 from mesh.observe.tracing import SpanKind, context_of, headers_of, tracer
 from mesh.retry import RetryPolicy, retry
 from mesh.runtime.route import Emit, Inbound, Route, refusal_audit
+from mesh.security.sealing import Unsealed
 from mesh.wire.codec import AvroCodec
 from mesh.wire.envelope import ROOT_STEP, child_envelope, now_ms
 from mesh.wire.topics import TOPICS, Topics, dlq_of
@@ -315,10 +318,18 @@ class Processor:
         return self._dead_letter(msg, err)
 
     def _refused(self, msg: Inbound, err: DeterministicError, record: Record | None) -> list[Produced]:
-        """The dead letter of a message that did not decode or may not be served; for the latter, its audit too."""
+        """The dead letter of a message that did not decode or may not be served; for the latter, its audit too.
+
+        A record refused as ``Unsealed`` is dead-lettered with those fields sealed (the mesh copies no plain
+        text), audited, and, for a task, its client gets a typed rejection saying what to do.
+        """
+        if isinstance(err, Unsealed):
+            record, msg = err.record, replace(msg, value=err.sealed)
         letters = [self._undecodable(msg, err)]
-        if record is not None and isinstance(err, Unauthorized):
+        if record is not None and isinstance(err, (Unauthorized, Unsealed)):
             letters.append(self._encode(refusal_audit(self.agent, msg.topic, record, err), record))
+        if isinstance(err, Unsealed) and (route := self._routes[msg.topic]).reports == "client":
+            letters.append(self._encode(self._failure(route, record, err, TaskStatus.rejected), record))
         return letters
 
     def _dead_letter(self, msg: Inbound, err: SwitchboardError) -> Produced:

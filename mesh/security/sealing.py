@@ -6,6 +6,11 @@ those of its nested records, such as each passage's text) is sealed for the reco
 envelopes, scores, routes) stays readable, so the broker, ``trace`` and the dead-letter tools
 work on the records without any key. ``codec_for(settings)`` is the codec every agent and the
 client use: sealing when ``SWITCHBOARD_ENCRYPT_AT_REST`` is on (the default), plain when not.
+
+Sealed means sealed: an agent's codec is ``strict``, so a record whose sealed field holds plain text
+(from a producer with encryption off) is refused with ``Unsealed`` rather than opened as it is; the
+runtime dead-letters it (with those fields sealed, so the mesh copies no plain text) and audits it.
+Empty values stay allowed: nothing is sealed in them.
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ from __future__ import annotations
 import typing
 from functools import cache
 
+from mesh.errors import DeterministicError
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
-from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
+from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer, is_sealed
 from mesh.settings import Settings
 from mesh.wire.codec import AvroCodec, default_codec
 from schemas.models import Record
 
-__all__ = ["SealingCodec", "codec_for", "sealer_for"]
+__all__ = ["SealingCodec", "Unsealed", "codec_for", "sealer_for"]
 
 #: per field: ("text", None) sealed text, ("texts", None) sealed list of text, ("one"|"many", model) nested
 Plan = tuple[tuple[str, str, type[Record] | None], ...]
@@ -72,11 +78,34 @@ def _tenant(data: dict) -> str | None:
     return envelope.get("tenant_id") if isinstance(envelope, dict) else None
 
 
-class SealingCodec:
-    """``AvroCodec`` with the payload fields of each record sealed on the wire."""
+class Unsealed(DeterministicError):
+    """A record with plain text where a sealed value belongs, read by a mesh that seals: refused, never opened.
 
-    def __init__(self, inner: AvroCodec, sealer: Sealer) -> None:
-        self.inner, self.sealer = inner, sealer
+    ``record`` is the record as it came (to audit it and tell a task's client), ``sealed`` its bytes with
+    those fields sealed (what the dead letter keeps, so no plain text is copied into the mesh).
+    """
+
+    #: the runtime writes the refusal to ``audit.events``
+    audited = True
+
+    def __init__(self, model: type[Record], fields: list[str], record: Record, sealed: bytes) -> None:
+        names = ", ".join(dict.fromkeys(fields))
+        verb = "is" if len(set(fields)) == 1 else "are"
+        super().__init__(f"field {names} of {model.__name__} {verb} not sealed, and this mesh encrypts at rest: "
+                         "set SWITCHBOARD_ENCRYPT_AT_REST=true (and the mesh's SWITCHBOARD_KEK_FILE) on the producer",
+                         code="unsealed")
+        self.record, self.sealed = record, sealed
+
+
+class SealingCodec:
+    """``AvroCodec`` with the payload fields of each record sealed on the wire.
+
+    ``strict`` (the agents'): a non-empty value in a sealed field that is not sealed raises ``Unsealed``;
+    otherwise (read-only tools, replay of old records) it is read as it is.
+    """
+
+    def __init__(self, inner: AvroCodec, sealer: Sealer, strict: bool = False) -> None:
+        self.inner, self.sealer, self.strict = inner, sealer, strict
 
     def encode(self, record: Record) -> bytes:
         model, data = type(record), record.model_dump(mode="python")
@@ -87,10 +116,19 @@ class SealingCodec:
 
     def decode(self, data: bytes | None) -> Record:
         model, raw = self.inner.read(data)
-        tenant = _tenant(raw)
+        tenant, plain = _tenant(raw), []
         if tenant and plan_of(model):
-            _walk(raw, model, lambda f, v: self.sealer.open(tenant, f, v))
-        return self.inner.validate(model, raw)
+            _walk(raw, model, lambda f, v: self._open(tenant, f, v, plain))
+        record = self.inner.validate(model, raw)
+        if plain and self.strict:
+            raise Unsealed(model, plain, record, self.encode(record))
+        return record
+
+    def _open(self, tenant: str, field: str, value: str, plain: list[str]) -> str:
+        if value and not is_sealed(value):
+            plain.append(field)
+            return value
+        return self.sealer.open(tenant, field, value)
 
     def __getattr__(self, name: str):  # schema, fingerprint, names, read, write: the inner codec's
         return getattr(self.inner, name)
@@ -111,8 +149,10 @@ def sealer_for(settings: Settings) -> Sealer:
     return _sealers[key]
 
 
-def codec_for(settings: Settings, need_key: bool = True) -> AvroCodec | SealingCodec:
+def codec_for(settings: Settings, need_key: bool = True, strict: bool = False) -> AvroCodec | SealingCodec:
     """The codec of this mesh: sealing payloads at rest unless ``encrypt_at_rest`` is off.
+
+    ``strict`` (agents): a record with plain text in a sealed field is refused (``Unsealed``).
 
     ``need_key=False`` (read-only tools: trace, dead letters): without the key file, records are
     read as they are on the wire, payload fields still sealed, rather than not at all.
@@ -121,4 +161,4 @@ def codec_for(settings: Settings, need_key: bool = True) -> AvroCodec | SealingC
         return default_codec()
     if not need_key and not settings.kek_path.exists():
         return default_codec()
-    return SealingCodec(default_codec(), sealer_for(settings))
+    return SealingCodec(default_codec(), sealer_for(settings), strict=strict)

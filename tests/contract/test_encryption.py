@@ -23,6 +23,7 @@ from schemas.models import (
     Principal,
     TaskCompleted,
     TaskStatus,
+    TaskSubmitted,
     Usage,
     ValidateStep,
 )
@@ -124,3 +125,72 @@ def test_read_only_tools_read_without_the_key_and_agents_refuse_to(tmp_path):
     with pytest.raises(FileNotFoundError, match="SWITCHBOARD_KEK_FILE"):
         codec_for(s)  # an agent of a cluster never makes its own key
     assert not (tmp_path / "absent.key").exists()
+
+
+def test_an_agents_codec_refuses_plain_text_where_a_sealed_value_belongs(redis_url, tmp_path, prefix):
+    from mesh.security.sealing import Unsealed
+
+    s = sealer(redis_url, LocalKeyFile(tmp_path / "kek"), prefix)
+    strict, lenient = SealingCodec(default_codec(), s, strict=True), SealingCodec(default_codec(), s)
+    task = TaskSubmitted(envelope=new_envelope("acme", "submit"), question="Where does Dana live?",
+                         principal=Principal(tenant_id="acme", user_id="u"))
+    plain = default_codec().encode(task)  # a producer with SWITCHBOARD_ENCRYPT_AT_REST=false
+    with pytest.raises(Unsealed, match=r"field question of TaskSubmitted is not sealed.*"
+                                       r"SWITCHBOARD_ENCRYPT_AT_REST=true") as refused:
+        strict.decode(plain)
+    assert refused.value.code == "unsealed" and refused.value.record == task
+    assert b"Dana" not in refused.value.sealed and strict.decode(refused.value.sealed) == task
+    assert strict.decode(strict.encode(task)) == task  # sealed: read as ever
+    assert lenient.decode(plain) == task  # read-only tools and replays of old records read it as it is
+    step = ValidateStep(envelope=new_envelope("acme", "validate"), question="", principal=task.principal,
+                        passages=[Passage(doc_id="d", passage_id="d#0", text="Dana lives in Lyon.")],
+                        answer="", usage=Usage(model="m"))
+    with pytest.raises(Unsealed, match="field passages.text of ValidateStep is not sealed"):
+        strict.decode(default_codec().encode(step))  # nested fields too; empty ones are allowed
+
+
+def test_the_runtime_dead_letters_audits_and_rejects_an_unsealed_task(redis_url, tmp_path, prefix):
+    import asyncio
+
+    from mesh.runtime.processor import Inbound, Processor, Route
+    from mesh.wire.topics import Topics
+    from schemas.models import AuditRecord, DeadLetter, Decision
+
+    codec = SealingCodec(default_codec(), sealer(redis_url, LocalKeyFile(tmp_path / "kek"), prefix), strict=True)
+    handled, sent = [], []
+
+    async def handle(record):
+        handled.append(record)
+        return []
+
+    async def send(outputs):
+        sent.extend(outputs)
+
+    task = TaskSubmitted(envelope=new_envelope("acme", "submit"), question="Where does Dana live?",
+                         principal=Principal(tenant_id="acme", user_id="dana"))
+    proc = Processor("planner", [Route("tasks.submitted", handle, idempotent=False)], codec=codec,
+                     topics=Topics(""), ledger=None, send=send)
+    outcome = asyncio.run(proc.process(Inbound("tasks.submitted", 0, 3, b"k", default_codec().encode(task))))
+    assert outcome == "dead_lettered" and not handled
+    assert [o.topic for o in sent] == ["tasks.submitted.dlq", "audit.events", "tasks.completed"]
+    assert all(b"Dana" not in o.value for o in sent)  # the dead letter keeps the task sealed
+    letter, audit, done = (codec.decode(o.value) for o in sent)
+    assert isinstance(letter, DeadLetter) and "SWITCHBOARD_ENCRYPT_AT_REST=true" in letter.reason
+    assert codec.decode(letter.value) == task
+    assert isinstance(audit, AuditRecord) and audit.decision is Decision.deny and audit.reason.startswith("unsealed:")
+    assert audit.principal == "acme/dana" and audit.envelope.task_id == task.envelope.task_id
+    assert done.status is TaskStatus.rejected and done.rejection.code == "unsealed"
+    assert done.envelope.task_id == task.envelope.task_id and "SWITCHBOARD_ENCRYPT_AT_REST=true" in done.rejection.message
+
+
+def test_a_recorded_model_answer_keeps_its_text_and_citation_titles_sealed(redis_url, tmp_path, prefix):
+    from mesh.io.keys import Keys
+    from mesh.llm.call_memo import CallMemo, memo_blob
+
+    s = sealer(redis_url, LocalKeyFile(tmp_path / "kek"), prefix)
+    answer = {"endpoint": "m", "text": "Dana lives in Lyon. [1]", "reason": "cheapest",
+              "citations": [{"doc_id": "hr-7", "passage_id": "hr-7#0", "title": "HR file of Dana"},
+                            {"doc_id": "x", "passage_id": "x#0", "title": ""}]}
+    blob = memo_blob(s, "acme", answer)
+    assert "Dana" not in blob and "Lyon" not in blob and "hr-7#0" in blob
+    assert CallMemo(None, Keys(prefix), 60, s).opened("acme", blob.encode()) == answer

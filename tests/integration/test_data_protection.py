@@ -6,6 +6,7 @@ The model endpoint is the test's HTTP server; it records every prompt it receive
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import uuid
@@ -161,6 +162,114 @@ def test_topics_and_redis_hold_no_plaintext_question_context_or_answer(pmesh, pt
             assert not any(p in (v or b"") for p in probes), f"plaintext in Redis key {key!r}"
     assert checked > 10
     assert plain.answer  # the client, holding the key, reads the answer
+
+
+def _encodings(marker: str) -> list[bytes]:
+    """``marker`` as bytes, in hex, and in base64 at each of the three alignments (the ledger keeps base64)."""
+    raw = marker.encode()
+    out = [raw, raw.hex().encode()]
+    for pad in range(3):
+        enc = base64.b64encode(b"\0" * pad + raw)
+        out.append(enc[-(-8 * pad // 6):8 * (pad + len(raw)) // 6])  # the characters made of the marker's bits
+    return out
+
+
+def _redis_values(r: redis.Redis):
+    """(key, value) for every key of the database, every type; the key's own name included."""
+    for key in r.scan_iter(count=1000):
+        kind = r.type(key)
+        yield key, key
+        if kind == b"string":
+            yield key, r.get(key)
+        elif kind == b"hash":
+            yield from ((key, p) for kv in r.hgetall(key).items() for p in kv)
+        elif kind == b"list":
+            yield from ((key, v) for v in r.lrange(key, 0, -1))
+        elif kind == b"set":
+            yield from ((key, v) for v in r.smembers(key))
+        elif kind == b"zset":
+            yield from ((key, v) for v, _ in r.zrange(key, 0, -1, withscores=True))
+        elif kind == b"stream":
+            yield from ((key, p) for _, fields in r.xrange(key) for kv in fields.items() for p in kv)
+        else:
+            assert kind == b"none", f"a Redis key of type {kind!r} the scan does not read: {key!r}"
+
+
+def _topic_messages(s) -> dict[str, list]:
+    """Every message of every topic of the mesh (dead-letter topics, the audit log and any other with its prefix)."""
+    from confluent_kafka.admin import AdminClient
+
+    names = set(Client(s).topics.all())
+    names |= {t for t in AdminClient({"bootstrap.servers": s.bootstrap_servers}).list_topics(timeout=10).topics
+              if t.startswith(s.topic_prefix)}
+    out: dict[str, list] = {n: [] for n in names}
+    for msg in read_all(s, sorted(names), idle_s=0.5, missing_ok=True):
+        out[msg.topic()].append(msg)
+    return out
+
+
+def _in_the_clear(s, marker: str, skip_topics: tuple[str, ...] = ()) -> list[str]:
+    """Where ``marker`` rests readable: Redis keys and values, and the keys, values and headers on the topics."""
+    probes, found = _encodings(marker), []
+    for key, value in _redis_values(redis.Redis.from_url(s.redis_url)):
+        if value and any(p in value for p in probes):
+            found.append(f"redis {key!r}")
+    for topic, messages in _topic_messages(s).items():
+        if topic in skip_topics:
+            continue
+        for msg in messages:
+            blobs = [msg.key() or b"", msg.value() or b"", *(v or b"" for _, v in msg.headers() or [])]
+            if any(p in b for b in blobs for p in probes):
+                found.append(f"topic {topic} offset {msg.offset()}")
+    return found
+
+
+def _letters(n: int) -> str:
+    """A marker no detector masks or splits: lower-case letters only, found nowhere else."""
+    return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:n])
+
+
+def test_a_marker_in_a_documents_title_and_text_and_in_questions_rests_nowhere_in_the_clear(pmesh):
+    s, marker = pmesh.settings, f"zq{_letters(14)}"
+    tenant = f"m{uuid.uuid4().hex[:8]}"
+    _ingest(s, tenant, [("vault-note", f"Retention of the {marker} archive",
+                         f"The {marker} archive keeps audit logs for 400 days. Its access log is kept 90 days.")])
+    client, who = Client(s), Principal(tenant_id=tenant, user_id="dana")
+    results = [client.ask(f"How long does the {marker} archive keep audit logs?", who),
+               client.ask(f"Compare the {marker} archive audit log retention and the {marker} access log retention", who)]
+    for r in results:
+        assert r.status is TaskStatus.answered, r
+        assert any(marker in c.title for c in r.citations), r.citations  # titles travelled, and are read back
+    assert any(marker in r.answer for r in results), [r.answer for r in results]
+    found = _in_the_clear(s, marker)
+    assert not found, f"{marker} in the clear: {found[:10]}"
+
+
+def test_an_unsealed_task_is_dead_lettered_audited_and_rejected_not_answered(pmesh, llm):
+    from mesh.wire.codec import default_codec
+    from schemas.models import DeadLetter, Decision
+
+    s, marker = pmesh.settings, f"zu{_letters(14)}"
+    tenant = f"u{uuid.uuid4().hex[:8]}"
+    _ingest(s, tenant, [("note", "Retention", f"The {marker} archive keeps audit logs for 400 days.")])
+    plain = Client(s, codec=default_codec())  # a client with SWITCHBOARD_ENCRYPT_AT_REST=false
+    calls = len(llm.calls)
+    done = plain.ask(f"How long does the {marker} archive keep audit logs?", Principal(tenant_id=tenant, user_id="eve"))
+    task_id = done.envelope.task_id
+    assert done.status is TaskStatus.rejected and done.rejection.code == "unsealed", done
+    assert "SWITCHBOARD_ENCRYPT_AT_REST=true" in done.rejection.message and not done.answer
+    assert not any(marker in c.question for c in llm.calls[calls:])  # no model saw it
+    codec, topics = Client(s).codec, Client(s).topics
+    letters = [codec.decode(m.value()) for m in read_all(s, topics.name("tasks.submitted") + ".dlq", idle_s=0.5)]
+    mine = [d for d in letters if isinstance(d, DeadLetter) and task_id.encode() in d.value]
+    assert len(mine) == 1 and mine[0].reason.startswith("field question of TaskSubmitted is not sealed"), letters
+    assert "SWITCHBOARD_ENCRYPT_AT_REST=true" in mine[0].reason and mine[0].agent == "planner"
+    audits = [a for a in (codec.decode(m.value()) for m in read_all(s, topics.name("audit.events"), idle_s=0.5))
+              if isinstance(a, AuditRecord) and a.envelope.task_id == task_id]
+    assert [(a.decision, a.reason.split(":")[0]) for a in audits] == [(Decision.deny, "unsealed")], audits
+    # only the producer's own message holds it: no copy in the dead letter, the audit trail, Redis or anywhere
+    found = _in_the_clear(s, marker, skip_topics=(topics.name("tasks.submitted"),))
+    assert not found, f"{marker} copied in the clear: {found[:10]}"
 
 
 def test_one_tenant_cannot_read_spend_or_evict_anothers(pmesh, ptenant, llm):
