@@ -79,10 +79,12 @@ Hit = tuple[str, str, float]  # doc id, passage id, score
 
 # --- pure functions ------------------------------------------------------------------------------------
 
-def index_query(step: RetrieveStep, allow: list[str] | None) -> IndexQuery:
-    """The dense search for ``step``; its id is the step's idempotency key, so a redelivery asks the same."""
-    return IndexQuery(envelope=child_envelope(step.envelope, "index.query"), query_id=step.envelope.idempotency_key,
-                      text=step.question, filter=read_filter(step.principal), allow=allow, k=step.candidates)
+def index_query(step: RetrieveStep, allow: list[str] | None, secrets: list[str]) -> IndexQuery:
+    """The dense search for ``step``, signed for the index agent; its id is the step's idempotency key, so
+    a redelivery asks the same."""
+    query = IndexQuery(envelope=child_envelope(step.envelope, "index.query"), query_id=step.envelope.idempotency_key,
+                       text=step.question, filter=read_filter(step.principal), allow=allow, k=step.candidates)
+    return step_grants.signed_query(secrets, query)
 
 
 def fuse(mode: RetrievalMode, lexical: list[Passage], dense: list[Passage], settings: Settings) -> list[Passage]:
@@ -224,9 +226,9 @@ class Retriever:
 
     def __init__(self, corpora: PerTenant[BM25], rollout: Rollout, breaker: SharedBreaker, parked: ParkedSteps,
                  sanitizer: Sanitizer | None, *, context_tokens: int, index_timeout_ms: int,
-                 fusion: Settings) -> None:
+                 fusion: Settings, token_secrets: list[str] = ()) -> None:
         self._corpora, self._rollout, self._breaker, self._parked = corpora, rollout, breaker, parked
-        self._sanitizer = sanitizer
+        self._sanitizer, self._token_secrets = sanitizer, list(token_secrets)
         self._context_tokens, self._timeout_ms = context_tokens, index_timeout_ms
         self._fusion = fusion  # what ``fuse`` reads: fusion, rrf_k, fusion_alpha
         self._swept: list[bytes] = []  # the timeouts sent by the last sweep, forgotten once they are acknowledged
@@ -255,7 +257,7 @@ class Retriever:
         if not await self._breaker.allow(breaker):
             return await self._execute(step, corpus, _passages(corpus, lexical), step.envelope,
                                        degraded="index agent unavailable (its breaker is open): BM25 only")
-        query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed)
+        query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed, self._token_secrets)
         await self._parked.park(query.query_id, step, lexical)
         self._scan_question(step)
         return [Emit("index.queries", query, key=step.principal.tenant_id)]
@@ -367,7 +369,8 @@ def routes(ctx: AgentContext) -> Parts:
                           Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index"),
                           ParkedSteps(redis, keys, ctx.codec, s.index_timeout_ms / 1000),
                           sanitizer_for(ctx) if s.sanitize else None,
-                          context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s)
+                          context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s,
+                          token_secrets=s.token_secrets)
     scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=retriever.scan_many,
                       batch_size=128)] if retriever.scans else []
     return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner", prefetch=retriever.retrieving,

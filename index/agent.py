@@ -37,6 +37,7 @@ from mesh.observe.metrics import SHARD_BUILDS
 from mesh.runtime.background import in_background
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts
+from mesh.security import step_grants
 from mesh.wire.envelope import child_envelope
 from schemas.models import (
     DocumentIngest,
@@ -245,6 +246,8 @@ def routes(ctx: AgentContext) -> Parts:
     device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
     builder = ShardBuilder(cache, s.snapshots, vectors_of, device, s.exact_threshold, s.nprobe)
     agent = IndexAgent(store, cache, PerTenant(store, builder.build), encoder)
+    authority = step_grants.authority(s.token_secrets)  # searches only what a retriever signed
+    # a prefetch reveals nothing (it warms the cache): a forged step is the retriever's to refuse
     prefetch = [Route("steps.retrieve", idempotent=False, reports="nobody", handle_many=agent.prefetch_many)]
     return Parts([Route("docs.ingest", idempotent=False, reports="nobody", handle_many=agent.ingest_many,
                         batch_size=128),
@@ -252,7 +255,8 @@ def routes(ctx: AgentContext) -> Parts:
                   # ledger: a search has no side effect, and a redelivered query's result carries the same
                   # idempotency key, which the retriever's own ledger answers with what it sent the first time
                   # (saves two Redis round trips, one of them writing a hundred hits, on each query's path)
-                  Route("index.queries", idempotent=False, reports="nobody", handle_many=agent.query_many),
+                  Route("index.queries", idempotent=False, reports="nobody", handle_many=agent.query_many,
+                        authority=authority),
                   # no ledger and no output either: a prefetch only warms the cache
                   *(prefetch if s.query_prefetch else [])], warmup=agent.warmup)
 

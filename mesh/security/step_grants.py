@@ -5,6 +5,8 @@ derives carries a grant, ``sg1.<signature>``: an HMAC-SHA256, under the same sha
 task id, the tenant and the principal (canonical JSON). Retriever, executor and validator refuse a
 step whose grant is missing or does not match what the step claims, so a step published straight to
 a topic with someone else's principal is not served. The grant travels unchanged from step to step.
+The retriever signs each index query the same way, over its task, tenant, query id, access filter
+and allow-list, so the index agent searches only what a retriever decided the principal may read.
 Several secrets are accepted at once (the first signs), so keys rotate as principal tokens do.
 """
 
@@ -18,14 +20,30 @@ from collections.abc import Callable
 
 from mesh.errors import Unauthorized
 
-__all__ = ["sign", "check", "authority"]
+__all__ = ["authority", "check", "sign", "signed_query"]
 
 _PREFIX = "sg1."
 
 
 def _claims(task_id: str, tenant: str, principal) -> bytes:
-    who = json.dumps(principal.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    who = _canonical(principal.model_dump(mode="json"))
     return "\x1f".join((task_id, tenant, who)).encode()
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _query_claims(query) -> bytes:
+    env = query.envelope
+    return "\x1f".join(("index.query", env.task_id, env.tenant_id, query.query_id,
+                        _canonical(query.filter.model_dump(mode="json")), _canonical(query.allow))).encode()
+
+
+def _claims_of(record) -> bytes:
+    if hasattr(record, "query_id"):
+        return _query_claims(record)
+    return _claims(record.envelope.task_id, record.envelope.tenant_id, record.principal)
 
 
 def _mac(secret: str, claims: bytes) -> str:
@@ -37,17 +55,24 @@ def sign(secrets: list[str], task_id: str, tenant: str, principal) -> str | None
     return _PREFIX + _mac(secrets[0], _claims(task_id, tenant, principal)) if secrets else None
 
 
+def signed_query(secrets: list[str], query):
+    """The index query with its grant (unchanged when no secret is configured)."""
+    if not secrets:
+        return query
+    return query.model_copy(update={"grant": _PREFIX + _mac(secrets[0], _query_claims(query))})
+
+
 def check(secrets: list[str], record) -> None:
     """Refuse (``Unauthorized``) a step whose grant is missing or was not made for its task and principal."""
     env, grant = record.envelope, getattr(record, "grant", None)
     if not grant:
         raise Unauthorized(f"{type(record).__name__} for task {env.task_id} carries no grant: steps are accepted only "
-                           "from the planner, which signs the principal it verified", code="step_unsigned")
-    claims = _claims(env.task_id, env.tenant_id, record.principal)
+                           "as the planner (or, for an index query, the retriever) signed them", code="step_unsigned")
+    claims = _claims_of(record)
     if not (grant.startswith(_PREFIX)
             and any(hmac.compare_digest(_PREFIX + _mac(s, claims), grant) for s in secrets)):
-        raise Unauthorized(f"{type(record).__name__} for task {env.task_id}: its grant does not match its task and "
-                           "principal (altered, forged, or signed with a retired key)", code="step_forged")
+        raise Unauthorized(f"{type(record).__name__} for task {env.task_id}: its grant does not match what it "
+                           "claims (altered, forged, or signed with a retired key)", code="step_forged")
 
 
 def authority(secrets: list[str]) -> Callable | None:

@@ -557,3 +557,27 @@ def test_a_forged_step_further_down_the_chain_is_refused_too(xmesh, xtenant, llm
     assert {t: "carries no grant" in letter.reason for t, letter in found.items()} == {
         "steps.execute": True, "steps.validate": True}
     assert {found["steps.execute"].agent, found["steps.validate"].agent} == {"executor", "validator"}
+
+
+def test_an_index_query_published_straight_to_the_broker_searches_nothing(xmesh, xtenant):
+    """With allow-list null an index query searches every document of the tenant: only a retriever may ask."""
+    from mesh.io.bus import Publisher
+    from mesh.wire.topics import dlq_of
+    from schemas.models import AccessFilter, DeadLetter, IndexQuery, IndexResult
+
+    client, pub = Client(xmesh.settings), Publisher(xmesh.settings)
+    query = IndexQuery(envelope=new_envelope(xtenant, "index.query"), query_id=uuid.uuid4().hex,
+                       text="everything", filter=AccessFilter(tenant_id=xtenant), allow=None, k=50)
+    pub.send(client.topics.name("index.queries"), xtenant.encode(), client.codec.encode(query))
+    pub.flush()
+    codec, letter = default_codec(), None
+    deadline = time.monotonic() + 60
+    while letter is None and time.monotonic() < deadline:
+        letters = (codec.decode(m.value()) for m in read_all(xmesh.settings, dlq_of(client.topics.name("index.queries")),
+                                                             idle_s=0.5))
+        letter = next((d for d in letters if isinstance(d, DeadLetter) and d.agent == "index"
+                       and query.envelope.task_id in d.reason), None)
+    assert letter is not None and "carries no grant" in letter.reason
+    results = [r for r in (codec_for(xmesh.settings).decode(m.value()) for m in read_all(
+        xmesh.settings, client.topics.name("index.results"), idle_s=0.5)) if isinstance(r, IndexResult)]
+    assert not any(r.query_id == query.query_id for r in results)

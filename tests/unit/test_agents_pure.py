@@ -233,19 +233,19 @@ def retrieve_input(**overrides) -> RetrieveStep:
 
 def test_index_query_uses_the_steps_key_the_principals_filter_and_the_allow_list():
     step = retrieve_input(candidates=40)
-    query = index_query(step, ["d1", "d2"])
+    query = index_query(step, ["d1", "d2"], [])
     assert query.query_id == step.envelope.idempotency_key
     assert query.filter == read_filter(step.principal)
     assert query.allow == ["d1", "d2"]
     assert (query.text, query.k) == (QUESTION, 40)
-    assert index_query(step, None).allow is None
+    assert index_query(step, None, []).allow is None
     assert query.envelope.causation_id == step.envelope.event_id
 
 
 def test_index_query_of_a_redelivered_step_asks_the_same():
     step = retrieve_input()
-    assert index_query(step, None).query_id == index_query(step, None).query_id
-    assert index_query(step, None).envelope.idempotency_key == index_query(step, None).envelope.idempotency_key
+    assert index_query(step, None, []).query_id == index_query(step, None, []).query_id
+    assert index_query(step, None, []).envelope.idempotency_key == index_query(step, None, []).envelope.idempotency_key
 
 
 def _p(doc: str, score: float) -> Passage:

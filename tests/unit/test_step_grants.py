@@ -5,7 +5,7 @@ import pytest
 from mesh.errors import Unauthorized
 from mesh.security import step_grants
 from mesh.wire.envelope import new_envelope
-from schemas.models import Classification, Principal, RetrieveStep
+from schemas.models import AccessFilter, Classification, IndexQuery, Principal, RetrieveStep
 
 ANA = Principal(tenant_id="acme", user_id="ana")
 
@@ -39,3 +39,14 @@ def test_keys_rotate_the_first_signs_every_listed_one_is_accepted():
     assert step_grants.sign(["new", "old"], "t1", "acme", ANA) != old
     with pytest.raises(Unauthorized):
         step_grants.authority(["new"])(step(ANA, old))
+
+
+def test_an_index_query_is_signed_over_what_it_may_search():
+    query = IndexQuery(envelope=new_envelope("acme", "index.query", task_id="t1"), query_id="q1", text="q",
+                       filter=AccessFilter(tenant_id="acme"), allow=["d1"])
+    signed = step_grants.signed_query(["k1"], query)
+    step_grants.check(["k1"], signed)
+    assert step_grants.signed_query([], query).grant is None
+    for widened in (signed.model_copy(update={"allow": None}), signed.model_copy(update={"allow": ["d1", "d9"]})):
+        with pytest.raises(Unauthorized):
+            step_grants.check(["k1"], widened)
