@@ -15,6 +15,7 @@ import pytest
 
 from mesh.client import Client
 from mesh.io.bus import Publisher, Tail, read_all
+from mesh.security.sealing import codec_for
 from mesh.wire.codec import MAGIC, default_codec
 from mesh.wire.envelope import new_envelope
 from mesh.wire.topics import Topics, dlq_of
@@ -70,11 +71,12 @@ def test_dlq_list_shows_why_and_replay_puts_a_fixed_message_back_once(settings, 
     topics, codec = Topics(settings.topic_prefix), default_codec()
     submitted = topics.name("tasks.submitted")
     garbage_key = b"garbage-" + uuid.uuid4().hex.encode()
-    # a valid task that was dead-lettered earlier (say, before its schema was deployed): it can be replayed
+    # a valid task (sealed, as a client sends it) that was dead-lettered earlier (say, before its schema was
+    # deployed): it can be replayed
     task = TaskSubmitted(envelope=new_envelope(tenant, "submitted"), question="Anything about retention?",
                          principal=Principal(tenant_id=tenant, user_id="u"))
     letter = DeadLetter(topic=submitted, partition=0, offset=7, key=task.envelope.task_id.encode(),
-                        value=codec.encode(task), error_kind="deterministic", reason=f"unknown schema {tenant}",
+                        value=codec_for(settings).encode(task), error_kind="deterministic", reason=f"unknown schema {tenant}",
                         agent="planner", failed_at=new_envelope(tenant, "x").created_at)
     pub = Publisher(settings)
     pub.send(submitted, garbage_key, b"\x00still not avro " + tenant.encode())

@@ -10,7 +10,7 @@ import redis
 from mesh.client import Client
 from mesh.io.bus import Publisher, Tail
 from mesh.io.keys import Keys
-from mesh.wire.codec import default_codec
+from mesh.security.sealing import codec_for
 from mesh.wire.envelope import new_envelope
 from mesh.wire.topics import Topics
 from schemas.models import (
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_duplicate_submission_replays_the_recorded_result(settings, tenant):
-    codec, topics = default_codec(), Topics(settings.topic_prefix)
+    codec, topics = codec_for(settings), Topics(settings.topic_prefix)  # sealed, as a mesh's producers send
     Client(settings)  # fails fast if the broker is gone
     task = TaskSubmitted(envelope=new_envelope(tenant, "submitted"), question="Anything about retention?",
                          principal=Principal(tenant_id=tenant, user_id="u"))
@@ -56,7 +56,7 @@ def test_a_redelivered_index_query_leads_to_the_same_context(settings, tenant):
     """The index agent keeps no ledger (a search has no side effect): a redelivered query is searched
     again, and its result, under the same idempotency key, is answered by the retriever's ledger with
     the ExecuteStep it sent the first time."""
-    codec, topics = default_codec(), Topics(settings.topic_prefix)
+    codec, topics = codec_for(settings), Topics(settings.topic_prefix)  # sealed, as a mesh's producers send
     client = Client(settings)
     docs = [{"doc_id": f"d{i}", "title": title, "text": text, "access": AccessAttributes(tenant_id=tenant)}
             for i, (title, text) in enumerate([("Retention", "Audit logs are kept for 400 days."),
