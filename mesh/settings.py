@@ -134,6 +134,9 @@ class Settings(BaseSettings):
                                   "(AES-256-GCM, per-tenant data keys wrapped by the key-encryption key)")
     kek_file: Path | None = Field(None, description="the key-encryption key (32 bytes); default <run_dir>/kek.key, "
                                   "created when missing; every replica must read the same file")
+    audit_key_files: str | None = Field(None, description="key files of the audit chain's HMAC links, comma-separated: "
+                                        "the first signs, the others (retired) still verify older records; default "
+                                        "the key-encryption key file (the chain key is derived from it)")
     sanitize: bool = Field(True, description="mask sensitive values (policy decides which) before any prompt")
     # default budgets of a tenant with none of its own (`switchboard budget set`); 0 means no limit
     budget_period: str = Field("day", pattern="^(day|month)$")
@@ -266,6 +269,12 @@ class Settings(BaseSettings):
     @property
     def kek_path(self) -> Path:
         return self.kek_file or Path(self.run_dir) / "kek.key"
+
+    @property
+    def audit_key_paths(self) -> list[Path]:
+        """The audit chain's key files, the signing one first."""
+        named = [Path(p.strip()) for p in (self.audit_key_files or "").split(",") if p.strip()]
+        return named or [self.kek_path]
 
     @property
     def snapshots(self) -> Path:

@@ -15,7 +15,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from mesh.observe.logs import get_logger
 
 __all__ = ["MESSAGES", "FAILURES", "STEP_SECONDS", "REDIS_TRIPS", "RETRIES", "LAG", "BREAKER_STATE", "CACHE", "TOKENS", "COST",
-           "BUDGET_DECISIONS", "BUDGET_USED", "SHARD_BUILDS", "FETCH_WAIT", "IN_FLIGHT", "serve", "breaker_code"]
+           "BUDGET_DECISIONS", "BUDGET_USED", "SHARD_BUILDS", "FETCH_WAIT", "IN_FLIGHT", "AUDIT_CHAIN_HALTED", "serve", "breaker_code"]
 
 log = get_logger("switchboard.metrics")
 
@@ -50,6 +50,8 @@ FETCH_WAIT = Gauge("switchboard_fetch_wait_ms", "The wait of the agent's next fe
                    "backed off while idle (mesh.runtime.fetch_wait).", ["agent"])
 IN_FLIGHT = Gauge("switchboard_in_flight", "Messages a worker is handling at once, by agent and topic (at most "
                   "the agent's window).", ["agent", "topic"])
+AUDIT_CHAIN_HALTED = Gauge("switchboard_audit_chain_halted", "1 while the auditor refuses to append to a tenant's "
+                           "audit chain because its head does not verify (see `switchboard audit verify`).", ["tenant"])
 
 _BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
 

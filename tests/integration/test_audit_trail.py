@@ -1,5 +1,6 @@
-"""The audit trail on the real mesh: decisions and model calls chained per tenant, verified, and
-tampering with an exported copy found and named."""
+"""The audit trail on the real mesh: decisions and model calls chained per tenant, verified,
+tampering with an exported copy found and named, and a deleted head reported and waited out by the
+auditor until it is resealed."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import time
 
 import pytest
 
-from mesh.io.bus import read_all
+from mesh.io.bus import Publisher, read_all
+from mesh.io.keys import Keys
+from mesh.io.redis_clients import sync_redis
 from mesh.wire.codec import default_codec
+from mesh.wire.envelope import new_envelope
 from schemas.models import AuditRecord, Decision, Principal, TaskStatus
 from tests.integration.test_answer_end_to_end import ingest
 
@@ -70,10 +74,40 @@ def test_decisions_and_model_calls_are_chained_and_tampering_is_named(settings, 
     tampered.write_text("".join(json.dumps(r) + "\n" for r in altered))
     bad = cli(settings, "verify", "--tenant", tenant, "--file", str(tampered))
     assert bad.returncode == 1
-    assert f"seq 1 at partition {victim['partition']} offset {victim['offset']}): that record was altered" in bad.stdout
+    assert f"record seq 1 at partition {victim['partition']} offset {victim['offset']}: its tag does not verify" \
+        in bad.stdout
 
     removed = tmp_path / "removed.jsonl"
     removed.write_text("".join(json.dumps(r) + "\n" for i, r in enumerate(rows) if i != mine[1]))
     gone = cli(settings, "verify", "--tenant", tenant, "--file", str(removed), "--json")
     assert gone.returncode == 1
     assert any("seq 2 missing before it" in p for p in json.loads(gone.stdout)["problems"])
+
+
+def report(settings, tenant: str, n: int) -> None:
+    """An audit event for ``tenant`` on ``audit.events``, as an agent reports one."""
+    event = AuditRecord(envelope=new_envelope(tenant, "audit"), agent="planner", principal=f"{tenant}/u",
+                        action="submit_task", resource=f"Task::{n}", decision=Decision.allow)
+    publisher = Publisher(settings)
+    publisher.send(settings.topic_prefix + "audit.events", tenant.encode(), default_codec().encode(event))
+    publisher.flush()
+
+
+def test_a_deleted_head_is_tampered_and_the_auditor_appends_nothing_until_it_is_resealed(settings, tenant):
+    report(settings, tenant, 1)
+    assert [r.seq for r in chain_of(settings, tenant, 1)] == [1]
+    r, head = sync_redis(settings), Keys(settings.key_prefix).audit_head(tenant)
+    assert cli(settings, "verify", "--tenant", tenant).returncode == 0
+    r.delete(head)
+    try:
+        bad = cli(settings, "verify", "--tenant", tenant, "--json")
+        assert bad.returncode == 1, bad.stdout + bad.stderr
+        assert any("no head in Redis for a chain of 1 records" in p for p in json.loads(bad.stdout)["problems"])
+        report(settings, tenant, 2)  # its event waits: the chain is halted
+        assert len(chain_of(settings, tenant, 2, timeout_s=4.0)) == 1 and not r.exists(head)  # no new seq 1
+    finally:
+        fixed = cli(settings, "reseal", "--tenant", tenant)
+    assert fixed.returncode == 0 and f"chain {tenant}: resealed at seq 1" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert [rec.seq for rec in chain_of(settings, tenant, 2)] == [1, 2]  # the waiting event, appended after it
+    ok = cli(settings, "verify", "--tenant", tenant)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
