@@ -189,7 +189,7 @@ class IndexResult(Record):
 
 class ExecuteStep(Record):
     __avro__ = "switchboard.ExecuteStep"
-    __sealed__ = frozenset(("question",))
+    __sealed__ = frozenset(("question", "feedback"))  # feedback quotes the answer
     envelope: Envelope
     question: str
     principal: Principal
@@ -252,7 +252,7 @@ class StepFailure(Record):
 
 class StepDone(Record):
     __avro__ = "switchboard.StepDone"
-    __sealed__ = frozenset(("answer",))
+    __sealed__ = frozenset(("answer", "reasons"))  # reasons quote the answer
     envelope: Envelope
     status: StepStatus
     answer: str = ""
@@ -275,7 +275,7 @@ class Rejection(Record):
 
 class TaskCompleted(Record):
     __avro__ = "switchboard.TaskCompleted"
-    __sealed__ = frozenset(("answer",))
+    __sealed__ = frozenset(("answer", "degraded"))  # degraded names sub-questions
     envelope: Envelope
     status: TaskStatus
     answer: str = ""
