@@ -229,7 +229,11 @@ def _letters(n: int) -> str:
     return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:n])
 
 
-def test_a_marker_in_a_documents_title_and_text_and_in_questions_rests_nowhere_in_the_clear(pmesh):
+def test_a_marker_in_a_documents_title_and_text_and_in_questions_rests_nowhere_in_the_clear(pmesh, llm):
+    """Plain tasks, a compositional one, and one whose answers quote an unverifiable sentence with the marker
+    (so retries' feedback, steps' reasons and the task's degraded note carry it too)."""
+    from tests.integration.model_server import Behaviour
+
     s, marker = pmesh.settings, f"zq{_letters(14)}"
     tenant = f"m{uuid.uuid4().hex[:8]}"
     _ingest(s, tenant, [("vault-note", f"Retention of the {marker} archive",
@@ -241,6 +245,17 @@ def test_a_marker_in_a_documents_title_and_text_and_in_questions_rests_nowhere_i
         assert r.status is TaskStatus.answered, r
         assert any(marker in c.title for c in r.citations), r.citations  # titles travelled, and are read back
     assert any(marker in r.answer for r in results), [r.answer for r in results]
+    unverifiable = Behaviour("raw", text=f"The {marker} archive keeps audit logs for 400 days. [1] "
+                                         f"The {marker} archive is guarded by seven dragons. [1]")
+    llm.script("m-answer", *[unverifiable] * 6)  # two parts, three attempts each
+    try:
+        degraded = client.ask(f"Compare the {marker} archive audit log retention and the {marker} archive "
+                              "access log retention", who)
+    finally:
+        llm.reset()
+    assert degraded.status is TaskStatus.degraded and marker in (degraded.degraded or ""), degraded
+    assert any("A previous answer was rejected" in c.prompt and "dragons" in c.prompt for c in llm.calls), \
+        "no retry carried the unverified sentence as feedback"
     found = _in_the_clear(s, marker)
     assert not found, f"{marker} in the clear: {found[:10]}"
 
