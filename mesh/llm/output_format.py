@@ -35,12 +35,17 @@ def parse_json(text: str):
 
 
 def format_problems(text: str, schema_text: str) -> list[str]:
-    """Why ``text`` is not a JSON value valid under the schema; empty when it is."""
+    """Why ``text`` is not a JSON value valid under the schema; empty when it is.
+
+    A problem names where and which rule, never the answer's value: it may end up in a rejection's
+    message, which is not sealed (a client without the key must read it).
+    """
     try:
         value = parse_json(text)
     except ValueError as err:
         return [f"invalid_json: the answer is not JSON ({err})"]
     schema = json.loads(schema_text)
     validator = validator_for(schema)(schema)
-    return [f"schema_violation: {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+    return [f"schema_violation: {'/'.join(map(str, e.absolute_path)) or '(root)'}: "
+            f"{e.message.replace(repr(e.instance), 'the value')}"
             for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))][:5]

@@ -81,3 +81,10 @@ def test_a_body_that_is_not_a_completion_is_a_transient_failure(raw):
     with pytest.raises(TransientError) as err:
         _parse("ep", raw, [])
     assert err.value.code == "bad_response"
+
+
+def test_a_schema_violation_names_where_and_which_rule_never_the_answers_value():
+    schema = json.dumps({"type": "object", "properties": {"n": {"type": "integer"}, "c": {"enum": ["a", "b"]}}})
+    found = format_problems(json.dumps({"n": "Dana lives in Lyon", "c": "Dana's salary"}), schema)
+    assert found == ["schema_violation: c: the value is not one of ['a', 'b']",
+                     "schema_violation: n: the value is not of type 'integer'"]
