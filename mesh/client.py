@@ -1,7 +1,14 @@
-"""The client side of the mesh: ingest documents, ask questions and wait for their answers."""
+"""The client side of the mesh: ingest documents, ask questions and wait for their answers.
+
+``Client`` raises the project's errors (``mesh.errors``), never a client library's: a broker or
+Redis failure is a ``TransientError`` saying what to start, a question without words or a message
+over the size limit an ``InvalidInput``, refused before anything is sent.
+"""
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import os
 import time
@@ -9,10 +16,19 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from confluent_kafka import KafkaException
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from mesh.errors import DeterministicError, TransientError
-from mesh.io.bus import Publisher, Tail, require_broker
+from mesh.errors import (
+    DeterministicError,
+    InvalidInput,
+    RedisUnavailable,
+    TransientError,
+)
+from mesh.io.bus import Publisher, Tail, kafka_error, message_size, require_broker
 from mesh.observe.tracing import (
     SpanKind,
     configure_tracing,
@@ -22,6 +38,7 @@ from mesh.observe.tracing import (
 )
 from mesh.security.sealing import codec_for
 from mesh.settings import Settings
+from mesh.text import normalize_question, question_flaw
 from mesh.wire.codec import AvroCodec
 from mesh.wire.envelope import new_envelope
 from mesh.wire.topics import Topics
@@ -35,7 +52,13 @@ from schemas.models import (
     TaskSubmitted,
 )
 
-__all__ = ["Client", "BadLine", "parse_documents", "new_traceparent"]
+__all__ = ["Client", "BadLine", "parse_documents", "prepared_question", "new_traceparent", "DOCUMENT_KEYS",
+           "ACCESS_KEYS"]
+
+#: the keys an ingest line may have (``_id`` as in BEIR corpora); any other is a line error, never ignored
+DOCUMENT_KEYS = ("id", "_id", "title", "text", "tenant", "groups", "classification", "access")
+#: the keys of its ``access`` object
+ACCESS_KEYS = ("tenant", "groups", "classification")
 
 
 def new_traceparent() -> str:
@@ -58,9 +81,20 @@ def _groups(value) -> list[str]:
     return value
 
 
+def _known_keys(row: dict, known: tuple[str, ...], where: str) -> None:
+    """Refuse a key that is not in ``known``: a misspelt one would otherwise be dropped, and its value
+    (a tenant, a group) silently replaced by the default."""
+    for key in row:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise ValueError(f"unknown key {where}{key!r}: {hint}the keys are {', '.join(known)}")
+
+
 def parse_documents(lines: Iterable[str], default_tenant: str) -> tuple[list[dict], list[BadLine]]:
     """Parse JSON lines (``id``, ``title``, ``text``; access as ``tenant``, ``groups``,
-    ``classification`` or in an ``access`` object). Returns the documents and every bad line."""
+    ``classification`` or in an ``access`` object). Returns the documents and every bad line;
+    a key the format does not have, at any level, makes its line bad."""
     docs, bad = [], []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -69,9 +103,11 @@ def parse_documents(lines: Iterable[str], default_tenant: str) -> tuple[list[dic
             row = json.loads(line)
             if not isinstance(row, dict):
                 raise ValueError("expected a JSON object")
+            _known_keys(row, DOCUMENT_KEYS, "")
             access = row.get("access") or {}
             if not isinstance(access, dict):
                 raise ValueError("'access' must be an object: {\"tenant\": ..., \"groups\": [...], \"classification\": ...}")
+            _known_keys(access, ACCESS_KEYS, "in 'access': ")
             raw_id = row.get("id", row.get("_id"))
             if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)) or str(raw_id) == "":
                 raise ValueError("missing 'id' (a string or a number)")
@@ -90,9 +126,45 @@ def parse_documents(lines: Iterable[str], default_tenant: str) -> tuple[list[dic
     return docs, bad
 
 
+def prepared_question(question: str, max_question_chars: int) -> str:
+    """The question as a client sends it: ``mesh.text.normalize_question`` (NFC; escape sequences, controls,
+    direction and invisible format characters removed; line breaks and tabs as spaces). ``InvalidInput``
+    if what is left has no word, or is longer than ``max_question_chars`` (the planner would refuse it)."""
+    text = normalize_question(question)
+    flaw = question_flaw(text)
+    if flaw is not None:
+        raise InvalidInput(flaw[1], code=flaw[0])
+    if len(text) > max_question_chars:
+        raise InvalidInput(f"the question has {len(text):,} characters, more than the limit of "
+                           f"{max_question_chars:,}: shorten it (the planner refuses longer ones; "
+                           "SWITCHBOARD_MAX_QUESTION_CHARS sets the limit)", code="question_too_long")
+    return text
+
+
+def _own_errors(method):
+    """Translate what a client library raises inside ``method`` into the project's errors."""
+    @functools.wraps(method)
+    def translated(self, *args, **kwargs):
+        settings = self.settings if hasattr(self, "settings") else args[0]
+        try:
+            return method(self, *args, **kwargs)
+        except KafkaException as err:
+            raise kafka_error(err, settings, f"Client.{method.__name__}") from err
+        except (RedisConnectionError, RedisTimeoutError) as err:
+            where = settings.redis_url.split("://")[-1].split("@")[-1]  # never the password
+            raise RedisUnavailable(f"Client.{method.__name__}: Redis at {where} did not "
+                                   f"answer ({err}): start the stack with `switchboard up` (or `make demo`), or point "
+                                   "SWITCHBOARD_REDIS_URL at a running Redis") from err
+        except RedisError as err:
+            raise DeterministicError(f"Client.{method.__name__}: Redis refused a command ({err})",
+                                     code="redis_refused") from err
+    return translated
+
+
 class Client:
     """Publishes to the mesh and reads its answers; the broker must be up."""
 
+    @_own_errors
     def __init__(self, settings: Settings, codec: AvroCodec | None = None) -> None:
         self.settings = settings
         self.codec = codec or codec_for(self.settings)
@@ -102,13 +174,26 @@ class Client:
         self._redis = None  # a blocking client, made when first needed
         configure_tracing(settings, "client")
 
+    @_own_errors
     def ingest(self, docs: list[dict], progress: Callable[[int], None] | None = None) -> int:
-        """Publish documents to ``docs.ingest`` (keyed by document id); returns how many."""
+        """Publish documents to ``docs.ingest`` (keyed by document id); returns how many.
+
+        Every document is encoded and weighed first: if one is over the message size limit,
+        ``MessageTooLarge`` names it and nothing is published."""
         topic = self.topics.name("docs.ingest")
         batch = uuid.uuid4().hex
-        for i, doc in enumerate(docs):
+        messages = []
+        for doc in docs:
             env = new_envelope(doc["access"].tenant_id, "ingest", task_id=batch, step_id=f"doc:{doc['doc_id']}")
-            self._publisher.send(topic, doc["doc_id"].encode(), self.codec.encode(DocumentIngest(envelope=env, **doc)))
+            key, value = doc["doc_id"].encode(), self.codec.encode(DocumentIngest(envelope=env, **doc))
+            refused = self._publisher.too_large(f"document {doc['doc_id']!r}", message_size(key, value),
+                                                "split it into smaller documents (or raise the limit where the broker "
+                                                "takes larger messages)")
+            if refused is not None:
+                raise refused
+            messages.append((key, value))
+        for i, (key, value) in enumerate(messages):
+            self._publisher.send(topic, key, value)
             if progress:
                 progress(i + 1)
         self._publisher.flush(max(10.0, len(docs) / 1000))
@@ -118,6 +203,7 @@ class Client:
         text, sealer = json.loads(body)["text"], getattr(self.codec, "sealer", None)
         return sealer.open(tenant, "doc.text", text) if sealer else text
 
+    @_own_errors
     def wait_stored(self, docs: list[dict], timeout_s: float = 60.0) -> None:
         """Block until the document store holds exactly these documents (the index agent applied them)."""
         from mesh.io.keys import Keys
@@ -139,10 +225,14 @@ class Client:
                 if ids:
                     time.sleep(0.05)
 
+    @_own_errors
     def submit(self, question: str, principal: Principal, *, top_k: int | None = None,
                deadline_s: float | None = None, output_schema: str | None = None,
                token: str | None = None, flush: bool = True) -> TaskSubmitted:
         """Publish a task. Without ``token``, a client that holds the token secret signs one itself.
+
+        The question is sent as ``prepared_question`` leaves it (normalised), or refused with
+        ``InvalidInput`` before anything is sent; so is a task over the message size limit.
 
         ``flush=False`` returns before the broker acknowledged it (many submissions, then ``flush()``).
 
@@ -152,18 +242,29 @@ class Client:
         with tracer("switchboard.client").start_as_current_span("submit", kind=SpanKind.PRODUCER) as span:
             headers = headers_of()
             traceparent = traceparent_of(headers) or new_traceparent()
-            task = self._task(question, principal, traceparent, top_k, deadline_s, output_schema, token)
+            task = self._task(self.question_of(question), principal, traceparent, top_k, deadline_s,
+                              output_schema, token)
             span.set_attributes({"switchboard.task_id": task.envelope.task_id,
                                  "switchboard.tenant": principal.tenant_id})
-        self._publisher.send(self.topics.name("tasks.submitted"), task.envelope.task_id.encode(),
-                             self.codec.encode(task), {"traceparent": traceparent.encode()})
+        key, value = task.envelope.task_id.encode(), self.codec.encode(task)
+        headers = {"traceparent": traceparent.encode()}
+        refused = self._publisher.too_large("the task", message_size(key, value, headers),
+                                            "shorten the question or the output schema")
+        if refused is not None:
+            raise refused
+        self._publisher.send(self.topics.name("tasks.submitted"), key, value, headers)
         if flush:
             self._publisher.flush()
         return task
 
+    @_own_errors
     def flush(self) -> None:
         """Wait until the broker acknowledged everything submitted."""
         self._publisher.flush()
+
+    def question_of(self, question: str) -> str:
+        """The question as it is sent (``prepared_question``), or ``InvalidInput``."""
+        return prepared_question(question, self.settings.max_question_chars)
 
     def _task(self, question: str, principal: Principal, traceparent: str, top_k: int | None,
               deadline_s: float | None, output_schema: str | None, token: str | None) -> TaskSubmitted:
@@ -178,11 +279,13 @@ class Client:
                              top_k=top_k or self.settings.top_k, deadline_ms=deadline, output_schema=output_schema,
                              principal_token=token)
 
+    @_own_errors
     def ask(self, question: str, principal: Principal, timeout_s: float | None = None,
             top_k: int | None = None, output_schema: str | None = None,
             deadline_s: float | None = None, token: str | None = None) -> TaskCompleted:
         """Submit a question and wait for its one result (the task's deadline defaults to the wait)."""
         timeout_s = timeout_s or self.settings.ask_timeout_s
+        question = self.question_of(question)  # refused before anything touches the broker
         tail = Tail(self.settings, self.topics.name("tasks.completed"))  # before submitting: nothing is missed
         try:
             task = self.submit(question, principal, top_k=top_k, deadline_s=deadline_s or timeout_s,
@@ -191,6 +294,7 @@ class Client:
         finally:
             tail.close()
 
+    @_own_errors
     def result(self, task_id: str, timeout_s: float, tail: Tail | None = None) -> TaskCompleted:
         """Wait for the one result of ``task_id`` (read from the start of the topic unless ``tail`` is given)."""
         own = tail is None
@@ -211,6 +315,7 @@ class Client:
         raise TransientError(f"no answer within {timeout_s:.0f}s for task {task_id}: are the agents running? "
                              "(`switchboard up`; logs under the run directory)", code="ask_timeout")
 
+    @_own_errors
     def cancel(self, task_id: str, principal: Principal, reason: str = "", timeout_s: float = 10.0) -> str | None:
         """Ask the planner to cancel a task; returns the task's status once settled.
 
@@ -228,6 +333,7 @@ class Client:
                 return status
             time.sleep(0.05)
 
+    @_own_errors
     def task_status(self, task_id: str, tenant: str) -> str | None:
         """The status the planner keeps for ``tenant``'s task (None: it has seen no such task, or it expired)."""
         from mesh.io.keys import Keys

@@ -10,6 +10,8 @@
 ``retriable`` is a property of the type; retry loops branch on it, never on messages. An outage of
 the mesh's own infrastructure (``RedisUnavailable``, ``BrokerUnavailable``: ``outage`` is True) is
 waited out by the runtime instead of failing the step; ``HandlerCrashed`` marks a bug in a handler.
+``InvalidInput`` is refused where it is given, before anything is sent (the CLI exits 2 for it, as for any
+usage error).
 Foreign exceptions are translated at the boundary: ``raise TransientError(...) from err``.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 from schemas.models import ErrorKind
 
 __all__ = ["SwitchboardError", "TransientError", "DeterministicError", "SemanticError", "RedisUnavailable",
-           "BrokerUnavailable", "HandlerCrashed", "Unauthorized"]
+           "BrokerUnavailable", "HandlerCrashed", "Unauthorized", "InvalidInput", "MessageTooLarge"]
 
 
 class SwitchboardError(Exception):
@@ -30,6 +32,8 @@ class SwitchboardError(Exception):
     outage: bool = False
     #: a handler raised something that is not a SwitchboardError: a bug
     bug: bool = False
+    #: what the caller gave is wrong (``InvalidInput``): the CLI exits 2, as for any usage error
+    usage: bool = False
 
     def __init__(self, message: str, *, code: str = "error") -> None:
         super().__init__(message)
@@ -90,3 +94,20 @@ class Unauthorized(DeterministicError):
     """A message without the authority to be handled (an unsigned or forged step): dead-lettered and audited."""
 
     audited = True
+
+
+class InvalidInput(SemanticError):
+    """What the caller gave is refused before anything is sent: a question without words, a message
+    over the size limit, settings that cannot work. The CLI exits 2 for it, as for any usage error."""
+
+    usage = True
+
+    def __init__(self, message: str, *, code: str = "invalid_input") -> None:
+        super().__init__(message, code=code)
+
+
+class MessageTooLarge(InvalidInput):
+    """A message larger than the broker takes (``SWITCHBOARD_MAX_MESSAGE_BYTES``), refused before sending."""
+
+    def __init__(self, message: str, *, code: str = "message_too_large") -> None:
+        super().__init__(message, code=code)

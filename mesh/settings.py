@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     connect_timeout_s: float = Field(5.0, gt=0, description="How long a client waits for the broker or Redis.")
     idempotency_ttl_s: int = Field(7 * 24 * 3600, gt=0, description="How long a step's recorded result is kept.")
     max_question_chars: int = Field(4000, gt=0)
+    max_message_bytes: int = Field(1_000_000, ge=1000, le=1_000_000_000, description="largest message a client "
+                                   "publishes (key, value, headers and the record's overhead); a larger one is refused "
+                                   "before anything is sent. No more than the broker's message.max.bytes (Kafka's "
+                                   "default is 1048588)")
     top_k: int = Field(5, ge=1, le=100)
     # retrieval
     encoder_threads: int = Field(2, ge=1, description="torch threads for the embedding model")

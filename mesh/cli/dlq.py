@@ -10,6 +10,7 @@ import sys
 
 from mesh.ops.dlq import letters, replay
 from mesh.settings import Settings
+from mesh.text import for_terminal
 
 __all__ = ["register"]
 
@@ -21,7 +22,8 @@ def _list(args, settings: Settings) -> int:
         return 0
     for x in found:
         d = x.letter
-        print(f"{x.id}  {d.topic}[{d.partition}]@{d.offset}  {d.agent}  {d.error_kind.value}  {d.reason}")
+        # a reason may quote the message's text (a question, a model's output): nothing a terminal acts on
+        print(for_terminal(f"{x.id}  {d.topic}[{d.partition}]@{d.offset}  {d.agent}  {d.error_kind.value}  {d.reason}"))
     print(f"{len(found)} dead letters", file=sys.stderr)
     return 0
 

@@ -12,7 +12,7 @@ import json
 from mesh.errors import SwitchboardError
 from mesh.settings import Settings
 
-__all__ = ["explain"]
+__all__ = ["explain", "settings_error"]
 
 _START = "start the stack with `switchboard up` (or `make demo`), or point the settings at a running one"
 
@@ -28,6 +28,8 @@ def explain(err: BaseException, settings: Settings) -> tuple[str, int] | None:
 
     if isinstance(err, KeyboardInterrupt):
         return "", 130
+    if isinstance(err, SwitchboardError) and err.usage:
+        return f"error: {err}", 2
     if isinstance(err, (SwitchboardError, StackError)):
         return f"error: {err}", 1
     if isinstance(err, KafkaException):
@@ -44,3 +46,26 @@ def explain(err: BaseException, settings: Settings) -> tuple[str, int] | None:
     if isinstance(err, json.JSONDecodeError):
         return f"error: the input is not JSON (line {err.lineno}, column {err.colno}: {err.msg})", 2
     return None
+
+
+def settings_error(err: BaseException) -> str:
+    """The one line saying which SWITCHBOARD_* settings are wrong and how, for settings that did not load.
+
+    pydantic's report is several lines per problem (its type, the input, a link); each problem here is
+    the variable and what to do, ``; ``-separated. A validator's own message (the TLS checks) already
+    names its variables and is kept whole."""
+    from pydantic import ValidationError
+
+    if not isinstance(err, ValidationError):
+        return (f"error: bad settings: {' '.join(str(err).split())}: correct the SWITCHBOARD_* variable it names "
+                "(docs/configuration.md lists them)")
+    problems = []
+    for e in err.errors():
+        msg, field = str(e.get("msg", "")).removeprefix("Value error, "), ".".join(str(p) for p in e.get("loc", ())[:1])
+        if "SWITCHBOARD_" in msg or not field:  # a validator's own message: it names the variables, says what to do
+            problems.append(msg)
+            continue
+        given = e.get("input")
+        shown = f"SWITCHBOARD_{field.upper()}" + (f"={given!s:.60}" if isinstance(given, (str, int, float)) else "")
+        problems.append(f"{shown}: {msg[:1].lower()}{msg[1:]}: correct it (docs/configuration.md describes it)")
+    return f"error: bad settings: {'; '.join(problems)}"

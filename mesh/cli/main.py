@@ -28,7 +28,9 @@ DEMO_QUESTIONS = [
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    from mesh.text import for_terminal
+
+    print(for_terminal(msg), file=sys.stderr, flush=True)  # it may quote a file's or a document's text
 
 
 def positive(kind):
@@ -50,36 +52,6 @@ def _principal(args):
 
     return Principal(tenant_id=args.tenant, user_id=args.user, groups=args.group or [],
                      clearance=Classification(args.clearance))
-
-
-def _result_json(result) -> dict:
-    return {
-        "task_id": result.envelope.task_id,
-        "status": result.status.value,
-        "answer": result.answer,
-        "citations": [c.model_dump() for c in result.citations],
-        "usage": [u.model_dump() for u in result.usage],
-        "rejection": result.rejection.model_dump(mode="json") if result.rejection else None,
-        "degraded": result.degraded,
-        "unfinished": result.unfinished,
-    }
-
-
-def _print_result(result, question: str | None = None) -> None:
-    if question:
-        print(f"Q: {question}")
-    if result.rejection:
-        print(f"{result.status.value}: {result.rejection.message} ({result.rejection.code})")
-        if result.answer:
-            print(result.answer)
-    else:
-        print(result.answer)
-        for i, c in enumerate(result.citations, 1):
-            print(f"  [{i}] {c.doc_id}  {c.title}")
-    if result.degraded:
-        print(f"  note: {result.degraded}")
-    tokens = sum(u.prompt_tokens + u.completion_tokens for u in result.usage)
-    print(f"  task {result.envelope.task_id} · {result.status.value} · {tokens} tokens")
 
 
 def cmd_agent(args, settings: Settings) -> int:
@@ -158,6 +130,8 @@ def cmd_ingest(args, settings: Settings) -> int:
     docs, bad = _load_documents(Path(args.path), args.tenant)
     for b in bad[:20]:
         _say(f"{args.path}:{b.line}: {b.reason}")
+    if len(bad) > 20:
+        _say(f"... and {len(bad) - 20} more invalid line(s)")
     if bad and not args.skip_invalid:
         _say(f"{len(bad)} invalid line(s); nothing was published. Fix them, or pass --skip-invalid to publish "
              f"the {len(docs)} valid document(s).")
@@ -173,9 +147,11 @@ def cmd_ingest(args, settings: Settings) -> int:
     if args.wait:
         client.wait_stored(docs, timeout_s=max(60.0, len(docs) / 20))
     if args.json:
-        print(json.dumps({"published": n, "invalid": len(bad)}))
+        print(json.dumps({"published": n, "invalid": len(bad),
+                          "skipped": [{"line": b.line, "reason": b.reason} for b in bad]}))
     else:
-        _say(f"published {n} document(s) to {client.topics.name('docs.ingest')}")
+        skipped = f"; skipped {len(bad)} invalid line(s), listed above" if bad else ""
+        _say(f"published {n} document(s) to {client.topics.name('docs.ingest')}{skipped}")
     return 0
 
 
@@ -201,12 +177,14 @@ def cmd_ask(args, settings: Settings) -> int:
     if args.token and not settings.token_secrets:
         _say("warning: --token is checked by a planner that has SWITCHBOARD_TOKEN_SECRET; this shell has none, and "
              "where the agents have none either the token is ignored and --tenant and --user say who asks")
+    from mesh.cli.results import print_result, result_json
+
     result = Client(settings).ask(args.question, _principal(args), timeout_s=args.timeout, top_k=args.top_k,
                                   output_schema=schema, deadline_s=args.deadline, token=args.token)
     if args.json:
-        print(json.dumps(_result_json(result)))
+        print(json.dumps(result_json(result)))
     else:
-        _print_result(result)
+        print_result(result)
     return 0 if result.status.value in ("answered", "no_answer", "degraded") else 1
 
 
@@ -233,6 +211,7 @@ def cmd_cancel(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
+    from mesh.cli.results import print_result, result_json
     from mesh.client import Client
     from mesh.ops.stack import Mesh
     from schemas.models import Principal
@@ -250,9 +229,9 @@ def cmd_demo(args, settings: Settings) -> int:
             result = client.ask(question, Principal(tenant_id=tenant, user_id=user, groups=groups))
             failures += result.status.value not in ("answered", "no_answer")
             if args.json:
-                print(json.dumps({"question": question, "user": user, **_result_json(result)}), flush=True)
+                print(json.dumps({"question": question, "user": user, **result_json(result)}), flush=True)
             else:
-                _print_result(result, f"{question}  (as {user}, groups {', '.join(groups)})")
+                print_result(result, f"{question}  (as {user}, groups {', '.join(groups)})")
                 print()
         return 1 if failures else 0
     finally:
@@ -342,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-    except Exception as err:
-        _say(f"bad settings: {err}")
+    except Exception as err:  # pydantic's ValidationError, pydantic-settings' SettingsError
+        from mesh.cli.errors import settings_error
+
+        _say(settings_error(err))
         return 2
     if args.command != "agent":
         from mesh.observe.logs import configure_logging

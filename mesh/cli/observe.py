@@ -6,6 +6,7 @@ import json
 import sys
 
 from mesh.settings import Settings
+from mesh.text import for_terminal
 
 __all__ = ["register"]
 
@@ -17,7 +18,8 @@ def _trace(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(as_json(args.task_id, events)))
     else:
-        print(render(args.task_id, events), file=sys.stdout if events else sys.stderr)
+        # questions, answers, reasons and titles are others' text: no escape sequence reaches the terminal
+        print(for_terminal(render(args.task_id, events)), file=sys.stdout if events else sys.stderr)
     return 0 if events else 1
 
 
@@ -112,14 +114,15 @@ def _replay(args, settings: Settings) -> int:
 
 def _print_replay(report: dict) -> None:
     rec, rep = report["recorded"], report["replayed"]
-    print(f"task {report['task_id']} replayed in {report['namespace']} ({report['mode']} model outputs, "
-          f"{report['recorded_outputs']} recorded): {rec['status']} -> {rep['status']}, "
-          f"{len(rec['events'])} -> {len(rep['events'])} events")
+    lines = [f"task {report['task_id']} replayed in {report['namespace']} ({report['mode']} model outputs, "
+             f"{report['recorded_outputs']} recorded): {rec['status']} -> {rep['status']}, "
+             f"{len(rec['events'])} -> {len(rep['events'])} events"]
     if not report["differences"]:
-        print("  the two runs agree: same steps, routes, decisions, retrieval and result")
+        lines.append("  the two runs agree: same steps, routes, decisions, retrieval and result")
     for d in report["differences"]:
-        print(f"  {d['aspect']} {d['where']}:\n    recorded: {str(d['recorded'])[:160]}\n"
-              f"    replayed: {str(d['replayed'])[:160]}")
+        lines.append(f"  {d['aspect']} {d['where']}:\n    recorded: {str(d['recorded'])[:160]}\n"
+                     f"    replayed: {str(d['replayed'])[:160]}")
+    print(for_terminal("\n".join(lines)))  # the differences quote recorded questions and answers
 
 
 def register(sub) -> None:

@@ -2,7 +2,8 @@
 
 Used by the CLI, the tests and the benchmarks; agents use Faust (``mesh.runtime.faust_app``).
 Every broker failure is translated into ``TransientError`` with a message that says what
-to start or check.
+to start or check; a message over ``max_message_bytes`` is refused before it is sent
+(``MessageTooLarge``), and one the broker refuses after all is reported by ``flush``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,31 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from mesh.errors import BrokerUnavailable, TransientError
+from mesh.errors import (
+    BrokerUnavailable,
+    DeterministicError,
+    InvalidInput,
+    MessageTooLarge,
+    SwitchboardError,
+    TransientError,
+)
 from mesh.io.tls import confluent_tls
 from mesh.settings import Settings
 from mesh.wire.topics import Topics
 
-__all__ = ["broker_ready", "require_broker", "ensure_topics", "Publisher", "Tail", "read_all"]
+__all__ = ["broker_ready", "require_broker", "ensure_topics", "Publisher", "Tail", "read_all", "message_size",
+           "kafka_error"]
+
+#: what librdkafka adds to a record's key, value and headers when it weighs it against message.max.bytes
+RECORD_OVERHEAD = 36
+#: a header's length prefixes, at most (librdkafka counts two varints)
+HEADER_OVERHEAD = 10
+#: librdkafka's TLS properties, and the settings that give them (mesh.io.tls)
+_SETTING_OF = {"ssl.ca.location": "KAFKA_SSL_CAFILE", "ssl.certificate.location": "KAFKA_SSL_CERTFILE",
+               "ssl.key.location": "KAFKA_SSL_KEYFILE", "ssl_key": "KAFKA_SSL_KEYFILE"}
+#: errors that say the broker could not be reached or did not answer in time
+_OUTAGES = {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT,
+            KafkaError._RESOLVE, KafkaError._SSL, KafkaError.REQUEST_TIMED_OUT}
 
 
 def _base(settings: Settings) -> dict:
@@ -45,10 +65,43 @@ class _Quiet:
 _quiet = _Quiet()
 
 
+def message_size(key: bytes | None, value: bytes | None, headers: dict[str, bytes] | None = None) -> int:
+    """Bytes of a record as the producer weighs it against its message.max.bytes (an upper bound)."""
+    return RECORD_OVERHEAD + len(key or b"") + len(value or b"") + \
+        sum(len(k.encode()) + len(v) + HEADER_OVERHEAD for k, v in (headers or {}).items())
+
+
+def kafka_error(err: KafkaException, settings: Settings, doing: str) -> SwitchboardError:
+    """The project's error for a confluent-kafka exception raised while ``doing`` something."""
+    error = err.args[0] if err.args and isinstance(err.args[0], KafkaError) else None
+    code = error.code() if error is not None else None
+    text = error.str() if error is not None else str(err)
+    if code == KafkaError.MSG_SIZE_TOO_LARGE:
+        return MessageTooLarge(f"{doing}: the broker refused the message as too large ({text}): lower "
+                               "SWITCHBOARD_MAX_MESSAGE_BYTES to the broker's message.max.bytes and send less")
+    if code == KafkaError._INVALID_ARG:  # librdkafka refused its configuration: a setting, not the broker
+        named = [f"SWITCHBOARD_{name}" for prop, name in _SETTING_OF.items() if prop in text]
+        fix = (f"correct {' or '.join(named)} (a readable PEM file; the key unencrypted)" if named
+               else "correct the SWITCHBOARD_KAFKA_* settings")
+        return InvalidInput(f"{doing}: {text}: {fix}", code="kafka_config")
+    if error is not None and not error.retriable() and code not in _OUTAGES:
+        return DeterministicError(f"{doing}: the broker refused it ({text})", code="kafka_refused")
+    return BrokerUnavailable(f"{doing}: the Kafka broker at {settings.bootstrap_servers} did not answer ({text}): "
+                             "start the stack with `switchboard up` (or `make demo`), or point "
+                             "SWITCHBOARD_BOOTSTRAP_SERVERS at a running cluster")
+
+
 def broker_ready(settings: Settings, timeout_s: float = 5.0) -> bool:
-    """True if the broker answers a metadata request within ``timeout_s``."""
+    """True if the broker answers a metadata request within ``timeout_s``.
+
+    Settings librdkafka cannot use (a CA file that is not PEM) raise ``InvalidInput`` instead of
+    looking like a broker that does not answer."""
     try:
-        AdminClient(_base(settings)).list_topics(timeout=timeout_s)
+        admin = AdminClient(_base(settings))
+    except KafkaException as err:
+        raise kafka_error(err, settings, "the Kafka client cannot start") from err
+    try:
+        admin.list_topics(timeout=timeout_s)
         return True
     except KafkaException:
         return False
@@ -100,15 +153,54 @@ class Publisher:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self._producer = Producer({**_base(settings), "enable.idempotence": settings.idempotent_producers,
-                                   "acks": "all", "linger.ms": 1})
+        self._settings = settings
+        self.max_bytes = settings.max_message_bytes
+        self._refused: list[tuple[str, KafkaError]] = []  # deliveries the broker refused, reported by flush
+        try:
+            self._producer = Producer({**_base(settings), "enable.idempotence": settings.idempotent_producers,
+                                       "acks": "all", "linger.ms": 1, "message.max.bytes": self.max_bytes})
+        except KafkaException as err:
+            raise kafka_error(err, settings, "the Kafka producer cannot start") from err
+
+    def too_large(self, what: str, size: int, fix: str) -> MessageTooLarge | None:
+        """The error for ``what`` of ``size`` bytes if it is over the limit (``fix``: what to do), else None."""
+        if size <= self.max_bytes:
+            return None
+        return MessageTooLarge(f"{what} is {size:,} bytes as a message, over the limit of {self.max_bytes:,} "
+                               f"(SWITCHBOARD_MAX_MESSAGE_BYTES, at most the broker's message.max.bytes); nothing was "
+                               f"sent: {fix}")
 
     def send(self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, bytes] | None = None) -> None:
-        self._producer.produce(topic, key=key, value=value, headers=list((headers or {}).items()))
+        """Queue one message; ``MessageTooLarge`` before anything is queued if it is over ``max_bytes``."""
+        refused = self.too_large(f"a message to {topic}", message_size(key, value, headers), "send less in it")
+        if refused is not None:
+            raise refused
+        for wait in (0.0, 1.0, 5.0):  # a full local queue drains as the broker acknowledges
+            try:
+                self._producer.produce(topic, key=key, value=value, headers=list((headers or {}).items()),
+                                       on_delivery=self._delivered)
+                break
+            except BufferError:
+                self._producer.poll(wait or 0.1)
+            except KafkaException as err:
+                raise kafka_error(err, self._settings, f"publishing to {topic}") from err
+        else:
+            raise BrokerUnavailable(f"the producer's queue stayed full publishing to {topic}: the broker at "
+                                    f"{self._settings.bootstrap_servers} is not acknowledging; is it running?")
         self._producer.poll(0)
 
+    def _delivered(self, err: KafkaError | None, msg) -> None:
+        if err is not None:
+            self._refused.append((msg.topic(), err))
+
     def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until every message queued is acknowledged; raise if one was not, or was refused."""
         left = self._producer.flush(timeout_s)
+        if self._refused:
+            (topic, err), n = self._refused[0], len(self._refused)
+            self._refused.clear()
+            raise kafka_error(KafkaException(err), self._settings,
+                              f"the broker refused {n} message(s), the first to {topic}")
         if left:
             raise BrokerUnavailable(f"{left} messages not acknowledged by the broker within {timeout_s:.0f}s")
 

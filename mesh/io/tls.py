@@ -6,7 +6,8 @@ config, redis-py ``ssl_*`` keyword arguments. Building all three here from one s
 settings keeps them from drifting apart: a CA or client certificate set for one client is
 used by every client. ``Settings`` has already refused missing files and a certificate
 without its key, so what fails here is the content of the files (a key that is not the
-certificate's, a file that is not PEM).
+certificate's, a file that is not PEM): ``InvalidInput``, which the CLI prints as one ``error:``
+line naming the settings, with exit code 2.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from mesh.errors import InvalidInput
 from mesh.settings import Settings
 
 __all__ = ["kafka_ssl_context", "confluent_tls", "redis_tls"]
@@ -69,9 +71,9 @@ def _client_context(service: str, cafile: Path | None, certfile: Path | None, ke
         if certfile is not None:
             context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None, password=_encrypted)
     except (ssl.SSLError, OSError) as err:
-        raise ValueError(f"the {service} TLS files cannot be used ({err}): the CA file must hold PEM certificates, "
-                         f"and the key file the unencrypted PEM key of the certificate "
-                         f"(cafile={cafile}, certfile={certfile}, keyfile={keyfile})") from err
+        raise InvalidInput(f"the {service} TLS files cannot be used ({err}): SWITCHBOARD_KAFKA_SSL_CAFILE={cafile} "
+                           f"must hold PEM certificates, and SWITCHBOARD_KAFKA_SSL_KEYFILE={keyfile} the unencrypted "
+                           f"PEM key of SWITCHBOARD_KAFKA_SSL_CERTFILE={certfile}", code="tls_files_unusable") from err
     return context
 
 

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from mesh.client import Client
+from mesh.client import Client, parse_documents
+from mesh.errors import InvalidInput, MessageTooLarge, TransientError
 from schemas.models import Principal, TaskStatus
 
 pytestmark = pytest.mark.integration
@@ -27,8 +28,6 @@ DOCS = [
 def ingest(settings, tenant: str, docs=DOCS) -> Client:
     client = Client(settings)
     rows = [{**d, "tenant": tenant} for d in docs]
-    from mesh.client import parse_documents
-
     parsed, bad = parse_documents([json.dumps(r) for r in rows], tenant)
     assert not bad
     client.ingest(parsed)
@@ -74,11 +73,59 @@ def test_question_without_matching_documents_says_so(settings, tenant):
     assert "no documents" in result.answer
 
 
+def unchecked(client: Client) -> Client:
+    """``client`` without its own question checks: it sends what another client might, for the planner to judge."""
+    client.question_of = lambda question: question
+    return client
+
+
 def test_refused_task_gets_a_typed_rejection(settings, tenant):
-    result = Client(settings).ask("why? " * 1000, Principal(tenant_id=tenant, user_id="u1"))
+    who = Principal(tenant_id=tenant, user_id="u1")
+    with pytest.raises(InvalidInput, match="more than the limit"):  # this client refuses it before sending
+        Client(settings).ask("why? " * 1000, who)
+    result = unchecked(Client(settings)).ask("why? " * 1000, who)  # another client's is refused by the planner
     assert result.status is TaskStatus.rejected
     assert result.rejection.code == "question_too_long"
     assert result.rejection.kind.value == "semantic"
+
+
+@pytest.mark.parametrize("question, code", [("\x00\x00\x00", "question_without_words"),
+                                            ("What is\rretained?", "question_control_characters")])
+def test_the_planner_refuses_a_question_another_client_did_not_normalise(settings, tenant, question, code):
+    result = unchecked(Client(settings)).ask(question, Principal(tenant_id=tenant, user_id="u1"))
+    assert result.status is TaskStatus.rejected and result.rejection.code == code
+
+
+def test_an_oversized_document_is_refused_before_anything_reaches_the_broker(settings, tenant):
+    client = Client(settings)
+    docs, _ = parse_documents([json.dumps({"id": "small", "text": "Fine.", "tenant": tenant}),
+                               json.dumps({"id": "huge", "text": "word " * 300_000, "tenant": tenant})], tenant)
+    with pytest.raises(MessageTooLarge, match=r"document 'huge' is [\d,]+ bytes .* limit of 1,000,000"):
+        client.ingest(docs)
+    with pytest.raises(TransientError):  # not even the small one was published
+        client.wait_stored(docs[:1], timeout_s=2)
+
+
+HOSTILE = [{"id": "esc\x1b[2J", "title": "Escapes\x1b[2J\x1b[H\x1b]0;pwned\x07 \x9b31mhere\r",
+            "text": "Terminal escapes are stripped before printing.\x1b]8;;https://evil.example\x07 The retention of "
+                    "escape codes is zero days.\x1b[0m"}]
+
+
+def test_cli_ask_prints_no_escape_sequence_from_a_document(settings, tenant):
+    """A document's title and text reach another user's terminal without an escape or control byte;
+    --json keeps them, escaped."""
+    ingest(settings, tenant, HOSTILE)
+    args = [sys.executable, "-m", "mesh.cli.main", "ask", "What is the retention of escape codes?", "--tenant", tenant]
+    env = {**os.environ, **settings.to_env()}
+    text = subprocess.run(args, env=env, capture_output=True, timeout=60)
+    assert text.returncode == 0, text.stderr
+    assert b"Escapes" in text.stdout and b"zero days" in text.stdout
+    controls = [b for b in text.stdout + text.stderr if b < 32 and b not in b"\n\t" or b == 0x7f]
+    assert not controls and "\x9b".encode() not in text.stdout, text.stdout
+    raw = subprocess.run([*args, "--json"], env=env, capture_output=True, timeout=60)
+    assert raw.returncode == 0, raw.stderr
+    assert b"\x1b" not in raw.stdout and b"\\u001b]0;pwned\\u0007" in raw.stdout
+    assert json.loads(raw.stdout)["citations"][0]["title"] == HOSTILE[0]["title"]
 
 
 def test_cli_ask_json(settings, tenant):

@@ -19,7 +19,7 @@ from mesh.io.redis_clients import sync_redis
 from mesh.wire.codec import default_codec
 from mesh.wire.envelope import new_envelope
 from schemas.models import AuditRecord, Decision, Principal, TaskStatus
-from tests.integration.test_answer_end_to_end import ingest
+from tests.integration.test_answer_end_to_end import ingest, unchecked
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def test_decisions_and_model_calls_are_chained_and_tampering_is_named(settings, 
     client = ingest(settings, tenant)
     who = Principal(tenant_id=tenant, user_id="u1")
     answered = client.ask("How long are audit logs retained?", who)
-    refused = client.ask("   ", who)
+    refused = unchecked(client).ask("   ", who)  # sent as another client might: the planner refuses it
     assert answered.status is TaskStatus.answered and refused.status is TaskStatus.rejected
     records = chain_of(settings, tenant, 3)
     assert [r.seq for r in records] == list(range(1, len(records) + 1))

@@ -50,3 +50,18 @@ def test_refuses_with_code(t, code):
 def test_too_long_message_says_how_to_fix_it():
     with pytest.raises(SemanticError, match="SWITCHBOARD_MAX_QUESTION_CHARS"):
         check(task(question="x" * (LIMIT + 1)))
+
+
+@pytest.mark.parametrize("question, code", [
+    ("\x00\x00\x00", "question_without_words"),
+    ("?!? ...", "question_without_words"),
+    ("a\rb", "question_control_characters"),
+    ("what is\u202e x", "question_control_characters"),
+    ("see \x1b]0;pwned\x07 here", "question_control_characters"),
+], ids=["nul_bytes", "punctuation", "carriage_return", "bidi_override", "osc_sequence"])
+def test_refuses_a_question_another_client_did_not_normalise(question, code):
+    """The planner takes the question as the client sent it, or refuses it with the reason: a control or
+    direction character never reaches a prompt, and a question with no word is not answered."""
+    with pytest.raises(SemanticError) as info:
+        check(task(question=question))
+    assert info.value.code == code and "question" in info.value.message

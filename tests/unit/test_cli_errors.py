@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from infra.embedded import StackError
 from mesh.cli.errors import explain
 from mesh.cli.main import positive
-from mesh.errors import TransientError
+from mesh.errors import InvalidInput, MessageTooLarge, TransientError
 from mesh.ops.usage import parse_since
 from mesh.settings import Settings
 from schemas.models import Principal
@@ -36,6 +36,8 @@ def _validation_error() -> ValidationError:
      "the Kafka broker at 127.0.0.1:1 did not answer"),
     (RedisConnectionError("Connection refused"), 1, "Redis at 127.0.0.1:2/0 did not answer"),
     (TransientError("no route", code="x"), 1, "error: no route"),
+    (InvalidInput("the question has no words", code="question_without_words"), 2, "error: the question has no"),
+    (MessageTooLarge("document 'x' is 2,000,000 bytes"), 2, "error: document 'x' is 2,000,000 bytes"),
     (StackError("a mesh is still running"), 1, "error: a mesh is still running"),
     (_validation_error(), 2, "error: invalid input: tenant_id"),
     (FileNotFoundError(2, "No such file or directory", "/nope/x.jsonl"), 2, "/nope/x.jsonl: No such file"),

@@ -108,3 +108,28 @@ def test_groups_given_as_a_string_never_become_single_letter_groups():
         assert docs[0]["access"].groups == ["finance"]
     else:
         assert [b.line for b in bad] == [1]
+
+
+@pytest.mark.parametrize("row, says", [
+    (dict(id="a", text="T.", access={"tenant_id": "globex"}), "unknown key in 'access': 'tenant_id': did you mean "
+                                                               "'tenant'?"),
+    (dict(id="a", text="T.", tenat="globex"), "unknown key 'tenat': did you mean 'tenant'?"),
+    (dict(id="a", text="T.", access={"groups": ["x"], "clearance": "public"}), "unknown key in 'access': 'clearance'"),
+    (dict(id="a", text="T.", body="more"), "unknown key 'body'"),
+], ids=["access_tenant_id", "misspelt_tenant", "access_unknown", "top_level_unknown"])
+def test_an_unknown_key_is_a_line_error_never_a_silent_default(row, says):
+    """``"access": {"tenant_id": "globex"}`` must not file the document under the default tenant."""
+    docs, bad = parse_documents([line(**row), line(id="b", text="Fine.")], default_tenant="acme")
+    assert [d["doc_id"] for d in docs] == ["b"]
+    assert [b.line for b in bad] == [1] and says in bad[0].reason and "the keys are" in bad[0].reason
+
+
+def test_ingest_names_unknown_keys_and_publishes_nothing(tmp_path, capsys):
+    """The CLI reports the line and exits 2 before it needs a broker."""
+    from mesh.cli.main import main
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text(line(id="a", text="T.", access={"tenant_id": "globex"}) + "\n" + line(id="b", text="F.") + "\n")
+    assert main(["ingest", str(path), "--tenant", "acme"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:1: unknown key in 'access': 'tenant_id'" in err and "nothing was published" in err

@@ -6,7 +6,16 @@ import random
 
 import pytest
 
-from mesh.text import STOPWORDS, passages, sentences, terms, tokens
+from mesh.text import (
+    STOPWORDS,
+    for_terminal,
+    normalize_question,
+    passages,
+    question_flaw,
+    sentences,
+    terms,
+    tokens,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -137,3 +146,50 @@ def test_tokens_keep_stopwords_that_terms_drop():
     text = "Where is the leader of the partition?"
     assert set(tokens(text)) - set(terms(text)) == {"where", "is", "the", "of"}
     assert {"where", "is", "the", "of"} <= STOPWORDS
+
+
+# ---- text nobody vouches for: what reaches a terminal, what reaches a prompt
+
+HOSTILE = ("Runbook\x1b[2J\x1b[H\x1b]0;pwned\x07 \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ "
+           "\x9b31mred\x1b(B \x1bPq#0\x1b\\ \x90dcs\x9c \x1b]unterminated\rover\x00\x08\x7f\x85\u202eesrever\u2066\n\tok")
+
+
+def test_for_terminal_removes_every_escape_sequence_and_control_but_newline_and_tab():
+    shown = for_terminal(HOSTILE)
+    assert not any(ord(c) < 32 and c not in "\n\t" or 0x7f <= ord(c) <= 0x9f for c in shown), repr(shown)
+    assert "\u202e" not in shown and "\u2066" not in shown
+    assert "pwned" not in shown and "evil.example" not in shown and "dcs" not in shown  # whole strings go
+    assert shown.startswith("Runbook ") and "click" in shown and "red" in shown and shown.endswith("\n\tok")
+
+
+@pytest.mark.parametrize("text", ["plain title", "Zürich — 東京, naïve café ☕", "line one\nline two\tcolumn", ""])
+def test_for_terminal_keeps_printable_text_as_it_is(text):
+    assert for_terminal(text) == text
+
+
+@pytest.mark.parametrize("question, sent", [
+    ("a\rb", "a b"),  # one question, never two
+    ("How long\r\nare logs kept?\n", "How long are logs kept?"),
+    ("  what\u202e is\u2066 x?\u2069 ", "what is x?"),
+    ("\x1b[2Jclear?\x1b]0;t\x07", "clear?"),
+    ("caf\u0065\u0301?", "caf\u00e9?"),  # NFC
+    ("hidden\U000e0041\U000e0042 tags", "hidden tags"),  # tag characters smuggle invisible text into prompts
+    ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),  # ZWNJ
+])
+def test_questions_are_normalised(question, sent):
+    assert normalize_question(question) == sent
+    assert question_flaw(sent) is None
+
+
+@pytest.mark.parametrize("question, code", [
+    ("\x00\x00\x00", "question_without_words"),
+    ("   \t ", "question_without_words"),
+    ("?!… — ###", "question_without_words"),
+    ("\u202e\u2066", "question_without_words"),
+    ("a\rb", "question_control_characters"),
+    ("what\u202e is x", "question_control_characters"),
+    ("two\nlines", "question_control_characters"),
+])
+def test_question_flaws_are_named(question, code):
+    flaw = question_flaw(question)
+    assert flaw is not None and flaw[0] == code and flaw[1].startswith("the question ")

@@ -12,6 +12,8 @@ import ssl
 import pytest
 from pydantic import ValidationError
 
+from mesh.cli.errors import explain, settings_error
+from mesh.errors import InvalidInput
 from mesh.io.redis_clients import async_redis, sync_redis
 from mesh.io.tls import confluent_tls, kafka_ssl_context, redis_tls
 from mesh.settings import Settings
@@ -88,6 +90,39 @@ def test_kafka_tls_files_without_ssl_protocol_are_refused(pki):
 def test_redis_tls_files_with_a_plain_url_are_refused(pki):
     with pytest.raises(ValidationError, match="rediss://"):
         Settings(redis_url="redis://cache:6379/0", redis_ssl_ca_certs=pki.ca)
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"SWITCHBOARD_KAFKA_SSL_CAFILE": "{ca}"}, "SWITCHBOARD_KAFKA_SECURITY_PROTOCOL=SSL"),
+    ({"SWITCHBOARD_KAFKA_SECURITY_PROTOCOL": "SSL", "SWITCHBOARD_KAFKA_SSL_CAFILE": "/nope.pem"},
+     "SWITCHBOARD_KAFKA_SSL_CAFILE=/nope.pem is not a readable file"),
+    ({"SWITCHBOARD_KAFKA_SECURITY_PROTOCOL": "SSL", "SWITCHBOARD_KAFKA_SSL_CERTFILE": "{cert}"}, "set both"),
+    ({"SWITCHBOARD_KAFKA_SECURITY_PROTOCOL": "TLS"}, "SWITCHBOARD_KAFKA_SECURITY_PROTOCOL=TLS: string should match"),
+    ({"SWITCHBOARD_PARTITIONS": "0"}, "SWITCHBOARD_PARTITIONS=0: input should be greater than or equal to 1"),
+], ids=["files_without_ssl", "missing_file", "cert_without_key", "bad_protocol", "not_a_tls_setting"])
+def test_bad_settings_are_one_error_line_and_exit_2(pki, monkeypatch, capsys, env, says):
+    """What `switchboard` prints for settings that do not load: one ``error:`` line naming the variable."""
+    from mesh.cli.main import main
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(ca=pki.ca, cert=pki.client_cert))
+    assert main(["topics"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: bad settings: ") and says in err, err
+    assert "validation error" not in err and "errors.pydantic.dev" not in err
+
+
+def test_a_ca_file_that_is_not_pem_is_a_usage_error_not_a_broker_down(tmp_path):
+    """librdkafka refuses it when the client is made; that is not a broker that does not answer."""
+    from mesh.io.bus import require_broker
+
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    s = Settings(kafka_security_protocol="SSL", kafka_ssl_cafile=not_pem, bootstrap_servers="127.0.0.1:1")
+    with pytest.raises(InvalidInput, match="SWITCHBOARD_KAFKA_SSL_CAFILE") as info:
+        require_broker(s, 1.0)
+    assert explain(info.value, s)[1] == 2
+    assert settings_error(ValueError("x")).startswith("error: bad settings: x")
 
 
 def test_tls_settings_survive_the_environment_handed_to_agents(pki, monkeypatch):
@@ -176,8 +211,11 @@ def test_ssl_context_checks_the_host_name_unless_told_not_to(pki):
 
 def test_a_key_that_is_not_the_certificates_is_a_clear_error(pki):
     s = Settings(kafka_security_protocol="SSL", kafka_ssl_certfile=pki.client_cert, kafka_ssl_keyfile=pki.server_key)
-    with pytest.raises(ValueError, match="kafka TLS files cannot be used"):
+    with pytest.raises(InvalidInput, match="kafka TLS files cannot be used") as info:
         kafka_ssl_context(s)
+    message, code = explain(info.value, s)  # the CLI: one line naming the settings, a usage error's exit code
+    assert code == 2 and message.startswith("error:") and "\n" not in message
+    assert "SWITCHBOARD_KAFKA_SSL_KEYFILE" in message
 
 
 def test_faust_app_hands_the_context_to_aiokafka(pki):
