@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from policy import pii_names, pii_patterns
+from policy import name_scorer, pii_names, pii_patterns
 from policy.name_book import name_book
 from policy.pii_patterns import iban_valid, luhn
 from policy.pii_spans import ENTITY_TYPES, NAMED, STRUCTURED, Found, resolve
@@ -31,11 +31,11 @@ _UNUSED_LABELS = ("CARDINAL", "EVENT", "FAC", "LANGUAGE", "LAW", "MONEY", "ORDIN
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "CH", "BE", "IE", "IN", "CA", "AU", "JP", "CN", "BR",
                   "MX", "SE", "PL", "AT")
 #: the modules whose rules decide what is found (the fingerprint hashes them)
-_RULES = ("pii.py", "pii_names.py", "pii_patterns.py", "pii_spans.py", "name_book.py")
+_RULES = ("pii.py", "pii_names.py", "pii_patterns.py", "pii_spans.py", "name_book.py", "name_scorer.py",
+          "name_weights.json")
 #: what our own recognizers find, per type (Presidio's are asked for the rest)
 _OURS = {"EMAIL_ADDRESS": (pii_patterns.emails,), "CREDIT_CARD": (pii_patterns.cards,),
-         "IBAN_CODE": (pii_patterns.ibans,), "PHONE_NUMBER": (pii_patterns.phones,),
-         "PERSON": (pii_names.cued_people,)}
+         "IBAN_CODE": (pii_patterns.ibans,), "PHONE_NUMBER": (pii_patterns.phones,)}
 
 
 def _kept(text: str, f: Found) -> bool:
@@ -138,7 +138,8 @@ class Detector:
             while len(self._seen) > self.memory:
                 self._seen.popitem(last=False)
 
-    def _find(self, text: str) -> list[Found]:
+    def _analyzed(self, text: str):
+        """The spaCy document of ``text`` and Presidio's findings on it (structured and NER), trimmed."""
         analyzer = self._analyzer()
         asked = [e for e in self.entities if e != "EMAIL_ADDRESS"]
         with self._nlp_lock:  # one text at a time through the pipeline (spaCy is not made for threads)
@@ -146,9 +147,26 @@ class Detector:
             raw = analyzer.analyze(text, language="en", entities=asked, score_threshold=self.threshold,
                                    nlp_artifacts=artifacts)
         found = [f for f in (pii_names.trimmed(text, Found(r.entity_type, r.start, r.end, r.score)) for r in raw)
-                 if _kept(text, f) and pii_names.tagged_as_name(f, artifacts.tokens, name_book())]
-        found += [f for kind in self.entities for finder in _OURS.get(kind, ()) for f in finder(text)]
+                 if _kept(text, f)]
+        return artifacts.tokens, found
+
+    def name_candidates(self, text: str) -> list[tuple[Found, str, dict[str, float]]]:
+        """Every span that may be a name, where it came from, and its features (what the scorer weighs)."""
+        doc, found = self._analyzed(text)
+        book = name_book()
+        return [(f, origin, name_scorer.features(text, doc, f, origin, book))
+                for f, origin in pii_names.candidates(text, doc, found, book)]
+
+    def _find(self, text: str) -> list[Found]:
+        doc, found = self._analyzed(text)
+        structured = [f for f in found if f.type in STRUCTURED]
+        structured += [f for kind in self.entities for finder in _OURS.get(kind, ()) for f in finder(text)
+                       if f.type in STRUCTURED]
+        named: list[Found] = []
         if any(kind in self.entities for kind in NAMED):
-            ours = [f for f in pii_names.named_runs(text, artifacts.tokens, name_book()) if f.type in self.entities]
-            found = pii_names.widened(found, ours) + ours
-        return pii_names.everywhere(text, resolve(found))
+            book, cut = name_book(), name_scorer.threshold()
+            for f, origin in pii_names.candidates(text, doc, found, book):
+                p = name_scorer.probability(name_scorer.features(text, doc, f, origin, book))
+                if p >= cut and f.type in self.entities:
+                    named.append(Found(f.type, f.start, f.end, round(p, 3)))
+        return pii_names.everywhere(text, resolve(structured + named))

@@ -3,11 +3,15 @@
 The small spaCy pipeline tags most names, but calls some people places or organisations and
 misses others, above all names of languages it saw little of. Around it:
 
-- a title (Dr., Ms., ...) or a cue ("contact", "patient", "confirm with", "signed off by", a
-  greeting, a verb people do) next to capitalised words marks a person;
-- NER spans that are really structured (digits, ``@``, an upper-case acronym) are dropped, and a
-  leading article or a trailing possessive is trimmed off;
-- a name found once is found everywhere in the same text, and so are its parts (a surname alone).
+- ``candidates``: every span that may be a name: NER's (trimmed of an article, a greeting, an
+  address or a bracket it took in, and grown to a run of proper nouns that holds more of the name),
+  every run of proper nouns (``Ana de la Cruz``, ``Summer F. Rajendran``), and what a title or a cue
+  marks; ``policy.name_scorer`` weighs the evidence around each;
+- the evidence: the name book (``policy.name_book``), cue words before ("contact", "patient",
+  "confirm with", "signed off by") and after ("X's manager", "X to review"), a chat line's
+  speaker, an organisation's head or tail word ("University of", "Bank", "Labs");
+- ``everywhere``: a name found once is found everywhere in the same text, and so are its parts (a
+  surname alone).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from dataclasses import dataclass
 
 from policy.pii_spans import NAMED, Found, resolve
 
-__all__ = ["Run", "cued_people", "everywhere", "is_name_like", "named_runs", "plausible_person", "runs",
-           "tagged_as_name", "trimmed", "widened"]
+__all__ = ["Run", "candidates", "cue_after", "cue_before", "cued_people", "everyday_acronym", "everywhere",
+           "is_name_like", "org_word", "plausible_person", "runs", "speaker", "title_before", "trimmed", "widened"]
 
 _TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?\s+(?P<s>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})")
 _NAME = r"[A-Z][a-z'’-]+(?:[-\s][A-Z][a-z'’-]+)?(?:\s[A-Z]\.)?(?:\s[A-Z][\w'’-]+)?"
@@ -219,28 +223,50 @@ def _kind(text: str, run: Run, book) -> tuple[str, float] | None:
     return None
 
 
-def named_runs(text: str, doc, book) -> list[Found]:
-    """Runs that the evidence makes a name, found whether or not NER found them."""
-    found = []
-    for run in runs(doc, book):
-        kind = _kind(text, run, book)
-        if kind:
-            found.append(Found(kind[0], run.start, run.end, kind[1]))
-    return found
+_TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev|Herr|Frau|Mme|M|Sr|Sra)\.?\s*$")
 
 
-def tagged_as_name(f: Found, doc, book) -> bool:
-    """Whether a span NER calls a name is one: a single word the tagger took for a common noun, verb or
-    adjective ("Pipeline", "Bearer") is not, unless the name book knows it."""
-    if f.type not in NAMED:
-        return True
-    words = [t for t in doc if t.idx < f.end and t.idx + len(t.text) > f.start and not t.is_punct]
-    if len(words) != 1:
-        return True
-    word = words[0]
-    if book.is_given(word.text) or book.is_family(word.text):
-        return True
-    return word.pos_ == "PROPN"
+def everyday_acronym(word: str) -> bool:
+    return word in _COMMON_ACRONYMS
+
+
+def org_word(words: list[str]) -> bool:
+    return words[-1] in _ORG_TAIL or words[0] in _ORG_HEAD
+
+
+def cue_before(before: str) -> bool:
+    return bool(_CUE_BEFORE.search(before))
+
+
+def cue_after(after: str) -> bool:
+    return bool(_CUE_AFTER.match(after))
+
+
+def title_before(before: str) -> bool:
+    return bool(_TITLE_BEFORE.search(before))
+
+
+def speaker(before: str, after: str) -> bool:
+    return bool(_LINE_START.search(before)) and after.startswith(": ")
+
+
+def candidates(text: str, doc, ner: list[Found], book) -> list[tuple[Found, str]]:
+    """Every span that may be a name, with where it came from: NER's (grown to a run that holds more of
+    it), every run of proper nouns, and what a cue or title marks."""
+    ner = [f for f in ner if f.type in NAMED]
+    typed, untyped = [], []
+    for r in runs(doc, book):
+        kind = _kind(text, r, book)
+        (typed if kind else untyped).append(Found(kind[0] if kind else "", r.start, r.end, 0.5))
+    # a run with no evidence of its own takes the type NER gave what it overlaps (a person's otherwise)
+    untyped = [Found(next((n.type for n in ner if n.overlaps(f)), "PERSON"), f.start, f.end, f.score) for f in untyped]
+    out: dict[tuple[int, int], tuple[Found, str]] = {}
+    for f in widened(ner, typed):
+        out.setdefault((f.start, f.end), (f, "ner"))
+    for origin, found in (("run", typed + untyped), ("cue", cued_people(text))):
+        for f in found:
+            out.setdefault((f.start, f.end), (f, origin))
+    return list(out.values())
 
 
 def widened(ner: list[Found], ours: list[Found]) -> list[Found]:
