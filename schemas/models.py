@@ -288,6 +288,7 @@ class TaskCompleted(Record):
 
 class TaskCancel(Record):
     __avro__ = "switchboard.TaskCancel"
+    __sealed__ = frozenset(("reason",))  # typed by a user: may say anything
     envelope: Envelope
     requested_by: str = Field(min_length=1)
     reason: str = ""
