@@ -130,8 +130,9 @@ class Settings(BaseSettings):
     fallback_extractive: bool = Field(True, description="when every capable endpoint is down, answer prose steps "
                                       "with the built-in extractive model, marked degraded")
     policy_dir: Path | None = Field(None, description="policies.cedar and schema.cedarschema; default: the shipped ones")
-    token_secret: SecretStr | None = Field(None, description="HMAC key(s), comma-separated, for principal tokens; "
-                                           "when set, every task needs a valid token (the first key signs)")
+    token_secret: SecretStr | None = Field(None, description="HMAC key(s), comma-separated, for principal tokens "
+                                           "and step grants; when set, every task needs a valid token and every "
+                                           "step a grant from the planner (the first key signs)")
     token_ttl_s: float = Field(900.0, gt=0, description="lifetime of tokens the client signs itself")
     # data protection
     encrypt_at_rest: bool = Field(True, description="seal questions, contexts and answers on topics and in Redis "
