@@ -19,7 +19,7 @@ from pathlib import Path
 from policy import pii_names
 from policy.pii_spans import Found
 
-__all__ = ["FEATURES", "features", "probability", "weights"]
+__all__ = ["FEATURES", "features", "features_of", "probability", "threshold", "weights"]
 
 WEIGHTS = Path(__file__).with_name("name_weights.json")
 _UNIT = re.compile(r"^\s*[\d.,]+\s*(?:mg|mcg|µg|g|kg|ml|mL|l|IU|units?|%|mmol|ms|s|GB|MB|TB|GHz|V|W|px)\b")
@@ -54,7 +54,13 @@ def _evidence(text: str, f: Found, words: list[str], book) -> dict[str, bool]:
             "possessive": after.startswith(("'s", "’s"))}
 
 
-def features(text: str, doc, f: Found, origin: str, book) -> dict[str, float]:
+def features_of(text: str, doc, candidates: list[tuple[Found, str]], book) -> list[dict[str, float]]:
+    """The features of each candidate of one text (what holds for the whole text is worked out once)."""
+    heading = _heading(doc)
+    return [features(text, doc, f, origin, book, heading) for f, origin in candidates]
+
+
+def features(text: str, doc, f: Found, origin: str, book, heading: bool) -> dict[str, float]:
     """The features of candidate ``f`` (``origin``: ``ner``, ``run`` or ``cue``), all 0 or 1."""
     toks = _tokens(doc, f)
     words = [t.text for t in toks if t.text[:1].isupper()] or [text[f.start:f.end]]
@@ -75,7 +81,7 @@ def features(text: str, doc, f: Found, origin: str, book) -> dict[str, float]:
            "non_ascii": not text[f.start:f.end].isascii(),
            "after_preposition": prev is not None and prev.pos_ == "ADP",
            "after_determiner": prev is not None and prev.pos_ == "DET",
-           "before_verb": nxt is not None and nxt.pos_ in ("VERB", "AUX"), "heading": _heading(doc),
+           "before_verb": nxt is not None and nxt.pos_ in ("VERB", "AUX"), "heading": heading,
            **_evidence(text, f, words, book)}
     known = out["given"] or out["any_family"] or out["place"]
     out["everyday_acronym"] = any(pii_names.everyday_acronym(w) for w in words)
@@ -85,12 +91,16 @@ def features(text: str, doc, f: Found, origin: str, book) -> dict[str, float]:
 
 
 @functools.cache
+def _fitted() -> dict:
+    return json.loads(WEIGHTS.read_text(encoding="utf-8"))
+
+
 def weights() -> dict[str, float]:
-    return json.loads(WEIGHTS.read_text(encoding="utf-8"))["weights"]
+    return _fitted()["weights"]
 
 
 def threshold() -> float:
-    return json.loads(WEIGHTS.read_text(encoding="utf-8"))["threshold"]
+    return _fitted()["threshold"]
 
 
 def probability(feats: dict[str, float], w: dict[str, float] | None = None) -> float:

@@ -152,21 +152,23 @@ class Detector:
 
     def name_candidates(self, text: str) -> list[tuple[Found, str, dict[str, float]]]:
         """Every span that may be a name, where it came from, and its features (what the scorer weighs)."""
-        doc, found = self._analyzed(text)
+        return self._candidates(text, *self._analyzed(text))
+
+    def _candidates(self, text: str, doc, found: list[Found]) -> list[tuple[Found, str, dict[str, float]]]:
         book = name_book()
-        return [(f, origin, name_scorer.features(text, doc, f, origin, book))
-                for f, origin in pii_names.candidates(text, doc, found, book)]
+        candidates = pii_names.candidates(text, doc, found, book)
+        return [(f, origin, feats) for (f, origin), feats
+                in zip(candidates, name_scorer.features_of(text, doc, candidates, book))]
 
     def _find(self, text: str) -> list[Found]:
         doc, found = self._analyzed(text)
         structured = [f for f in found if f.type in STRUCTURED]
-        structured += [f for kind in self.entities for finder in _OURS.get(kind, ()) for f in finder(text)
-                       if f.type in STRUCTURED]
+        structured += [f for kind in self.entities for finder in _OURS.get(kind, ()) for f in finder(text)]
         named: list[Found] = []
         if any(kind in self.entities for kind in NAMED):
-            book, cut = name_book(), name_scorer.threshold()
-            for f, origin in pii_names.candidates(text, doc, found, book):
-                p = name_scorer.probability(name_scorer.features(text, doc, f, origin, book))
+            cut = name_scorer.threshold()
+            for f, _, feats in self._candidates(text, doc, found):
+                p = name_scorer.probability(feats)
                 if p >= cut and f.type in self.entities:
                     named.append(Found(f.type, f.start, f.end, round(p, 3)))
         return pii_names.everywhere(text, resolve(structured + named))
