@@ -19,7 +19,7 @@ import re
 from mesh.errors import SemanticError
 from schemas.models import Classification, Principal
 
-__all__ = ["issue", "verify", "parse_ttl"]
+__all__ = ["issue", "mac", "parse_ttl", "verify"]
 
 _PREFIX = "sb1"
 
@@ -32,7 +32,8 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _sign(secret: str, body: str) -> str:
+def mac(secret: str, body: str) -> str:
+    """HMAC-SHA256 of ``body`` under ``secret``, base64url without padding (tokens' and grants' signature)."""
     return _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
 
 
@@ -42,7 +43,7 @@ def issue(secret: str, principal: Principal, *, now_s: float, ttl_s: float) -> s
               "groups": list(principal.groups), "clr": principal.clearance.value, "iat": int(now_s),
               "exp": int(now_s + ttl_s)}
     body = f"{_PREFIX}.{_b64(json.dumps(claims, separators=(',', ':')).encode())}"
-    return f"{body}.{_sign(secret, body)}"
+    return f"{body}.{mac(secret, body)}"
 
 
 def verify(secrets: list[str], token: str | None, *, now_s: float, leeway_s: float = 30.0) -> Principal:
@@ -55,7 +56,7 @@ def verify(secrets: list[str], token: str | None, *, now_s: float, leeway_s: flo
         raise SemanticError("the principal token is malformed (expected sb1.<claims>.<signature>)",
                             code="token_invalid")
     body = f"{parts[0]}.{parts[1]}"
-    if not any(hmac.compare_digest(_sign(s, body), parts[2]) for s in secrets):
+    if not any(hmac.compare_digest(mac(s, body), parts[2]) for s in secrets):
         raise SemanticError("the principal token's signature does not match any accepted key: it was forged, "
                             "altered, or signed with a retired key", code="token_forged")
     try:

@@ -12,54 +12,48 @@ Several secrets are accepted at once (the first signs), so keys rotate as princi
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 from collections.abc import Callable
 
 from mesh.errors import Unauthorized
+from mesh.security.principal_tokens import mac
 
 __all__ = ["authority", "check", "sign", "signed_query"]
 
 _PREFIX = "sg1."
 
 
-def _claims(task_id: str, tenant: str, principal) -> bytes:
-    who = _canonical(principal.model_dump(mode="json"))
-    return "\x1f".join((task_id, tenant, who)).encode()
+def _claims(task_id: str, tenant: str, principal) -> str:
+    return "\x1f".join((task_id, tenant, _canonical(principal.model_dump(mode="json"))))
 
 
 def _canonical(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _query_claims(query) -> bytes:
+def _query_claims(query) -> str:
     env = query.envelope
     return "\x1f".join(("index.query", env.task_id, env.tenant_id, query.query_id,
-                        _canonical(query.filter.model_dump(mode="json")), _canonical(query.allow))).encode()
+                        _canonical(query.filter.model_dump(mode="json")), _canonical(query.allow)))
 
 
-def _claims_of(record) -> bytes:
+def _claims_of(record) -> str:
     if hasattr(record, "query_id"):
         return _query_claims(record)
     return _claims(record.envelope.task_id, record.envelope.tenant_id, record.principal)
 
 
-def _mac(secret: str, claims: bytes) -> str:
-    return base64.urlsafe_b64encode(hmac.new(secret.encode(), claims, hashlib.sha256).digest()).rstrip(b"=").decode()
-
-
 def sign(secrets: list[str], task_id: str, tenant: str, principal) -> str | None:
     """The grant of a task's steps; None when no secret is configured (nothing is checked then)."""
-    return _PREFIX + _mac(secrets[0], _claims(task_id, tenant, principal)) if secrets else None
+    return _PREFIX + mac(secrets[0], _claims(task_id, tenant, principal)) if secrets else None
 
 
 def signed_query(secrets: list[str], query):
     """The index query with its grant (unchanged when no secret is configured)."""
     if not secrets:
         return query
-    return query.model_copy(update={"grant": _PREFIX + _mac(secrets[0], _query_claims(query))})
+    return query.model_copy(update={"grant": _PREFIX + mac(secrets[0], _query_claims(query))})
 
 
 def check(secrets: list[str], record) -> None:
@@ -70,7 +64,7 @@ def check(secrets: list[str], record) -> None:
                            "as the planner (or, for an index query, the retriever) signed them", code="step_unsigned")
     claims = _claims_of(record)
     if not (grant.startswith(_PREFIX)
-            and any(hmac.compare_digest(_PREFIX + _mac(s, claims), grant) for s in secrets)):
+            and any(hmac.compare_digest(_PREFIX + mac(s, claims), grant) for s in secrets)):
         raise Unauthorized(f"{type(record).__name__} for task {env.task_id}: its grant does not match what it "
                            "claims (altered, forged, or signed with a retired key)", code="step_forged")
 
