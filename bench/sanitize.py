@@ -85,20 +85,33 @@ def misses(rows: list[dict], found: list[list[tuple[str, int, int]]], limit: int
 
 
 def baseline_detector(rev: str):
-    """The detector of an earlier revision, for a side-by-side run (one whose detector is one file)."""
-    import importlib.util
+    """The detector of an earlier revision, for a side-by-side run: that revision's ``policy`` package
+    (its rules, name lists and fitted weights, not only ``policy/pii.py``), imported under its own
+    module objects so that both detectors run in one process."""
+    import importlib
+    import io
     import subprocess
+    import tarfile
     import tempfile
 
-    source = subprocess.run(["git", "show", f"{rev}:policy/pii.py"], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parent.parent).stdout
-    path = Path(tempfile.mkdtemp()) / "pii_baseline.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("pii_baseline", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module.Detector()
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", "--format=tar", rev, "policy"], capture_output=True, check=True,
+                             cwd=root).stdout
+    where = Path(tempfile.mkdtemp(prefix="pii_baseline_"))
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(where, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    ours = {name: module for name, module in sys.modules.items() if name == "policy" or name.startswith("policy.")}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(where))
+    try:
+        detector = importlib.import_module("policy.pii").Detector()
+    finally:
+        sys.path.remove(str(where))
+        for name in [n for n in sys.modules if n == "policy" or n.startswith("policy.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    return detector
 
 
 def _timed(detector, rows: list[dict], took: list[float], found: list) -> None:

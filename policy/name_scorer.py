@@ -4,8 +4,10 @@ Candidates come from NER and from runs of proper nouns (``policy.pii_names``). E
 that say nothing of the words themselves but of the evidence around them: what NER called it, the
 tagger's parts of speech, the name book (given names, surnames, places), cue words before and after,
 an organisation's head or tail word, the sentence's start, a heading's title case, digits or a
-dose after it. The weights are fitted on the labelled set's ``dev`` split by
-``python -m bench.train_names`` and kept in ``name_weights.json`` beside this module.
+dose after it, ordinary English words with no reading as a name ("Audit", "Retention Policy"),
+a month's or a weekday's name that nothing marks as a person's ("until Wednesday"). The weights
+are fitted on the labelled set's ``dev`` split by ``python -m bench.train_names`` and kept in
+``name_weights.json`` beside this module.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from pathlib import Path
 
 from policy import pii_names
+from policy.name_book import is_calendar
 from policy.pii_spans import Found
 
 __all__ = ["FEATURES", "features", "features_of", "probability", "threshold", "weights"]
@@ -30,7 +33,7 @@ FEATURES = ("bias", "ner_person", "ner_location", "ner_organization", "from_run"
             "cue_before", "cue_after", "title_before", "speaker", "sentence_start", "all_propn", "noun_inside",
             "acronym", "initial", "inner_capital", "non_ascii", "after_preposition", "after_determiner",
             "before_verb", "before_digit_or_unit", "heading", "in_brackets", "possessive", "everyday_acronym",
-            "single_unknown", "ner_single_unknown")
+            "single_unknown", "ner_single_unknown", "common_word", "calendar")
 
 
 def _tokens(doc, f: Found) -> list:
@@ -87,6 +90,18 @@ def features(text: str, doc, f: Found, origin: str, book, heading: bool) -> dict
     out["everyday_acronym"] = any(pii_names.everyday_acronym(w) for w in words)
     out["single_unknown"] = out["one_word"] and not known and not out["cue_before"] and not out["cue_after"]
     out["ner_single_unknown"] = out["single_unknown"] and origin == "ner"
+    # what says "a person" outright: a cue word before it (not a bare "by" or "from": "by Monday"), a
+    # possessive's person word or "X to review" after it, a title, what people do ("X approved")
+    before, after = text[max(0, f.start - 30):f.start], text[f.end:f.end + 30]
+    person_cue = (pii_names.person_cue_before(before) or out["cue_after"] or out["title_before"]
+                  or pii_names.person_verb_after(after))
+    # ordinary words with no reading as a name ("Audit", "Data Retention Policy") and nothing saying they are a
+    # person's; an organisation's head or tail word, or NER's or the book's word that it is a place, outweighs
+    # them (WordNet lists cities too)
+    out["common_word"] = (not person_cue and not out["org_word"] and f.type != "LOCATION"
+                          and all(book.is_common(w) for w in words))
+    # a month's or a weekday's name ("until Wednesday", "March outage") with nothing saying it is a person's
+    out["calendar"] = not person_cue and all(is_calendar(w) for w in words)
     return {k: float(bool(out[k])) for k in FEATURES}
 
 

@@ -22,16 +22,20 @@ from dataclasses import dataclass
 from policy.pii_spans import NAMED, Found, resolve
 
 __all__ = ["Run", "candidates", "cue_after", "cue_before", "cued_people", "everyday_acronym", "everywhere",
-           "is_name_like", "org_word", "plausible_person", "runs", "speaker", "title_before", "trimmed", "widened"]
+           "is_name_like", "org_word", "person_cue_before", "person_verb_after", "plausible_person", "runs", "speaker",
+           "title_before", "trimmed", "widened"]
 
 _TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?\s+(?P<s>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})")
 _NAME = r"[A-Z][a-z'’-]+(?:[-\s][A-Z][a-z'’-]+)?(?:\s[A-Z]\.)?(?:\s[A-Z][\w'’-]+)?"
+#: what people do, said after a name ("X said", "X approved")
+_PERSON_VERBS = (r"(?:said|says|wrote|asked|replied|approved|signed|joined|called|emailed|confirmed|reported|will|"
+                 r"is out|was promoted|has been|needs|requested|mentioned)\b")
+_VERB_AFTER = re.compile(rf"(?:'s)?\s+{_PERSON_VERBS}")
 #: words that, next to a capitalised name, say it is a person's (greetings, addressing, what people do)
 _PERSON_CUES = [re.compile(p) for p in (
     (rf"\b(?:Hi|Hello|Hey|Dear|Thanks|Thank you|Congrats to|Congratulations to|cc|CC|Cc|ask|Ask|ping|Ping|tell|Tell|"
      rf"per|Per|assigned to|Assigned to|reported by|Reported by|approved by|signed by|owner:|Owner:)\,?\s+(?P<s>{_NAME})"),
-    (rf"(?P<s>{_NAME})(?:'s)?\s+(?:said|says|wrote|asked|replied|approved|signed|joined|called|emailed|confirmed|"
-     rf"reported|will|is out|was promoted|has been|needs|requested|mentioned)\b"),
+    rf"(?P<s>{_NAME})(?:'s)?\s+{_PERSON_VERBS}",
 )]
 #: a chat line's speaker: "[15:30] Haoran: yes, ..."
 _SPEAKER = re.compile(r"(?m)^\s*(?:\[[^\]\n]{1,20}\]\s*)?(?P<s>[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?):\s")
@@ -124,14 +128,16 @@ Healthcare Networks Services Solutions Consulting Ventures Motors Telecom Indust
 Commission Administration Museum Library Bancorp Studios Games Electronics Brewery Bakery Hotels""".split())
 _ORG_HEAD = frozenset("""University Universidad Università Universität Université Universiteit Universidade Hospital
 Hôpital Hospital Ospedale Klinikum Banco Banque Institute Instituto Institut École Escuela Scuola Ministry""".split())
-_CUE_BEFORE = re.compile(r"(?i)(?:\b(?:contact|contacting|patient|confirm with|check with|meet with|met with|"
-                         r"escalate to|escalated to|hand over to|handed to|on behalf of|signed off by|signed by|"
-                         r"approved by|reported by|raised by|assigned to|reassign to|owner|manager|colleague|"
-                         r"customer|client|employee|candidate|applicant|tenant|member|nurse|doctor|dr|mr|mrs|ms|"
-                         r"cc|ping|ask|tell|thanks|dear|hi|hello|hey|per|attn|attention|name|named|called|"
-                         r"sent to|send to|forward to|forwarded to|give to|loop in|invite|invited|"
-                         r"reviewers?|attendees?|assignees?|owners?|approvers?|participants?|"
-                         r"from|by)\b[.:,]?\s*)$")
+#: words before a name that say it is a person's
+_CUE_WORDS = (r"contact|contacting|patient|confirm with|check with|meet with|met with|escalate to|escalated to|"
+              r"hand over to|handed to|on behalf of|signed off by|signed by|approved by|reported by|raised by|"
+              r"assigned to|reassign to|owner|manager|colleague|customer|client|employee|candidate|applicant|tenant|"
+              r"member|nurse|doctor|dr|mr|mrs|ms|cc|ping|ask|tell|thanks|dear|hi|hello|hey|per|attn|attention|name|"
+              r"named|called|sent to|send to|forward to|forwarded to|give to|loop in|invite|invited|reviewers?|"
+              r"attendees?|assignees?|owners?|approvers?|participants?")
+_CUE_BEFORE = re.compile(rf"(?i)(?:\b(?:{_CUE_WORDS}|from|by)\b[.:,]?\s*)$")
+#: the same without a bare "from" or "by", which as often come before a date or a place ("by Monday")
+_PERSON_CUE_BEFORE = re.compile(rf"(?i)(?:\b(?:{_CUE_WORDS})\b[.:,]?\s*)$")
 #: a chat line's speaker: "[15:30] Haoran: yes"
 _LINE_START = re.compile(r"(?:^|\n)\s*(?:\[[^\]\n]{1,20}\]\s*)?$")
 #: what follows a name: a possessive's person words, "X to <do something>", a chat line's "X:"
@@ -238,12 +244,22 @@ def cue_before(before: str) -> bool:
     return bool(_CUE_BEFORE.search(before))
 
 
+def person_cue_before(before: str) -> bool:
+    """A cue word before the span other than a bare "from" or "by" ("approved by" is one)."""
+    return bool(_PERSON_CUE_BEFORE.search(before))
+
+
 def cue_after(after: str) -> bool:
     return bool(_CUE_AFTER.match(after))
 
 
 def title_before(before: str) -> bool:
     return bool(_TITLE_BEFORE.search(before))
+
+
+def person_verb_after(after: str) -> bool:
+    """What a person does, right after the span ("April approved", "June will")."""
+    return bool(_VERB_AFTER.match(after))
 
 
 def speaker(before: str, after: str) -> bool:

@@ -161,7 +161,7 @@ def test_a_text_is_scanned_once_and_every_replica_reads_the_scan_from_redis(redi
     runs: list[str] = []
     first, second = Detector(), Detector()  # two replicas' detectors, neither has seen the text
     for d in (first, second):
-        monkeypatch.setattr(d, "_find", lambda t, d=d: runs.append(t) or detector.find(t))
+        monkeypatch.setattr(d, "_find_many", lambda ts: runs.extend(ts) or [detector.find(t) for t in ts])
 
     async def go():
         r = aioredis.from_url(redis_url)
@@ -179,13 +179,23 @@ def test_two_steps_asking_for_one_text_at_once_share_one_scan(redis_url, detecto
     prefix, runs = f"scan{uuid.uuid4().hex[:6]}:", []
     text = f"Ticket from Jonas Berg, {uuid.uuid4().hex[:6]}."
     mine = Detector()
-    monkeypatch.setattr(mine, "_find", lambda t: runs.append(t) or detector.find(t))
+    monkeypatch.setattr(mine, "_find_many", lambda ts: runs.extend(ts) or [detector.find(t) for t in ts])
 
     async def go():
         scans = Scans(aioredis.from_url(redis_url), Keys(prefix), mine)
         return await asyncio.gather(scans.find_many("acme", [text]), scans.find_many("acme", ["Other text.", text]))
     a, b = asyncio.run(go())
     assert runs.count(text) == 1 and a[0] == b[1] == detector.find(text)
+
+
+def test_texts_scanned_as_one_batch_are_found_as_if_scanned_one_at_a_time(detector):
+    texts = ["Ask Priya Raman (priya.raman@example.com) about the audit.", "", "Refunds are handled in Lisbon.",
+             "Call me on 4155550134, or the desk at (206) 555-0199.", "Hope this helps!",
+             "Ask Priya Raman (priya.raman@example.com) about the audit.",
+             "Tingting approved the refund for Kelechi Laurent; card 4539 1488 0343 6467."]
+    alone = [Detector().find(t) for t in texts]
+    assert Detector().find_many(texts) == alone
+    assert any(alone) and alone[1] == [] and alone[0] == alone[5]
 
 
 def test_a_changed_detector_rescans(detector):

@@ -17,3 +17,19 @@ def test_needless_masks_are_counted_per_80_hard_negatives():
             {"text": "Ana", "spans": [{"type": "PERSON", "start": 0, "end": 3}]}]
     got = needless(rows, [[("PHONE_NUMBER", 6, 16)], [], [("PERSON", 0, 3)]])
     assert got["sentences"] == 2 and got["masked"] == 1 and got["per_80"] == 40.0 and got["met"] == "NO"
+
+
+def test_the_baseline_detector_runs_the_whole_policy_package_of_its_revision():
+    import sys
+    from pathlib import Path
+
+    import policy.name_scorer
+    import policy.pii
+    from bench.sanitize import baseline_detector
+
+    old = baseline_detector("HEAD")
+    rules = type(old).__init__.__globals__  # the revision's policy.pii module
+    assert type(old) is not policy.pii.Detector
+    assert Path(rules["__file__"]).parent != Path(policy.pii.__file__).parent
+    assert Path(rules["name_scorer"].__file__).parent == Path(rules["__file__"]).parent  # its scorer and weights
+    assert sys.modules["policy.pii"] is policy.pii and sys.modules["policy.name_scorer"] is policy.name_scorer
