@@ -9,9 +9,14 @@ export TRANSFORMERS_OFFLINE := 1
 
 setup: $(VENV)/.ready  ## virtual environment with the pinned packages, redis-server, the broker
 
-$(VENV)/.ready: pyproject.toml constraints.txt
+$(VENV)/.ready: pyproject.toml constraints.txt infra/asyncapi/package-lock.json
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
 	bash infra/install-redis.sh
+	bash infra/install-kafka.sh
+	bash infra/install-node.sh
+	npm ci --prefix infra/asyncapi --no-audit --no-fund --loglevel=error
+	bash examples/java-client/build.sh
+	bash examples/ts-client/build.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
@@ -21,8 +26,9 @@ $(VENV)/.ready: pyproject.toml constraints.txt
 demo: setup  ## start everything, ingest the sample corpus, ask questions, stop
 	$(BIN)/switchboard demo
 
-test: setup  ## the whole suite: unit, contract and integration (real broker, real Redis)
-	$(BIN)/python -m pytest
+test: setup  ## the whole suite on tansu, then the integration suite again on Apache Kafka (real brokers, real Redis)
+	SWITCHBOARD_BROKER=tansu $(BIN)/python -m pytest
+	SWITCHBOARD_BROKER=kafka $(BIN)/python -m pytest -m integration
 
 test-unit: setup
 	$(BIN)/python -m pytest -m "unit or contract"

@@ -1,15 +1,16 @@
 """The retriever: finds the context a step may use, under the principal's access filter.
 
-In:  ``steps.retrieve`` (RetrieveStep), ``index.results`` (IndexResult), and, when it sanitizes,
-     ``docs.ingest`` (DocumentIngest: each new passage and title is scanned for sensitive values
-     once, as it arrives, so a step's sanitization finds them scanned: ``policy.scans``).
+In:  ``steps.retrieve`` (RetrieveStep), ``index.results`` (IndexResult).
 Out: ``index.queries`` (IndexQuery, keyed by tenant), ``steps.execute`` (ExecuteStep).
 
 Before any search runs it asks the Cedar policies (``read_document``, ``policy.access.readable``)
 for the allow-list of documents the principal may read, memoised per principal and store version; BM25
 (here, with statistics over the allowed documents only) and the dense search (the index agent)
 both run under it, so restricted documents never enter scoring. The two rankings are fused
-(RRF or a convex combination) and the best passages packed into the step's token budget.
+(RRF or a convex combination) and the best passages packed into the step's token budget. When it
+sanitizes, the packed passages and titles are masked before they leave; one never scanned for
+sensitive values is scanned then, the first time a step packs it (``policy.scans``), so ingest
+costs the retriever nothing and no passage reaches a prompt unscanned.
 While the index agent works, the step waits in Redis; if no answer comes within
 ``index_timeout_ms`` a timer continues it from BM25 alone, marked degraded. No agent blocks.
 Those timeouts feed the index agent's breaker (``mesh.io.breakers``, shared by every replica):
@@ -26,7 +27,7 @@ import time
 import numpy as np
 
 from index.bm25 import BM25
-from index.corpus import Corpus, best_per_doc, doc_passages
+from index.corpus import Corpus, best_per_doc
 from index.fusion import convex, rrf
 from index.packing import pack
 from index.store import DocStore, PerTenant
@@ -48,8 +49,6 @@ from policy.rollout import Policies, Rollout, in_sample
 from policy.sanitize import Sanitizer
 from policy.step_sanitizer import sanitized, sanitizer_for
 from schemas.models import (
-    DocumentIngest,
-    DocumentOp,
     ExecuteStep,
     IndexQuery,
     IndexResult,
@@ -64,7 +63,6 @@ _tracer = tracer("switchboard.retriever")
 __all__ = ["spec", "ParkedSteps", "Retriever", "fuse", "index_query"]
 
 _PENDING_TTL_S = 3600
-_SCAN_CHUNK = 16  # texts per scan of ingested passages (about half a second of NER)
 #: KEYS: the parked step, its claim; ARGV: owner, TTL. The step if ``owner`` holds (or now takes) the claim.
 _CLAIM = """
 local body = redis.call('GET', KEYS[1])
@@ -129,16 +127,6 @@ def read_diffs(who: Principal, ours: set[str], theirs: set[str], task_id: str) -
              "resource": f"Document::{d}", "active": "allow" if d in ours else "deny",
              "candidate": "allow" if d in theirs else "deny", "active_policies": [], "candidate_policies": []}
             for d in sorted(ours ^ theirs)]
-
-
-def ingested_texts(docs: list[DocumentIngest]) -> dict[str, list[str]]:
-    """Per tenant, the titles and passages of the upserted documents, to scan for sensitive values."""
-    texts: dict[str, list[str]] = {}
-    for doc in docs:
-        if doc.op is DocumentOp.upsert:
-            rows = doc_passages(doc)
-            texts.setdefault(doc.access.tenant_id, []).extend([rows[0].title, *(r.text for r in rows)])
-    return texts
 
 
 def execute_step(step: RetrieveStep, envelope: Envelope, question: str, packed: list[Passage],
@@ -222,7 +210,7 @@ class ParkedSteps:
 
 class Retriever:
     """The handlers: a step (BM25 now, the dense search asked for), the index agent's answer, the
-    timeouts' sweep, the scan of ingested documents; and the warm-up."""
+    timeouts' sweep; and the warm-up."""
 
     def __init__(self, corpora: PerTenant[BM25], rollout: Rollout, breaker: SharedBreaker, parked: ParkedSteps,
                  sanitizer: Sanitizer | None, *, context_tokens: int, index_timeout_ms: int,
@@ -232,11 +220,6 @@ class Retriever:
         self._context_tokens, self._timeout_ms = context_tokens, index_timeout_ms
         self._fusion = fusion  # what ``fuse`` reads: fusion, rrf_k, fusion_alpha
         self._swept: list[bytes] = []  # the timeouts sent by the last sweep, forgotten once they are acknowledged
-
-    @property
-    def scans(self) -> bool:
-        """Whether it sanitizes, so scans what is ingested."""
-        return self._sanitizer is not None
 
     async def warmup(self) -> None:  # load the NER pipeline before reporting ready, not on the first step
         if self._sanitizer is not None:
@@ -351,14 +334,6 @@ class Retriever:
             in_background(self._sanitizer.scans.find_many(step.principal.tenant_id, [step.question]),
                           "scanning a question")
 
-    async def scan_many(self, docs: list[DocumentIngest]) -> list[list[Emit]]:
-        """Scan what was ingested now, off any step's path, a few texts at a time: a step that needs
-        one of them waits for its few (shared in-flight), not for the whole batch."""
-        for tenant, batch in ingested_texts(docs).items():
-            for start in range(0, len(batch), _SCAN_CHUNK):
-                await self._sanitizer.scans.find_many(tenant, batch[start:start + _SCAN_CHUNK])
-        return [[] for _ in docs]
-
 
 # --- wiring --------------------------------------------------------------------------------------------
 
@@ -371,12 +346,9 @@ def routes(ctx: AgentContext) -> Parts:
                           sanitizer_for(ctx) if s.sanitize else None,
                           context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s,
                           token_secrets=s.token_secrets)
-    scanning = [Route("docs.ingest", idempotent=False, reports="nobody", handle_many=retriever.scan_many,
-                      batch_size=128)] if retriever.scans else []
     return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner", prefetch=retriever.retrieving,
                         authority=step_grants.authority(s.token_secrets)),
-                  Route("index.results", retriever.results, reports="planner", prefetch=retriever.claiming),
-                  *scanning],
+                  Route("index.results", retriever.results, reports="planner", prefetch=retriever.claiming)],
                  timers=[Timer(max(0.05, s.index_timeout_ms / 4000), retriever.sweep, after=retriever.forget_swept)],
                  warmup=retriever.warmup, riders=[rollout.refreshing])
 

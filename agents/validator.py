@@ -185,13 +185,13 @@ class Validator:
 
 def routes(ctx: AgentContext) -> Parts:
     from index.encoder import (
-        Encoder,  # library code of the index; loaded once, in warm-up
+        make_encoder,  # library code of the index; loaded once, in warm-up
     )
 
     s = ctx.settings
     stats = RouteStats(ctx.redis, ctx.keys, breaker_reset_s=s.breaker_reset_s)
-    validator = Validator(stats, s, partial(Encoder, s.encoder_threads, s.encoder_max_length, s.encoder_batch_size,
-                                            s.encoder_precision))
+    validator = Validator(stats, s, partial(make_encoder, s.encoder_backend, s.encoder_threads, s.encoder_max_length,
+                                            s.encoder_batch_size, s.encoder_precision, s.encoder_cache_dir))
     return Parts([Route("steps.validate", validator.handle, reports="planner",
                         authority=step_grants.authority(s.token_secrets))], warmup=validator.warmup)
 

@@ -1,6 +1,7 @@
 """The chaos suite: the mesh with several replicas of every agent, under faults.
 
     python -m bench.chaos [--tasks 1000] [--replicas 2] [--scenarios kill,endpoint,redis,malformed,index] [--json]
+    python -m bench.chaos --broker kafka --scenarios broker,controller [--replicas 1]
 
 Starts the embedded stack (Redis with its append-only file on), every agent ``--replicas``
 times, and a test model endpoint over HTTP, ingests the sample corpus, then for each scenario
@@ -13,11 +14,18 @@ submits a load of tasks while a fault is injected:
 - ``redis``: redis-server restarted mid-run (append-only file on);
 - ``malformed``: ``--malformed`` malformed messages (random bytes, truncated Avro, a record of
   the wrong schema, huge payloads) mixed into the agents' input topics;
-- ``index``: both index agents stopped for a while, then started again.
+- ``index``: both index agents stopped for a while, then started again;
+- ``broker`` (Apache Kafka, three nodes): SIGKILL of the node leading the most partitions of the
+  mesh's topics, restarted on its storage after a few seconds;
+- ``controller`` (the same): SIGKILL of the active KRaft controller, restarted the same way.
+
+``broker`` and ``controller`` run the mesh on a three-node Kafka cluster (``--broker kafka``), its
+topics replicated three times with min.insync.replicas=2 (``bench.broker_faults``).
 
 Each fault starts after a warm-up (a baseline rate) and ends when the dependency is whole again:
 killed replicas all restarted and ready, the endpoint healthy, Redis answering, the index agents
-ready, or the last malformed message dead-lettered.
+ready, the last malformed message dead-lettered, or the Kafka node back with every partition's
+replicas in sync.
 
 Each row says: tasks submitted and completed, lost (no result), duplicated results on
 ``tasks.completed`` (a second result with another event id; a replayed identical record is
@@ -27,8 +35,11 @@ answered from its idempotency cache instead (a replica killed after the call wen
 recorded the answer: the endpoint is a gateway honouring ``Idempotency-Key``, the only place that
 case can be caught), answers marked degraded (and how many of those outside the fault and a
 grace of breaker reset + index timeout + 5 s), malformed messages that reached a dead-letter
-topic with their reason, and the seconds from the end of the fault until completions were back to
-80% of their rate before it.
+topic with their reason, the seconds from the end of the fault until completions were back to
+80% of their rate before it, and the longest wait for a completion during the fault (``stall_s``).
+A cluster fault adds the node it killed, the seconds until that node was fenced and its partitions
+led by the others (``failover_s``), and from its restart until its replicas were in sync again
+(``rejoin_s``).
 """
 
 from __future__ import annotations
@@ -43,9 +54,11 @@ import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from bench import broker_faults
 from bench.common import machine, machine_line, main_of, table
 from mesh.client import Client, parse_documents
 from mesh.endpoints import Endpoint
+from mesh.errors import BrokerUnavailable
 from mesh.io.bus import Publisher, Tail, read_all
 from mesh.ops.stack import Mesh
 from mesh.retry import RetryPolicy
@@ -57,7 +70,9 @@ from schemas.models import Principal, TaskCompleted, TaskStatus, TokenUsage, Usa
 from tests.integration.conftest import free_port
 from tests.integration.model_server import ModelServer
 
-SCENARIOS = ("kill", "endpoint", "redis", "malformed", "index")
+SCENARIOS = ("kill", "endpoint", "redis", "malformed", "index", "broker", "controller")
+#: the scenarios that strike a node of a three-node Kafka cluster
+CLUSTER_SCENARIOS = ("broker", "controller")
 QUESTIONS = ["How long are audit logs retained?", "What happens when a circuit breaker opens?",
              "Which regions does the payments service run in?", "How do I rotate an API key?",
              "What is the on-call escalation policy?", "How long are audit logs kept in cold storage?"]
@@ -76,10 +91,14 @@ class Results(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.is_set():
-            for msg in self._tail.messages(0.5):
-                r = self._codec.decode(msg.value())
-                if isinstance(r, TaskCompleted):
-                    self.seen[r.envelope.task_id].append((r.envelope.event_id, r.status, r.degraded or "", time.time()))
+            try:
+                for msg in self._tail.messages(0.5):
+                    r = self._codec.decode(msg.value())
+                    if isinstance(r, TaskCompleted):
+                        self.seen[r.envelope.task_id].append((r.envelope.event_id, r.status, r.degraded or "",
+                                                              time.time()))
+            except BrokerUnavailable:  # a Kafka node down: the consumer reports it, and goes on reading
+                time.sleep(0.2)
 
     def close(self) -> None:
         self._halt.set()
@@ -107,20 +126,28 @@ def _malformed(n: int, settings: Settings, tag: str, rng: random.Random) -> dict
 
 
 class Chaos:
-    def __init__(self, replicas: int, run_dir: Path) -> None:
+    """``broker``: kafka or tansu (None: as the settings resolve it); ``kafka_nodes``: 3 for the cluster
+    scenarios, the mesh's topics then replicated three times."""
+
+    def __init__(self, replicas: int, run_dir: Path, broker: str | None = None, kafka_nodes: int = 1) -> None:
         self.llm = ModelServer(idempotent=True).start()  # a gateway honouring Idempotency-Key
         endpoint = Endpoint(name="chaos", base_url=self.llm.base_url, model="chaos-model", capabilities=("answer",),
                             timeout_s=1.0, concurrency=32)
         run = uuid.uuid4().hex[:6]
-        self.settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}",
+        cluster = {"broker": broker} if broker else {}
+        if kafka_nodes > 1:
+            cluster.update(broker="kafka", kafka_nodes=kafka_nodes, replication_factor=min(3, kafka_nodes))
+        self.settings = Settings(bootstrap_servers=",".join(f"127.0.0.1:{free_port()}" for _ in range(kafka_nodes)),
                                  redis_url=f"redis://127.0.0.1:{free_port()}/0", run_dir=run_dir,
                                  topic_prefix=f"chaos{run}.", key_prefix=f"chaos{run}:", partitions=4,
                                  redis_appendonly=True, endpoints=(endpoint,), breaker_failures=5,
                                  breaker_reset_s=3.0, index_timeout_ms=1500, task_deadline_s=600,
                                  retry={"default": RetryPolicy(attempts=8, initial_s=0.1, multiplier=2.0, cap_s=3.0)},
-                                 log_level="warning")
+                                 log_level="warning", **cluster)
         self.mesh = Mesh(self.settings)
         self.replicas = replicas
+        self.struck: dict = {}  # the Kafka node the last cluster fault killed, and its failover's phases
+        self.node_down_s = 5.0  # how long a killed Kafka node stays down once fenced
 
     def start(self) -> None:
         self.mesh.start(timeout_s=240)
@@ -180,6 +207,18 @@ class Chaos:
             self._restart(label)
         self.mesh.wait_ready(["index"], 240)
 
+    def broker(self, running: threading.Event, rng: random.Random) -> None:
+        self._bounce(broker_faults.busiest_leader(self.settings))
+
+    def controller(self, running: threading.Event, rng: random.Random) -> None:
+        self._bounce(broker_faults.active_controller(self.settings))
+
+    def _bounce(self, node_id: int) -> None:
+        """A Kafka node SIGKILLed, down until fenced and ``node_down_s`` more, restarted; the fault lasts until its
+        replicas are in sync again."""
+        self.struck = {"kafka_node": node_id}
+        self.struck.update(broker_faults.bounce(self.mesh, node_id, down_s=self.node_down_s))
+
     # --- one scenario ----------------------------------------------------------------------------
 
     def scenario(self, name: str, tasks: int, malformed: int, rate: float, seed: int,
@@ -196,6 +235,7 @@ class Chaos:
 
     def _scenario(self, name: str, tasks: int, malformed: int, rate: float, seed: int) -> dict:
         rng = random.Random(seed)
+        self.struck = {}
         results = Results(self.settings)
         results.start()
         client = Client(self.settings)
@@ -254,6 +294,8 @@ class Chaos:
                 "degraded_without_fault": len(degraded_outside), "malformed": len(bad), "dead_lettered": dead,
                 "recover_s": _recovery(sorted(f[3] for f in firsts), fault_start, fault_end),
                 "statuses": dict(Counter(f[1].value for f in firsts)), "seconds": round(time.time() - started, 1),
+                "fault_s": round(fault_end - fault_start, 1), **self.struck,
+                "stall_s": _stall(sorted(f[3] for f in firsts), fault_start, fault_end),
                 "lost_task_ids": sorted(t for t, v in mine.items() if not v)[:20],
                 "degraded_reasons": dict(Counter(f[2][:80] for f in degraded).most_common(5))}
 
@@ -300,29 +342,57 @@ def _recovery(times: list[float], fault_start: float, fault_end: float) -> float
     return round(max(0.0, times[-1] - fault_end), 1)  # the load ended before the rate was measurable again
 
 
+def _stall(times: list[float], fault_start: float, fault_end: float) -> float:
+    """The longest wait for the next completion that began while the fault lasted (at its start, or at a
+    completion before its end): how long the fault held the mesh up at worst."""
+    after = [t for t in times if t > fault_start]
+    gaps = [b - a for a, b in zip([fault_start] + after, after) if a <= fault_end]
+    return round(max(gaps, default=0.0), 1)
+
+
+def _cluster_nodes(wanted: list[str], broker: str | None) -> int:
+    """Kafka nodes the scenarios need: 3 for a cluster fault (refused unless the broker is Kafka), else 1."""
+    if not set(wanted) & set(CLUSTER_SCENARIOS):
+        return 1
+    resolved = Settings(**({"broker": broker} if broker else {})).broker
+    if resolved != "kafka":
+        raise SystemExit(f"scenarios {', '.join(CLUSTER_SCENARIOS)} strike a node of a three-node Apache Kafka "
+                         f"cluster; the broker here is {resolved} (one node): run them with --broker kafka")
+    return 3
+
+
 def run(args) -> dict:
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(wanted) - set(SCENARIOS)
     if unknown:
         raise SystemExit(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    nodes = _cluster_nodes(wanted, args.broker)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         run_dir = Path(args.keep) if args.keep else Path(tmp)
-        chaos = Chaos(args.replicas, run_dir)
+        chaos = Chaos(args.replicas, run_dir, broker=args.broker, kafka_nodes=nodes)
         try:
             chaos.start()
             rows = [chaos.scenario(name, args.tasks if name == "kill" else args.tasks_per_fault, args.malformed,
                                    args.rate, seed=i) for i, name in enumerate(wanted)]
         finally:
             chaos.stop()
-    return {"machine": machine(), "replicas": args.replicas, "rate_per_s": args.rate, "scenarios": rows}
+    return {"machine": machine(), "replicas": args.replicas, "rate_per_s": args.rate, "broker": chaos.settings.broker,
+            "kafka_nodes": len(chaos.settings.broker_ports), "scenarios": rows}
 
 
 def render(report: dict) -> str:
     cols = ["scenario", "submitted", "completed", "lost", "duplicate_results", "duplicate_model_calls",
             "endpoint_replays", "degraded",
             "degraded_without_fault", "malformed", "dead_lettered", "recover_s", "seconds"]
-    return (f"chaos: {report['replicas']} replicas of every agent, {report['rate_per_s']} tasks/s offered; "
+    if any("kafka_node" in row for row in report["scenarios"]):  # a node struck: which, and its failover
+        cols += ["kafka_node", "failover_s", "rejoin_s", "stall_s"]
+    broker, nodes = report.get("broker"), report.get("kafka_nodes", 1)
+    if broker == "kafka":
+        broker = f"kafka ({nodes} node{'s' if nodes != 1 else ''})"
+    broker = f"{broker}, " if broker else ""
+    replicas = f"{report['replicas']} replica{'s' if report['replicas'] != 1 else ''}"
+    return (f"chaos: {broker}{replicas} of every agent, {report['rate_per_s']} tasks/s offered; "
             f"{machine_line(report['machine'])}\n" + table(report["scenarios"], cols))
 
 
@@ -333,7 +403,10 @@ def _arguments(p) -> None:
     p.add_argument("--rate", type=float, default=10.0, help="tasks submitted per second (default 10)")
     p.add_argument("--malformed", type=int, default=10_000, help="malformed messages in that scenario")
     p.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (agent logs), instead of a temporary one")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
+    p.add_argument("--scenarios", default=",".join(s for s in SCENARIOS if s not in CLUSTER_SCENARIOS),
+                   help=f"comma-separated, of {', '.join(SCENARIOS)} (the last two need --broker kafka)")
+    p.add_argument("--broker", choices=("kafka", "tansu"), help="the broker the mesh runs on (default: as the "
+                   "settings resolve it); broker and controller run on three Kafka nodes")
 
 
 main = main_of("bench.chaos", __doc__, _arguments, run, render)

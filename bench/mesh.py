@@ -2,9 +2,11 @@
 
     python -m bench.mesh [--replicas 1,2,4] [--rate 20] [--seconds 15] [--burst 300] [--json]
     python -m bench.mesh --model-delay 1 [--replicas 1,2] [--burst 32,256] [--endpoint-concurrency 512]
+    python -m bench.mesh --broker kafka,tansu ...
 
-For each replica count it starts the embedded stack and every agent that many times, with the
-built-in (extractive) model, ingests the sample corpus, warms up, then measures:
+For each broker (``--broker``: Apache Kafka, tansu, or both side by side in one run) and each
+replica count it starts the embedded stack and every agent that many times, with the built-in
+(extractive) model, ingests the sample corpus, warms up, then measures:
 
 - steady: ``--rate`` tasks per second for ``--seconds`` (open loop): throughput and end-to-end
   latency (p50, p95, p99, submission to result);
@@ -67,6 +69,9 @@ PATH = [("planner", "tasks.submitted"), ("retriever", "steps.retrieve"), ("index
         ("planner", "steps.done")]
 COMPUTE = {("retriever", "steps.retrieve"), ("index", "index.queries"), ("retriever", "index.results"),
            ("executor", "steps.execute")}
+#: the settings that say how consumers wait on the broker, reported with each run
+FETCH_WAITS = ("fetch_max_wait_ms", "fetch_idle_wait_ms", "fetch_idle_after_s", "fetch_deep_idle_wait_ms",
+               "fetch_deep_idle_after_s")
 #: the executor's window when Settings.windows does not set one (agents/executor.py)
 EXECUTOR_WINDOW = 64
 
@@ -200,7 +205,7 @@ def _slow_burst(size: int, client: Client, results: Results, settings: Settings,
             "stages": stages, "workers": workers}
 
 
-def _replicas(n: int, args, run_dir: Path, llm) -> dict:
+def _replicas(n: int, args, run_dir: Path, llm, broker: str) -> dict:
     run = os.urandom(3).hex()
     extra = {}
     if llm is not None:
@@ -210,7 +215,8 @@ def _replicas(n: int, args, run_dir: Path, llm) -> dict:
             extra["windows"] = {"executor": args.executor_window}
     settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", redis_url=f"redis://127.0.0.1:{free_port()}/0",
                         run_dir=run_dir / run, topic_prefix=f"bm{run}.", key_prefix=f"bm{run}:", log_level="warning",
-                        partitions=max(4, n), **extra)
+                        partitions=max(4, n), broker=broker, **extra)
+    waits = {k: getattr(settings, k) for k in FETCH_WAITS}
     mesh = Mesh(settings)
     mesh.start(timeout_s=300)
     try:
@@ -238,7 +244,7 @@ def _replicas(n: int, args, run_dir: Path, llm) -> dict:
                                   idle["idle_cpu_pct"])
                       for size in args.bursts]
             results.close()
-            return {"replicas": n, "idle": idle, "bursts": bursts}
+            return {"broker": broker, "replicas": n, "fetch": waits, "idle": idle, "bursts": bursts}
         handled_before = handling(settings)
         usage_before = {label: cpu_rss(pid) for label, pid in procs.items()}
         t0 = time.perf_counter()
@@ -258,7 +264,8 @@ def _replicas(n: int, args, run_dir: Path, llm) -> dict:
     for b in bursts:
         b.pop("_latencies")
     overhead = [max(0.0, x - compute / 1000) for x in lat]
-    return {"replicas": n, "idle": idle, "steady": steady, "bursts": bursts, "burst": bursts[-1], "stages": stages,
+    return {"broker": broker, "replicas": n, "fetch": waits, "idle": idle, "steady": steady, "bursts": bursts,
+            "burst": bursts[-1], "stages": stages,
             "in_stages_ms": round(in_stages, 2), "between_stages_ms": round(steady["p50_ms"] - in_stages, 2),
             "compute_ms": round(compute, 2),
             "redis_trips_per_task": round(sum(s["redis_trips"] or 0 for s in stages), 1),
@@ -281,41 +288,56 @@ def run(args) -> dict:
         llm._httpd.socket.listen(1024)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-mesh-") as tmp:
-            rows = [_replicas(n, args, Path(tmp), llm) for n in counts]
+            rows = [_replicas(n, args, Path(tmp), llm, broker) for broker in _brokers(args) for n in counts]
     finally:
         if llm is not None:
             llm.stop()
-    s = Settings()
-    common = {"machine": machine(), "bursts": args.bursts, "fetch_max_wait_ms": s.fetch_max_wait_ms,
-              "fetch_idle_wait_ms": s.fetch_idle_wait_ms, "fetch_idle_after_s": s.fetch_idle_after_s,
-              "fetch_deep_idle_wait_ms": s.fetch_deep_idle_wait_ms, "fetch_deep_idle_after_s": s.fetch_deep_idle_after_s}
+    common = {"machine": machine(), "bursts": args.bursts}
     if slow:
         for i, size in enumerate(args.bursts):
-            base = rows[0]["bursts"][i]["tasks_per_s"]
             for r in rows:
+                base_run = _first_of(rows, r["broker"])
+                base = base_run["bursts"][i]["tasks_per_s"]
                 b = r["bursts"][i]
                 b["speedup"] = round(b["tasks_per_s"] / base, 2) if base else None
-                b["scaling_efficiency"] = round(b["tasks_per_s"] / (r["replicas"] / rows[0]["replicas"] * base), 2) \
+                b["scaling_efficiency"] = round(b["tasks_per_s"] / (r["replicas"] / base_run["replicas"] * base), 2) \
                     if base else None
         return {**common, "model": "model server", "model_delay_s": args.model_delay,
                 "endpoint_concurrency": args.endpoint_concurrency,
                 "executor_window": args.executor_window or EXECUTOR_WINDOW, "runs": rows}
-    base = rows[0]["burst"]["tasks_per_s"] / rows[0]["replicas"]
     for r in rows:
+        base_run = _first_of(rows, r["broker"])
+        base = base_run["burst"]["tasks_per_s"] / base_run["replicas"]
         r["scaling_efficiency"] = round(r["burst"]["tasks_per_s"] / (r["replicas"] * base), 2) if base else None
     return {**common, "model": "built-in", "rate": args.rate, "seconds": args.seconds, "burst": args.bursts[-1],
             "runs": rows}
 
 
+def _brokers(args) -> list[str]:
+    return [b.strip() for b in args.broker.split(",") if b.strip()] if args.broker else [Settings().broker]
+
+
+def _first_of(rows: list[dict], broker: str) -> dict:
+    """The run of ``broker`` with the fewest replicas: what scaling is measured against."""
+    return next(r for r in rows if r["broker"] == broker)
+
+
 def _idle_heading(report: dict) -> str:
-    return (f"\nidle (fetch waits back off after {report.get('fetch_idle_after_s')} s without records, "
-            f"up to {report.get('fetch_idle_wait_ms')} ms, and after {report.get('fetch_deep_idle_after_s')} s "
-            f"up to {report.get('fetch_deep_idle_wait_ms')} ms; measured after the longer):")
+    waits = "; ".join(f"{r['broker']}: {r['fetch']['fetch_max_wait_ms']} ms, backing off after "
+                      f"{r['fetch']['fetch_idle_after_s']} s without records up to {r['fetch']['fetch_idle_wait_ms']} "
+                      f"ms, after {r['fetch']['fetch_deep_idle_after_s']} s up to "
+                      f"{r['fetch']['fetch_deep_idle_wait_ms']} ms"
+                      for r in {r["broker"]: r for r in report["runs"]}.values())
+    return f"\nidle, measured after the longer back-off (fetch waits {waits}):"
 
 
-def _why_lines(phases: list[tuple[int, str, dict]]) -> list[str]:
+def _label(run: dict) -> str:
+    return f"{run['broker']}, {run['replicas']} replica(s)"
+
+
+def _why_lines(phases: list[tuple[str, str, dict]]) -> list[str]:
     """Why results were not plainly answered (degraded notes, rejections), most common first, per phase."""
-    notes = [f"  {n} replica(s), {name}: {count} x {why}" for n, name, p in phases for why, count in p["why"].items()]
+    notes = [f"  {n}, {name}: {count} x {why}" for n, name, p in phases for why, count in p["why"].items()]
     return ["not plainly answered, why (most common):", *notes] if notes else []
 
 
@@ -331,7 +353,8 @@ def _others(phase: dict) -> str:
 def _render_slow(report: dict) -> str:
     runs = report["runs"]
     several = len(runs) > 1
-    rows = [{"replicas": r["replicas"], "burst": b["burst"], "completed": _done(b), "answered": b["answered"],
+    rows = [{"broker": r["broker"], "replicas": r["replicas"], "burst": b["burst"], "completed": _done(b),
+             "answered": b["answered"],
              "others": _others(b), "last_answer_s": b["last_answer_s"], "tasks_per_s": b["tasks_per_s"],
              "p50_ms": b["p50_ms"], "p99_ms": b["p99_ms"], "model_calls": b["model_calls"],
              "open_max": b["open_calls_max"], "open_mean": b["open_calls_mean"],
@@ -340,25 +363,25 @@ def _render_slow(report: dict) -> str:
              "redis_trips_all": b["redis_trips_all_per_task"],
              "speedup": b["speedup"] if several else ""}
             for r in runs for b in r["bursts"]]
-    columns = ["replicas", "burst", "completed", "answered", "others", "last_answer_s", "tasks_per_s", "p50_ms",
-               "p99_ms", "model_calls", "open_max", "open_mean", "cpu_ms_per_task", "over_idle", "redis_trips",
-               "redis_trips_all"]
+    columns = ["broker", "replicas", "burst", "completed", "answered", "others", "last_answer_s", "tasks_per_s",
+               "p50_ms", "p99_ms", "model_calls", "open_max", "open_mean", "cpu_ms_per_task", "over_idle",
+               "redis_trips", "redis_trips_all"]
     out = [(f"mesh: model answering after {report['model_delay_s']} s (endpoint concurrency "
             f"{report['endpoint_concurrency']}, executor window {report['executor_window']}), bursts of "
             f"{','.join(map(str, report['bursts']))} tasks at once; {machine_line(report['machine'])}"),
            table(rows, columns + (["speedup"] if several else []))]
-    trouble = [f"{r['replicas']} replica(s), burst {b['burst']}: {b['completed']}/{b['tasks']} completed, "
+    trouble = [f"{_label(r)}, burst {b['burst']}: {b['completed']}/{b['tasks']} completed, "
                f"{b['model_calls']} model calls"
                for r in runs for b in r["bursts"] if b["completed"] != b["tasks"] or b["model_calls"] != b["tasks"]]
     if trouble:
         out += ["NOT every task completed with one model call:", *trouble]
-    out += _why_lines([(r["replicas"], f"burst {b['burst']}", b) for r in runs for b in r["bursts"]])
+    out += _why_lines([(_label(r), f"burst {b['burst']}", b) for r in runs for b in r["bursts"]])
     out += [("(open_max/open_mean: model calls open at once, most and time-weighted mean; cpu_ms_per_task: every "
              "process, over_idle: less the idle mesh's CPU over the same time; redis_trips: along a task's path, "
              "redis_trips_all: every agent's, per task)"),
             _idle_heading(report),
-            table([{"replicas": r["replicas"], **r["idle"]} for r in runs],
-                  ["replicas", "idle_cpu_pct", "first_task_after_idle_ms", "hot_task_ms"]),
+            table([{"broker": r["broker"], "replicas": r["replicas"], **r["idle"]} for r in runs],
+                  ["broker", "replicas", "idle_cpu_pct", "first_task_after_idle_ms", "hot_task_ms"]),
             "\nCPU ms per task, by process and burst (the bench client runs the model server):"]
     for r in runs:
         per = {}
@@ -368,7 +391,7 @@ def _render_slow(report: dict) -> str:
                 row[f"burst {b['burst']}"] = w["cpu_ms_per_task"]
                 row["rss_mib"] = w["rss_mib"]
         cols = ["worker", *(f"burst {b['burst']}" for b in r["bursts"]), "rss_mib"]
-        out.append(f"{r['replicas']} replica(s):\n" + table(list(per.values()), cols))
+        out.append(f"{_label(r)}:\n" + table(list(per.values()), cols))
     return "\n".join(out)
 
 
@@ -376,7 +399,7 @@ def render(report: dict) -> str:
     if report.get("model_delay_s"):
         return _render_slow(report)
     runs = report["runs"]
-    load = [{"replicas": r["replicas"], "load": name, **{k: phase[k] for k in
+    load = [{"broker": r["broker"], "replicas": r["replicas"], "load": name, **{k: phase[k] for k in
              ("tasks", "tasks_per_s", "p50_ms", "p95_ms", "p99_ms")}, "completed": _done(phase),
              "answered": phase["answered"], "others": _others(phase),
              "overhead_p50_ms": r["overhead_p50_ms"] if name == "steady" else "",
@@ -386,27 +409,29 @@ def render(report: dict) -> str:
                                               *((f"burst {b['burst']}", b) for b in r["bursts"])]]
     out = [(f"mesh: built-in model, steady {report['rate']} tasks/s for {report['seconds']} s, burst of "
             f"{','.join(map(str, report['bursts']))}; {machine_line(report['machine'])}"),
-           table(load, ["replicas", "load", "completed", "answered", "others", "tasks_per_s", "p50_ms", "p95_ms",
-                        "p99_ms", "overhead_p50_ms", "overhead_p99_ms", "scaling"])]
-    out += _why_lines([(r["replicas"], name, p) for r in runs
+           table(load, ["broker", "replicas", "load", "completed", "answered", "others", "tasks_per_s", "p50_ms",
+                        "p95_ms", "p99_ms", "overhead_p50_ms", "overhead_p99_ms", "scaling"])]
+    out += _why_lines([(_label(r), name, p) for r in runs
                        for name, p in [("steady", r["steady"]), *((f"burst {b['burst']}", b) for b in r["bursts"])]])
     out += [_idle_heading(report),
-            table([{"replicas": r["replicas"], **r["idle"]} for r in runs],
-                  ["replicas", "idle_cpu_pct", "first_task_after_idle_ms", "hot_task_ms"])]
-    first = runs[0]
-    out += [f"\nwhere a task's time goes ({first['replicas']} replica(s); mean handling per message):",
-            table(first["stages"], ["stage", "messages", "mean_ms", "redis_trips"]),
-            (f"in stages {first['in_stages_ms']} ms (retrieval and model compute {first['compute_ms']} ms); between "
-             f"stages (queueing, broker, fetch waits) {first['between_stages_ms']} ms at the steady p50; "
-             f"{first['redis_trips_per_task']} Redis round trips along the path"),
-            "\nworkers (steady and bursts together):"]
+            table([{"broker": r["broker"], "replicas": r["replicas"], **r["idle"]} for r in runs],
+                  ["broker", "replicas", "idle_cpu_pct", "first_task_after_idle_ms", "hot_task_ms"])]
+    for first in (_first_of(runs, b) for b in dict.fromkeys(r["broker"] for r in runs)):
+        out += [f"\nwhere a task's time goes ({_label(first)}; mean handling per message):",
+                table(first["stages"], ["stage", "messages", "mean_ms", "redis_trips"]),
+                (f"in stages {first['in_stages_ms']} ms (retrieval and model compute {first['compute_ms']} ms); "
+                 f"between stages (queueing, broker, fetch waits) {first['between_stages_ms']} ms at the steady "
+                 f"p50; {first['redis_trips_per_task']} Redis round trips along the path")]
+    out.append("\nworkers (steady and bursts together):")
     for r in runs:
-        out.append(f"{r['replicas']} replica(s):\n"
+        out.append(f"{_label(r)}:\n"
                    + table(r["workers"], ["worker", "cpu_s", "cpu_pct", "cpu_ms_per_task", "rss_mib"]))
     return "\n".join(out)
 
 
 def _arguments(p) -> None:
+    p.add_argument("--broker", default=None, help="kafka, tansu, or both comma-separated (side by side in one "
+                   "run); default: the one the settings choose")
     p.add_argument("--replicas", default="1,2,4", help="replica counts of every agent, comma-separated")
     p.add_argument("--rate", type=float, default=20.0, help="steady load, tasks per second (default 20)")
     p.add_argument("--seconds", type=float, default=15.0, help="steady load duration (default 15)")

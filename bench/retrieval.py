@@ -1,15 +1,23 @@
 """Retrieval quality and speed through the running mesh: BM25 alone, dense alone, hybrid.
 
     python -m bench.retrieval --data ../shared/data/scifact-train --split train [--tenant T] [--json]
+    python -m bench.retrieval --data ../shared/data/scifact-train --split train --broker kafka,tansu
 
 DIR is in the BEIR layout (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); only the queries of
 that qrels file are evaluated. Uses the mesh at SWITCHBOARD_* if one is running, else starts the
-embedded stack with the retriever and the index agent itself (on a running full mesh, the
+embedded stack with the retriever and the index agent itself (``--broker``: on Apache Kafka, on
+tansu, or on each in turn, reported side by side) (on a running full mesh, the
 executor and the rest also work on each query's output). Documents go in through docs.ingest;
 each query is a RetrieveStep on steps.retrieve, answered by the retriever (and the index agent) on
 steps.execute, whose fused ranking is scored. Latency is measured from publishing the step to
 receiving its ExecuteStep, so it includes the broker hops and query encoding. Ingest counts until
-the documents are stored, embedded and (with sanitization on) scanned for sensitive values.
+the documents are stored and embedded and a dense query is answered from them. Passages are
+scanned for sensitive values when a step first packs them, not at ingest, so with sanitization on
+the first pass pays for the scans of what it packs (``scanned``: texts scanned during each pass).
+Before the ingest, and again after it, the encoder alone is measured in this process as
+``bench.encoder`` measures it (the passages of ``--encoder-docs`` random documents in one call, with
+the index agent's encoder settings), so the ingest rate is reported next to the rate the encoder
+allows on the same machine; on a shared machine the two measurements show how far its load moved.
 
 Where the time goes: each mode runs as one pass, and the workers' /metrics, read before and
 after it, give the mean handling time of each hop (the retriever's access filter and BM25, the
@@ -21,6 +29,7 @@ tenant on a running mesh, whose vectors and scans are then found cached.
 from __future__ import annotations
 
 import json
+import random
 import sys
 import tempfile
 import time
@@ -90,18 +99,23 @@ def _mesh_running(settings: Settings) -> bool:
 
 def run(args) -> dict:
     settings = Settings()
-    mesh = None
-    if not _mesh_running(settings):
-        from mesh.ops.stack import Mesh
+    if _mesh_running(settings):
+        return {"runs": [_measure(settings, args)]}
+    brokers = [b.strip() for b in args.broker.split(",") if b.strip()] if args.broker else [settings.broker]
+    return {"runs": [_on_own_stack(Settings(broker=broker), args) for broker in brokers]}
 
-        settings = settings.model_copy(update={"run_dir": Path(tempfile.mkdtemp(prefix="sb-bench-"))})
-        mesh = Mesh(settings, agents=RETRIEVAL_AGENTS)
-        mesh.start(lambda s: print(s, file=sys.stderr))
+
+def _on_own_stack(settings: Settings, args) -> dict:
+    """The measurement on an embedded stack of its own (the retriever and the index agent), stopped after."""
+    from mesh.ops.stack import Mesh
+
+    settings = settings.model_copy(update={"run_dir": Path(tempfile.mkdtemp(prefix="sb-bench-"))})
+    mesh = Mesh(settings, agents=RETRIEVAL_AGENTS)
+    mesh.start(lambda s: print(s, file=sys.stderr))
     try:
         return _measure(settings, args)
     finally:
-        if mesh:
-            mesh.stop()
+        mesh.stop()
 
 
 def _measure(settings: Settings, args) -> dict:
@@ -112,13 +126,18 @@ def _measure(settings: Settings, args) -> dict:
              "access": access} for d in corpus]
     client, codec, topics = Client(settings), codec_for(settings), Topics(settings.topic_prefix)
     principal = Principal(tenant_id=tenant, user_id="bench", clearance=Classification.restricted)
+    # the encoder alone, before and after the ingest: on a shared machine the two show how far its load moved
+    alone = EncoderAlone(settings, docs, args.encoder_docs) if args.encoder_docs else None
+    rates = [alone.measure()] if alone else []
     print(f"ingesting {len(docs)} documents, then {len(queries)} queries per mode", file=sys.stderr)
 
     started = time.perf_counter()
-    bar = tqdm(total=len(docs), desc="ingest", file=sys.stderr, disable=args.json)
+    bar = tqdm(total=len(docs), desc="ingest", unit="doc", file=sys.stderr, disable=args.json)
     client.ingest(docs, progress=lambda n: bar.update(n - bar.n))
     bar.close()
-    client.wait_stored(docs, timeout_s=3600)
+    bar = tqdm(total=len(docs), desc="indexed", unit="doc", file=sys.stderr, disable=args.json)
+    client.wait_stored(docs, timeout_s=3600, progress=lambda n: bar.update(n - bar.n))
+    bar.close()
     tail = Tail(settings, topics.name("steps.execute"))
     publisher = Publisher(settings)
 
@@ -134,9 +153,9 @@ def _measure(settings: Settings, args) -> dict:
         return list(zip(out.ranking, out.scores)), time.perf_counter() - t0, out.degraded
 
     _until_dense(lambda: retrieve("warm up the index", RetrievalMode.dense)[2])
-    if settings.sanitize:
-        _wait_scanned(settings, tenant, docs, args.json)
     ingest_s = time.perf_counter() - started
+    if alone:
+        rates.append(alone.measure())
     # One pass per mode, hybrid first: hybrid pays each query's encoding, as a real query would;
     # dense then finds the query embedding cached (the cache at work), lexical needs none. Each
     # pass reads the workers' /metrics before and after, for where its time went.
@@ -145,19 +164,22 @@ def _measure(settings: Settings, args) -> dict:
     for mode in modes:
         retrieve("warm up", mode)
         before, latencies, degraded, runs[mode.value] = handling(settings), [], 0, {}
+        scanned = _scans(settings, tenant)
         for qid, text in tqdm(queries.items(), desc=mode.value, file=sys.stderr, disable=args.json):
             ranked, seconds, why = retrieve(text, mode)
             latencies.append(seconds)
             degraded += why is not None
             runs[mode.value][qid] = ranked
         row = {"mode": mode.value, **_quality(runs[mode.value], qrels), "p50_ms": percentile_ms(latencies, 50),
-               "p99_ms": percentile_ms(latencies, 99), "degraded": degraded}
+               "p99_ms": percentile_ms(latencies, 99), "degraded": degraded,
+               "scanned": _scans(settings, tenant) - scanned}
         rows.append(row)
         stages.append(_stages(mode.value, row["p50_ms"], since(before, handling(settings))))
     tail.close()
     fusions = _fusion_sweep(runs, qrels) if {"lexical", "dense"} <= set(runs) else []
-    return {"benchmark": "retrieval", "data": str(args.data), "split": args.split, "queries": len(queries),
+    return {"benchmark": "retrieval", "broker": settings.broker, "data": str(args.data), "split": args.split, "queries": len(queries),
             "documents": len(docs), "tenant": tenant, "ingest_docs_per_s": round(len(docs) / ingest_s, 1),
+            "encoder_alone": alone.report(rates) if alone else None,
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
             "encoder_precision": resolve_precision(settings.encoder_precision),
@@ -174,28 +196,46 @@ def _until_dense(warm_up, timeout_s: float = 300.0) -> None:
         time.sleep(1.0)
 
 
-def _wait_scanned(settings: Settings, tenant: str, docs: list[dict], quiet: bool) -> None:
-    """Until the retriever has scanned every passage and title for sensitive values (it does so as they arrive)."""
-    from types import SimpleNamespace
+class EncoderAlone:
+    """The encoder's throughput alone, as ``bench.encoder`` measures it: the passages of ``n_docs`` random
+    documents encoded in one call (after a first call that allocates), on the index agent's encoder settings;
+    in documents per second too, at the whole corpus's passages per document."""
 
-    from index.corpus import doc_passages
+    def __init__(self, settings: Settings, docs: list[dict], n_docs: int, seed: int = 0) -> None:
+        from types import SimpleNamespace
+
+        from index.corpus import doc_passages
+        from index.encoder import Encoder
+
+        self.per_doc = sum(len(doc_passages(SimpleNamespace(**d))) for d in docs) / len(docs)
+        sample = random.Random(seed).sample(docs, min(n_docs, len(docs)))
+        self.passages = [r.searchable for d in sample for r in doc_passages(SimpleNamespace(**d))]
+        self.encoder = Encoder(settings.encoder_threads, settings.encoder_max_length, settings.encoder_batch_size,
+                               resolve_precision(settings.encoder_precision))
+        self.encoder.encode(self.passages[:self.encoder.batch_size])
+
+    def measure(self) -> float:
+        """Passages per second, once."""
+        print(f"the encoder alone: {len(self.passages)} passages", file=sys.stderr)
+        t0 = time.perf_counter()
+        self.encoder.encode(self.passages)
+        return len(self.passages) / (time.perf_counter() - t0)
+
+    def report(self, rates: list[float]) -> dict:
+        """The measurements (before and after the ingest), and their mean in passages and documents per second."""
+        mean = sum(rates) / len(rates)
+        return {"passages": len(self.passages), "measured": [round(r, 1) for r in rates],
+                "passages_per_s": round(mean, 1), "docs_per_s": round(mean / self.per_doc, 1),
+                "passages_per_doc": round(self.per_doc, 2), "precision": self.encoder.precision,
+                "threads": self.encoder.threads}
+
+
+def _scans(settings: Settings, tenant: str) -> int:
+    """How many texts of ``tenant`` have been scanned for sensitive values (their detections kept in Redis)."""
     from mesh.io.redis_clients import sync_redis
-    from policy.pii import Detector
-    from policy.scans import Scans
 
-    r, scans = sync_redis(settings), Scans(None, Keys(settings.key_prefix), Detector())
-    texts = {t for d in docs for row in doc_passages(SimpleNamespace(**d)) for t in (row.title, row.text) if t.strip()}
-    left = [scans.key_of(tenant, t) for t in texts]
-    bar = tqdm(total=len(left), desc="scan", file=sys.stderr, disable=quiet)
-    while left:
-        with r.pipeline(transaction=False) as pipe:
-            for key in left:
-                pipe.exists(key)
-            left = [k for k, there in zip(left, pipe.execute()) if not there]
-        bar.update(len(texts) - len(left) - bar.n)
-        if left:
-            time.sleep(1.0)
-    bar.close()
+    pattern = Keys(settings.key_prefix).detections(tenant, "*", "*")
+    return sum(1 for _ in sync_redis(settings).scan_iter(pattern, count=1000))
 
 
 #: the hops of a retrieval, in order, with their column in the breakdown
@@ -237,16 +277,50 @@ def _arguments(p) -> None:
     p.add_argument("--split", default="test", help="qrels/SPLIT.tsv names the evaluated queries")
     p.add_argument("--modes", nargs="+", default=["lexical", "dense", "hybrid"], choices=["lexical", "dense", "hybrid"])
     p.add_argument("--limit-queries", type=int, default=None, help="evaluate only the first N queries")
+    p.add_argument("--encoder-docs", type=int, default=400, help="documents whose passages measure the encoder "
+                   "alone before the ingest (0: not measured)")
+    p.add_argument("--broker", default=None, help="kafka, tansu, or both comma-separated (each on a stack of its "
+                   "own, side by side); default: the one the settings choose")
     p.add_argument("--tenant", default=None, help="ingest as this tenant (default: a new one); against a running "
                    "mesh, naming an earlier run's tenant finds its vectors cached and skips the encoding")
 
 
 def _render(report: dict) -> str:
-    lines = [f"{report['documents']} documents, {report['queries']} queries ({report['split']}); "
+    out = [_render_run(run) for run in report["runs"]]
+    if len(report["runs"]) > 1:
+        rows = [{"broker": run["broker"], **row, **stage} for run in report["runs"]
+                for row, stage in zip(run["results"], run["stages"])]
+        out.append("side by side:\n" + table(rows, ["mode", "broker", "ndcg@10", "p50_ms", "p99_ms",
+                                                     *(c for _, c in HOPS), "between_hops_ms"])
+                   + "\ningest docs/s: "
+                   + ", ".join(f"{r['broker']} {r['ingest_docs_per_s']}{_of_encoder(r)}" for r in report["runs"]))
+    return "\n\n".join(out)
+
+
+def _of_encoder(report: dict) -> str:
+    """The ingest rate's share of the encoder's alone in the same run ("" when that was not measured)."""
+    alone = report.get("encoder_alone")
+    return f" ({100 * report['ingest_docs_per_s'] / alone['docs_per_s']:.0f}% of the encoder alone)" if alone else ""
+
+
+def _encoder_line(report: dict) -> list[str]:
+    alone = report.get("encoder_alone")
+    if not alone:
+        return []
+    return [(f"encoder alone, as bench.encoder measures it ({alone['passages']} passages, {alone['precision']}, "
+             f"{alone['threads']} threads): {' and '.join(map(str, alone['measured']))} passages/s before and after "
+             f"the ingest, mean {alone['passages_per_s']} = {alone['docs_per_s']} docs/s at "
+             f"{alone['passages_per_doc']} passages per document; ingest {report['ingest_docs_per_s']} docs/s"
+             f"{_of_encoder(report)}")]
+
+
+def _render_run(report: dict) -> str:
+    lines = [f"broker {report['broker']}: {report['documents']} documents, {report['queries']} queries ({report['split']}); "
              f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}",
              f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}, "
              f"precision {report.get('encoder_precision', 'not recorded')}",
-             table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded"]),
+             *_encoder_line(report),
+             table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded", "scanned"]),
              "", f"where a query's time goes (mean handling per message of each hop; sanitize "
              f"{'on' if report['sanitize'] else 'off'}):",
              table(report["stages"], ["mode", *(c for _, c in HOPS), "between_hops_ms"])]

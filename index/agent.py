@@ -28,7 +28,7 @@ import numpy as np
 from index import snapshots
 from index.cache import EmbeddingCache
 from index.corpus import Corpus, best_per_doc, doc_passages
-from index.encoder import DIM, Encoder, model_id, resolve_precision
+from index.encoder import DIM, Encoder, make_encoder, vectors_id
 from index.store import DocStore, PerTenant
 from index.vectors import VectorShard, gpu_available
 from mesh.errors import DeterministicError
@@ -113,15 +113,16 @@ def questions_of(steps: list[RetrieveStep]) -> dict[str, list[str]]:
 class LazyEncoder:
     """The sentence encoder, loaded once, on first use, off the event loop (about 2 s)."""
 
-    def __init__(self, threads: int, max_length: int, batch_size: int, precision: str) -> None:
-        self._options = (threads, max_length, batch_size, precision)
+    def __init__(self, backend: str, threads: int, max_length: int, batch_size: int, precision: str,
+                 cache_dir: Path | None = None) -> None:
+        self._options = (backend, threads, max_length, batch_size, precision, cache_dir)
         self._encoder: Encoder | None = None
         self._loading = asyncio.Lock()
 
     async def encode_async(self, texts: list[str]) -> np.ndarray:
         async with self._loading:
             if self._encoder is None:
-                self._encoder = await asyncio.to_thread(Encoder, *self._options)
+                self._encoder = await asyncio.to_thread(make_encoder, *self._options)
         return await self._encoder.encode_async(texts)
 
 
@@ -238,9 +239,9 @@ class IndexAgent:
 def routes(ctx: AgentContext) -> Parts:
     s = ctx.settings
     store = DocStore(ctx.redis, ctx.keys, ctx.sealer)
-    precision = resolve_precision(s.encoder_precision)
-    vectors_of = model_id(precision)  # keys cached vectors and snapshots: a model and precision
-    encoder = LazyEncoder(s.encoder_threads, s.encoder_max_length, s.encoder_batch_size, precision)
+    vectors_of = vectors_id(s.encoder_backend, s.encoder_precision)  # keys cached vectors and snapshots
+    encoder = LazyEncoder(s.encoder_backend, s.encoder_threads, s.encoder_max_length, s.encoder_batch_size,
+                          s.encoder_precision, s.encoder_cache_dir)
     cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encoder.encode_async,
                            capacity=s.embedding_cache_size)
     device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device

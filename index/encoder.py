@@ -23,11 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "model_id", "resolve_precision"]
+__all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "BACKENDS", "model_id", "resolve_precision", "make_encoder",
+           "vectors_id"]
 
 MODEL_ID = "all-MiniLM-L6-v2"
 DIM = 384
 PRECISIONS = ("fp32", "bf16")
+#: where the model runs: torch (in ``precision``), or ONNX Runtime in fp32 or int8 (``index.onnx_encoder``)
+BACKENDS = ("torch", "onnx", "onnx-int8")
 #: CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic
 _BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
@@ -63,7 +66,64 @@ def model_id(precision: str) -> str:
     return MODEL_ID if precision == "fp32" else f"{MODEL_ID}@{precision}"
 
 
-class Encoder:
+def vectors_id(backend: str, precision: str) -> str:
+    """The model id of the vectors ``make_encoder(backend, ..., precision)`` gives, without loading it.
+
+    ONNX fp32 shares torch fp32's (its vectors agree to rounding); ONNX int8 has its own.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"encoder backend {backend!r}: use torch, onnx or onnx-int8")
+    if backend == "torch":
+        return model_id(resolve_precision(precision))
+    return f"{MODEL_ID}@int8" if backend == "onnx-int8" else MODEL_ID
+
+
+def make_encoder(backend: str = "torch", threads: int = 2, max_length: int = 256, batch_size: int = 32,
+                 precision: str = "auto", cache_dir: Path | None = None):
+    """The encoder of ``backend`` (``precision`` is torch's; ``cache_dir`` keeps ONNX Runtime's graphs)."""
+    vectors_id(backend, precision)  # refuses an unknown backend before anything loads
+    if backend == "torch":
+        return Encoder(threads, max_length, batch_size, precision)
+    from index.onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder(threads, max_length, batch_size, int8=backend == "onnx-int8", cache_dir=cache_dir)
+
+
+class BatchEncoder:
+    """What every encoder backend shares: calls queue for the encoder's own thread (``_worker``), and
+    texts are encoded in batches of similar lengths, which pad less. A backend loads its model on
+    that thread and encodes one batch in ``_encode_batch``; ``_tokenizer`` counts word pieces."""
+
+    batch_size: int
+    _worker: ThreadPoolExecutor
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """float32 array of shape (len(texts), 384), each row of unit length."""
+        return self._worker.submit(self._encode, texts).result()
+
+    async def encode_async(self, texts: list[str]) -> np.ndarray:
+        """``encode`` for an event loop: it waits without holding a thread of the loop's pool."""
+        return await asyncio.wrap_future(self._worker.submit(self._encode, texts))
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
+        out = np.empty((len(texts), DIM), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def token_count(self, text: str) -> int:
+        """Word pieces of ``text`` without truncation (to size passages to the model)."""
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+class Encoder(BatchEncoder):
     """Encodes texts in batches; thread count, maximum length and precision are settings (small batches use one thread).
 
     Safe to call from any thread or event loop: calls queue for the encoder's own thread.
@@ -74,6 +134,7 @@ class Encoder:
         self.precision = resolve_precision(precision)
         self.max_length, self.batch_size = max_length, batch_size
         self.model_id = model_id(self.precision)
+        self.backend = "torch"
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="encoder")
         self._worker.submit(self._load).result()
 
@@ -89,39 +150,19 @@ class Encoder:
         model = AutoModel.from_pretrained(path, local_files_only=True).eval()
         self._model = model.to(torch.bfloat16) if self.precision == "bf16" else model
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """float32 array of shape (len(texts), 384), each row of unit length."""
-        return self._worker.submit(self._encode, texts).result()
-
-    async def encode_async(self, texts: list[str]) -> np.ndarray:
-        """``encode`` for an event loop: it waits without holding a thread of the loop's pool."""
-        return await asyncio.wrap_future(self._worker.submit(self._encode, texts))
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
-        out = np.empty((len(texts), DIM), dtype=np.float32)
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
         with self._torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=self.max_length,
-                                        pad_to_multiple_of=LONE_PAD_MULTIPLE if len(idx) == 1 else PAD_MULTIPLE,
-                                        return_tensors="pt")
-                self._use_threads(1 if batch["input_ids"].numel() <= SMALL_BATCH_TOKENS else self.threads)
-                hidden = self._model(**batch).last_hidden_state.float()  # pool and normalise in fp32
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = self._torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.numpy()
-        return out
+            batch = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                                    pad_to_multiple_of=LONE_PAD_MULTIPLE if len(texts) == 1 else PAD_MULTIPLE,
+                                    return_tensors="pt")
+            self._use_threads(1 if batch["input_ids"].numel() <= SMALL_BATCH_TOKENS else self.threads)
+            hidden = self._model(**batch).last_hidden_state.float()  # pool and normalise in fp32
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return self._torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
 
     def _use_threads(self, n: int) -> None:
         if n != self._using:  # a setting of this (the encoder's) thread, the only one that computes
             self._torch.set_num_threads(n)
             self._using = n
 
-    def token_count(self, text: str) -> int:
-        """Word pieces of ``text`` without truncation (to size passages to the model)."""
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])

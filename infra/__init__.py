@@ -1,1 +1,1 @@
-"""Infrastructure: the embedded development stack (tansu + redis-server) and deployment manifests."""
+"""Infrastructure: the embedded stack (Apache Kafka or tansu, and redis-server) and deployment manifests."""

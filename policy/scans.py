@@ -1,8 +1,10 @@
 """Detections kept in Redis, so a text is scanned for sensitive values once, not on every step.
 
-The retriever scans each passage and title as it is ingested (it reads ``docs.ingest`` in its
-own consumer group), so a step's sanitization finds its passages' detections ready and runs
-the NER pipeline on the question alone. Every replica and every restart shares them.
+A passage is scanned the first time a step packs it, before that step's sanitization masks it
+(``policy.sanitize.Sanitizer.mask`` asks ``find_many`` for every text it sends on, and a text
+known nowhere is scanned there and then): nothing reaches a prompt unscanned, and ingest spends no
+CPU on passages no step ever packs. The texts one step needs go through the NLP pipeline as one
+batch (``Detector.find_many``). Every replica and every restart shares what was found.
 
 An entry is keyed by tenant, the detector's fingerprint (its rules, types, threshold and
 libraries: a new rule rescans) and a hash of the text; it holds types and offsets, never a value.
@@ -32,7 +34,7 @@ class Scans:
         self._scanning: InFlight[list[Found]] = InFlight()  # a text another step is scanning is waited for
 
     def key_of(self, tenant: str, text: str) -> str:
-        """Where the detections of ``text`` are kept (a benchmark waits on these to know a corpus is scanned)."""
+        """Where the detections of ``text`` are kept (a test reads these to know whether a text was scanned)."""
         if self._fingerprint is None:
             self._fingerprint = self.detector.fingerprint
         digest = hashlib.sha256(text.encode()).hexdigest()[:40]
@@ -61,7 +63,7 @@ class Scans:
         return [found[t] for t in texts]
 
     async def _scan(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
-        scanned = await asyncio.to_thread(lambda: [self.detector.find(t) for t in texts])
+        scanned = await asyncio.to_thread(self.detector.find_many, texts)
         async with redis_errors("keeping detections"):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for text, spans in zip(texts, scanned):

@@ -17,7 +17,7 @@ from mesh.settings import Settings
 
 __all__ = ["main"]
 
-SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "infra" / "sample" / "corpus.jsonl"
+SAMPLE_CORPUS = Path(__file__).resolve().parents[2] / "infra" / "sample" / "corpus.jsonl"
 DEMO_QUESTIONS = [
     ("How long are audit logs retained?", "acme", "dana", ["eng"]),
     ("What happens when a circuit breaker opens?", "acme", "dana", ["eng"]),
@@ -145,7 +145,13 @@ def cmd_ingest(args, settings: Settings) -> int:
     if bar:
         bar.close()
     if args.wait:
-        client.wait_stored(docs, timeout_s=max(60.0, len(docs) / 20))
+        indexed = _progress(len(docs), "indexed") if not args.json else None  # documents stored, and per second
+        try:
+            client.wait_stored(docs, timeout_s=max(60.0, len(docs) / 20),
+                               progress=indexed.update_to if indexed else None)
+        finally:
+            if indexed:
+                indexed.close()
     if args.json:
         print(json.dumps({"published": n, "invalid": len(bad),
                           "skipped": [{"line": b.line, "reason": b.reason} for b in bad]}))
@@ -304,11 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(fn=cmd_demo)
 
     from mesh import settings_doc
-    from mesh.cli import dlq, observe
+    from mesh.cli import asyncapi, dlq, observe
 
     dlq.register(sub)
     observe.register(sub)
     settings_doc.register(sub)
+    asyncapi.register(sub)
 
     from importlib.metadata import entry_points
 

@@ -8,6 +8,9 @@ used by every client. ``Settings`` has already refused missing files and a certi
 without its key, so what fails here is the content of the files (a key that is not the
 certificate's, a file that is not PEM): ``InvalidInput``, which the CLI prints as one ``error:``
 line naming the settings, with exit code 2.
+
+SASL_SSL is TLS too: both functions give its TLS part. What Kafka clients are handed, SASL
+included, comes from ``mesh.io.kafka_security``, which builds on these.
 """
 
 from __future__ import annotations
@@ -22,20 +25,24 @@ __all__ = ["kafka_ssl_context", "confluent_tls", "redis_tls"]
 
 
 def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
-    """The context aiokafka (and so Faust) wraps broker connections in; None on PLAINTEXT.
+    """The context aiokafka (and so Faust) wraps broker connections in; None without TLS (PLAINTEXT, SASL_PLAINTEXT).
 
     It verifies the broker against ``kafka_ssl_cafile`` (else the system's trust store) and
     presents the client certificate when one is set.
     """
-    if settings.kafka_security_protocol != "SSL":
+    if not settings.kafka_tls:
         return None
     return _client_context("kafka", settings.kafka_ssl_cafile, settings.kafka_ssl_certfile,
                            settings.kafka_ssl_keyfile, settings.kafka_ssl_check_hostname)
 
 
 def confluent_tls(settings: Settings) -> dict[str, str]:
-    """librdkafka's configuration keys for the same TLS as ``kafka_ssl_context``."""
-    if settings.kafka_security_protocol != "SSL":
+    """librdkafka's configuration keys for the same TLS as ``kafka_ssl_context``.
+
+    Its ``security.protocol`` is the TLS layer alone (SSL or PLAINTEXT); ``confluent_security`` in
+    ``mesh.io.kafka_security`` puts SASL on top and is what clients are given.
+    """
+    if not settings.kafka_tls:
         return {"security.protocol": "PLAINTEXT"}
     config = {"security.protocol": "SSL",
               "ssl.endpoint.identification.algorithm": "https" if settings.kafka_ssl_check_hostname else "none"}

@@ -12,22 +12,30 @@ from infra import embedded
 from infra.embedded import StackError
 from infra.processes import Child, alive, read_pidfile, spawn, stop_all, write_pidfile
 from mesh.errors import TransientError
-from mesh.io.bus import broker_ready, ensure_topics, require_broker
+from mesh.io.bus import broker_ids, broker_ready, ensure_topics, require_broker
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.runtime.registry import agent_names
 from mesh.settings import Settings
 
-__all__ = ["Mesh", "stop_recorded", "start_redis", "StackError"]
+__all__ = ["Mesh", "stop_recorded", "start_redis", "kafka_data", "StackError"]
 
 
 def _ready(settings: Settings) -> Callable[[str], bool]:
-    """Whether the embedded child ``name`` answers a real request: a metadata request, a PING."""
+    """Whether the embedded child ``name`` answers a real request: a metadata request (a Kafka node:
+    one that lists it among the brokers), a PING."""
     def ready(name: str) -> bool:
         if name == "tansu":
             return broker_ready(settings, timeout_s=1.0)
+        if name.startswith("kafka-"):
+            return int(name.partition("-")[2]) in broker_ids(settings, timeout_s=1.0)
         return bool(sync_redis(settings, socket_timeout=1).ping())
     return ready
+
+
+def kafka_data(settings: Settings) -> Path:
+    """Where the embedded Kafka keeps its storage and layout (kept across restarts)."""
+    return Path(settings.run_dir) / "kafka"
 
 
 def _redis_data(settings: Settings) -> Path | None:
@@ -61,9 +69,11 @@ class Mesh:
             raise StackError(f"a mesh started from {self.run_dir} is still running: `switchboard down` first")
         try:
             if self.settings.embedded:
-                say(f"starting tansu on :{self.settings.broker_port} and redis-server on :{self.settings.redis_port}")
-                self.stack = embedded.start_stack(self.settings.broker_port, self.settings.redis_port, self.log_dir,
-                                                  _ready(self.settings), redis_data=_redis_data(self.settings))
+                s = self.settings
+                ports = ",".join(f":{p}" for p in s.broker_ports)
+                say(f"starting {s.broker} on {ports} and redis-server on :{s.redis_port}")
+                self.stack = embedded.start_stack(s.broker, s.broker_ports, s.redis_port, self.log_dir, _ready(s),
+                                                  data_dir=kafka_data(s), redis_data=_redis_data(s))
             else:
                 require_broker(self.settings, self.settings.connect_timeout_s)
             self._record()

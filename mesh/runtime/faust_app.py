@@ -27,10 +27,10 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from mesh.errors import BrokerUnavailable, TransientError
 from mesh.io import roundtrips
 from mesh.io.coalesce import Coalescer
+from mesh.io.kafka_security import faust_credentials
 from mesh.io.keys import Keys
 from mesh.io.ledger import Ledger, Produced
 from mesh.io.redis_clients import connect
-from mesh.io.tls import kafka_ssl_context
 from mesh.observe import metrics
 from mesh.observe.logs import get_logger
 from mesh.runtime import fetch_wait
@@ -87,12 +87,6 @@ class _App(faust.App):
         return _Transport(self.conf.broker_producer, self)
 
 
-def _credentials(settings: Settings) -> faust.SSLCredentials | None:
-    """Faust hands an SSLCredentials' context to aiokafka for every consumer, producer and admin client."""
-    context = kafka_ssl_context(settings)
-    return faust.SSLCredentials(context) if context is not None else None
-
-
 def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = None) -> faust.App:
     """A Faust app running ``spec`` against the configured broker and Redis.
 
@@ -104,7 +98,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     app = _App(
         group_id(settings, spec.name),
         broker=[f"kafka://{s.strip()}" for s in settings.bootstrap_servers.split(",")],
-        broker_credentials=_credentials(settings),
+        broker_credentials=faust_credentials(settings),  # TLS and SASL
         store="memory://",
         datadir=str(settings.run_dir / "faust" / "{conf.name}"),  # not the working directory
         web_enabled=False,

@@ -102,6 +102,15 @@ def test_compose_runs_every_agent_against_kafka_and_redis_with_prometheus():
     assert scrape["dns_sd_configs"][0]["port"] == int(env["SWITCHBOARD_METRICS_PORT"])
 
 
+def test_compose_and_k8s_name_the_kafka_version_ci_runs():
+    import re
+
+    pinned = re.search(r"<kafka.version>([^<]+)</kafka.version>", (INFRA / "kafka" / "pom.xml").read_text()).group(1)
+    compose = yaml.safe_load((INFRA / "compose" / "docker-compose.yml").read_text())
+    assert compose["services"]["kafka"]["image"] == f"apache/kafka:{pinned}"
+    assert f"Kafka {pinned}" in (INFRA / "k8s" / "config.yaml").read_text()
+
+
 @pytest.mark.parametrize("agent", agent_names())
 def test_every_agent_reads_the_one_key_encryption_key(k8s, settings, agent):
     """Replicas with different KEKs could not open each other's data keys: all mount one Secret where the

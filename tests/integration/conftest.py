@@ -1,8 +1,9 @@
-"""A real mesh for the integration tests: tansu, redis-server and the five agents as processes.
+"""A real mesh for the integration tests: a broker, redis-server and the agents as processes.
 
-One mesh per session (starting one costs seconds), on free ports, under a unique topic and
-key prefix. If the services cannot start the tests fail, never skip: CI must not go green
-without them.
+The broker is the one ``SWITCHBOARD_BROKER`` names (``kafka``: Apache Kafka in KRaft mode;
+``tansu``); `make test` runs the integration suite once on each. One mesh per session (starting
+one costs seconds), on free ports, under a unique topic and key prefix. If the services cannot
+start the tests fail, never skip: CI must not go green without them.
 """
 
 from __future__ import annotations
@@ -22,21 +23,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: fetch waits for tansu, which answers a fetch only when its wait runs out. Several meshes run at once in
+#: this suite on two cores: at the 5 ms default every busy consumer fetches 200 times a second, which
+#: starves agent start-ups unless idle consumers back off (mesh.runtime.fetch_wait); 20 ms is the wait CI
+#: has passed with most. Meshes of other modules sit idle for minutes while one module runs: a shorter
+#: deep back-off keeps the first task after such a spell quick. Kafka keeps its own (long) waits.
+TANSU_WAITS = {"fetch_max_wait_ms": 20, "fetch_deep_idle_wait_ms": 200}
+
+
 def make_settings(run_dir, **overrides) -> Settings:
     run = uuid.uuid4().hex[:8]
     values = dict(bootstrap_servers=f"127.0.0.1:{free_port()}", redis_url=f"redis://127.0.0.1:{free_port()}/0",
                   run_dir=run_dir, topic_prefix=f"it{run}.", key_prefix=f"it{run}:", partitions=2,
-                  ask_timeout_s=30.0, trace_exporter="file",
-                  # Several meshes run at once in this suite on two cores: at the 5 ms default every busy
-                  # consumer fetches 200 times a second (tansu answers a fetch only when its wait runs out),
-                  # which starves agent start-ups unless idle consumers back off (mesh.runtime.fetch_wait).
-                  # With that back-off the default does as well; 20 ms is the wait CI has passed with most.
-                  fetch_max_wait_ms=20,
-                  # meshes of other modules sit idle for minutes while one module runs: a shorter deep
-                  # back-off keeps the first task after such a spell quick
-                  fetch_deep_idle_wait_ms=200)
+                  ask_timeout_s=30.0, trace_exporter="file")
     values.update(overrides)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.broker == "tansu":
+        settings = Settings(**{**TANSU_WAITS, **values})
+    return settings
+
+
+def broker_children(settings: Settings) -> set[str]:
+    """The names the embedded broker's processes have in a pid file: tansu, or kafka-<node id>."""
+    if settings.broker == "tansu":
+        return {"tansu"}
+    return {f"kafka-{i + 1}" for i in range(len(settings.broker_ports))}
 
 
 @pytest.fixture(scope="session")

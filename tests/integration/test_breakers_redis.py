@@ -22,6 +22,9 @@ from mesh.llm.route_stats import Health, RouteStats
 pytestmark = pytest.mark.integration
 
 PREFIX = "bt:"
+#: the breakers' reset time: longer than starting the other replica's process takes on a busy machine
+#: (seconds there), so a breaker seen open was not half-open already
+RESET_S = 6
 
 
 def other_replica(redis_url: str, *actions: str) -> list:
@@ -30,7 +33,7 @@ def other_replica(redis_url: str, *actions: str) -> list:
 import asyncio, json
 from mesh.io.breakers import Breakers
 from mesh.io.keys import Keys
-b = Breakers({redis_url!r}, Keys({PREFIX!r}), fail_max=3, reset_s=2).get("ep")
+b = Breakers({redis_url!r}, Keys({PREFIX!r}), fail_max=3, reset_s={RESET_S}).get("ep")
 async def go():
     out = []
     for a in {list(actions)!r}:
@@ -48,7 +51,7 @@ print(json.dumps(asyncio.run(go())))
 
 def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_closes_it_for_both(redis_url):
     async def go():
-        mine = Breakers(redis_url, Keys(PREFIX), fail_max=3, reset_s=2).get("ep")
+        mine = Breakers(redis_url, Keys(PREFIX), fail_max=3, reset_s=RESET_S).get("ep")
         mine.close()
         for _ in range(2):
             await mine.failed("HTTP 500")
@@ -57,9 +60,9 @@ def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_close
         assert mine.state == "open"
         assert other_replica(redis_url, "state", "allow") == ["open", False]
         client = aioredis.from_url(redis_url)
-        stats = RouteStats(client, Keys(PREFIX), breaker_reset_s=2)
+        stats = RouteStats(client, Keys(PREFIX), breaker_reset_s=RESET_S)
         assert (await stats.loads(["ep"]))["ep"].breaker_open  # routing sees it too, without changing it
-        time.sleep(2.1)
+        time.sleep(RESET_S + 0.1)
         # the reset time is over: the other replica's call is the probe, and its success closes it for both
         assert other_replica(redis_url, "allow", "state", "succeeded", "state") == [True, "half-open", None, "closed"]
         assert mine.state == "closed" and await mine.allow()
@@ -67,7 +70,7 @@ def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_close
         # a failed probe opens it again at once
         for _ in range(3):
             await mine.failed("HTTP 500")
-        time.sleep(2.1)
+        time.sleep(RESET_S + 0.1)
         assert other_replica(redis_url, "allow", "failed", "state", "allow") == [True, None, "open", False]
         await client.aclose()
     asyncio.run(go())

@@ -12,7 +12,7 @@ import pytest
 
 from infra.processes import alive, read_pidfile
 from mesh.runtime.registry import agent_names
-from tests.integration.conftest import make_settings
+from tests.integration.conftest import broker_children, make_settings
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ def test_up_then_ctrl_c_leaves_nothing_running(tmp_path):
                 break
         assert any("mesh up" in line for line in lines), "".join(lines)
         pids = read_pidfile(settings.run_dir / "stack.json")
-        assert {"tansu", "redis", "agent-planner", "agent-retriever", "agent-executor", "agent-validator",
+        assert broker_children(settings) | {"redis", "agent-planner", "agent-retriever", "agent-executor", "agent-validator",
                 "agent-index"} <= set(pids)
         assert all(alive(p) for p in pids.values())
         proc.send_signal(signal.SIGINT)
@@ -102,8 +102,8 @@ def test_detached_up_is_stopped_by_down(tmp_path):
     up = subprocess.run(cli("up", "--detach"), env=env, capture_output=True, text=True, timeout=120)
     assert up.returncode == 0, up.stderr
     pids = read_pidfile(settings.run_dir / "stack.json")
-    assert len(pids) == len(agent_names()) + 2 and all(alive(p) for p in pids.values())  # agents, tansu, redis
-    assert {f"agent-{a}" for a in agent_names()} | {"tansu", "redis"} == set(pids)
+    assert all(alive(p) for p in pids.values())
+    assert {f"agent-{a}" for a in agent_names()} | broker_children(settings) | {"redis"} == set(pids)
     down = subprocess.run(cli("down"), env=env, capture_output=True, text=True, timeout=60)
     assert down.returncode == 0
     time.sleep(0.2)

@@ -222,19 +222,19 @@ def test_the_shard_is_built_once_ingest_settles_so_the_first_query_does_not_wait
     assert [b["trigger"] for b in _shard_builds(mesh, tenant)] == ["ingest"]  # the query found it current
 
 
-def test_queries_that_arrive_together_are_searched_in_batches_and_each_is_answered(mesh, tenant):
-    settings = mesh.settings
-    ingest(settings, tenant, VISIBLE)
+def _query_burst(settings, tenant: str, n: int) -> tuple[list[IndexQuery], dict]:
+    """``n`` index queries sent together; their results by query id, as they came back."""
     codec, topics = codec_for(settings), Topics(settings.topic_prefix)
     who = Principal(tenant_id=tenant, user_id="u")
     queries = [IndexQuery(envelope=new_envelope(tenant, "retrieve", step_id="s1"), query_id=f"q{i}",
                           text=f"{QUESTIONS[i % len(QUESTIONS)]} ({i})", filter=read_filter(who), k=3)
-               for i in range(24)]
+               for i in range(n)]
     ours = {q.envelope.task_id.encode() for q in queries}  # a result is keyed by its query's task
     results = Tail(settings, topics.name("index.results"))
     try:
-        pub = Publisher(settings)
-        for q in queries:  # one key, so one partition: they reach the index agent in one fetch or a few
+        # one key, so one partition, and one produce request (a long linger)
+        pub = Publisher(settings, linger_ms=500)
+        for q in queries:
             pub.send(topics.name("index.queries"), tenant.encode(), codec.encode(q))
         pub.flush()
         answered = {}
@@ -246,9 +246,24 @@ def test_queries_that_arrive_together_are_searched_in_batches_and_each_is_answer
                 answered[res.query_id] = res
     finally:
         results.close()
-    assert sorted(answered) == sorted(q.query_id for q in queries)  # each answered, once
-    assert all(r.hits and r.hits[0].doc_id in {d["id"] for d in VISIBLE} for r in answered.values())
+    return queries, answered
+
+
+def _query_batch_sizes(mesh) -> list[int]:
     log = (mesh.log_dir / "agent-index.log").read_text()
     batches = [json.loads(line[line.index("{"):]) for line in log.splitlines() if '"batch_processed"' in line]
-    sizes = [b["size"] for b in batches if b["topic"] == topics.name("index.queries")]
-    assert sizes and max(sizes) > 1, "queries that arrived together were searched one at a time"
+    return [b["size"] for b in batches if b["topic"] == Topics(mesh.settings.topic_prefix).name("index.queries")]
+
+
+def test_queries_that_arrive_together_are_searched_in_batches_and_each_is_answered(mesh, tenant):
+    """Each burst is answered whole; and bursts are searched in batches. On a loaded machine the index
+    agent can be handed one fetch's records one loop turn apart, so a burst may be searched one by one:
+    up to three bursts are sent, and batching that never happens in any of them fails the test."""
+    ingest(mesh.settings, tenant, VISIBLE)
+    for _ in range(3):
+        queries, answered = _query_burst(mesh.settings, tenant, 24)
+        assert sorted(answered) == sorted(q.query_id for q in queries)  # each answered, once
+        assert all(r.hits and r.hits[0].doc_id in {d["id"] for d in VISIBLE} for r in answered.values())
+        if any(size > 1 for size in _query_batch_sizes(mesh)):
+            return
+    pytest.fail("three bursts of queries that arrived together were each searched one at a time")

@@ -162,7 +162,7 @@ def tls_broker(pki, tmp_path_factory):
 
 def kafka_settings(proxy: TlsProxy, pki, **tls) -> Settings:
     return Settings(bootstrap_servers=f"127.0.0.1:{proxy.port}", topic_prefix=f"tls{uuid.uuid4().hex[:8]}.",
-                    partitions=1, connect_timeout_s=5, **tls)
+                    partitions=1, connect_timeout_s=5, broker="tansu", **tls)
 
 
 def mutual(pki) -> dict:
@@ -188,7 +188,7 @@ def test_faust_side_aiokafka_client_produces_over_mutual_tls(tls_broker, pki):
     from aiokafka import AIOKafkaProducer
     from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-    from mesh.runtime.faust_app import _credentials
+    from mesh.io.kafka_security import faust_credentials
 
     s = kafka_settings(tls_broker, pki, **mutual(pki))
     ensure_topics(s)
@@ -196,7 +196,7 @@ def test_faust_side_aiokafka_client_produces_over_mutual_tls(tls_broker, pki):
 
     async def produce() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=10000,
-                                    **credentials_to_aiokafka_auth(_credentials(s)))
+                                    **credentials_to_aiokafka_auth(faust_credentials(s)))
         await producer.start()
         try:
             await producer.send_and_wait(topic, b"from aiokafka", key=b"a")

@@ -133,3 +133,10 @@ def test_ingest_names_unknown_keys_and_publishes_nothing(tmp_path, capsys):
     assert main(["ingest", str(path), "--tenant", "acme"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:1: unknown key in 'access': 'tenant_id'" in err and "nothing was published" in err
+
+
+def test_the_demo_s_sample_corpus_is_where_the_cli_looks_and_parses():
+    from mesh.cli.main import SAMPLE_CORPUS
+
+    docs, errors = parse_documents(SAMPLE_CORPUS.read_text().splitlines(), "acme")
+    assert len(docs) >= 5 and errors == []

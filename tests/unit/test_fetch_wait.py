@@ -64,10 +64,10 @@ def test_an_idle_wait_no_longer_than_the_short_one_turns_it_off(idle_ms):
 def test_the_settings_default_to_backing_off_and_the_throughput_profile_turns_it_off(monkeypatch):
     from mesh.settings import Settings
 
-    s = Settings()
+    s = Settings(broker="tansu")
     assert FetchWait(s.fetch_max_wait_ms, s.fetch_idle_wait_ms, s.fetch_idle_after_s).adaptive
     monkeypatch.setenv("SWITCHBOARD_PROFILE", "throughput")
-    t = Settings()
+    t = Settings(broker="tansu")
     assert not FetchWait(t.fetch_max_wait_ms, t.fetch_idle_wait_ms, t.fetch_idle_after_s).adaptive  # 50 ms already
 
 

@@ -59,14 +59,38 @@ def test_redis_port(url, port):
     assert Settings(redis_url=url).redis_port == port
 
 
-def test_idempotent_producers_off_when_embedded():
-    assert Settings().embedded is True
-    assert Settings().idempotent_producers is False
+def test_idempotent_producers_off_on_tansu_and_on_on_kafka():
+    assert Settings(broker="tansu").idempotent_producers is False
+    assert Settings(broker="kafka").idempotent_producers is True
 
 
-def test_idempotent_producers_on_for_an_external_cluster(monkeypatch):
+def test_an_external_cluster_is_kafka(monkeypatch):
     monkeypatch.setenv("SWITCHBOARD_EMBEDDED", "false")
-    assert Settings().idempotent_producers is True
+    monkeypatch.delenv("SWITCHBOARD_BROKER", raising=False)
+    assert Settings().broker == "kafka" and Settings().idempotent_producers is True
+
+
+@pytest.mark.parametrize("installed, broker", [(True, "kafka"), (False, "tansu")])
+def test_the_embedded_broker_is_kafka_where_it_is_installed(monkeypatch, installed, broker):
+    import infra.kafka_cluster
+
+    monkeypatch.delenv("SWITCHBOARD_BROKER", raising=False)
+    monkeypatch.setattr(infra.kafka_cluster, "kafka_available", lambda: installed)
+    assert Settings(embedded=True).broker == broker
+
+
+def test_kafka_gets_long_fetch_waits_unless_a_wait_is_set():
+    kafka, tansu = Settings(broker="kafka"), Settings(broker="tansu")
+    assert (kafka.fetch_max_wait_ms, kafka.fetch_deep_idle_wait_ms) == (500, 500)
+    assert (tansu.fetch_max_wait_ms, tansu.fetch_deep_idle_wait_ms) == (5, 1000)
+    assert Settings(broker="kafka", fetch_max_wait_ms=40).fetch_max_wait_ms == 40
+
+
+def test_the_broker_s_nodes_listen_on_the_bootstrap_ports_or_consecutive_ones():
+    assert Settings(broker="kafka", kafka_nodes=3, bootstrap_servers="h:9092").broker_ports == [9092, 9093, 9094]
+    listed = Settings(broker="kafka", kafka_nodes=3, bootstrap_servers="h:1,h:5,h:9")
+    assert listed.broker_ports == [1, 5, 9]
+    assert Settings(broker="tansu", kafka_nodes=3, bootstrap_servers="h:1,h:5,h:9").broker_ports == [1]
 
 
 @pytest.mark.parametrize("embedded, override, expected", [("true", "true", True), ("false", "false", False)])

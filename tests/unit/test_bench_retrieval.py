@@ -1,0 +1,67 @@
+"""bench.retrieval reports the ingest rate next to the encoder's alone, measured in the same run."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+import index.encoder
+from bench.retrieval import EncoderAlone, _render_run
+from mesh.settings import Settings
+from schemas.models import AccessAttributes
+
+pytestmark = pytest.mark.unit
+
+
+class _Encoder:
+    """Encodes nothing; each call of n passages takes n / 100 seconds of the bench's clock."""
+
+    calls: ClassVar[list[int]] = []
+
+    def __init__(self, threads, max_length, batch_size, precision) -> None:
+        self.threads, self.batch_size, self.precision = threads, batch_size, precision
+
+    def encode(self, texts):
+        _Encoder.calls.append(len(texts))
+        _Clock.now += len(texts) / 100
+
+
+class _Clock:
+    now = 0.0
+
+    @staticmethod
+    def perf_counter() -> float:
+        return _Clock.now
+
+
+def test_the_encoder_alone_is_measured_on_whole_documents_passages_and_given_in_documents_too(monkeypatch):
+    import bench.retrieval
+
+    monkeypatch.setattr(index.encoder, "Encoder", _Encoder)
+    monkeypatch.setattr(bench.retrieval.time, "perf_counter", _Clock.perf_counter)
+    long_text = " ".join(f"Sentence number {i} is here." for i in range(60))  # 300 words: more than one passage
+    docs = [{"doc_id": f"d{i}", "title": "T", "text": long_text if i % 2 else "Short.",
+             "access": AccessAttributes(tenant_id="t")} for i in range(10)]
+    alone = EncoderAlone(Settings(encoder_precision="fp32"), docs, n_docs=4)
+    assert alone.measure() == 100.0
+    assert _Encoder.calls[-1] == len(alone.passages) > 4  # one call over every passage of the 4 documents
+    report = alone.report([100.0, 60.0])  # before and after the ingest
+    assert report["measured"] == [100.0, 60.0] and report["passages_per_s"] == 80.0 and report["precision"] == "fp32"
+    assert report["docs_per_s"] == round(80.0 / report["passages_per_doc"], 1) and report["passages_per_doc"] > 1
+
+
+def test_the_report_puts_the_ingest_rate_beside_the_encoders_and_says_what_each_pass_scanned():
+    report = {"broker": "kafka", "documents": 5183, "queries": 809, "split": "train", "ingest_docs_per_s": 40.0,
+              "fusion": "convex", "machine": {"cpu": "AMD EPYC", "cores": 2, "memory_gib": 23.5, "gpu": "none"},
+              "encoder_threads": 2, "encoder_precision": "bf16", "sanitize": True, "fusion_sweep": [],
+              "encoder_alone": {"passages": 1021, "measured": [110.0, 90.0], "passages_per_s": 100.0, "docs_per_s": 50.0,
+                                "passages_per_doc": 2.0, "precision": "bf16", "threads": 2},
+              "results": [{"mode": "hybrid", "ndcg@10": 0.7, "recall@100": 0.9, "p50_ms": 50.0, "p99_ms": 90.0,
+                           "degraded": 0, "scanned": 4000}],
+              "stages": [{"mode": "hybrid", "access_bm25_ms": 1, "encode_search_ms": 2, "fuse_pack_ms": 3,
+                          "between_hops_ms": 4}]}
+    text = _render_run(report)
+    assert "110.0 and 90.0 passages/s before and after the ingest, mean 100.0 = 50.0 docs/s" in text
+    assert "ingest 40.0 docs/s (80% of the encoder alone)" in text
+    assert "scanned" in text and "4000" in text

@@ -1,0 +1,131 @@
+"""Choosing the encoder's backend, and the cache of exported ONNX graphs (with the export faked).
+
+The export itself (torch, ONNX Runtime's optimizer, quantisation) is exercised against the real
+weights in tests/contract/test_onnx_encoder.py; here a stand-in writes a few bytes, so the
+caching, keying and locking are checked in milliseconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from index import onnx_encoder
+from index.encoder import BACKENDS, MODEL_ID, make_encoder, vectors_id
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_bad_backend_is_refused_by_the_settings_with_the_choices(monkeypatch):
+    from pydantic import ValidationError
+
+    from mesh.settings import Settings
+
+    for backend in BACKENDS:
+        monkeypatch.setenv("SWITCHBOARD_ENCODER_BACKEND", backend)
+        assert Settings().encoder_backend == backend
+    monkeypatch.setenv("SWITCHBOARD_ENCODER_BACKEND", "tensorrt")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    message = str(refused.value)
+    assert "encoder_backend" in message and "'torch', 'onnx' or 'onnx-int8'" in message, message
+
+
+def test_the_default_backend_is_torch(monkeypatch):
+    from mesh.settings import Settings
+
+    monkeypatch.delenv("SWITCHBOARD_ENCODER_BACKEND", raising=False)
+    assert Settings().encoder_backend == "torch"
+
+
+def test_an_unknown_backend_is_refused_before_anything_loads():
+    with pytest.raises(ValueError, match="use torch, onnx or onnx-int8"):
+        vectors_id("openvino", "auto")
+    with pytest.raises(ValueError, match="use torch, onnx or onnx-int8"):
+        make_encoder("openvino")
+
+
+def test_vectors_are_keyed_by_what_they_are():
+    assert vectors_id("torch", "fp32") == vectors_id("onnx", "bf16") == MODEL_ID  # fp32 either way: shared
+    assert vectors_id("torch", "bf16") == f"{MODEL_ID}@bf16"
+    assert vectors_id("onnx-int8", "fp32") == f"{MODEL_ID}@int8"  # int8 vectors are never served as fp32's
+    assert len({vectors_id(b, "bf16") for b in BACKENDS}) == 3
+
+
+@pytest.fixture
+def weights(tmp_path) -> Path:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights")
+    (folder / "config.json").write_text("{}")
+    return folder
+
+
+@pytest.fixture
+def exports(monkeypatch) -> list[str]:
+    """Fake exports that take a while and record each call."""
+    calls: list[str] = []
+
+    def fake_export(model_dir: Path, out: Path) -> None:
+        calls.append("fp32")
+        time.sleep(0.2)
+        out.write_bytes(b"fp32 graph")
+
+    def fake_quantize(fp32: Path, out: Path) -> None:
+        calls.append("int8")
+        out.write_bytes(fp32.read_bytes() + b" in int8")
+
+    monkeypatch.setattr(onnx_encoder, "_export_fp32", fake_export)
+    monkeypatch.setattr(onnx_encoder, "_quantize", fake_quantize)
+    return calls
+
+
+def test_a_graph_is_exported_once_then_found_in_the_cache(tmp_path, weights, exports):
+    cache = tmp_path / "cache"
+    first = onnx_encoder.graph_path(cache, weights, int8=False)
+    again = onnx_encoder.graph_path(cache, weights, int8=False)
+    assert first == again and first.read_bytes() == b"fp32 graph" and exports == ["fp32"]
+    int8 = onnx_encoder.graph_path(cache, weights, int8=True)  # quantised from the cached fp32 graph
+    assert int8 != first and int8.read_bytes() == b"fp32 graph in int8" and exports == ["fp32", "int8"]
+    assert not list(cache.glob("*.tmp")) and not list(cache.glob("*.raw"))
+
+
+def test_two_loaders_at_once_export_once(tmp_path, weights, exports):
+    cache = tmp_path / "cache"
+    found: list[Path] = []
+    loaders = [threading.Thread(target=lambda: found.append(onnx_encoder.graph_path(cache, weights, int8=True)))
+               for _ in range(3)]
+    for t in loaders:
+        t.start()
+    for t in loaders:
+        t.join()
+    assert exports == ["fp32", "int8"]
+    assert len(set(found)) == 1 and found[0].read_bytes() == b"fp32 graph in int8"
+
+
+def test_new_weights_are_exported_anew(tmp_path, weights, exports):
+    cache = tmp_path / "cache"
+    before = onnx_encoder.graph_path(cache, weights, int8=False)
+    (weights / "model.safetensors").write_bytes(b"other weights")
+    after = onnx_encoder.graph_path(cache, weights, int8=False)
+    assert before != after and exports == ["fp32", "fp32"]
+
+
+def test_a_failed_export_leaves_nothing_that_passes_for_a_graph(tmp_path, weights, monkeypatch):
+    def broken(model_dir: Path, out: Path) -> None:
+        out.write_bytes(b"half a gra")
+        raise RuntimeError("export failed")
+
+    monkeypatch.setattr(onnx_encoder, "_export_fp32", broken)
+    cache = tmp_path / "cache"
+    with pytest.raises(RuntimeError, match="export failed"):
+        onnx_encoder.graph_path(cache, weights, int8=False)
+    assert not list(cache.glob("*.onnx")) and not list(cache.glob("*.tmp"))
+
+
+def test_the_default_cache_is_the_users(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert onnx_encoder.default_cache_dir() == tmp_path / ".cache" / "switchboard" / "onnx"
