@@ -35,6 +35,7 @@ from redis.exceptions import WatchError
 from mesh.errors import TransientError
 from mesh.io.bus import Tail
 from mesh.io.keys import Keys
+from mesh.io.pipelined import replicated
 from mesh.io.redis_clients import redis_errors
 from mesh.observe.logs import get_logger
 from mesh.observe.metrics import AUDIT_CHAIN_HALTED
@@ -153,6 +154,9 @@ class Auditor:
         for tenant, places in by_tenant(events).items():
             for i, record in zip(places, await self.append(tenant, [events[i] for i in places])):
                 out[i] = [Emit("audit.log", record, key=tenant)]
+            # the chain's new head and records reach the replicas before audit.log says they exist (a repeat
+            # after ReplicasBehind finds them appended and waits again)
+            await replicated(self._redis, self._keys.audit_replicated(tenant))
         return out
 
     async def append(self, tenant: str, events: list[AuditRecord]) -> list[AuditRecord]:

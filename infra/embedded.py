@@ -101,15 +101,17 @@ def start_broker(broker: str, ports: list[int], log_dir: Path, data_dir: Path) -
         raise StackError(str(err)) from err
 
 
-def start_redis(port: int, log_dir: Path, data_dir: Path | None = None) -> Child:
+def start_redis(port: int, log_dir: Path, data_dir: Path | None = None, *, name: str = "redis",
+                extra: list[str] = ()) -> Child:
     """redis-server on loopback ``port``; with a ``data_dir`` it keeps an append-only file there
-    (fsync every second), so a restart finds the state it had; without one, nothing is kept."""
+    (fsync every second), so a restart finds the state it had; without one, nothing is kept.
+    ``extra``: more of redis-server's options (``--replicaof`` for a replica)."""
     persist = ["--appendonly", "no"]
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         persist = ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data_dir.resolve())]
-    return spawn("redis", [redis_binary(), "--port", str(port), "--bind", "127.0.0.1",
-                           "--save", "", *persist, "--protected-mode", "yes"], log_dir)
+    return spawn(name, [redis_binary(), "--port", str(port), "--bind", "127.0.0.1",
+                        "--save", "", *persist, "--protected-mode", "yes", *extra], log_dir)
 
 
 def _wait_ready(ready: Callable[[str], bool], children: list[Child], timeout_s: float) -> None:

@@ -151,7 +151,7 @@ def _own_errors(method):
         except KafkaException as err:
             raise kafka_error(err, settings, f"Client.{method.__name__}") from err
         except (RedisConnectionError, RedisTimeoutError) as err:
-            where = settings.redis_url.split("://")[-1].split("@")[-1]  # never the password
+            where = settings.redis_target.where  # never the password
             raise RedisUnavailable(f"Client.{method.__name__}: Redis at {where} did not "
                                    f"answer ({err}): start the stack with `switchboard up` (or `make demo`), or point "
                                    "SWITCHBOARD_REDIS_URL at a running Redis") from err

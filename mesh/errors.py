@@ -20,7 +20,7 @@ from __future__ import annotations
 from schemas.models import ErrorKind
 
 __all__ = ["SwitchboardError", "TransientError", "DeterministicError", "SemanticError", "RedisUnavailable",
-           "BrokerUnavailable", "HandlerCrashed", "Unauthorized", "InvalidInput", "MessageTooLarge"]
+           "ReplicasBehind", "BrokerUnavailable", "HandlerCrashed", "Unauthorized", "InvalidInput", "MessageTooLarge"]
 
 
 class SwitchboardError(Exception):
@@ -69,6 +69,16 @@ class RedisUnavailable(TransientError):
     outage = True
 
     def __init__(self, message: str, *, code: str = "redis_unavailable") -> None:
+        super().__init__(message, code=code)
+
+
+class ReplicasBehind(TransientError):
+    """Fewer Redis replicas than SWITCHBOARD_REDIS_WAIT_REPLICAS acknowledged a critical write in time: the
+    write stands on the primary, and whatever was to act on it is retried instead."""
+
+    outage = True
+
+    def __init__(self, message: str, *, code: str = "redis_replicas_behind") -> None:
         super().__init__(message, code=code)
 
 

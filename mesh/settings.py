@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mesh.endpoints import BUILTIN, Endpoint
+from mesh.redis_url import RedisTarget, parse_redis_url
 from mesh.retry import RetryPolicy
 
 __all__ = ["Settings", "THROUGHPUT_PROFILE"]
@@ -40,7 +41,15 @@ class Settings(BaseSettings):
 
     # where the bus and the state live
     bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated host:port.")
-    redis_url: str = Field("redis://127.0.0.1:16379/0", description="Redis URL for state, ledger and caches.")
+    redis_url: str = Field("redis://127.0.0.1:16379/0", description="state, ledger and caches: one node (redis://"
+                           "host:port/db, rediss:// for TLS) or Sentinel's primary (redis+sentinel://host:port,host:"
+                           "port/service/db, rediss+sentinel://), whose failovers every client follows")
+    redis_sentinel_password: SecretStr | None = Field(None, description="the sentinels' own password, if any")
+    redis_wait_replicas: int = Field(0, ge=0, description="replicas that must hold a critical write (ledger, budget "
+                                     "reservations and settlements, checkpoints, masks, audit) before the mesh acts "
+                                     "on it (Redis WAIT); 0 on a single node")
+    redis_wait_timeout_ms: int = Field(1000, ge=1, description="how long a critical write waits for them; short of "
+                                       "them, the message is retried")
     embedded: bool = Field(True, description="`switchboard up` starts the broker and redis-server itself.")
     broker: str = Field("auto", pattern="^(auto|kafka|tansu)$", description="what the bootstrap servers are: "
                         "Apache Kafka (`up` starts it in KRaft mode from infra/kafka/libs) or the embedded tansu; "
@@ -217,7 +226,12 @@ class Settings(BaseSettings):
     def _protocol_upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("kafka_sasl_username", "kafka_sasl_password", mode="before")
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_understood(cls, value: str) -> str:
+        return parse_redis_url(value) and value
+
+    @field_validator("kafka_sasl_username", "kafka_sasl_password", "redis_sentinel_password", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """An empty variable is no credential: a Secret key left empty must not count as a username."""
@@ -245,7 +259,7 @@ class Settings(BaseSettings):
         for service, enabled, how, (ca, cert, key) in (
                 ("kafka", self.kafka_tls, "set SWITCHBOARD_KAFKA_SECURITY_PROTOCOL=SSL (or SASL_SSL)",
                  ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")),
-                ("redis", self.redis_url.startswith("rediss://"), "use a rediss:// SWITCHBOARD_REDIS_URL",
+                ("redis", self.redis_target.tls, "use a rediss:// (or rediss+sentinel://) SWITCHBOARD_REDIS_URL",
                  ("redis_ssl_ca_certs", "redis_ssl_certfile", "redis_ssl_keyfile"))):
             given = [n for n in (ca, cert, key) if getattr(self, n) is not None]
             if given and not enabled:
@@ -380,7 +394,6 @@ class Settings(BaseSettings):
         return given[:nodes] if len(given) >= nodes else [given[0] + i for i in range(nodes)]
 
     @property
-    def redis_port(self) -> int:
-        from urllib.parse import urlparse
-
-        return urlparse(self.redis_url).port or 6379
+    def redis_target(self) -> RedisTarget:
+        """What ``redis_url`` names: one node or Sentinel's primary."""
+        return parse_redis_url(self.redis_url)

@@ -201,6 +201,7 @@ class Budgets:
         grant = Grant(uuid.uuid4().hex[:16], tenant, int(tokens), round(float(usd), 9), False, 0, (spent, held, rate), ttl)
 
         def queue(b: Batch):
+            b.critical()
             b.script(self._reserve, [limits, spent, held, rate],
                      [now.timestamp(), now.timestamp() + self.hold_s, grant.hold, grant.tokens, grant.usd,
                       *self.defaults.values(), ttl])
@@ -241,6 +242,7 @@ class Budgets:
     def _finishing(self, grant: Grant, tokens: int, usd: float, *, charge: bool) -> Queue:
         """One script on the keys the grant was held under (no look-up of the period first)."""
         def queue(b: Batch):
+            b.critical()
             b.script(self._settle, list(grant.keys), [grant.hold, grant.tokens, "", tokens, round(usd, 9),
                                                       grant.ttl_s, "1" if charge else "0"])
             return lambda replies: bool(replies[0])

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from mesh.io.keys import Keys
+from mesh.io.pipelined import Batch, run
 from mesh.io.redis_clients import redis_errors
 from mesh.security.crypto import Sealer
 
@@ -78,8 +79,11 @@ class Vault:
         for it in items:
             args += [it.type, self._sealer.keyed_hash(tenant, it.value),
                      self._sealer.seal(tenant, "mask.value", it.value), it.classification]
-        async with redis_errors("assigning mask placeholders"):
-            return [p.decode() for p in await self._assign(keys=[self.key(tenant, task_id)], args=args)]
+        def queue(b: Batch):
+            b.critical()  # a placeholder lost in a failover would leave its value unrecoverable in the answer
+            b.script(self._assign, [self.key(tenant, task_id)], args)
+            return lambda replies: [p.decode() for p in replies[0]]
+        return await run(self._redis, queue, "assigning mask placeholders")
 
     async def held(self, tenant: str, task_id: str, placeholders: set[str]) -> list[Held]:
         """The values behind ``placeholders`` (those the task has), opened."""

@@ -35,7 +35,7 @@ def explain(err: BaseException, settings: Settings) -> tuple[str, int] | None:
     if isinstance(err, KafkaException):
         return f"error: the Kafka broker at {settings.bootstrap_servers} did not answer ({err.args[0].str()}): {_START}", 1
     if isinstance(err, (RedisConnectionError, RedisTimeoutError)):
-        return f"error: Redis at {settings.redis_url.split('@')[-1]} did not answer ({err}): {_START}", 1
+        return f"error: Redis at {settings.redis_target.where} did not answer ({err}): {_START}", 1
     if isinstance(err, ValidationError):
         wrong = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in err.errors())
         return f"error: invalid input: {wrong}", 2

@@ -184,6 +184,11 @@ class Keys:
         """The chained record an audit event (by its idempotency key) was appended as, so a redelivery gets it back."""
         return f"{self.prefix}t:{tenant}:audit:rec:{idempotency_key}"
 
+    def audit_replicated(self, tenant: str) -> str:
+        """Written just before waiting for replicas to hold a tenant's latest audit appends (a transaction
+        cannot end with WAIT)."""
+        return f"{self.prefix}t:{tenant}:audit:replicated"
+
     def audit_heads(self) -> str:
         """Pattern: every tenant's audit chain head."""
         return f"{self.prefix}t:*:audit:head"

@@ -122,6 +122,7 @@ class Ledger:
 
     def _set(self, name: str, blob: str) -> Queue:
         def queue(b: Batch):
+            b.critical()
             b.pipe.set(name, blob, nx=True, ex=self._ttl, get=True)
             return _first
         return queue

@@ -12,6 +12,12 @@ what it reads first rides on the ledger's read (a route's ``prefetch``), and the
 answer it does not need (``after``) ride on the ledger's write, queued before the ledger's entry,
 in the order the handler asked for them. Outside a message (a timer, a test), ``after`` writes at
 once. A deferred write must be safe to repeat: a failed round trip is sent again, whole.
+
+A caller whose write must survive a failover of Redis (a ledger entry, a budget's reservation, a
+checkpoint's transition) marks the batch ``critical``: with ``SWITCHBOARD_REDIS_WAIT_REPLICAS`` set,
+the batch ends with ``WAIT``, in the same round trip and on the same connection, and a batch that
+fewer replicas acknowledged in time fails whole (``ReplicasBehind``), so no caller acts on a write a
+promoted replica might not have. A repeat is safe: each such write answers its repeat as the first.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError
 
-from mesh.io.redis_clients import redis_errors
+from mesh.errors import ReplicasBehind
+from mesh.io.redis_clients import Durability, durability_of, redis_errors
 from mesh.observe.logs import get_logger
 
-__all__ = ["Batch", "Queue", "after", "collecting", "deferring", "report", "run", "together"]
+__all__ = ["Batch", "Queue", "after", "collecting", "deferring", "replicated", "report", "run", "together"]
 
 log = get_logger("switchboard.redis")
 
@@ -41,9 +48,16 @@ class Batch:
     """One pipeline (no MULTI) that several callers' commands share."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
         self.pipe = redis.pipeline(transaction=False)
+        self._durability = durability_of(redis)
+        self._critical = False
         self._scripts: dict[int, tuple[AsyncScript, list, list]] = {}
         self._parts: list[tuple[int, int, Callable[[list], Any] | None]] = []
+
+    def critical(self) -> None:
+        """Answer no caller until the configured replicas hold this batch's writes (see the module)."""
+        self._critical = True
 
     def script(self, script: AsyncScript, keys: list, args: list) -> None:
         """Queue ``script`` (registered with ``register_script``) by its SHA."""
@@ -68,14 +82,63 @@ class Batch:
 
     async def execute(self) -> tuple[list, list]:
         """One round trip: (each caller's answer, or the error its commands met; every raw reply)."""
+        waits = self._critical and self._durability.replicas > 0 and len(self) > 0
+        if waits:
+            self.pipe.wait(self._durability.replicas, self._durability.timeout_ms)
         replies = await self.pipe.execute(raise_on_error=False) if len(self) else []
-        for i, (script, keys, args) in self._scripts.items():
-            if isinstance(replies[i], NoScriptError):  # forgotten by Redis: load it and run it once more
+        acknowledged = replies.pop() if waits else None
+        forgotten = [i for i in self._scripts if isinstance(replies[i], NoScriptError)]
+        if forgotten:  # forgotten by Redis: loaded and run once more, their writes then waited for anew
+            again = await self._run_again(forgotten, replies, waits)
+            acknowledged = again if isinstance(again, Exception) or isinstance(acknowledged, Exception) \
+                else acknowledged if again is None else min(acknowledged, again)
+        if waits:
+            _replicated(acknowledged, self._durability)
+        return [_answer(replies[start:end], decode) for start, end, decode in self._parts], replies
+
+    async def _run_again(self, forgotten: list[int], replies: list, waits: bool) -> Any:
+        """Load and run the ``forgotten`` scripts on one connection, then WAIT on it when ``waits``."""
+        async with self._redis.client() as one:
+            for i in forgotten:
+                script, keys, args = self._scripts[i]
                 try:
-                    replies[i] = await script(keys=keys, args=args)
+                    replies[i] = await script(keys=keys, args=args, client=one)
                 except RedisError as err:
                     replies[i] = err
-        return [_answer(replies[start:end], decode) for start, end, decode in self._parts], replies
+            if not waits:
+                return None
+            try:
+                return await one.wait(self._durability.replicas, self._durability.timeout_ms)
+            except RedisError as err:
+                return err
+
+
+def _replicated(acknowledged: Any, durability: Durability) -> None:
+    """Raise ``ReplicasBehind`` unless WAIT counted enough replicas."""
+    wanted, within = durability.replicas, durability.timeout_ms
+    if isinstance(acknowledged, Exception):
+        raise ReplicasBehind(f"Redis refused WAIT ({acknowledged}): the mesh waits for "
+                             f"SWITCHBOARD_REDIS_WAIT_REPLICAS={wanted} replicas, which only a primary answers: "
+                             "point SWITCHBOARD_REDIS_URL at the primary (or its sentinels), or set it to 0")
+    if acknowledged < wanted:
+        raise ReplicasBehind(f"{acknowledged} of {wanted} Redis replicas acknowledged a critical write within "
+                             f"{within} ms: it stands on the primary and is retried; check the replicas' link "
+                             "(INFO replication) or lower SWITCHBOARD_REDIS_WAIT_REPLICAS")
+
+
+async def replicated(redis: aioredis.Redis, mark: str) -> None:
+    """Wait until the configured replicas hold every write made so far on any connection: a write of ``mark``
+    (a key of its own) and WAIT after it on one connection (replicas acknowledge offsets, in order). For
+    writes that cannot end with WAIT themselves (a WATCH/MULTI transaction). Raises ``ReplicasBehind``."""
+    durability = durability_of(redis)
+    if durability.replicas == 0:
+        return
+    async with redis_errors("waiting for Redis replicas"):
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set(mark, "1", px=60_000)
+            pipe.wait(durability.replicas, durability.timeout_ms)
+            _, acknowledged = await pipe.execute(raise_on_error=False)
+    _replicated(acknowledged, durability)
 
 
 def together(*queues: Queue) -> Queue:

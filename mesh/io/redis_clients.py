@@ -6,7 +6,9 @@ them (``tls-auth-clients yes``): these two functions add them. Timeouts stay the
 choice (a CLI waits longer than a readiness probe), passed through as redis-py options.
 
 A plain URL instead of settings is accepted for tools and tests that start their own Redis;
-it gets no client certificate.
+it gets no client certificate. Either may name one node or Sentinel's primary
+(``mesh.redis_url``); a Sentinel client asks the sentinels for the primary again whenever
+it stops answering or answers as a replica, so every client follows a failover.
 
 Redis failures are translated into ``TransientError`` at this boundary (``redis_errors``), so
 callers retry them.
@@ -14,37 +16,86 @@ callers retry them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.sentinel as aiosentinel
+import redis.sentinel
 from redis.exceptions import RedisError
 
 from mesh.errors import RedisUnavailable
 from mesh.io.tls import redis_tls
+from mesh.redis_url import RedisTarget, parse_redis_url
 from mesh.settings import Settings
 
-__all__ = ["async_redis", "connect", "redis_errors", "sync_redis"]
+__all__ = ["Durability", "async_redis", "connect", "durability_of", "redis_errors", "sync_redis"]
 
 
 def sync_redis(source: Settings | str, **options) -> redis.Redis:
     """A blocking client for ``source.redis_url`` (or the URL ``source``), connecting lazily."""
-    url, tls = _url_and_tls(source)
+    url, settings = _url_and_settings(source)
+    target, tls = parse_redis_url(url), _tls(settings)
+    if target.mode == "sentinel":
+        return _sentinel(redis.sentinel.Sentinel, target, settings, tls, options).master_for(
+            target.service, redis_class=redis.Redis, **_auth(target), db=target.db, **tls, **options)
     return redis.Redis.from_url(url, **tls, **options)
 
 
 def async_redis(source: Settings | str, **options) -> aioredis.Redis:
     """An asyncio client for ``source.redis_url`` (or the URL ``source``), connecting lazily."""
-    url, tls = _url_and_tls(source)
+    url, settings = _url_and_settings(source)
+    target, tls = parse_redis_url(url), _tls(settings)
+    if target.mode == "sentinel":
+        return _sentinel(aiosentinel.Sentinel, target, settings, tls, options).master_for(
+            target.service, redis_class=aioredis.Redis, **_auth(target), db=target.db, **tls, **options)
     return aioredis.from_url(url, **tls, **options)
 
 
-def _url_and_tls(source: Settings | str) -> tuple[str, dict[str, str]]:
-    return (source, {}) if isinstance(source, str) else (source.redis_url, redis_tls(source))
+def _url_and_settings(source: Settings | str) -> tuple[str, Settings | None]:
+    return (source, None) if isinstance(source, str) else (source.redis_url, source)
+
+
+def _tls(settings: Settings | None) -> dict[str, str]:
+    return redis_tls(settings) if settings is not None else {}
+
+
+def _auth(target: RedisTarget) -> dict[str, str]:
+    return {k: v for k, v in (("username", target.username), ("password", target.password)) if v}
+
+
+def _sentinel(kind, target: RedisTarget, settings: Settings | None, tls: dict, options: dict):
+    """Sentinels of ``target``: reached like the data nodes (TLS, timeouts), with their own password if any."""
+    password = settings.redis_sentinel_password if settings is not None else None
+    own = {"password": password.get_secret_value()} if password else {}
+    timeouts = {k: v for k, v in options.items() if k in ("socket_timeout", "socket_connect_timeout")}
+    ssl = {"ssl": True, **tls} if target.tls else {}
+    return kind(list(target.hosts), sentinel_kwargs={**timeouts, **ssl, **own}, **ssl)
 
 
 def connect(settings: Settings) -> aioredis.Redis:
-    """An asyncio Redis client for ``settings.redis_url`` (connects lazily)."""
-    return async_redis(settings, socket_connect_timeout=settings.connect_timeout_s,
-                       socket_timeout=settings.connect_timeout_s, health_check_interval=30)
+    """An asyncio Redis client for ``settings.redis_url`` (connects lazily), its critical writes waiting for
+    ``settings.redis_wait_replicas`` replicas (``mesh.io.pipelined.Batch.critical``)."""
+    client = async_redis(settings, socket_connect_timeout=settings.connect_timeout_s,
+                         socket_timeout=settings.connect_timeout_s, health_check_interval=30)
+    client.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
+    return client
+
+
+@dataclass(frozen=True)
+class Durability:
+    """How many replicas a critical write waits for (Redis ``WAIT``), and for how long."""
+
+    replicas: int = 0
+    timeout_ms: int = 1000
+
+
+def durability_of(client: aioredis.Redis) -> Durability:
+    """What ``connect`` asked of ``client``; a client made otherwise waits for no replica."""
+    return getattr(client, "durability", _NO_WAIT)
+
+
+_NO_WAIT = Durability()
 
 
 class redis_errors:

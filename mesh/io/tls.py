@@ -58,9 +58,10 @@ def redis_tls(settings: Settings) -> dict[str, str]:
     """redis-py's keyword arguments for TLS; empty for a plain redis:// URL.
 
     redis-py selects TLS by the rediss:// scheme and refuses ``ssl_*`` arguments on a plain
-    connection, so nothing is added unless the URL asks for TLS. The server is always verified.
+    connection, so nothing is added unless the URL asks for TLS (rediss://, rediss+sentinel://).
+    The server is always verified.
     """
-    if not settings.redis_url.startswith("rediss://"):
+    if not settings.redis_target.tls:
         return {}
     kwargs = {"ssl_cert_reqs": "required"}
     for key, path in (("ssl_ca_certs", settings.redis_ssl_ca_certs), ("ssl_certfile", settings.redis_ssl_certfile),

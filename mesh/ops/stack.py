@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from infra import embedded
+from infra import embedded, redis_sentinel
 from infra.embedded import StackError
 from infra.processes import Child, alive, read_pidfile, spawn, stop_all, write_pidfile
 from mesh.errors import TransientError
@@ -18,7 +18,7 @@ from mesh.io.redis_clients import sync_redis
 from mesh.runtime.registry import agent_names
 from mesh.settings import Settings
 
-__all__ = ["Mesh", "stop_recorded", "start_redis", "kafka_data", "StackError"]
+__all__ = ["Mesh", "stop_recorded", "start_redis", "redis_ports", "kafka_data", "StackError"]
 
 
 def _ready(settings: Settings) -> Callable[[str], bool]:
@@ -29,8 +29,20 @@ def _ready(settings: Settings) -> Callable[[str], bool]:
             return broker_ready(settings, timeout_s=1.0)
         if name.startswith("kafka-"):
             return int(name.partition("-")[2]) in broker_ids(settings, timeout_s=1.0)
+        if settings.redis_target.mode == "sentinel":  # the primary, before the sentinels that name it start
+            return bool(sync_redis(f"redis://127.0.0.1:{redis_ports(settings)[0][0]}/0", socket_timeout=1).ping())
         return bool(sync_redis(settings, socket_timeout=1).ping())
     return ready
+
+
+def redis_ports(settings: Settings) -> tuple[list[int], list[int]]:
+    """Ports of the embedded Redis: its data nodes (the node; with Sentinel the primary and its replica, on
+    the first sentinel's port + 1000 and + 1001) and its sentinels (none for one node)."""
+    target = settings.redis_target
+    first = target.hosts[0][1]
+    if target.mode == "node":
+        return [first], []
+    return [first + 1000, first + 1001], [port for _, port in target.hosts]
 
 
 def kafka_data(settings: Settings) -> Path:
@@ -45,7 +57,7 @@ def _redis_data(settings: Settings) -> Path | None:
 
 def start_redis(settings: Settings, log_dir: Path) -> Child:
     """The embedded redis-server of ``settings`` on its own (a restart after it was stopped)."""
-    return embedded.start_redis(settings.redis_port, log_dir, _redis_data(settings))
+    return embedded.start_redis(redis_ports(settings)[0][0], log_dir, _redis_data(settings))
 
 
 class Mesh:
@@ -71,9 +83,15 @@ class Mesh:
             if self.settings.embedded:
                 s = self.settings
                 ports = ",".join(f":{p}" for p in s.broker_ports)
-                say(f"starting {s.broker} on {ports} and redis-server on :{s.redis_port}")
-                self.stack = embedded.start_stack(s.broker, s.broker_ports, s.redis_port, self.log_dir, _ready(s),
+                data, sentinels = redis_ports(s)
+                say(f"starting {s.broker} on {ports} and redis-server on :{data[0]}")
+                self.stack = embedded.start_stack(s.broker, s.broker_ports, data[0], self.log_dir, _ready(s),
                                                   data_dir=kafka_data(s), redis_data=_redis_data(s))
+                if sentinels:
+                    say(f"starting its replica on :{data[1]} and sentinels on {sentinels}")
+                    self._record()
+                    self.stack += redis_sentinel.start_replication(s.redis_target.service, *data, sentinels,
+                                                                   self.log_dir, _redis_data(s))
             else:
                 require_broker(self.settings, self.settings.connect_timeout_s)
             self._record()

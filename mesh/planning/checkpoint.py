@@ -157,6 +157,7 @@ class Workflow:
         payload = json.dumps([{**n.to_json(), "question": self._seal(key, "plan.question", n.question)} for n in plan])
 
         def queue(b: Batch):
+            b.critical()
             b.script(self._start, [key, self.deadlines], [payload, task.hex(), deadline_ms, self._ttl])
             return lambda replies: (None if replies[0][0] == [b"!cancelled"] else
                                     ([f.decode() for f in replies[0][0]], self._state(key, _hash(replies[0][1]))))
@@ -175,6 +176,7 @@ class Workflow:
         sealed = self._seal(key, "result", result.to_json())
 
         def queue(b: Batch):
+            b.critical()
             b.script(self._advance, [key], [step, result.status.value, sealed])
             return lambda replies: (_advanced([o.decode() for o in replies[0][0]]),
                                     self._state(key, _hash(replies[0][1])))
@@ -185,15 +187,17 @@ class Workflow:
 
         With ``remember``, a task not seen yet is recorded as closed, so its submission is refused when it comes.
         """
-        async with redis_errors("closing a task"):
-            st, mine = await self._close(keys=[key, self.deadlines],
-                                         args=[status, by, "1" if remember else "0", self._ttl])
-        return st.decode(), mine == b"1"
+        def queue(b: Batch):
+            b.critical()
+            b.script(self._close, [key, self.deadlines], [status, by, "1" if remember else "0", self._ttl])
+            return lambda replies: (replies[0][0].decode(), replies[0][1] == b"1")
+        return await run(self._redis, queue, "closing a task")
 
     async def finish(self, key: str, status: str, *, forget_deadline: bool = True) -> None:
         """Record the composed result's status and (unless told not to) stop watching the deadline: inside a
         message, with its ledger entry (``mesh.io.pipelined.after``)."""
         def queue(b: Batch) -> None:
+            b.critical()
             b.script(self._finish, [key, self.deadlines], [status, "1" if forget_deadline else "0"])
         await after(self._redis, queue, "finishing a task")
 

@@ -35,8 +35,8 @@ from mesh.observe import metrics
 from mesh.observe.logs import get_logger
 from mesh.runtime import fetch_wait
 from mesh.runtime.processor import Inbound, Processor
-from mesh.runtime.window import Window
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts, Timer, group_id
+from mesh.runtime.window import Window
 from mesh.security.sealing import codec_for
 from mesh.settings import Settings
 from mesh.wire.codec import register_with_faust

@@ -29,7 +29,7 @@ ENV_READER = "mesh/settings.py"
 
 # The wings of mesh/, bottom to top. A wing is a module or a package (with everything under it).
 FLOORS: dict[str, int] = {
-    "mesh.text": 1, "mesh.errors": 1, "mesh.cli_input": 1,         # plain helpers: no mesh imports
+    "mesh.text": 1, "mesh.errors": 1, "mesh.cli_input": 1, "mesh.redis_url": 1,  # plain helpers: no mesh imports
     "mesh.wire": 2, "mesh.retry": 2,                               # what goes on the topics; retry policy
     "mesh.endpoints": 3,                                           # model endpoints (their retry policy)
     "mesh.settings": 4,                                            # every setting, the one env reader

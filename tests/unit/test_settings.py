@@ -56,7 +56,7 @@ def test_broker_port_is_the_first_servers_port():
 @pytest.mark.parametrize("url, port", [("redis://cache:6390/0", 6390), ("redis://cache/0", 6379),
                                        ("redis://:secret@cache:7000/1", 7000)])
 def test_redis_port(url, port):
-    assert Settings(redis_url=url).redis_port == port
+    assert Settings(redis_url=url).redis_target.hosts == (("cache", port),)
 
 
 def test_idempotent_producers_off_on_tansu_and_on_on_kafka():

@@ -1,0 +1,179 @@
+"""State on a Sentinel-managed Redis: a primary, its replica and three sentinels from redis-server, on
+loopback. Clients find the primary through the sentinels and follow a failover; a critical write is
+acknowledged only once the replica holds it, so it survives the primary's death."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+
+import pytest
+import redis
+
+from infra.embedded import start_redis
+from infra.processes import stop_all
+from infra.redis_sentinel import start_replication
+from mesh.errors import ReplicasBehind
+from mesh.io.keys import Keys
+from mesh.io.ledger import Ledger, Produced
+from mesh.io.pipelined import Batch
+from mesh.io.redis_clients import async_redis, connect, sync_redis
+from mesh.settings import Settings
+from tests.integration.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+SERVICE = "sbtest"
+
+
+@pytest.fixture(scope="module")
+def sentinel_set(tmp_path_factory):
+    """(ports of primary and replica, the sentinels' ports, the children): the set, settled."""
+    logs = tmp_path_factory.mktemp("sentinel") / "logs"
+    data, sentinels = [free_port(), free_port()], [free_port() for _ in range(3)]
+    children = [start_redis(data[0], logs)]
+    try:
+        children += start_replication(SERVICE, *data, sentinels, logs)
+    except BaseException:
+        stop_all([c.pid for c in children])
+        raise
+    yield data, sentinels, children
+    stop_all([c.pid for c in children])
+
+
+def _settings(sentinels: list[int], **more) -> Settings:
+    hosts = ",".join(f"127.0.0.1:{p}" for p in sentinels)
+    return Settings(redis_url=f"redis+sentinel://{hosts}/{SERVICE}/0", connect_timeout_s=2.0, **more)
+
+
+def _out(tag: str) -> list[Produced]:
+    return [Produced("steps.done", b"task", tag.encode())]
+
+
+def _cache_write(b: Batch) -> None:
+    b.pipe.set("st2:cache", "x")
+
+
+def test_clients_reach_the_primary_through_the_sentinels(sentinel_set):
+    (primary, replica), sentinels, _ = sentinel_set
+    settings = _settings(sentinels)
+    sync_redis(settings).set("st:sync", "a")
+
+    async def write():
+        client = async_redis(settings)
+        await client.set("st:async", "b")
+        await client.aclose()
+
+    asyncio.run(write())
+    on_primary = redis.Redis(port=primary)
+    assert on_primary.get("st:sync") == b"a" and on_primary.get("st:async") == b"b"
+    assert redis.Redis(port=replica).info("replication")["role"] == "slave"
+
+
+def test_a_critical_write_is_answered_once_the_replica_holds_it(sentinel_set):
+    (primary, replica), sentinels, _ = sentinel_set
+
+    async def record():
+        client = connect(_settings(sentinels, redis_wait_replicas=1))
+        stored = await Ledger(client, Keys("st1:"), 60).record("executor", "t", "k1", _out("one"))
+        await client.aclose()
+        return stored
+
+    assert asyncio.run(record()) == _out("one")
+    # answered after WAIT: the replica already has it, no sleep needed
+    assert redis.Redis(port=replica).get(Keys("st1:").ledger("executor", "t", "k1")) is not None
+
+
+def test_a_critical_write_the_replica_does_not_acknowledge_is_refused_and_others_are_not(sentinel_set):
+    (primary, replica), sentinels, children = sentinel_set
+    replica_pid = next(c.pid for c in children if c.name == "redis-replica")
+
+    async def attempt():
+        client = connect(_settings(sentinels, redis_wait_replicas=1, redis_wait_timeout_ms=300))
+        plain = Batch(client)
+        plain.add(_cache_write)
+        cached, _ = await plain.execute()
+        try:
+            await Ledger(client, Keys("st2:"), 60).record("executor", "t", "k1", _out("one"))
+        except ReplicasBehind as err:
+            refused = err
+        else:
+            refused = None
+        await client.aclose()
+        return cached, refused
+
+    os.kill(replica_pid, signal.SIGSTOP)
+    try:
+        cached, refused = asyncio.run(attempt())
+    finally:
+        os.kill(replica_pid, signal.SIGCONT)
+    assert cached == [None]  # a cache write waits for no replica
+    assert refused is not None and "0 of 1 Redis replicas" in str(refused)
+    assert refused.retriable
+
+
+def test_clients_follow_a_failover_and_acknowledged_writes_survive_it(sentinel_set):
+    (primary, replica), sentinels, children = sentinel_set
+    settings = _settings(sentinels, redis_wait_replicas=1)
+    key = Keys("st3:").ledger("executor", "t", "k1")
+
+    async def scenario():
+        client = connect(settings)
+        await Ledger(client, Keys("st3:"), 60).record("executor", "t", "k1", _out("before"))
+        os.kill(next(c.pid for c in children if c.name == "redis"), signal.SIGKILL)
+        started, deadline = time.monotonic(), time.monotonic() + 30
+        while True:  # the same client, once the sentinels have promoted the replica
+            try:
+                await client.set("st3:after", "1")
+                break
+            except redis.RedisError:
+                assert time.monotonic() < deadline, "the client never reached a promoted primary"
+                await asyncio.sleep(0.2)
+        kept = await client.get(key)
+        await client.aclose()
+        return kept, time.monotonic() - started
+
+    kept, took = asyncio.run(scenario())
+    promoted = redis.Redis(port=replica)
+    assert promoted.info("replication")["role"] == "master"
+    assert promoted.get("st3:after") == b"1"
+    assert [Produced.from_json(d) for d in json.loads(kept)] == _out("before")  # acknowledged before the kill
+    assert took < 30
+
+
+def test_a_whole_mesh_runs_on_sentinel_and_answers_through_a_failover(tmp_path):
+    """`up` with a redis+sentinel URL starts the primary, its replica and three sentinels; every agent and
+    the client follow the primary when it is killed, and the questions asked around it are answered."""
+    from mesh.ops.stack import Mesh, redis_ports
+    from mesh.ops.stack import start_redis as start_redis_of
+    from schemas.models import Principal, TaskStatus
+    from tests.integration.conftest import make_settings
+    from tests.integration.test_answer_end_to_end import ingest
+
+    hosts = ",".join(f"127.0.0.1:{free_port()}" for _ in range(3))
+    mesh = Mesh(make_settings(tmp_path, redis_url=f"redis+sentinel://{hosts}/switchboard/0", redis_wait_replicas=1))
+    mesh.start()
+    try:
+        settings, principal = mesh.settings, Principal(tenant_id="acme", user_id="u1")
+        client = ingest(settings, "acme")
+        before = client.ask("How long are audit logs retained?", principal)
+        primary = next(c for c in mesh.stack if c.name == "redis")
+        os.kill(primary.pid, signal.SIGKILL)
+        replica = redis.Redis(port=redis_ports(settings)[0][1])
+        deadline = time.monotonic() + 30
+        while replica.info("replication")["role"] != "master":
+            assert time.monotonic() < deadline, "the sentinels never promoted the replica"
+            time.sleep(0.2)
+        # the old primary comes back and the sentinels make it the new primary's replica: until then no
+        # critical write is acknowledged (SWITCHBOARD_REDIS_WAIT_REPLICAS=1 and no replica), and none is lost
+        mesh.stack.append(start_redis_of(settings, mesh.log_dir))
+        after = client.ask("What happens when a circuit breaker opens?", principal, timeout_s=90)
+        rejoined = redis.Redis(port=redis_ports(settings)[0][0]).info("replication")["role"]
+    finally:
+        mesh.stop()
+    assert before.status is TaskStatus.answered and "400 days" in before.answer
+    assert after.status is TaskStatus.answered and "fail fast" in after.answer
+    assert rejoined == "slave"
