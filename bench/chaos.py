@@ -2,6 +2,7 @@
 
     python -m bench.chaos [--tasks 1000] [--replicas 2] [--scenarios kill,endpoint,redis,malformed,index] [--json]
     python -m bench.chaos --broker kafka --scenarios broker,controller [--replicas 1]
+    python -m bench.chaos --scenarios primary --model-delay 1 --rate 20
 
 Starts the embedded stack (Redis with its append-only file on), every agent ``--replicas``
 times, and a test model endpoint over HTTP, ingests the sample corpus, then for each scenario
@@ -17,10 +18,14 @@ submits a load of tasks while a fault is injected:
 - ``index``: both index agents stopped for a while, then started again;
 - ``broker`` (Apache Kafka, three nodes): SIGKILL of the node leading the most partitions of the
   mesh's topics, restarted on its storage after a few seconds;
-- ``controller`` (the same): SIGKILL of the active KRaft controller, restarted the same way.
+- ``controller`` (the same): SIGKILL of the active KRaft controller, restarted the same way;
+- ``primary`` (Redis under Sentinel): SIGKILL of the Redis primary; the sentinels promote its
+  replica, and the killed node comes back a few seconds later as the new primary's replica.
 
 ``broker`` and ``controller`` run the mesh on a three-node Kafka cluster (``--broker kafka``), its
-topics replicated three times with min.insync.replicas=2 (``bench.broker_faults``).
+topics replicated three times with min.insync.replicas=2 (``bench.broker_faults``). With
+``primary`` the mesh's state is on the embedded Sentinel set (a primary, a replica, three
+sentinels), critical writes waiting for the replica (``bench.redis_faults``).
 
 Each fault starts after a warm-up (a baseline rate) and ends when the dependency is whole again:
 killed replicas all restarted and ready, the endpoint healthy, Redis answering, the index agents
@@ -39,7 +44,9 @@ topic with their reason, the seconds from the end of the fault until completions
 80% of their rate before it, and the longest wait for a completion during the fault (``stall_s``).
 A cluster fault adds the node it killed, the seconds until that node was fenced and its partitions
 led by the others (``failover_s``), and from its restart until its replicas were in sync again
-(``rejoin_s``).
+(``rejoin_s``); a Redis primary struck adds the same for its node (``redis_node``). ``overspend_tokens``:
+tokens the endpoint billed (each answered Idempotency-Key once) beyond what the mesh charged the
+tenant's budget, which a lost reservation or settlement would show.
 """
 
 from __future__ import annotations
@@ -54,7 +61,7 @@ import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from bench import broker_faults
+from bench import broker_faults, redis_faults
 from bench.common import machine, machine_line, main_of, table
 from mesh.client import Client, parse_documents
 from mesh.endpoints import Endpoint
@@ -70,7 +77,7 @@ from schemas.models import Principal, TaskCompleted, TaskStatus, TokenUsage, Usa
 from tests.integration.conftest import free_port
 from tests.integration.model_server import ModelServer
 
-SCENARIOS = ("kill", "endpoint", "redis", "malformed", "index", "broker", "controller")
+SCENARIOS = ("kill", "endpoint", "redis", "malformed", "index", "broker", "controller", "primary")
 #: the scenarios that strike a node of a three-node Kafka cluster
 CLUSTER_SCENARIOS = ("broker", "controller")
 QUESTIONS = ["How long are audit logs retained?", "What happens when a circuit breaker opens?",
@@ -129,16 +136,19 @@ class Chaos:
     """``broker``: kafka or tansu (None: as the settings resolve it); ``kafka_nodes``: 3 for the cluster
     scenarios, the mesh's topics then replicated three times."""
 
-    def __init__(self, replicas: int, run_dir: Path, broker: str | None = None, kafka_nodes: int = 1) -> None:
+    def __init__(self, replicas: int, run_dir: Path, broker: str | None = None, kafka_nodes: int = 1,
+                 sentinel: bool = False, model_delay_s: float = 0.0) -> None:
         self.llm = ModelServer(idempotent=True).start()  # a gateway honouring Idempotency-Key
         endpoint = Endpoint(name="chaos", base_url=self.llm.base_url, model="chaos-model", capabilities=("answer",),
-                            timeout_s=1.0, concurrency=32)
+                            timeout_s=1.0 + model_delay_s, concurrency=32)
         run = uuid.uuid4().hex[:6]
         cluster = {"broker": broker} if broker else {}
         if kafka_nodes > 1:
             cluster.update(broker="kafka", kafka_nodes=kafka_nodes, replication_factor=min(3, kafka_nodes))
+        state = dict(redis_url=redis_faults.sentinel_url([free_port() for _ in range(3)]), redis_wait_replicas=1) \
+            if sentinel else dict(redis_url=f"redis://127.0.0.1:{free_port()}/0")
         self.settings = Settings(bootstrap_servers=",".join(f"127.0.0.1:{free_port()}" for _ in range(kafka_nodes)),
-                                 redis_url=f"redis://127.0.0.1:{free_port()}/0", run_dir=run_dir,
+                                 **state, run_dir=run_dir,
                                  topic_prefix=f"chaos{run}.", key_prefix=f"chaos{run}:", partitions=4,
                                  redis_appendonly=True, endpoints=(endpoint,), breaker_failures=5,
                                  breaker_reset_s=3.0, index_timeout_ms=1500, task_deadline_s=600,
@@ -213,6 +223,9 @@ class Chaos:
     def controller(self, running: threading.Event, rng: random.Random) -> None:
         self._bounce(broker_faults.active_controller(self.settings))
 
+    def primary(self, running: threading.Event, rng: random.Random) -> None:
+        self.struck = redis_faults.kill_primary(self.mesh)
+
     def _bounce(self, node_id: int) -> None:
         """A Kafka node SIGKILLed, down until fenced and ``node_down_s`` more, restarted; the fault lasts until its
         replicas are in sync again."""
@@ -239,7 +252,7 @@ class Chaos:
         results = Results(self.settings)
         results.start()
         client = Client(self.settings)
-        calls_before = len(self.llm.calls)
+        calls_before, charged_before = len(self.llm.calls), redis_faults.charged_tokens(self.settings, "acme")
         running = _Phase()
         fault_window: list[float] = []
 
@@ -286,10 +299,13 @@ class Chaos:
         calls = self.llm.calls[calls_before:]
         answered = Counter(c.idempotency_key for c in calls
                            if c.behaviour in ("ok", "slow") and c.status == 200 and c.idempotency_key)
+        billed = _billed(calls)
+        charged = redis_faults.charged_tokens(self.settings, "acme") - charged_before
         return {"scenario": name, "submitted": len(submitted), "completed": len(firsts),
                 "lost": len(submitted) - len(firsts), "duplicate_results": dup_results, "replayed_records": replays,
                 "duplicate_model_calls": sum(n - 1 for n in answered.values() if n > 1),
                 "model_calls": len(calls), "endpoint_replays": sum(c.behaviour == "replayed" for c in calls),
+                "billed_tokens": billed, "charged_tokens": charged, "overspend_tokens": max(0, billed - charged),
                 "degraded": len(degraded),
                 "degraded_without_fault": len(degraded_outside), "malformed": len(bad), "dead_lettered": dead,
                 "recover_s": _recovery(sorted(f[3] for f in firsts), fault_start, fault_end),
@@ -326,6 +342,15 @@ class _Phase(threading.Event):
 
     def wait_done(self) -> None:
         self._done.wait()
+
+
+def _billed(calls: list) -> int:
+    """Tokens the endpoint billed: each answered call once (a gateway bills a replayed Idempotency-Key once)."""
+    first: dict[str, int] = {}
+    for c in calls:
+        if c.status == 200 and c.behaviour in ("ok", "slow") and c.idempotency_key and c.prompt_tokens is not None:
+            first.setdefault(c.idempotency_key, c.prompt_tokens + (c.completion_tokens or 0))
+    return sum(first.values())
 
 
 def _recovery(times: list[float], fault_start: float, fault_end: float) -> float | None:
@@ -370,23 +395,28 @@ def run(args) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         run_dir = Path(args.keep) if args.keep else Path(tmp)
-        chaos = Chaos(args.replicas, run_dir, broker=args.broker, kafka_nodes=nodes)
+        chaos = Chaos(args.replicas, run_dir, broker=args.broker, kafka_nodes=nodes, sentinel="primary" in wanted,
+                      model_delay_s=args.model_delay)
         try:
             chaos.start()
             rows = [chaos.scenario(name, args.tasks if name == "kill" else args.tasks_per_fault, args.malformed,
-                                   args.rate, seed=i) for i, name in enumerate(wanted)]
+                                   args.rate, seed=i, model_delay_s=args.model_delay) for i, name in enumerate(wanted)]
         finally:
             chaos.stop()
     return {"machine": machine(), "replicas": args.replicas, "rate_per_s": args.rate, "broker": chaos.settings.broker,
+            "redis": chaos.settings.redis_target.mode, "redis_wait_replicas": chaos.settings.redis_wait_replicas,
+            "model_delay_s": args.model_delay,
             "kafka_nodes": len(chaos.settings.broker_ports), "scenarios": rows}
 
 
 def render(report: dict) -> str:
     cols = ["scenario", "submitted", "completed", "lost", "duplicate_results", "duplicate_model_calls",
-            "endpoint_replays", "degraded",
+            "endpoint_replays", "overspend_tokens", "degraded",
             "degraded_without_fault", "malformed", "dead_lettered", "recover_s", "seconds"]
     if any("kafka_node" in row for row in report["scenarios"]):  # a node struck: which, and its failover
         cols += ["kafka_node", "failover_s", "rejoin_s", "stall_s"]
+    if any("redis_node" in row for row in report["scenarios"]):  # the Redis primary struck
+        cols += ["redis_node", "failover_s", "rejoin_s", "stall_s"]
     broker, nodes = report.get("broker"), report.get("kafka_nodes", 1)
     if broker == "kafka":
         broker = f"kafka ({nodes} node{'s' if nodes != 1 else ''})"
@@ -405,6 +435,8 @@ def _arguments(p) -> None:
     p.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (agent logs), instead of a temporary one")
     p.add_argument("--scenarios", default=",".join(s for s in SCENARIOS if s not in CLUSTER_SCENARIOS),
                    help=f"comma-separated, of {', '.join(SCENARIOS)} (the last two need --broker kafka)")
+    p.add_argument("--model-delay", type=float, default=0.0, metavar="S",
+                   help="every model call takes S seconds, so executors hold full windows when a fault strikes")
     p.add_argument("--broker", choices=("kafka", "tansu"), help="the broker the mesh runs on (default: as the "
                    "settings resolve it); broker and controller run on three Kafka nodes")
 

@@ -3,9 +3,12 @@
     python -m bench.mesh [--replicas 1,2,4] [--rate 20] [--seconds 15] [--burst 300] [--json]
     python -m bench.mesh --model-delay 1 [--replicas 1,2] [--burst 32,256] [--endpoint-concurrency 512]
     python -m bench.mesh --broker kafka,tansu ...
+    python -m bench.mesh --redis-wait 0,1 --replicas 1 ...
 
-For each broker (``--broker``: Apache Kafka, tansu, or both side by side in one run) and each
-replica count it starts the embedded stack and every agent that many times, with the built-in
+For each broker (``--broker``: Apache Kafka, tansu, or both side by side in one run), each Redis
+(``--redis-wait``: a list of replica counts, each a run on the embedded Sentinel set, a primary
+and a replica, with critical writes waiting for that many replicas; a run is labelled
+``<broker>+wait<N>``) and each replica count it starts the embedded stack and every agent that many times, with the built-in
 (extractive) model, ingests the sample corpus, warms up, then measures:
 
 - steady: ``--rate`` tasks per second for ``--seconds`` (open loop): throughput and end-to-end
@@ -49,6 +52,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.common import machine, machine_line, main_of, percentile_ms, table
+from bench.redis_faults import sentinel_url
 from bench.workers import cpu_rss, handling, since
 from mesh.client import Client, parse_documents
 from mesh.endpoints import Endpoint
@@ -205,18 +209,21 @@ def _slow_burst(size: int, client: Client, results: Results, settings: Settings,
             "stages": stages, "workers": workers}
 
 
-def _replicas(n: int, args, run_dir: Path, llm, broker: str) -> dict:
+def _replicas(n: int, args, run_dir: Path, llm, broker: str, wait: int | None = None) -> dict:
     run = os.urandom(3).hex()
-    extra = {}
+    extra = {"redis_url": f"redis://127.0.0.1:{free_port()}/0"}
+    if wait is not None:  # the embedded Sentinel set; the run is labelled by its wait
+        extra = {"redis_url": sentinel_url([free_port() for _ in range(3)]), "redis_wait_replicas": wait}
     if llm is not None:
         extra["endpoints"] = (Endpoint(name="slow", base_url=llm.base_url, model="slow-model", capabilities=("answer",),
                                        timeout_s=args.model_delay + 30, concurrency=args.endpoint_concurrency),)
         if args.executor_window:
             extra["windows"] = {"executor": args.executor_window}
-    settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", redis_url=f"redis://127.0.0.1:{free_port()}/0",
+    settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}",
                         run_dir=run_dir / run, topic_prefix=f"bm{run}.", key_prefix=f"bm{run}:", log_level="warning",
                         partitions=max(4, n), broker=broker, **extra)
     waits = {k: getattr(settings, k) for k in FETCH_WAITS}
+    broker = broker if wait is None else f"{broker}+wait{wait}"
     mesh = Mesh(settings)
     mesh.start(timeout_s=300)
     try:
@@ -288,7 +295,8 @@ def run(args) -> dict:
         llm._httpd.socket.listen(1024)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-mesh-") as tmp:
-            rows = [_replicas(n, args, Path(tmp), llm, broker) for broker in _brokers(args) for n in counts]
+            rows = [_replicas(n, args, Path(tmp), llm, broker, wait)
+                    for broker in _brokers(args) for wait in _redis_waits(args) for n in counts]
     finally:
         if llm is not None:
             llm.stop()
@@ -315,6 +323,11 @@ def run(args) -> dict:
 
 def _brokers(args) -> list[str]:
     return [b.strip() for b in args.broker.split(",") if b.strip()] if args.broker else [Settings().broker]
+
+
+def _redis_waits(args) -> list[int | None]:
+    """None: one Redis node; else each replica count a Sentinel-set run waits for."""
+    return [int(w) for w in args.redis_wait.split(",")] if args.redis_wait else [None]
 
 
 def _first_of(rows: list[dict], broker: str) -> dict:
@@ -432,6 +445,9 @@ def render(report: dict) -> str:
 def _arguments(p) -> None:
     p.add_argument("--broker", default=None, help="kafka, tansu, or both comma-separated (side by side in one "
                    "run); default: the one the settings choose")
+    p.add_argument("--redis-wait", default=None, metavar="N,...", help="run on the embedded Sentinel set (a "
+                   "primary and a replica) once per count, critical writes waiting for that many replicas (0,1: "
+                   "without and with the wait, side by side); default: one Redis node")
     p.add_argument("--replicas", default="1,2,4", help="replica counts of every agent, comma-separated")
     p.add_argument("--rate", type=float, default=20.0, help="steady load, tasks per second (default 20)")
     p.add_argument("--seconds", type=float, default=15.0, help="steady load duration (default 15)")

@@ -2,8 +2,8 @@
 
 `python -m bench.chaos` is the full run (1,000 tasks under kills, 10,000 malformed messages);
 this is the same code on a smaller load, so CI proves the guarantees on every change: replicas
-SIGKILLed and restarted, Redis restarted, malformed messages mixed in; on Apache Kafka, a node of
-a three-node cluster SIGKILLed and restarted.
+SIGKILLed and restarted, Redis restarted, its primary under Sentinel SIGKILLed, malformed messages
+mixed in; on Apache Kafka, a node of a three-node cluster SIGKILLed and restarted.
 """
 
 from __future__ import annotations
@@ -74,6 +74,24 @@ def test_a_killed_kafka_broker_loses_no_task_and_repeats_nothing(tmp_path):
     assert row["lost"] == 0, f"lost tasks: {row['lost_task_ids']}"
     assert row["duplicate_results"] == 0
     assert row["duplicate_model_calls"] == 0
+
+
+def test_a_killed_redis_primary_loses_no_task_repeats_nothing_and_overspends_nothing(tmp_path):
+    """The mesh's state on Sentinel (a primary, its replica), critical writes waiting for the replica: SIGKILL
+    of the primary while 40 tasks against a 0.5 s model arrive; the replica is promoted and the killed node
+    comes back as its replica."""
+    c = chaos.Chaos(replicas=1, run_dir=tmp_path, sentinel=True, model_delay_s=0.5)
+    try:
+        c.start()
+        row = c.scenario("primary", 40, malformed=0, rate=4.0, seed=12, model_delay_s=0.5)
+    finally:
+        c.stop()
+    assert row["failover_s"] > 0 and row["rejoin_s"] >= 0  # a primary was killed, and replaced
+    assert row["submitted"] == 40
+    assert row["lost"] == 0, f"lost tasks: {row['lost_task_ids']}"
+    assert row["duplicate_results"] == 0
+    assert row["duplicate_model_calls"] == 0
+    assert row["billed_tokens"] > 0 and row["overspend_tokens"] == 0
 
 
 def test_both_replicas_of_every_agent_receive_work(mesh):

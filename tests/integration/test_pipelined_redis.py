@@ -104,3 +104,45 @@ def test_a_script_redis_forgot_is_loaded_and_run_again(redis_url):
         return first, again
 
     assert asyncio.run(scenario()) == (2, 4)
+
+
+def _critical_incr(script):
+    def queue(b: Batch):
+        b.critical()
+        b.script(script, ["pl:crit"], [1])
+        return lambda replies: replies[0]
+    return queue
+
+
+def test_a_critical_batch_waits_for_replicas_only_when_asked_and_fails_short_of_them(redis_url):
+    """One node has no replica: asked to wait for one, a critical batch fails as ReplicasBehind (retriable)
+    after the timeout; not asked, it sends no WAIT; a batch nobody marked critical never waits."""
+    from mesh.errors import ReplicasBehind
+    from mesh.io.redis_clients import connect
+    from mesh.settings import Settings
+
+    def waits_sent(client_url: str) -> int:
+        import redis
+        stats = redis.Redis.from_url(client_url).info("commandstats")
+        return stats.get("cmdstat_wait", {}).get("calls", 0)
+
+    async def scenario():
+        lone = connect(Settings(redis_url=redis_url))
+        waiting = connect(Settings(redis_url=redis_url, redis_wait_replicas=1, redis_wait_timeout_ms=50))
+        script = lone.register_script(_INCR)
+        before = waits_sent(redis_url)
+        plain = await run(lone, _critical_incr(script), "a critical write, no wait asked")
+        after_plain = waits_sent(redis_url)
+        uncritical = await run(waiting, _get("pl:crit"), "a read nobody marked critical")
+        await waiting.script_flush()  # the script is loaded and run again after the pipeline, then waited for
+        with pytest.raises(ReplicasBehind, match="0 of 1 Redis replicas") as refused:
+            await run(waiting, _critical_incr(waiting.register_script(_INCR)), "a critical write")
+        after_refused = waits_sent(redis_url)
+        await lone.aclose()
+        await waiting.aclose()
+        return plain, before, after_plain, uncritical, refused.value, after_refused
+
+    plain, before, after_plain, uncritical, refused, after_refused = asyncio.run(scenario())
+    assert plain == 1 and after_plain == before  # no WAIT when SWITCHBOARD_REDIS_WAIT_REPLICAS=0
+    assert uncritical == b"1"
+    assert refused.retriable and after_refused == before + 2  # the pipeline's WAIT and the rerun's
