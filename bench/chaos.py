@@ -422,7 +422,13 @@ def render(report: dict) -> str:
         broker = f"kafka ({nodes} node{'s' if nodes != 1 else ''})"
     broker = f"{broker}, " if broker else ""
     replicas = f"{report['replicas']} replica{'s' if report['replicas'] != 1 else ''}"
-    return (f"chaos: {broker}{replicas} of every agent, {report['rate_per_s']} tasks/s offered; "
+    if report.get("redis") == "sentinel":
+        broker += f"Redis under Sentinel (critical writes wait for {report['redis_wait_replicas']} replica), "
+    if report.get("model_delay_s"):
+        replicas += f" of every agent, a {report['model_delay_s']:g} s model"
+    else:
+        replicas += " of every agent"
+    return (f"chaos: {broker}{replicas}, {report['rate_per_s']} tasks/s offered; "
             f"{machine_line(report['machine'])}\n" + table(report["scenarios"], cols))
 
 
