@@ -25,43 +25,50 @@ _FAILOVER_TIMEOUT_MS = 5000
 
 
 def start_replication(service: str, primary: int, replica: int, sentinels: list[int], log_dir: Path,
-                      data_dir: Path | None = None, timeout_s: float = 30.0) -> list[Child]:
+                      data_dir: Path | None = None, timeout_s: float = 30.0, *, password: str | None = None,
+                      sentinel_password: str | None = None) -> list[Child]:
     """The replica of the primary on ``primary`` and a sentinel on each of ``sentinels``; all answer, the
-    replica in sync and every sentinel watching the primary with its replica, when this returns."""
+    replica in sync and every sentinel watching the primary with its replica, when this returns.
+    ``password``: the data nodes' (the primary's ``requirepass``), which the replica and the sentinels
+    give; ``sentinel_password``: the sentinels' own."""
+    auth = ["--requirepass", password, "--masterauth", password] if password else []
     children = [start_redis(replica, log_dir, data_dir / "replica" if data_dir else None, name="redis-replica",
-                            extra=["--replicaof", HOST, str(primary)])]
+                            extra=["--replicaof", HOST, str(primary), *auth])]
     conf_dir = log_dir.parent / "sentinel"
     conf_dir.mkdir(parents=True, exist_ok=True)
     for i, port in enumerate(sentinels, 1):
         conf = conf_dir / f"sentinel-{port}.conf"
-        conf.write_text(_sentinel_conf(service, primary, port))
+        conf.write_text(_sentinel_conf(service, primary, port, password, sentinel_password))
         children.append(spawn(f"sentinel-{i}", [redis_binary(), str(conf), "--sentinel"], log_dir))
     try:
-        wait_replicating(service, primary, replica, sentinels, timeout_s)
+        wait_replicating(service, primary, replica, sentinels, timeout_s, password, sentinel_password)
     except BaseException:
         stop_all([c.pid for c in children])
         raise
     return children
 
 
-def wait_replicating(service: str, primary: int, replica: int, sentinels: list[int], timeout_s: float) -> None:
+def wait_replicating(service: str, primary: int, replica: int, sentinels: list[int], timeout_s: float,
+                     password: str | None = None, sentinel_password: str | None = None) -> None:
     """Until the replica's link to the primary is up and each sentinel knows the primary, its replica and the
     other sentinels (a failover needs their quorum)."""
     deadline = time.monotonic() + timeout_s
-    while not _replicating(service, primary, replica, sentinels):
+    while not _replicating(service, primary, replica, sentinels, password, sentinel_password):
         if time.monotonic() > deadline:
             raise StackError(f"the Redis replica on :{replica} and the sentinels on {sentinels} did not settle "
                              f"around the primary on :{primary} within {timeout_s:.0f}s: see their logs")
         time.sleep(0.2)
 
 
-def _replicating(service: str, primary: int, replica: int, sentinels: list[int]) -> bool:
+def _replicating(service: str, primary: int, replica: int, sentinels: list[int], password: str | None,
+                 sentinel_password: str | None) -> bool:
     try:
-        link = redis.Redis(host=HOST, port=replica, socket_timeout=1).info("replication")
+        link = redis.Redis(host=HOST, port=replica, password=password, socket_timeout=1).info("replication")
         if link.get("master_link_status") != "up":
             return False
         for port in sentinels:
-            watcher = redis.Redis(host=HOST, port=port, socket_timeout=1, decode_responses=True)
+            watcher = redis.Redis(host=HOST, port=port, password=sentinel_password, socket_timeout=1,
+                                  decode_responses=True)
             if watcher.sentinel_get_master_addr_by_name(service) != (HOST, primary) \
                     or not watcher.sentinel_slaves(service) or len(watcher.sentinel_sentinels(service)) < 2:
                 return False  # a sentinel learns the replica and its peers from the primary: seconds
@@ -70,10 +77,14 @@ def _replicating(service: str, primary: int, replica: int, sentinels: list[int])
     return True
 
 
-def _sentinel_conf(service: str, primary: int, port: int) -> str:
+def _sentinel_conf(service: str, primary: int, port: int, password: str | None,
+                   sentinel_password: str | None) -> str:
+    auth = [f"sentinel auth-pass {service} {password}"] if password else []
+    own = [f"requirepass {sentinel_password}", f"sentinel sentinel-pass {sentinel_password}"] \
+        if sentinel_password else []
     return "\n".join([
         f"port {port}", f"bind {HOST}", "protected-mode no", "daemonize no",
-        f"sentinel monitor {service} {HOST} {primary} 2",
+        f"sentinel monitor {service} {HOST} {primary} 2", *auth, *own,
         f"sentinel down-after-milliseconds {service} {DOWN_AFTER_MS}",
         f"sentinel failover-timeout {service} {_FAILOVER_TIMEOUT_MS}",
         f"sentinel parallel-syncs {service} 1", ""])

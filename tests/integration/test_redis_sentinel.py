@@ -177,3 +177,23 @@ def test_a_whole_mesh_runs_on_sentinel_and_answers_through_a_failover(tmp_path):
     assert before.status is TaskStatus.answered and "400 days" in before.answer
     assert after.status is TaskStatus.answered and "fail fast" in after.answer
     assert rejoined == "slave"
+
+
+def test_passwords_for_the_data_nodes_and_for_the_sentinels_themselves(tmp_path):
+    """The URL's password reaches the primary; SWITCHBOARD_REDIS_SENTINEL_PASSWORD the sentinels. Without
+    the sentinels' password no client finds the primary."""
+    data, sentinels = [free_port(), free_port()], [free_port() for _ in range(3)]
+    children = [start_redis(data[0], tmp_path, extra=["--requirepass", "data-pw", "--masterauth", "data-pw"])]
+    try:
+        children += start_replication(SERVICE, *data, sentinels, tmp_path, password="data-pw",
+                                      sentinel_password="sentinel-pw")
+        hosts = ",".join(f"127.0.0.1:{p}" for p in sentinels)
+        url = f"redis+sentinel://:data-pw@{hosts}/{SERVICE}/0"
+        good = Settings(redis_url=url, redis_sentinel_password="sentinel-pw", connect_timeout_s=2.0)
+        sync_redis(good, socket_timeout=2).set("pw:k", "v")
+        stored = redis.Redis(port=data[0], password="data-pw").get("pw:k")
+        with pytest.raises(redis.RedisError):
+            sync_redis(Settings(redis_url=url, connect_timeout_s=2.0), socket_timeout=2).get("pw:k")
+    finally:
+        stop_all([c.pid for c in children])
+    assert stored == b"v"
