@@ -5,17 +5,22 @@ says that one is there; agents of a cluster (``SWITCHBOARD_EMBEDDED=false``) nev
 themselves, so every replica reads the same key. ``rewrap --new-file F`` rotates the KEK: every
 tenant's data key is unwrapped with the current KEK and stored wrapped with the new one, so no
 payload is re-encrypted; point ``SWITCHBOARD_KEK_FILE`` at F afterwards and restart the agents.
+``export --tenant T`` gives a tenant's data key (base64), made now if the tenant has none yet, to a
+client of another language that seals and opens that tenant's fields itself.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import sys
 from pathlib import Path
 
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.security.crypto import LocalKeyFile
+from mesh.security.sealing import sealer_for
 from mesh.settings import Settings
 
 __all__ = ["register", "rewrap"]
@@ -76,6 +81,27 @@ def _rewrap(args, settings: Settings) -> int:
     return 0
 
 
+def _export(args, settings: Settings) -> int:
+    try:
+        LocalKeyFile(settings.kek_path, create=False)  # never made here: a new KEK would orphan every data key
+    except (OSError, ValueError) as err:
+        print(err, file=sys.stderr)
+        return 1
+    r = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
+    created = not r.hexists(_deks_key(settings), args.tenant)
+    key = base64.b64encode(sealer_for(settings).keyring.dek(args.tenant)).decode()
+    if args.output:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+    shown = {"tenant": args.tenant, "created": created, **({"file": args.output} if args.output else {"data_key": key})}
+    print(json.dumps(shown) if args.json else (f"wrote {args.tenant}'s data key to {args.output}" if args.output
+                                                else key))
+    print(f"{args.tenant}'s data key opens every sealed field of that tenant: hand it over as a secret",
+          file=sys.stderr)
+    return 0
+
+
 def register(sub) -> None:
     """Add `switchboard keys` to the CLI (entry point switchboard.commands)."""
     keys = sub.add_parser("keys", help="the key-encryption key that protects payloads at rest")
@@ -85,6 +111,9 @@ def register(sub) -> None:
     show = cmds.add_parser("show", help="the key's id and the tenants that have data keys")
     turn = cmds.add_parser("rewrap", help="rotate the KEK: re-wrap every data key under the key in --new-file")
     turn.add_argument("--new-file", required=True, help="the new key file (make it with `keys create --file`)")
-    for p, fn in ((make, _create), (show, _show), (turn, _rewrap)):
+    out = cmds.add_parser("export", help="a tenant's data key (base64), for a client that seals its fields itself")
+    out.add_argument("--tenant", required=True, help="whose key (made now if the tenant has none yet)")
+    out.add_argument("--output", metavar="FILE", help="write it to FILE (mode 0600) instead of standard output")
+    for p, fn in ((make, _create), (show, _show), (turn, _rewrap), (out, _export)):
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.set_defaults(fn=fn)

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -52,9 +53,33 @@ def client_env(settings, principal: Principal) -> dict[str, str]:
     env = {**os.environ, "SB_BOOTSTRAP": settings.bootstrap_servers, "SB_TOPIC_PREFIX": settings.topic_prefix,
            "SB_SCHEMAS": str(ROOT / "schemas"), "SB_TENANT": principal.tenant_id, "SB_USER": principal.user_id,
            "SB_TOKEN": issue(SECRET, principal, now_s=time.time(), ttl_s=300), "SB_TIMEOUT_S": "60"}
-    if settings.encrypt_at_rest:
-        env["SB_TENANT_KEY"] = base64.b64encode(sealer_for(settings).keyring.dek(principal.tenant_id)).decode()
+    if settings.encrypt_at_rest:  # as an operator hands it over
+        exported = subprocess.run([sys.executable, "-m", "mesh.cli.main", "keys", "export", "--tenant",
+                                   principal.tenant_id], env={**os.environ, **settings.to_env()},
+                                  capture_output=True, text=True, timeout=60, check=True)
+        env["SB_TENANT_KEY"] = exported.stdout.strip()
     return env
+
+
+def test_an_exported_data_key_opens_what_the_mesh_sealed_and_stays_the_same(settings, tenant, tmp_path):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    env = {**os.environ, **settings.to_env()}
+
+    def export(*more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mesh.cli.main", "keys", "export", "--tenant", tenant, *more],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    first, again = json.loads(export("--json").stdout), json.loads(export("--json").stdout)
+    to_file = export("--output", str(tmp_path / "k"))
+    assert first["created"] and not again["created"] and first["data_key"] == again["data_key"]
+    assert (tmp_path / "k").read_text().strip() == first["data_key"]
+    assert (tmp_path / "k").stat().st_mode & 0o777 == 0o600 and "secret" in to_file.stderr
+    sealed = sealer_for(settings).seal(tenant, "question", "Is it kept?")
+    blob = base64.b64decode(sealed.removeprefix("sb1:"))
+    opened = AESGCM(base64.b64decode(first["data_key"])).decrypt(blob[:12], blob[12:],
+                                                                 f"{tenant}/question".encode())
+    assert opened == b"Is it kept?"
 
 
 #: clients whose Kafka library the embedded tansu does not serve: kafka-clients 4.4's produce request is never
