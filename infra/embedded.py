@@ -106,7 +106,8 @@ def start_redis(port: int, log_dir: Path, data_dir: Path | None = None, *, name:
     """redis-server on loopback ``port``; with a ``data_dir`` it keeps an append-only file there
     (fsync every second), so a restart finds the state it had; without one, nothing is kept.
     ``extra``: more of redis-server's options (``--replicaof`` for a replica)."""
-    persist = ["--appendonly", "no"]
+    # a replica's full sync lands in --dir: the log folder, never the working directory
+    persist = ["--appendonly", "no", "--dir", str(log_dir.resolve())]
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         persist = ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data_dir.resolve())]
