@@ -197,3 +197,54 @@ def test_passwords_for_the_data_nodes_and_for_the_sentinels_themselves(tmp_path)
     finally:
         stop_all([c.pid for c in children])
     assert stored == b"v"
+
+
+def test_sentinels_and_data_nodes_over_mutual_tls(tmp_path):
+    """rediss+sentinel://: the client asks the sentinels over TLS (with its certificate) and reaches the
+    primary they name over TLS too; both demand client certificates."""
+    from infra.embedded import redis_binary
+    from infra.processes import spawn
+    from tests.pki import make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    tls = ["--tls-cert-file", str(pki.server_cert), "--tls-key-file", str(pki.server_key),
+           "--tls-ca-cert-file", str(pki.ca), "--tls-auth-clients", "yes", "--tls-replication", "yes"]
+    data, sentinels = [free_port(), free_port()], [free_port() for _ in range(3)]
+    node = [redis_binary(), "--port", "0", "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path), *tls]
+    children = [spawn("redis", [*node, "--tls-port", str(data[0])], tmp_path),
+                spawn("redis-replica", [*node, "--tls-port", str(data[1]), "--replicaof", "127.0.0.1",
+                                        str(data[0])], tmp_path)]
+    try:
+        for port in sentinels:
+            conf = tmp_path / f"sentinel-{port}.conf"
+            conf.write_text("\n".join([
+                "port 0", f"tls-port {port}", "bind 127.0.0.1", f"sentinel monitor {SERVICE} 127.0.0.1 {data[0]} 2",
+                f"sentinel down-after-milliseconds {SERVICE} 1000",
+                *(f"{tls[i][2:]} {tls[i + 1]}" for i in range(0, len(tls), 2)), ""]))
+            children.append(spawn(f"sentinel-{port}", [redis_binary(), str(conf), "--sentinel"], tmp_path))
+        hosts = ",".join(f"127.0.0.1:{p}" for p in sentinels)
+        settings = Settings(redis_url=f"rediss+sentinel://{hosts}/{SERVICE}/0", connect_timeout_s=2.0,
+                            redis_ssl_ca_certs=pki.ca, redis_ssl_certfile=pki.client_cert,
+                            redis_ssl_keyfile=pki.client_key)
+        client, deadline = sync_redis(settings, socket_timeout=2), time.monotonic() + 30
+        while True:  # until the sentinels answer with the primary
+            try:
+                client.set("tls:k", "v")
+                break
+            except redis.RedisError:
+                assert time.monotonic() < deadline, "no primary found through the TLS sentinels"
+                time.sleep(0.3)
+        direct = redis.Redis(port=data[0], ssl=True, ssl_ca_certs=str(pki.ca), ssl_certfile=str(pki.client_cert),
+                             ssl_keyfile=str(pki.client_key))
+        stored, plain_refused = direct.get("tls:k"), _refuses_plain(sentinels[0])
+    finally:
+        stop_all([c.pid for c in children])
+    assert stored == b"v" and plain_refused
+
+
+def _refuses_plain(port: int) -> bool:
+    try:
+        redis.Redis(port=port, socket_timeout=2).ping()
+    except redis.RedisError:
+        return True
+    return False
