@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.endpoints import BUILTIN, Endpoint
-from mesh.errors import SemanticError, TransientError
+from mesh.errors import ReplicasBehind, SemanticError, TransientError
 from mesh.io.breakers import Breakers
 from mesh.io.keys import Keys
 from mesh.io.pipelined import Batch, Queue, run, together
@@ -272,9 +272,14 @@ class Executor:
         (None while ``e`` is at its concurrency: the call waits for one); refused: transient at the
         per-minute limit, semantic at the hard budget."""
         out_tokens = min(max_tokens, e.max_output_tokens)
-        grant, lease = await run(self._redis, together(
-            self._budgets.reserving(tenant, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens), period),
-            self._stats.beginning(e.name, e.timeout_s, e.concurrency)), "reserving budget and a call")
+        try:
+            grant, lease = await run(self._redis, together(
+                self._budgets.reserving(tenant, prompt.tokens + out_tokens, e.cost(prompt.tokens, out_tokens),
+                                        period),
+                self._stats.beginning(e.name, e.timeout_s, e.concurrency)), "reserving budget and a call")
+        except ReplicasBehind as err:  # held on the primary all the same: the retry reserves anew
+            await self._undo(e, err.answers)
+            raise
         if isinstance(grant, Refusal):
             if lease is not None:
                 await self._stats.give_back(e.name, lease)
@@ -282,6 +287,18 @@ class Executor:
                 raise TransientError(grant.message, code="rate_limited")
             raise SemanticError(grant.message, code="budget_exhausted")
         return grant, lease
+
+    async def _undo(self, e: Endpoint, answers: list) -> None:
+        """Give back a reservation and lease the primary granted to a round trip that failed its replica wait
+        (best effort: a hold left behind expires after the budget's hold time)."""
+        grant, lease = answers[0] if answers and isinstance(answers[0], tuple) else (None, None)
+        try:
+            if isinstance(grant, Grant):
+                await self._give_back(e, grant, lease)
+            elif lease is not None:
+                await self._stats.give_back(e.name, lease)
+        except TransientError as err:
+            log.warning("reservation_not_given_back", endpoint=e.name, error=str(err))
 
     async def _give_back(self, e: Endpoint, grant: Grant, lease: str | None) -> None:
         """A reservation (and its lease) for a call that will not be made."""

@@ -137,7 +137,7 @@ class Chaos:
     scenarios, the mesh's topics then replicated three times."""
 
     def __init__(self, replicas: int, run_dir: Path, broker: str | None = None, kafka_nodes: int = 1,
-                 sentinel: bool = False, model_delay_s: float = 0.0) -> None:
+                 sentinel: bool = False, model_delay_s: float = 0.0, redis_wait: int = 1) -> None:
         self.llm = ModelServer(idempotent=True).start()  # a gateway honouring Idempotency-Key
         endpoint = Endpoint(name="chaos", base_url=self.llm.base_url, model="chaos-model", capabilities=("answer",),
                             timeout_s=1.0 + model_delay_s, concurrency=32)
@@ -145,7 +145,7 @@ class Chaos:
         cluster = {"broker": broker} if broker else {}
         if kafka_nodes > 1:
             cluster.update(broker="kafka", kafka_nodes=kafka_nodes, replication_factor=min(3, kafka_nodes))
-        state = dict(redis_url=redis_faults.sentinel_url([free_port() for _ in range(3)]), redis_wait_replicas=1) \
+        state = dict(redis_url=redis_faults.sentinel_url([free_port() for _ in range(3)]), redis_wait_replicas=redis_wait) \
             if sentinel else dict(redis_url=f"redis://127.0.0.1:{free_port()}/0")
         self.settings = Settings(bootstrap_servers=",".join(f"127.0.0.1:{free_port()}" for _ in range(kafka_nodes)),
                                  **state, run_dir=run_dir,
@@ -306,6 +306,7 @@ class Chaos:
                 "duplicate_model_calls": sum(n - 1 for n in answered.values() if n > 1),
                 "model_calls": len(calls), "endpoint_replays": sum(c.behaviour == "replayed" for c in calls),
                 "billed_tokens": billed, "charged_tokens": charged, "overspend_tokens": max(0, billed - charged),
+                "overcharged_tokens": max(0, charged - billed),
                 "degraded": len(degraded),
                 "degraded_without_fault": len(degraded_outside), "malformed": len(bad), "dead_lettered": dead,
                 "recover_s": _recovery(sorted(f[3] for f in firsts), fault_start, fault_end),
@@ -396,7 +397,7 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         run_dir = Path(args.keep) if args.keep else Path(tmp)
         chaos = Chaos(args.replicas, run_dir, broker=args.broker, kafka_nodes=nodes, sentinel="primary" in wanted,
-                      model_delay_s=args.model_delay)
+                      model_delay_s=args.model_delay, redis_wait=args.redis_wait)
         try:
             chaos.start()
             rows = [chaos.scenario(name, args.tasks if name == "kill" else args.tasks_per_fault, args.malformed,
@@ -411,7 +412,7 @@ def run(args) -> dict:
 
 def render(report: dict) -> str:
     cols = ["scenario", "submitted", "completed", "lost", "duplicate_results", "duplicate_model_calls",
-            "endpoint_replays", "overspend_tokens", "degraded",
+            "endpoint_replays", "overspend_tokens", "overcharged_tokens", "degraded",
             "degraded_without_fault", "malformed", "dead_lettered", "recover_s", "seconds"]
     if any("kafka_node" in row for row in report["scenarios"]):  # a node struck: which, and its failover
         cols += ["kafka_node", "failover_s", "rejoin_s", "stall_s"]
@@ -441,6 +442,8 @@ def _arguments(p) -> None:
     p.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (agent logs), instead of a temporary one")
     p.add_argument("--scenarios", default=",".join(s for s in SCENARIOS if s not in CLUSTER_SCENARIOS),
                    help=f"comma-separated, of {', '.join(SCENARIOS)} (the last two need --broker kafka)")
+    p.add_argument("--redis-wait", type=int, default=1, metavar="N", help="with primary: replicas a critical "
+                   "write waits for (default 1; 0 shows what the wait guards against)")
     p.add_argument("--model-delay", type=float, default=0.0, metavar="S",
                    help="every model call takes S seconds, so executors hold full windows when a fault strikes")
     p.add_argument("--broker", choices=("kafka", "tansu"), help="the broker the mesh runs on (default: as the "

@@ -18,7 +18,7 @@ import redis
 
 from infra import embedded
 from mesh.io.redis_clients import connect
-from mesh.ops.stack import Mesh, redis_ports
+from mesh.ops.stack import Mesh, redis_data, redis_ports
 from mesh.settings import Settings
 from policy.budgets import Budgets
 
@@ -36,10 +36,9 @@ def kill_primary(mesh: Mesh, down_s: float = 3.0, timeout_s: float = 60.0) -> di
     """SIGKILL the primary; its restart ``down_s`` after the promotion. The seconds until the other node was
     primary (``failover_s``) and from the restart until it replicated again (``rejoin_s``)."""
     settings = mesh.settings
-    data, sentinels = redis_ports(settings)
+    _, sentinels = redis_ports(settings)
     port = _primary_port(sentinels)
-    name = "redis" if port == data[0] else "redis-replica"
-    child = next(c for c in mesh.stack if c.name == name)
+    child = next(c for c in mesh.stack if c.name.startswith("redis") and str(port) in c.process.args)
     child.process.send_signal(signal.SIGKILL)
     child.process.wait(10)
     struck = time.time()
@@ -47,7 +46,7 @@ def kill_primary(mesh: Mesh, down_s: float = 3.0, timeout_s: float = 60.0) -> di
     failover_s = time.time() - struck
     time.sleep(down_s)
     # back as the new primary's replica, as an operator (or a chart's start script asking the sentinels) starts it
-    back = embedded.start_redis(port, mesh.log_dir, _data(settings, name), name=name,
+    back = embedded.start_redis(port, mesh.log_dir, redis_data(settings, port), name=child.name,
                                 extra=["--replicaof", embedded.HOST, str(_primary_port(sentinels))])
     mesh.stack = [c for c in mesh.stack if c is not child] + [back]
     restarted = time.time()
@@ -83,13 +82,6 @@ def _replicating(port: int) -> bool:
     except redis.RedisError:
         return False
     return info.get("role") == "slave" and info.get("master_link_status") == "up"
-
-
-def _data(settings: Settings, name: str):
-    """Where the node ``name`` keeps its append-only file, as ``up`` started it."""
-    if not settings.redis_appendonly:
-        return None
-    return settings.run_dir / "redis" / ("replica" if name == "redis-replica" else "")
 
 
 def _until(done, timeout_s: float, failure: str) -> None:

@@ -9,6 +9,7 @@ file, which Sentinel rewrites as it learns the set. A killed primary is judged d
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import redis
 from infra.embedded import HOST, StackError, redis_binary, start_redis
 from infra.processes import Child, spawn, stop_all
 
-__all__ = ["DOWN_AFTER_MS", "start_replication", "wait_replicating"]
+__all__ = ["DOWN_AFTER_MS", "last_primary", "sentinel_dir", "start_replication", "wait_replicating"]
 
 #: how long a silent primary has before the sentinels agree it is down
 DOWN_AFTER_MS = 1000
@@ -25,16 +26,20 @@ _FAILOVER_TIMEOUT_MS = 5000
 
 
 def start_replication(service: str, primary: int, replica: int, sentinels: list[int], log_dir: Path,
-                      data_dir: Path | None = None, timeout_s: float = 30.0, *, password: str | None = None,
+                      replica_data: Path | None = None, timeout_s: float = 30.0, *, password: str | None = None,
                       sentinel_password: str | None = None) -> list[Child]:
     """The replica of the primary on ``primary`` and a sentinel on each of ``sentinels``; all answer, the
     replica in sync and every sentinel watching the primary with its replica, when this returns.
     ``password``: the data nodes' (the primary's ``requirepass``), which the replica and the sentinels
     give; ``sentinel_password``: the sentinels' own."""
+    taken = [p for p in (replica, *sentinels) if not _free(p)]
+    if taken:
+        raise StackError(f"ports {taken} for the embedded Redis replica and sentinels are taken: is a stack "
+                         "already up (`switchboard down` stops it)? Or name other sentinel ports in the URL.")
     auth = ["--requirepass", password, "--masterauth", password] if password else []
-    children = [start_redis(replica, log_dir, data_dir / "replica" if data_dir else None, name="redis-replica",
+    children = [start_redis(replica, log_dir, replica_data, name="redis-replica",
                             extra=["--replicaof", HOST, str(primary), *auth])]
-    conf_dir = log_dir.parent / "sentinel"
+    conf_dir = sentinel_dir(log_dir.parent)
     conf_dir.mkdir(parents=True, exist_ok=True)
     for i, port in enumerate(sentinels, 1):
         conf = conf_dir / f"sentinel-{port}.conf"
@@ -46,6 +51,24 @@ def start_replication(service: str, primary: int, replica: int, sentinels: list[
         stop_all([c.pid for c in children])
         raise
     return children
+
+
+def sentinel_dir(run_dir: Path) -> Path:
+    """Where the sentinels' config files are, which they rewrite as the set changes."""
+    return run_dir / "sentinel"
+
+
+def last_primary(conf_dir: Path, service: str, ports: list[int]) -> list[int]:
+    """``ports`` (primary first) with the one the sentinels of the last run named primary first: a node that
+    was promoted and took writes must not start as the replica of the one it replaced (its writes would go)."""
+    named = []
+    for conf in sorted(conf_dir.glob("sentinel-*.conf")):
+        for line in conf.read_text().splitlines():
+            words = line.split()
+            if words[:3] == ["sentinel", "monitor", service] and len(words) >= 5 and words[4].isdigit():
+                named.append(int(words[4]))
+    primary = max(set(named), key=named.count) if named else None
+    return [primary, *(p for p in ports if p != primary)] if primary in ports else list(ports)
 
 
 def wait_replicating(service: str, primary: int, replica: int, sentinels: list[int], timeout_s: float,
@@ -75,6 +98,11 @@ def _replicating(service: str, primary: int, replica: int, sentinels: list[int],
     except redis.RedisError:
         return False
     return True
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((HOST, port)) != 0
 
 
 def _sentinel_conf(service: str, primary: int, port: int, password: str | None,

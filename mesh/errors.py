@@ -78,8 +78,10 @@ class ReplicasBehind(TransientError):
 
     outage = True
 
-    def __init__(self, message: str, *, code: str = "redis_replicas_behind") -> None:
+    def __init__(self, message: str, *, code: str = "redis_replicas_behind", answers: list = ()) -> None:
         super().__init__(message, code=code)
+        #: what the batch's callers got from the primary, so one can undo what its repeat will do again
+        self.answers = list(answers)
 
 
 class BrokerUnavailable(TransientError):

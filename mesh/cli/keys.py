@@ -91,7 +91,12 @@ def _export(args, settings: Settings) -> int:
     created = not r.hexists(_deks_key(settings), args.tenant)
     key = base64.b64encode(sealer_for(settings).keyring.dek(args.tenant)).decode()
     if args.output:
-        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:  # never through a link, and 0600 even for a file that was there with other modes
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        except OSError as err:
+            print(f"cannot write {args.output}: {err.strerror}", file=sys.stderr)
+            return 1
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(key + "\n")
     shown = {"tenant": args.tenant, "created": created, **({"file": args.output} if args.output else {"data_key": key})}

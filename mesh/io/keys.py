@@ -89,6 +89,11 @@ class Keys:
         """Pattern: a tenant's documents and their version."""
         return f"{self.docs(tenant)}*"
 
+    def replicated(self) -> str:
+        """Written just before each wait for replicas (WAIT counts what the connection wrote last: a repeat
+        that writes nothing else still waits for everything before it)."""
+        return f"{self.prefix}replicated"
+
     def dlq_replayed(self) -> str:
         """Set of the dead letters already replayed."""
         return f"{self.prefix}dlq:replayed"
@@ -183,11 +188,6 @@ class Keys:
     def audit_record(self, tenant: str, idempotency_key: str) -> str:
         """The chained record an audit event (by its idempotency key) was appended as, so a redelivery gets it back."""
         return f"{self.prefix}t:{tenant}:audit:rec:{idempotency_key}"
-
-    def audit_replicated(self, tenant: str) -> str:
-        """Written just before waiting for replicas to hold a tenant's latest audit appends (a transaction
-        cannot end with WAIT)."""
-        return f"{self.prefix}t:{tenant}:audit:replicated"
 
     def audit_heads(self) -> str:
         """Pattern: every tenant's audit chain head."""

@@ -83,18 +83,22 @@ class Batch:
     async def execute(self) -> tuple[list, list]:
         """One round trip: (each caller's answer, or the error its commands met; every raw reply)."""
         waits = self._critical and self._durability.replicas > 0 and len(self) > 0
-        if waits:
+        if waits:  # the mark: a repeat whose own writes change nothing still waits for the first attempt's
+            self.pipe.set(self._durability.mark, "1", px=60_000)
             self.pipe.wait(self._durability.replicas, self._durability.timeout_ms)
         replies = await self.pipe.execute(raise_on_error=False) if len(self) else []
-        acknowledged = replies.pop() if waits else None
+        acknowledged = replies[-1] if waits else None
+        if waits:
+            del replies[-2:]
         forgotten = [i for i in self._scripts if isinstance(replies[i], NoScriptError)]
         if forgotten:  # forgotten by Redis: loaded and run once more, their writes then waited for anew
             again = await self._run_again(forgotten, replies, waits)
             acknowledged = again if isinstance(again, Exception) or isinstance(acknowledged, Exception) \
                 else acknowledged if again is None else min(acknowledged, again)
+        answers = [_answer(replies[start:end], decode) for start, end, decode in self._parts]
         if waits:
-            _replicated(acknowledged, self._durability)
-        return [_answer(replies[start:end], decode) for start, end, decode in self._parts], replies
+            _replicated(acknowledged, self._durability, answers)
+        return answers, replies
 
     async def _run_again(self, forgotten: list[int], replies: list, waits: bool) -> Any:
         """Load and run the ``forgotten`` scripts on one connection, then WAIT on it when ``waits``."""
@@ -108,34 +112,36 @@ class Batch:
             if not waits:
                 return None
             try:
+                await one.set(self._durability.mark, "1", px=60_000)
                 return await one.wait(self._durability.replicas, self._durability.timeout_ms)
             except RedisError as err:
                 return err
 
 
-def _replicated(acknowledged: Any, durability: Durability) -> None:
-    """Raise ``ReplicasBehind`` unless WAIT counted enough replicas."""
+def _replicated(acknowledged: Any, durability: Durability, answers: list = ()) -> None:
+    """Raise ``ReplicasBehind`` (with the callers' ``answers``) unless WAIT counted enough replicas."""
     wanted, within = durability.replicas, durability.timeout_ms
     if isinstance(acknowledged, Exception):
         raise ReplicasBehind(f"Redis refused WAIT ({acknowledged}): the mesh waits for "
                              f"SWITCHBOARD_REDIS_WAIT_REPLICAS={wanted} replicas, which only a primary answers: "
-                             "point SWITCHBOARD_REDIS_URL at the primary (or its sentinels), or set it to 0")
+                             "point SWITCHBOARD_REDIS_URL at the primary (or its sentinels), or set it to 0",
+                             answers=answers)
     if acknowledged < wanted:
         raise ReplicasBehind(f"{acknowledged} of {wanted} Redis replicas acknowledged a critical write within "
                              f"{within} ms: it stands on the primary and is retried; check the replicas' link "
-                             "(INFO replication) or lower SWITCHBOARD_REDIS_WAIT_REPLICAS")
+                             "(INFO replication) or lower SWITCHBOARD_REDIS_WAIT_REPLICAS", answers=answers)
 
 
-async def replicated(redis: aioredis.Redis, mark: str) -> None:
-    """Wait until the configured replicas hold every write made so far on any connection: a write of ``mark``
-    (a key of its own) and WAIT after it on one connection (replicas acknowledge offsets, in order). For
+async def replicated(redis: aioredis.Redis) -> None:
+    """Wait until the configured replicas hold every write made so far on any connection: a write of the
+    durability's mark and WAIT after it on one connection (replicas acknowledge offsets, in order). For
     writes that cannot end with WAIT themselves (a WATCH/MULTI transaction). Raises ``ReplicasBehind``."""
     durability = durability_of(redis)
     if durability.replicas == 0:
         return
     async with redis_errors("waiting for Redis replicas"):
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.set(mark, "1", px=60_000)
+            pipe.set(durability.mark, "1", px=60_000)
             pipe.wait(durability.replicas, durability.timeout_ms)
             _, acknowledged = await pipe.execute(raise_on_error=False)
     _replicated(acknowledged, durability)

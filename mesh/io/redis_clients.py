@@ -25,6 +25,7 @@ import redis.sentinel
 from redis.exceptions import RedisError
 
 from mesh.errors import RedisUnavailable
+from mesh.io.keys import Keys
 from mesh.io.tls import redis_tls
 from mesh.redis_url import RedisTarget, parse_redis_url
 from mesh.settings import Settings
@@ -76,9 +77,13 @@ def _sentinel(kind, target: RedisTarget, settings: Settings | None, tls: dict, o
 def connect(settings: Settings) -> aioredis.Redis:
     """An asyncio Redis client for ``settings.redis_url`` (connects lazily), its critical writes waiting for
     ``settings.redis_wait_replicas`` replicas (``mesh.io.pipelined.Batch.critical``)."""
+    # a reply may take the replica wait on top: the socket waits longer, so a slow WAIT is ReplicasBehind, not
+    # a timeout that would make redis-py send the whole pipeline again
+    waits_s = settings.redis_wait_timeout_ms / 1000 + 1 if settings.redis_wait_replicas else 0
     client = async_redis(settings, socket_connect_timeout=settings.connect_timeout_s,
-                         socket_timeout=settings.connect_timeout_s, health_check_interval=30)
-    client.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
+                         socket_timeout=max(settings.connect_timeout_s, waits_s), health_check_interval=30)
+    client.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms,
+                                   Keys(settings.key_prefix).replicated())
     return client
 
 
@@ -88,6 +93,8 @@ class Durability:
 
     replicas: int = 0
     timeout_ms: int = 1000
+    #: a key written just before each WAIT (see ``Keys.replicated``)
+    mark: str = "replicated"
 
 
 def durability_of(client: aioredis.Redis) -> Durability:

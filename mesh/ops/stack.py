@@ -37,12 +37,15 @@ def _ready(settings: Settings) -> Callable[[str], bool]:
 
 def redis_ports(settings: Settings) -> tuple[list[int], list[int]]:
     """Ports of the embedded Redis: its data nodes (the node; with Sentinel the primary and its replica, on
-    the first sentinel's port + 1000 and + 1001) and its sentinels (none for one node)."""
+    the first sentinel's port + 1000 and + 1001, the primary first) and its sentinels (none for one node)."""
     target = settings.redis_target
     first = target.hosts[0][1]
     if target.mode == "node":
         return [first], []
-    return [first + 1000, first + 1001], [port for _, port in target.hosts]
+    data = [first + 1000, first + 1001]
+    if settings.redis_appendonly:  # kept across runs: the node the sentinels last promoted starts as primary
+        data = redis_sentinel.last_primary(redis_sentinel.sentinel_dir(Path(settings.run_dir)), target.service, data)
+    return data, [port for _, port in target.hosts]
 
 
 def kafka_data(settings: Settings) -> Path:
@@ -50,14 +53,18 @@ def kafka_data(settings: Settings) -> Path:
     return Path(settings.run_dir) / "kafka"
 
 
-def _redis_data(settings: Settings) -> Path | None:
-    """Where the embedded Redis keeps its append-only file (``redis_appendonly``), else None."""
-    return Path(settings.run_dir) / "redis" if settings.redis_appendonly else None
+def redis_data(settings: Settings, port: int) -> Path | None:
+    """Where the embedded Redis on ``port`` keeps its append-only file (``redis_appendonly``), else None."""
+    if not settings.redis_appendonly:
+        return None
+    base = Path(settings.run_dir) / "redis"
+    return base if settings.redis_target.mode == "node" else base / str(port)
 
 
 def start_redis(settings: Settings, log_dir: Path) -> Child:
     """The embedded redis-server of ``settings`` on its own (a restart after it was stopped)."""
-    return embedded.start_redis(redis_ports(settings)[0][0], log_dir, _redis_data(settings))
+    port = redis_ports(settings)[0][0]
+    return embedded.start_redis(port, log_dir, redis_data(settings, port))
 
 
 class Mesh:
@@ -86,12 +93,12 @@ class Mesh:
                 data, sentinels = redis_ports(s)
                 say(f"starting {s.broker} on {ports} and redis-server on :{data[0]}")
                 self.stack = embedded.start_stack(s.broker, s.broker_ports, data[0], self.log_dir, _ready(s),
-                                                  data_dir=kafka_data(s), redis_data=_redis_data(s))
+                                                  data_dir=kafka_data(s), redis_data=redis_data(s, data[0]))
                 if sentinels:
                     say(f"starting its replica on :{data[1]} and sentinels on {sentinels}")
                     self._record()
                     self.stack += redis_sentinel.start_replication(s.redis_target.service, *data, sentinels,
-                                                                   self.log_dir, _redis_data(s))
+                                                                   self.log_dir, redis_data(s, data[1]))
             else:
                 require_broker(self.settings, self.settings.connect_timeout_s)
             self._record()

@@ -99,6 +99,9 @@ if redis.call('EXISTS', key) == 0 then
   end
   return {'unknown', '0'}
 end
+if redis.call('HEXISTS', key, 'plan') == 0 then  -- a remembered cancellation: answered as the first time
+  return {'unknown', '0'}
+end
 if redis.call('HGET', key, 'status') == 'running' then
   redis.call('HSET', key, 'status', ARGV[1], 'closed_by', ARGV[2])
 end

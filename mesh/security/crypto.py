@@ -26,7 +26,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mesh.errors import DeterministicError
+from mesh.errors import DeterministicError, ReplicasBehind
 
 __all__ = ["KeyProvider", "LocalKeyFile", "Keyring", "Sealer", "SEALED_PREFIX", "is_sealed"]
 
@@ -102,14 +102,28 @@ class DekStore(Protocol):
 
 
 class RedisDekStore:
-    """Wrapped data keys in one Redis hash; the first replica to store a tenant's key wins (HSETNX)."""
+    """Wrapped data keys in one Redis hash; the first replica to store a tenant's key wins (HSETNX).
 
-    def __init__(self, client, key: str) -> None:
+    A new key is answered once ``replicas`` Redis replicas hold it (WAIT after a write of ``mark``, on the
+    pipeline's one connection): a data key lost in a failover would leave what was sealed with it unreadable.
+    """
+
+    def __init__(self, client, key: str, replicas: int = 0, timeout_ms: int = 1000, mark: str = "") -> None:
         self._r, self._key = client, key
+        self._replicas, self._timeout_ms, self._mark = replicas, timeout_ms, mark
 
     def get_or_put(self, tenant: str, wrapped: bytes) -> bytes:
-        self._r.hsetnx(self._key, tenant, wrapped)
-        return self._r.hget(self._key, tenant)
+        with self._r.pipeline(transaction=False) as pipe:
+            pipe.hsetnx(self._key, tenant, wrapped)
+            pipe.hget(self._key, tenant)
+            if self._replicas:
+                pipe.set(self._mark, "1", px=60_000)
+                pipe.wait(self._replicas, self._timeout_ms)
+            replies = pipe.execute()
+        if self._replicas and replies[-1] < self._replicas:
+            raise ReplicasBehind(f"{replies[-1]} of {self._replicas} Redis replicas acknowledged tenant {tenant}'s "
+                                 f"data key within {self._timeout_ms} ms: retry; check the replicas' link")
+        return replies[1]
 
 
 class Keyring:

@@ -143,7 +143,9 @@ def sealer_for(settings: Settings) -> Sealer:
     if key not in _sealers:
         client = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
         # a replay's namespace shares the live mesh's data keys
-        store = RedisDekStore(client, Keys(settings.key_prefix).shared(settings.cache_prefix).deks())
+        store = RedisDekStore(client, Keys(settings.key_prefix).shared(settings.cache_prefix).deks(),
+                              settings.redis_wait_replicas, settings.redis_wait_timeout_ms,
+                              Keys(settings.key_prefix).replicated())
         # only a one-machine (embedded) mesh makes its own key; a cluster's replicas must all mount the same one
         _sealers[key] = Sealer(Keyring(LocalKeyFile(settings.kek_path, create=settings.embedded), store))
     return _sealers[key]

@@ -71,6 +71,8 @@ def test_an_exported_data_key_opens_what_the_mesh_sealed_and_stays_the_same(sett
                               env=env, capture_output=True, text=True, timeout=60)
 
     first, again = json.loads(export("--json").stdout), json.loads(export("--json").stdout)
+    (tmp_path / "k").write_text("old")
+    (tmp_path / "k").chmod(0o644)  # a file that was there: it ends 0600 all the same
     to_file = export("--output", str(tmp_path / "k"))
     assert first["created"] and not again["created"] and first["data_key"] == again["data_key"]
     assert (tmp_path / "k").read_text().strip() == first["data_key"]

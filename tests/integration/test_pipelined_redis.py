@@ -146,3 +146,30 @@ def test_a_critical_batch_waits_for_replicas_only_when_asked_and_fails_short_of_
     assert plain == 1 and after_plain == before  # no WAIT when SWITCHBOARD_REDIS_WAIT_REPLICAS=0
     assert uncritical == b"1"
     assert refused.retriable and after_refused == before + 2  # the pipeline's WAIT and the rerun's
+    assert refused.answers == [2]  # what the primary answered, for a caller that must undo it
+
+
+def test_a_reservation_refused_its_replica_wait_can_be_given_back(redis_url):
+    """The budget's hold is made on the primary even when WAIT falls short; the error carries the grant, so
+    the executor releases it instead of leaving a hold per retry."""
+    from mesh.errors import ReplicasBehind
+    from mesh.io.redis_clients import connect
+    from mesh.settings import Settings
+    from policy.budgets import Budgets, Grant
+
+    async def scenario():
+        settings = Settings(redis_url=redis_url, key_prefix="plb:", redis_wait_replicas=1, redis_wait_timeout_ms=50)
+        client = connect(settings)
+        budgets = Budgets.from_settings(settings, client)
+        with pytest.raises(ReplicasBehind) as refused:
+            await run(client, budgets.reserving("acme", 100, 0.01, await budgets.period_of("acme")), "reserving")
+        held = (await budgets.show("acme"))["reserved"]
+        grant = refused.value.answers[0]
+        with pytest.raises(ReplicasBehind):  # the release is made on the primary too
+            await budgets.release(grant)
+        left = (await budgets.show("acme"))["reserved"]
+        await client.aclose()
+        return grant, held, left
+
+    grant, held, left = asyncio.run(scenario())
+    assert isinstance(grant, Grant) and held == 1 and left == 0

@@ -105,11 +105,22 @@ def test_a_critical_write_the_replica_does_not_acknowledge_is_refused_and_others
         await client.aclose()
         return cached, refused
 
+    def new_data_key():
+        from mesh.security.crypto import RedisDekStore
+        store = RedisDekStore(sync_redis(_settings(sentinels)), "st2:deks", 1, 300, "st2:replicated")
+        try:
+            store.get_or_put("acme", b"wrapped")
+        except ReplicasBehind as err:
+            return err
+        return None
+
     os.kill(replica_pid, signal.SIGSTOP)
     try:
         cached, refused = asyncio.run(attempt())
+        key_refused = new_data_key()
     finally:
         os.kill(replica_pid, signal.SIGCONT)
+    assert key_refused is not None and "data key" in str(key_refused)
     assert cached == [None]  # a cache write waits for no replica
     assert refused is not None and "0 of 1 Redis replicas" in str(refused)
     assert refused.retriable

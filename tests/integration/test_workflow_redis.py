@@ -77,6 +77,8 @@ def test_closing_is_decided_once_and_remembered_for_latecomers(redis_url):
         await wf.forget_deadlines(["wf:t3"])
         assert "wf:t3" not in await wf.overdue(10**13)
         assert await wf.close("wf:t4", "cancelled", "cancel", remember=True) == ("unknown", False)
+        # repeated (a retry after its replica wait failed): answered as the first time
+        assert await wf.close("wf:t4", "cancelled", "cancel", remember=True) == ("unknown", False)
         assert await wf.start("wf:t4", b"task", (Node("s1", "q"),), 10**13) is None
         assert await wf.load("wf:t4") is None
     run(go())

@@ -22,7 +22,7 @@ def test_each_answered_key_is_billed_once_and_failures_not_at_all():
 
 def test_a_struck_primary_adds_its_node_and_failover_columns():
     row = {"scenario": "primary", "submitted": 4, "completed": 4, "lost": 0, "duplicate_results": 0,
-           "duplicate_model_calls": 0, "endpoint_replays": 0, "overspend_tokens": 0, "degraded": 0,
+           "duplicate_model_calls": 0, "endpoint_replays": 0, "overspend_tokens": 0, "overcharged_tokens": 0, "degraded": 0,
            "degraded_without_fault": 0, "malformed": 0, "dead_lettered": 0, "recover_s": 0.0, "seconds": 9.0,
            "redis_node": 27379, "failover_s": 2.1, "rejoin_s": 1.0, "stall_s": 3.0}
     out = render({"machine": {"cpu": "x", "cores": 2, "memory_gib": 1, "gpu": None}, "replicas": 1,

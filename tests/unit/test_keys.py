@@ -52,7 +52,7 @@ EXPECTED = {
     "audit_head": (K.audit_head("acme"), "sb:t:acme:audit:head"),
     "audit_record": (K.audit_record("acme", "t1/audit#0"), "sb:t:acme:audit:rec:t1/audit#0"),
     "audit_heads": (K.audit_heads(), "sb:t:*:audit:head"),
-    "audit_replicated": (K.audit_replicated("acme"), "sb:t:acme:audit:replicated"),
+    "replicated": (K.replicated(), "sb:replicated"),
     "replay_prefix": (K.replay_prefix("ab12cd34"), "sb:replay:ab12cd34:"),
     "rebuild_prefix": (K.rebuild_prefix(), "sb:rebuild:"),
 }
