@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -20,6 +19,7 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from mesh.cli.output import write_document
 from mesh.endpoints import Endpoint
 from mesh.retry import RetryPolicy
 from mesh.settings import THROUGHPUT_PROFILE, Settings
@@ -175,13 +175,7 @@ def render_page(settings: type[BaseModel] = Settings) -> str:
 
 
 def _docs(args, settings: Settings) -> int:
-    page = render_page()
-    if args.output is None:
-        sys.stdout.write(page)
-        return 0
-    Path(args.output).write_text(page, encoding="utf-8")
-    print(f"wrote {args.output}", file=sys.stderr)
-    return 0
+    return write_document(render_page(), args.output)
 
 
 def register(sub) -> None:

@@ -6,9 +6,7 @@ commands should not pay for at start-up.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+from mesh.cli.output import write_document
 from mesh.settings import Settings
 
 __all__ = ["register"]
@@ -18,13 +16,7 @@ __all__ = ["register"]
 def _command(args, settings: Settings) -> int:
     from mesh.ops.asyncapi import render
 
-    text = render()
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    Path(args.output).write_text(text, encoding="utf-8")
-    print(f"wrote {args.output}", file=sys.stderr)
-    return 0
+    return write_document(render(), args.output)
 
 
 def register(sub) -> None:

@@ -25,13 +25,10 @@ from index.cache import EmbeddingCache, content_key  # noqa: E402
 from index.encoder import DIM, MODEL_ID, PRECISIONS, Encoder, model_id  # noqa: E402
 from mesh.errors import TransientError  # noqa: E402
 from mesh.io.keys import Keys  # noqa: E402
+from tests.contract.encoder_texts import LONG, MEDIUM, SHORT  # noqa: E402
 
 pytestmark = pytest.mark.contract
 
-SHORT = "Kafka."
-MEDIUM = "Kafka keeps records for seven days by default; retention is configurable per topic."
-LONG = " ".join(f"Paragraph {i} explains how the broker replicates partitions to followers in the ISR."
-                for i in range(40))  # well past 256 word pieces: truncated
 TEXTS = [SHORT, MEDIUM, LONG, "Redis holds the idempotency ledger.", "How do I bake bread?", ""]
 
 

@@ -21,13 +21,10 @@ import pytest  # noqa: E402
 from index import onnx_encoder  # noqa: E402
 from index.encoder import DIM, MODEL_ID, Encoder, make_encoder  # noqa: E402
 from index.onnx_encoder import OnnxEncoder  # noqa: E402
+from tests.contract.encoder_texts import LONG, MEDIUM, SHORT  # noqa: E402
 
 pytestmark = pytest.mark.contract
 
-SHORT = "Kafka."
-MEDIUM = "Kafka keeps records for seven days by default; retention is configurable per topic."
-LONG = " ".join(f"Paragraph {i} explains how the broker replicates partitions to followers in the ISR."
-                for i in range(40))  # well past 256 word pieces: truncated
 TEXTS = [SHORT, MEDIUM, LONG, "Redis holds the idempotency ledger.", "How do I bake bread?",
          "Vitamin D deficiency is associated with a higher risk of fractures in older adults.", ""]
 
