@@ -46,8 +46,8 @@ class Settings(BaseSettings):
                            "port/service/db, rediss+sentinel://), whose failovers every client follows")
     redis_sentinel_password: SecretStr | None = Field(None, description="the sentinels' own password, if any")
     redis_wait_replicas: int = Field(0, ge=0, description="replicas that must hold a critical write (ledger, budget "
-                                     "reservations and settlements, checkpoints, masks, audit) before the mesh acts "
-                                     "on it (Redis WAIT); 0 on a single node")
+                                     "reservations and settlements, checkpoints, masks, audit, data keys) before the "
+                                     "mesh acts on it (Redis WAIT); 0 on a single node")
     redis_wait_timeout_ms: int = Field(1000, ge=1, description="how long a critical write waits for them; short of "
                                        "them, the message is retried")
     embedded: bool = Field(True, description="`switchboard up` starts the broker and redis-server itself.")
