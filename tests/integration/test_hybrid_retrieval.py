@@ -85,11 +85,11 @@ def test_unprivileged_results_identical_whether_or_not_restricted_documents_exis
         assert plain.degraded is None and mixed.degraded is None
         assert plain.ranking == mixed.ranking
         assert [p.passage_id for p in plain.passages] == [p.passage_id for p in mixed.passages]
-        # BM25's scores are exact; a vector's last digits depend on which passages it was encoded in a batch
-        # with (padding, bf16), which restricted documents can change without moving any ranking
+        # BM25's scores are exact; a bf16 vector's last digits depend on which passages it was encoded in a
+        # batch with (padding), which restricted documents change: cosines move by up to about 1e-3, never a rank
         exact = mode is RetrievalMode.lexical
         assert [p.score for p in plain.passages] == (
-            [p.score for p in mixed.passages] if exact else pytest.approx([p.score for p in mixed.passages], rel=1e-3))
+            [p.score for p in mixed.passages] if exact else pytest.approx([p.score for p in mixed.passages], abs=5e-3))
         assert not any(d.startswith("secret") for d in mixed.ranking)
     board = retrieve(settings, tenant + "b", QUESTIONS[0],
                      Principal(tenant_id=tenant + "b", user_id="b", groups=["board"], clearance="restricted"))
