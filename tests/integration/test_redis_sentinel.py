@@ -159,7 +159,6 @@ def test_a_whole_mesh_runs_on_sentinel_and_answers_through_a_failover(tmp_path):
     """`up` with a redis+sentinel URL starts the primary, its replica and three sentinels; every agent and
     the client follow the primary when it is killed, and the questions asked around it are answered."""
     from mesh.ops.stack import Mesh, redis_ports
-    from mesh.ops.stack import start_redis as start_redis_of
     from schemas.models import Principal, TaskStatus
     from tests.integration.conftest import make_settings
     from tests.integration.test_answer_end_to_end import ingest
@@ -178,11 +177,14 @@ def test_a_whole_mesh_runs_on_sentinel_and_answers_through_a_failover(tmp_path):
         while replica.info("replication")["role"] != "master":
             assert time.monotonic() < deadline, "the sentinels never promoted the replica"
             time.sleep(0.2)
-        # the old primary comes back and the sentinels make it the new primary's replica: until then no
-        # critical write is acknowledged (SWITCHBOARD_REDIS_WAIT_REPLICAS=1 and no replica), and none is lost
-        mesh.stack.append(start_redis_of(settings, mesh.log_dir))
+        # the old node comes back as the new primary's replica, as an operator starts it: until then no
+        # critical write is acknowledged (SWITCHBOARD_REDIS_WAIT_REPLICAS=1 and no replica), and none is lost.
+        # Never as an empty primary: the sentinels could fail back to it and wipe the set (Redis's own warning
+        # about restarting a primary that keeps nothing)
+        old, new = redis_ports(settings)[0]
+        mesh.stack.append(start_redis(old, mesh.log_dir, extra=["--replicaof", "127.0.0.1", str(new)]))
         after = client.ask("What happens when a circuit breaker opens?", principal, timeout_s=90)
-        rejoined = redis.Redis(port=redis_ports(settings)[0][0]).info("replication")["role"]
+        rejoined = redis.Redis(port=old).info("replication")["role"]
     finally:
         mesh.stop()
     assert before.status is TaskStatus.answered and "400 days" in before.answer
