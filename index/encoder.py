@@ -18,6 +18,7 @@ threads two workers for a query and keep a worker spinning, taking CPU from the 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def make_encoder(backend: str = "torch", threads: int = 2, max_length: int = 256
     return OnnxEncoder(threads, max_length, batch_size, int8=backend == "onnx-int8", cache_dir=cache_dir)
 
 
-class BatchEncoder:
+class BatchEncoder(ABC):
     """What every encoder backend shares: calls queue for the encoder's own thread (``_worker``), and
     texts are encoded in batches of similar lengths, which pad less. A backend loads its model on
     that thread and encodes one batch in ``_encode_batch``; ``_tokenizer`` counts word pieces."""
@@ -115,8 +116,9 @@ class BatchEncoder:
             out[idx] = self._encode_batch([texts[i] for i in idx])
         return out
 
+    @abstractmethod
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
+        """Unit-normalised float32 embeddings of one batch (each backend runs its model here)."""
 
     def token_count(self, text: str) -> int:
         """Word pieces of ``text`` without truncation (to size passages to the model)."""
