@@ -93,8 +93,8 @@ class Batch:
         forgotten = [i for i in self._scripts if isinstance(replies[i], NoScriptError)]
         if forgotten:  # forgotten by Redis: loaded and run once more, their writes then waited for anew
             again = await self._run_again(forgotten, replies, waits)
-            acknowledged = again if isinstance(again, Exception) or isinstance(acknowledged, Exception) \
-                else acknowledged if again is None else min(acknowledged, again)
+            if waits:  # its mark follows every write of the batch, so its WAIT answers for them all
+                acknowledged = again
         answers = [_answer(replies[start:end], decode) for start, end, decode in self._parts]
         if waits:
             _replicated(acknowledged, self._durability, answers)
