@@ -7,12 +7,13 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test test-unit docs up down clean
 
-setup: $(VENV)/.ready  ## virtual environment with the pinned packages, redis-server, the broker
+setup: $(VENV)/.ready  ## virtual environment with the pinned packages, redis-server, the broker, the schema registry
 
-$(VENV)/.ready: pyproject.toml constraints.txt infra/asyncapi/package-lock.json
+$(VENV)/.ready: pyproject.toml constraints.txt infra/asyncapi/package-lock.json infra/registry/pom.xml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
 	bash infra/install-redis.sh
 	bash infra/install-kafka.sh
+	bash infra/install-registry.sh
 	bash infra/install-node.sh
 	npm ci --prefix infra/asyncapi --no-audit --no-fund --loglevel=error
 	bash examples/java-client/build.sh
