@@ -170,7 +170,7 @@ class Auditor:
                 async with self._redis.pipeline(transaction=True) as pipe:
                     try:
                         await pipe.watch(head, *set(written))
-                        before = await pipe.mget(written)
+                        before = await pipe.execute_command("MGET", *written)  # a cluster pipeline blocks .mget
                         if all(old is not None for old in before):
                             return [self._codec.decode(old) for old in before]
                         seq, tag = await self._start(tenant, await pipe.hmget(head, "seq", "hash", "sig"))

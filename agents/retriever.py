@@ -33,7 +33,7 @@ from index.packing import pack
 from index.store import DocStore, PerTenant
 from mesh.io.breakers import Breakers, SharedBreaker
 from mesh.io.keys import Keys
-from mesh.io.pipelined import Batch, Queue, after, together
+from mesh.io.pipelined import Batch, Queue, after, run, together
 from mesh.io.redis_clients import redis_errors
 from mesh.observe.tracing import tracer
 from mesh.runtime.background import in_background
@@ -149,7 +149,7 @@ class ParkedSteps:
 
     def __init__(self, redis, keys: Keys, codec: AvroCodec, timeout_s: float) -> None:
         self._redis, self._keys, self._codec, self._timeout_s = redis, keys, codec, timeout_s
-        self._deadlines = keys.pending("retriever", "deadlines")
+        self._deadlines = keys.deadlines("retriever")
         self._claim = redis.register_script(_CLAIM)
 
     async def park(self, query_id: str, step: RetrieveStep, lexical: list[Hit]) -> None:
@@ -169,8 +169,7 @@ class ParkedSteps:
         the step again), and the parked step stays until it expires, so a failure after the claim
         (Redis restarting mid-handler) never loses the step.
         """
-        async with redis_errors("claiming a parked step"):
-            return self._claimed(await self._claim(keys=self._claim_keys(query_id), args=[owner, _PENDING_TTL_S]))
+        return await run(self._redis, self.claiming(query_id, owner), "claiming a parked step")
 
     def claiming(self, query_id: str, owner: str) -> Queue:
         """``claim`` as commands for a batch (``mesh.io.pipelined``): idempotent for its owner, so it can ride
@@ -181,8 +180,7 @@ class ParkedSteps:
         return queue
 
     def _claim_keys(self, query_id: str) -> list[str]:
-        # the parked step and its claim: under Redis Cluster they must share a slot (a hash tag on the query id)
-        return [self._keys.pending("retriever", query_id), self._keys.pending("retriever", f"{query_id}:claim")]
+        return [self._keys.pending("retriever", query_id), self._keys.pending_claim("retriever", query_id)]
 
     def _claimed(self, raw: bytes | None) -> tuple[RetrieveStep, list[Hit]] | None:
         if raw is None:

@@ -65,21 +65,25 @@ def _port_free(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) != 0
 
 
-def start_stack(broker: str, broker_ports: list[int], redis_port: int, log_dir: Path, ready: Callable[[str], bool], *,
-                data_dir: Path, redis_data: Path | None = None, timeout_s: float = 60.0) -> list[Child]:
+def start_stack(broker: str, broker_ports: list[int], redis_port: int | None, log_dir: Path,
+                ready: Callable[[str], bool], *, data_dir: Path, redis_data: Path | None = None,
+                timeout_s: float = 60.0) -> list[Child]:
     """Start the broker (``tansu`` or ``kafka``, a node on each of ``broker_ports``) and redis-server
-    on loopback; all answer when this returns.
+    on loopback (unless ``redis_port`` is None: a Redis Cluster starts on its own); all answer when this
+    returns.
 
     ``ready(name)`` says whether the child ``name`` (``tansu``, ``kafka-<node id>``, ``redis``)
     answers a real request; an exception from it counts as not yet. ``data_dir``: where Kafka keeps
     its storage. ``redis_data``: see ``start_redis``.
     """
-    for what, port in [*(("broker", p) for p in broker_ports), ("redis", redis_port)]:
+    redis = [("redis", redis_port)] if redis_port is not None else []
+    for what, port in [*(("broker", p) for p in broker_ports), *redis]:
         if not _port_free(HOST, port):
             raise StackError(f"port {port} for the embedded {what} is taken: is a stack already up "
                              "(`switchboard down` stops it)? Or choose another port in the settings.")
     children = start_broker(broker, broker_ports, log_dir, data_dir)
-    children.append(start_redis(redis_port, log_dir, redis_data))
+    if redis_port is not None:
+        children.append(start_redis(redis_port, log_dir, redis_data))
     try:
         _wait_ready(ready, children, timeout_s)
     except BaseException:

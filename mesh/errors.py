@@ -20,7 +20,8 @@ from __future__ import annotations
 from schemas.models import ErrorKind
 
 __all__ = ["SwitchboardError", "TransientError", "DeterministicError", "SemanticError", "RedisUnavailable",
-           "ReplicasBehind", "BrokerUnavailable", "HandlerCrashed", "Unauthorized", "InvalidInput", "MessageTooLarge"]
+           "ReplicasBehind", "BrokerUnavailable", "KeysInTwoSlots", "HandlerCrashed", "Unauthorized", "InvalidInput",
+           "MessageTooLarge"]
 
 
 class SwitchboardError(Exception):
@@ -90,6 +91,16 @@ class BrokerUnavailable(TransientError):
     outage = True
 
     def __init__(self, message: str, *, code: str = "broker_unavailable") -> None:
+        super().__init__(message, code=code)
+
+
+class KeysInTwoSlots(DeterministicError):
+    """A script or transaction named keys that Redis Cluster would keep in different slots: a bug in
+    ``mesh.io.keys``, found on any Redis (never retried)."""
+
+    bug = True
+
+    def __init__(self, message: str, *, code: str = "keys_in_two_slots") -> None:
         super().__init__(message, code=code)
 
 

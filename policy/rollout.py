@@ -90,7 +90,7 @@ class Rollout:
             return None
 
         def queue(b: Batch):
-            b.pipe.mget(self._keys.policy_active(), self._keys.policy_candidate())
+            b.mget(self._keys.policy_active(), self._keys.policy_candidate())
             return lambda replies: self._adopt(*replies[0])
         return queue
 

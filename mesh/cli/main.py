@@ -310,9 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(fn=cmd_demo)
 
     from mesh import settings_doc
-    from mesh.cli import asyncapi, dlq, observe
+    from mesh.cli import asyncapi, dlq, observe, redis_cmd
 
     dlq.register(sub)
+    redis_cmd.register(sub)
     observe.register(sub)
     settings_doc.register(sub)
     asyncapi.register(sub)

@@ -1,12 +1,18 @@
 """Every Redis key the project uses is named here, under the configured prefix.
 
-Keys that hold a tenant's data start with ``t:<tenant>:``, so no tenant's keys can meet another's.
+Keys that hold a tenant's data start with ``t:{<tenant>}:``, so no tenant's keys can meet another's.
 Methods named in the plural (``heartbeats``, ``audit_heads``...) give ``SCAN`` patterns, not keys.
 A contract test fails on a key put together anywhere else.
+
+The braces are Redis Cluster hash tags: only what is inside them decides a key's slot, so the keys
+one script or transaction touches together share a slot (a tenant's, a breaker's, an endpoint's
+route, a parked query's, the policy rollout's), and Cluster can run it. ``Batch.script`` refuses a
+script whose keys fall in two slots, on a single node too, so any test that runs it fails first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 __all__ = ["Keys"]
@@ -19,10 +25,17 @@ class Keys:
     """Redis key names under the configured prefix; tenant data is prefixed by tenant."""
 
     def __init__(self, prefix: str) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError(f"key prefix {prefix!r} holds a brace: Redis Cluster would take it for a hash tag and "
+                             "put every key in one slot; choose a prefix without braces")
         self.prefix = prefix
 
     def __repr__(self) -> str:
         return f"Keys({self.prefix!r})"
+
+    def _tenant(self, tenant: str) -> str:
+        """Where a tenant's keys start: its id is their hash tag."""
+        return f"{self.prefix}t:{{{tenant}}}:"
 
     # --- namespaces -----------------------------------------------------------------------------------
 
@@ -39,6 +52,29 @@ class Keys:
         """The key prefix a document store is rebuilt under before it is swapped in."""
         return f"{self.prefix}rebuild:"
 
+    def retagged(self, old: str, tenants: Iterable[str] = ()) -> str | None:
+        """The name a key written before keys had hash tags has now; None for a key whose name did not change.
+        A tenant id that holds ``:`` is read right only when it is among ``tenants`` (e.g. those with data keys)."""
+        if not old.startswith(self.prefix):
+            return None
+        rest = old[len(self.prefix):]
+        head, _, tail = rest.partition(":")
+        if head == "t" and not tail.startswith("{"):
+            tenant, suffix = _tenant_and_rest(tail, tenants)
+            return f"{self._tenant(tenant)}{suffix}" if tenant else None
+        if head in ("breaker", "route") and not tail.startswith("{"):
+            name, sep, suffix = tail.rpartition(":pybreaker:") if head == "breaker" else _route_parts(tail)
+            return f"{self.prefix}{head}:{{{name}}}{sep}{suffix}" if name else None
+        if head == "pending" and "{" not in tail:
+            agent, _, ref = tail.partition(":")
+            if ref == "deadlines":
+                return self.deadlines(agent)
+            return self.pending_claim(agent, ref[:-len(":claim")]) if ref.endswith(":claim") else \
+                self.pending(agent, ref)
+        if head == "policy":
+            return f"{self.prefix}{{policy}}:{tail}"
+        return None
+
     def moved(self, key: str, to: Keys) -> str:
         """``key`` (one of these) under ``to``'s prefix instead."""
         return to.prefix + key[len(self.prefix):]
@@ -47,21 +83,30 @@ class Keys:
 
     def ledger(self, agent: str, tenant: str, idempotency_key: str) -> str:
         """An agent's record for one input; per tenant, so no tenant's keys can meet another's records."""
-        return f"{self.prefix}t:{tenant}:idem:{agent}:{idempotency_key}"
+        return f"{self._tenant(tenant)}idem:{agent}:{idempotency_key}"
 
     def task(self, tenant: str, task_id: str) -> str:
-        return f"{self.prefix}t:{tenant}:task:{task_id}"
+        return f"{self._tenant(tenant)}task:{task_id}"
 
     def tenant_of_task(self, task_key: str) -> str:
         """The tenant of a key made by ``task``."""
-        return task_key[len(self.prefix) + 2:].rpartition(":task:")[0]
+        return task_key[len(self.prefix) + 3:].rpartition("}:task:")[0]
 
     def masks(self, tenant: str, task_id: str) -> str:
         """Hash of a task's mask placeholders and their sealed values."""
         return f"{self.task(tenant, task_id)}:masks"
 
     def pending(self, agent: str, correlation_id: str) -> str:
-        return f"{self.prefix}pending:{agent}:{correlation_id}"
+        """What an agent parked under ``correlation_id`` until its answer comes."""
+        return f"{self.prefix}pending:{agent}:{{{correlation_id}}}"
+
+    def pending_claim(self, agent: str, correlation_id: str) -> str:
+        """Who took the parked ``correlation_id`` (its answer, or its timeout): in the parked value's slot."""
+        return f"{self.pending(agent, correlation_id)}:claim"
+
+    def deadlines(self, agent: str) -> str:
+        """Sorted set of what an agent waits for (tasks, parked steps), scored by when each is overdue."""
+        return f"{self.prefix}deadlines:{agent}"
 
     def heartbeat(self, agent: str, instance: str) -> str:
         return f"{self.prefix}agents:{agent}:{instance}"
@@ -79,7 +124,7 @@ class Keys:
 
     def docs(self, tenant: str) -> str:
         """Hash doc_id -> document JSON of one tenant."""
-        return f"{self.prefix}t:{tenant}:docs"
+        return f"{self._tenant(tenant)}docs"
 
     def docs_version(self, tenant: str) -> str:
         """Counter bumped by every change to a tenant's documents."""
@@ -89,10 +134,11 @@ class Keys:
         """Pattern: a tenant's documents and their version."""
         return f"{self.docs(tenant)}*"
 
-    def replicated(self) -> str:
+    def replicated(self, tag: str = "") -> str:
         """Written just before each wait for replicas (WAIT counts what the connection wrote last: a repeat
-        that writes nothing else still waits for everything before it)."""
-        return f"{self.prefix}replicated"
+        that writes nothing else still waits for everything before it). Under Cluster, one per node: in the
+        slot of ``tag`` (a hash tag of a key written on that node)."""
+        return f"{self.prefix}replicated:{{{tag}}}" if tag else f"{self.prefix}replicated"
 
     def dlq_replayed(self) -> str:
         """Set of the dead letters already replayed."""
@@ -102,7 +148,7 @@ class Keys:
 
     def breaker(self, name: str) -> str:
         """The namespace pybreaker keeps breaker ``name``'s state under."""
-        return f"{self.prefix}breaker:{name}"
+        return f"{self.prefix}breaker:{{{name}}}"
 
     def breaker_state(self, name: str) -> str:
         return f"{self.breaker(name)}:{_PYBREAKER}:state"
@@ -115,7 +161,7 @@ class Keys:
 
     def route(self, name: str) -> str:
         """Hash of an endpoint's latency and validation averages."""
-        return f"{self.prefix}route:{name}"
+        return f"{self.prefix}route:{{{name}}}"
 
     def route_in_flight(self, name: str) -> str:
         """Sorted set of an endpoint's calls in flight, scored by when each must be over."""
@@ -129,17 +175,17 @@ class Keys:
 
     def detections(self, tenant: str, fingerprint: str, digest: str) -> str:
         """The PII a detector (by ``fingerprint``) found in a text (by ``digest``): types and offsets."""
-        return f"{self.prefix}t:{tenant}:pii:{fingerprint}:{digest}"
+        return f"{self._tenant(tenant)}pii:{fingerprint}:{digest}"
 
     def embedding(self, tenant: str, content_key: str) -> str:
         """A text's embedding vector (``content_key``: a hash of the model and the text)."""
-        return f"{self.prefix}t:{tenant}:emb:{content_key}"
+        return f"{self._tenant(tenant)}emb:{content_key}"
 
     # --- budgets --------------------------------------------------------------------------------------
 
     def budget(self, tenant: str) -> str:
         """Hash of a tenant's stored limits and budget period."""
-        return f"{self.prefix}t:{tenant}:budget"
+        return f"{self._tenant(tenant)}budget"
 
     def budget_spent(self, tenant: str, window: str) -> str:
         """Hash of what a tenant used in one budget ``window`` (a day or month)."""
@@ -157,37 +203,37 @@ class Keys:
 
     def policy_sets(self) -> str:
         """Hash version -> stored policy set."""
-        return f"{self.prefix}policy:sets"
+        return f"{self.prefix}{{policy}}:sets"
 
     def policy_active(self) -> str:
         """The active policy set's version."""
-        return f"{self.prefix}policy:active"
+        return f"{self.prefix}{{policy}}:active"
 
     def policy_candidate(self) -> str:
         """The candidate in shadow: its version and share, JSON."""
-        return f"{self.prefix}policy:candidate"
+        return f"{self.prefix}{{policy}}:candidate"
 
     def policy_history(self) -> str:
         """List of the versions active before, for rollback."""
-        return f"{self.prefix}policy:history"
+        return f"{self.prefix}{{policy}}:history"
 
     def policy_diff(self, version: str) -> str:
         """List of the requests where candidate ``version`` decided otherwise than the active set."""
-        return f"{self.prefix}policy:diff:{version}"
+        return f"{self.prefix}{{policy}}:diff:{version}"
 
     def policies(self) -> str:
         """Pattern: every policy rollout key."""
-        return f"{self.prefix}policy:*"
+        return f"{self.prefix}{{policy}}:*"
 
     # --- the audit trail ------------------------------------------------------------------------------
 
     def audit_head(self, tenant: str) -> str:
         """Hash of a tenant's audit chain head: last seq and its hash."""
-        return f"{self.prefix}t:{tenant}:audit:head"
+        return f"{self._tenant(tenant)}audit:head"
 
     def audit_record(self, tenant: str, idempotency_key: str) -> str:
         """The chained record an audit event (by its idempotency key) was appended as, so a redelivery gets it back."""
-        return f"{self.prefix}t:{tenant}:audit:rec:{idempotency_key}"
+        return f"{self._tenant(tenant)}audit:rec:{idempotency_key}"
 
     def audit_heads(self) -> str:
         """Pattern: every tenant's audit chain head."""
@@ -195,4 +241,21 @@ class Keys:
 
     def tenant_of_audit_head(self, head_key: str) -> str:
         """The tenant of a key made by ``audit_head``."""
-        return head_key[len(self.prefix) + 2:-len(":audit:head")]
+        return head_key[len(self.prefix) + 3:-len("}:audit:head")]
+
+
+#: what follows a tenant's id in its keys (``Keys.retagged`` finds the id by them)
+_TENANT_PARTS = ("idem:", "task:", "docs", "pii:", "emb:", "budget", "audit:")
+
+
+def _tenant_and_rest(tail: str, known: Iterable[str]) -> tuple[str | None, str]:
+    """(tenant, what follows its ``:``) of an untagged tenant key's tail ``<tenant>:<part>...``."""
+    for tenant in sorted(known, key=len, reverse=True):
+        if tail.startswith(f"{tenant}:") and tail[len(tenant) + 1:].startswith(_TENANT_PARTS):
+            return tenant, tail[len(tenant) + 1:]
+    cuts = [i for i in range(len(tail)) if tail[i] == ":" and tail[i + 1:].startswith(_TENANT_PARTS)]
+    return (tail[:cuts[0]], tail[cuts[0] + 1:]) if cuts else (None, "")
+
+
+def _route_parts(tail: str) -> tuple[str, str, str]:
+    return tail.rpartition(":inflight") if tail.endswith(":inflight") else (tail, "", "")

@@ -15,14 +15,15 @@ once. A deferred write must be safe to repeat: a failed round trip is sent again
 
 A caller whose write must survive a failover of Redis (a ledger entry, a budget's reservation, a
 checkpoint's transition) marks the batch ``critical``: with ``SWITCHBOARD_REDIS_WAIT_REPLICAS`` set,
-the batch ends with ``WAIT``, in the same round trip and on the same connection, and a batch that
+the batch ends with ``WAIT``, in the same round trip and on the same connection (under Cluster, on
+each node's: ``mesh.io.replica_wait``), and a batch that
 fewer replicas acknowledged in time fails whole (``ReplicasBehind``), so no caller acts on a write a
 promoted replica might not have. A repeat is safe: each such write answers its repeat as the first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -32,6 +33,8 @@ from redis.exceptions import NoScriptError, RedisError
 
 from mesh.errors import ReplicasBehind
 from mesh.io.redis_clients import Durability, durability_of, redis_errors
+from mesh.io.replica_wait import acknowledged, args_of, commands_of, queue_waits
+from mesh.io.slots import first_key, one_slot
 from mesh.observe.logs import get_logger
 
 __all__ = ["Batch", "Queue", "after", "collecting", "deferring", "replicated", "report", "run", "together"]
@@ -50,6 +53,7 @@ class Batch:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self.pipe = redis.pipeline(transaction=False)
+        self._commands = commands_of(self.pipe)
         self._durability = durability_of(redis)
         self._critical = False
         self._scripts: dict[int, tuple[AsyncScript, list, list]] = {}
@@ -60,91 +64,103 @@ class Batch:
         self._critical = True
 
     def script(self, script: AsyncScript, keys: list, args: list) -> None:
-        """Queue ``script`` (registered with ``register_script``) by its SHA."""
-        self._scripts[len(self.pipe.command_stack)] = (script, list(keys), list(args))
-        self.pipe.evalsha(script.sha, len(keys), *keys, *args)
+        """Queue ``script`` (registered with ``register_script``) by its SHA; its keys must share a slot."""
+        one_slot(keys, "a script")
+        self._scripts[len(self)] = (script, list(keys), list(args))
+        self.pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)  # a cluster pipeline blocks .evalsha
+
+    def mget(self, *keys: str) -> None:
+        """Queue an MGET of ``keys``, which must share a slot."""
+        one_slot(keys, "an MGET")
+        self.pipe.execute_command("MGET", *keys)  # a cluster pipeline blocks .mget
 
     def add(self, queue: Queue) -> int:
         """Queue one caller's commands; the index of its answer in ``execute``'s list (the error ``queue``
         raised, if it did: what it queued is taken back)."""
-        start = len(self.pipe.command_stack)
+        start = len(self)
         try:
             decode = queue(self)
         except Exception as err:  # noqa: BLE001 (its answer: the neighbours' commands still go)
-            del self.pipe.command_stack[start:]
+            del self._commands[start:]
             self._scripts = {i: s for i, s in self._scripts.items() if i < start}
             decode = _raise(err)
-        self._parts.append((start, len(self.pipe.command_stack), decode))
+        self._parts.append((start, len(self), decode))
         return len(self._parts) - 1
 
     def __len__(self) -> int:
-        return len(self.pipe.command_stack)
+        return len(self._commands)
+
+    def _written(self) -> Iterator:
+        """The keys of the batch's commands (read under Cluster only, to find the nodes to wait on)."""
+        queued = self._parts[-1][1] if self._parts else 0  # not the marks and WAITs after them
+        return (k for k in (first_key(args_of(c)) for c in self._commands[:queued]) if k is not None)
 
     async def execute(self) -> tuple[list, list]:
         """One round trip: (each caller's answer, or the error its commands met; every raw reply)."""
-        waits = self._critical and self._durability.replicas > 0 and len(self) > 0
-        if waits:  # the mark: a repeat whose own writes change nothing still waits for the first attempt's
-            self.pipe.set(self._durability.mark, "1", px=60_000)
-            self.pipe.wait(self._durability.replicas, self._durability.timeout_ms)
+        waits = 0
+        if self._critical and self._durability.replicas > 0 and len(self) > 0:
+            waits = await queue_waits(self.pipe, self._redis, self._durability, self._written())
         replies = await self.pipe.execute(raise_on_error=False) if len(self) else []
-        acknowledged = replies[-1] if waits else None
         if waits:
-            del replies[-2:]
+            acknowledged_by = acknowledged(replies[-waits:])
+            del replies[-waits:]
         forgotten = [i for i in self._scripts if isinstance(replies[i], NoScriptError)]
         if forgotten:  # forgotten by Redis: loaded and run once more, their writes then waited for anew
-            again = await self._run_again(forgotten, replies, waits)
-            if waits:  # its mark follows every write of the batch, so its WAIT answers for them all
-                acknowledged = again
+            again = await self._run_again(forgotten, replies, waits > 0)
+            if waits:  # its marks follow every write of the batch, so its WAITs answer for them all
+                acknowledged_by = again
         answers = [_answer(replies[start:end], decode) for start, end, decode in self._parts]
         if waits:
-            _replicated(acknowledged, self._durability, answers)
+            _replicated(acknowledged_by, self._durability, answers)
         return answers, replies
 
     async def _run_again(self, forgotten: list[int], replies: list, waits: bool) -> Any:
-        """Load and run the ``forgotten`` scripts on one connection, then WAIT on it when ``waits``."""
-        async with self._redis.client() as one:
-            for i in forgotten:
-                script, keys, args = self._scripts[i]
-                try:
-                    replies[i] = await script(keys=keys, args=args, client=one)
-                except RedisError as err:
-                    replies[i] = err
-            if not waits:
-                return None
+        """Load and run the ``forgotten`` scripts, then WAIT where the batch wrote when ``waits``."""
+        for i in forgotten:
+            script, keys, args = self._scripts[i]
             try:
-                await one.set(self._durability.mark, "1", px=60_000)
-                return await one.wait(self._durability.replicas, self._durability.timeout_ms)
+                replies[i] = await script(keys=keys, args=args)
             except RedisError as err:
-                return err
+                replies[i] = err
+        if not waits:
+            return None
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                n = await queue_waits(pipe, self._redis, self._durability, self._written())
+                replies = await pipe.execute(raise_on_error=False)
+                return acknowledged(replies[len(replies) - n:])
+        except RedisError as err:
+            return err
 
 
-def _replicated(acknowledged: Any, durability: Durability, answers: list = ()) -> None:
+def _replicated(acknowledged_by: Any, durability: Durability, answers: list = ()) -> None:
     """Raise ``ReplicasBehind`` (with the callers' ``answers``) unless WAIT counted enough replicas."""
     wanted, within = durability.replicas, durability.timeout_ms
-    if isinstance(acknowledged, Exception):
-        raise ReplicasBehind(f"Redis refused WAIT ({acknowledged}): the mesh waits for "
+    if isinstance(acknowledged_by, Exception):
+        raise ReplicasBehind(f"Redis refused WAIT ({acknowledged_by}): the mesh waits for "
                              f"SWITCHBOARD_REDIS_WAIT_REPLICAS={wanted} replicas, which only a primary answers: "
                              "point SWITCHBOARD_REDIS_URL at the primary (or its sentinels), or set it to 0",
                              answers=answers)
-    if acknowledged < wanted:
-        raise ReplicasBehind(f"{acknowledged} of {wanted} Redis replicas acknowledged a critical write within "
+    if acknowledged_by < wanted:
+        raise ReplicasBehind(f"{acknowledged_by} of {wanted} Redis replicas acknowledged a critical write within "
                              f"{within} ms: it stands on the primary and is retried; check the replicas' link "
                              "(INFO replication) or lower SWITCHBOARD_REDIS_WAIT_REPLICAS", answers=answers)
 
 
-async def replicated(redis: aioredis.Redis) -> None:
-    """Wait until the configured replicas hold every write made so far on any connection: a write of the
-    durability's mark and WAIT after it on one connection (replicas acknowledge offsets, in order). For
-    writes that cannot end with WAIT themselves (a WATCH/MULTI transaction). Raises ``ReplicasBehind``."""
+async def replicated(redis: aioredis.Redis, *written: str) -> None:
+    """Wait until the configured replicas hold every write made so far, on any connection, to the node of the
+    keys ``written`` (under Cluster; a single node has one): a write of the durability's mark and WAIT after it
+    on one connection (replicas acknowledge offsets, in order). For writes that cannot end with WAIT themselves
+    (a WATCH/MULTI transaction). Raises ``ReplicasBehind``."""
     durability = durability_of(redis)
     if durability.replicas == 0:
         return
     async with redis_errors("waiting for Redis replicas"):
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.set(durability.mark, "1", px=60_000)
-            pipe.wait(durability.replicas, durability.timeout_ms)
-            _, acknowledged = await pipe.execute(raise_on_error=False)
-    _replicated(acknowledged, durability)
+            n = await queue_waits(pipe, redis, durability, written)
+            replies = await pipe.execute(raise_on_error=False)
+            acknowledged_by = acknowledged(replies[len(replies) - n:])
+    _replicated(acknowledged_by, durability)
 
 
 def together(*queues: Queue) -> Queue:

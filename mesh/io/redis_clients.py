@@ -6,9 +6,10 @@ them (``tls-auth-clients yes``): these two functions add them. Timeouts stay the
 choice (a CLI waits longer than a readiness probe), passed through as redis-py options.
 
 A plain URL instead of settings is accepted for tools and tests that start their own Redis;
-it gets no client certificate. Either may name one node or Sentinel's primary
+it gets no client certificate. Either may name one node, Sentinel's primary or a cluster
 (``mesh.redis_url``); a Sentinel client asks the sentinels for the primary again whenever
-it stops answering or answers as a replica, so every client follows a failover.
+it stops answering or answers as a replica, and a cluster client reloads the slot map when a
+node answers MOVED or stops answering, so every client follows a failover.
 
 Redis failures are translated into ``TransientError`` at this boundary (``redis_errors``), so
 callers retry them.
@@ -16,11 +17,14 @@ callers retry them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.cluster as aiocluster
 import redis.asyncio.sentinel as aiosentinel
+import redis.cluster
 import redis.sentinel
 from redis.exceptions import RedisError
 
@@ -40,6 +44,9 @@ def sync_redis(source: Settings | str, **options) -> redis.Redis:
     if target.mode == "sentinel":
         return _sentinel(redis.sentinel.Sentinel, target, settings, tls, options).master_for(
             target.service, redis_class=redis.Redis, **_auth(target), db=target.db, **tls, **options)
+    if target.mode == "cluster":
+        return redis.cluster.RedisCluster(startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in target.hosts],
+                                          **_auth(target), **_ssl(target, tls), **options)
     return redis.Redis.from_url(url, **tls, **options)
 
 
@@ -50,6 +57,9 @@ def async_redis(source: Settings | str, **options) -> aioredis.Redis:
     if target.mode == "sentinel":
         return _sentinel(aiosentinel.Sentinel, target, settings, tls, options).master_for(
             target.service, redis_class=aioredis.Redis, **_auth(target), db=target.db, **tls, **options)
+    if target.mode == "cluster":
+        return aiocluster.RedisCluster(startup_nodes=[aiocluster.ClusterNode(h, p) for h, p in target.hosts],
+                                       **_auth(target), **_ssl(target, tls), **options)
     return aioredis.from_url(url, **tls, **options)
 
 
@@ -65,12 +75,16 @@ def _auth(target: RedisTarget) -> dict[str, str]:
     return {k: v for k, v in (("username", target.username), ("password", target.password)) if v}
 
 
+def _ssl(target: RedisTarget, tls: dict) -> dict:
+    return {"ssl": True, **tls} if target.tls else {}
+
+
 def _sentinel(kind, target: RedisTarget, settings: Settings | None, tls: dict, options: dict):
     """Sentinels of ``target``: reached like the data nodes (TLS, timeouts), with their own password if any."""
     password = settings.redis_sentinel_password if settings is not None else None
     own = {"password": password.get_secret_value()} if password else {}
     timeouts = {k: v for k, v in options.items() if k in ("socket_timeout", "socket_connect_timeout")}
-    ssl = {"ssl": True, **tls} if target.tls else {}
+    ssl = _ssl(target, tls)
     return kind(list(target.hosts), sentinel_kwargs={**timeouts, **ssl, **own}, **ssl)
 
 
@@ -83,7 +97,7 @@ def connect(settings: Settings) -> aioredis.Redis:
     client = async_redis(settings, socket_connect_timeout=settings.connect_timeout_s,
                          socket_timeout=max(settings.connect_timeout_s, waits_s), health_check_interval=30)
     client.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms,
-                                   Keys(settings.key_prefix).replicated())
+                                   Keys(settings.key_prefix).replicated)
     return client
 
 
@@ -93,8 +107,8 @@ class Durability:
 
     replicas: int = 0
     timeout_ms: int = 1000
-    #: a key written just before each WAIT (see ``Keys.replicated``)
-    mark: str = "replicated"
+    #: the key written just before each WAIT, by the hash tag it shares with what it follows (``Keys.replicated``)
+    mark: Callable[[str], str] = Keys("").replicated
 
 
 def durability_of(client: aioredis.Redis) -> Durability:

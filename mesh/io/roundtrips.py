@@ -5,7 +5,9 @@ on its own, every script call and every pipeline's ``execute`` counts one round 
 counter of the current context. The runtime opens a fresh counter (``counting``) around each
 message it handles and reports it as ``switchboard_redis_roundtrips`` (a histogram per agent and
 topic), so the cost of a step in Redis round trips is measured, not guessed: ``bench.mesh``
-prints the mean of each hop. Tasks spawned inside a handler share the handler's counter.
+prints the mean of each hop. Tasks spawned inside a handler share the handler's counter. A
+Redis Cluster client is counted the same way: a pipeline sends to its nodes at once, so it counts
+one round trip however many nodes it reaches.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from contextvars import ContextVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 
 __all__ = ["instrument", "counting"]
 
@@ -32,19 +35,25 @@ def instrument() -> None:
     if _done:
         return
     _done.append(True)
-    command, execute = aioredis.Redis.execute_command, Pipeline.execute
+    for client in (aioredis.Redis, RedisCluster):  # a pipeline queues through its own execute_command
+        client.execute_command = _counted_command(client.execute_command)
+    for pipeline in (Pipeline, ClusterPipeline):
+        pipeline.execute = _counted_execute(pipeline.execute)
 
-    async def counted_command(self, *args, **options):
+
+def _counted_command(command):
+    async def counted(self, *args, **options):
         _count()
         return await command(self, *args, **options)
+    return counted
 
-    async def counted_execute(self, raise_on_error: bool = True):
-        if self.command_stack:
+
+def _counted_execute(execute):
+    async def counted(self, raise_on_error: bool = True, *more, **options):
+        if len(self):
             _count()
-        return await execute(self, raise_on_error)
-
-    aioredis.Redis.execute_command = counted_command  # a pipeline queues through its own execute_command
-    Pipeline.execute = counted_execute
+        return await execute(self, raise_on_error, *more, **options)
+    return counted
 
 
 class counting:

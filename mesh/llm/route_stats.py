@@ -88,7 +88,7 @@ class RouteStats:
             for n in names:
                 b.pipe.zcount(self._flight(n), int(now * 1000), "+inf")
                 b.pipe.hmget(self._stats(n), "latency_ms", "pass_rate", "validations", "validated_at")
-                b.pipe.mget(*state_keys(self._keys, n))
+                b.mget(*state_keys(self._keys, n))
             return lambda replies: self._loads(names, replies, now)
         return queue
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from infra import embedded, redis_sentinel
+from infra import embedded, redis_cluster, redis_sentinel
 from infra.embedded import StackError
 from infra.processes import Child, alive, read_pidfile, spawn, stop_all, write_pidfile
 from mesh.errors import TransientError
@@ -29,19 +29,22 @@ def _ready(settings: Settings) -> Callable[[str], bool]:
             return broker_ready(settings, timeout_s=1.0)
         if name.startswith("kafka-"):
             return int(name.partition("-")[2]) in broker_ids(settings, timeout_s=1.0)
-        if settings.redis_target.mode == "sentinel":  # the primary, before the sentinels that name it start
+        if settings.redis_target.mode != "node":  # the primary, before the sentinels that name it start
             return bool(sync_redis(f"redis://127.0.0.1:{redis_ports(settings)[0][0]}/0", socket_timeout=1).ping())
         return bool(sync_redis(settings, socket_timeout=1).ping())
     return ready
 
 
 def redis_ports(settings: Settings) -> tuple[list[int], list[int]]:
-    """Ports of the embedded Redis: its data nodes (the node; with Sentinel the primary and its replica, on
-    the first sentinel's port + 1000 and + 1001, the primary first) and its sentinels (none for one node)."""
+    """Ports of the embedded Redis: its data nodes (the node; a cluster's primaries; with Sentinel the primary
+    and its replica, on the first sentinel's port + 1000 and + 1001, the primary first) and its sentinels
+    (none but with Sentinel)."""
     target = settings.redis_target
     first = target.hosts[0][1]
     if target.mode == "node":
         return [first], []
+    if target.mode == "cluster":
+        return [port for _, port in target.hosts], []
     data = [first + 1000, first + 1001]
     if settings.redis_appendonly:  # kept across runs: the node the sentinels last promoted starts as primary
         data = redis_sentinel.last_primary(redis_sentinel.sentinel_dir(Path(settings.run_dir)), target.service, data)
@@ -59,6 +62,12 @@ def redis_data(settings: Settings, port: int) -> Path | None:
         return None
     base = Path(settings.run_dir) / "redis"
     return base if settings.redis_target.mode == "node" else base / str(port)
+
+
+def _start_redis_cluster(settings: Settings, log_dir: Path, say: Callable[[str], None]) -> list[Child]:
+    ports = redis_ports(settings)[0]
+    say(f"starting a Redis Cluster on {', '.join(f':{p}' for p in ports)}")
+    return redis_cluster.start_cluster(ports, log_dir, lambda port: redis_data(settings, port))
 
 
 def start_redis(settings: Settings, log_dir: Path) -> Child:
@@ -91,9 +100,14 @@ class Mesh:
                 s = self.settings
                 ports = ",".join(f":{p}" for p in s.broker_ports)
                 data, sentinels = redis_ports(s)
-                say(f"starting {s.broker} on {ports} and redis-server on :{data[0]}")
-                self.stack = embedded.start_stack(s.broker, s.broker_ports, data[0], self.log_dir, _ready(s),
-                                                  data_dir=kafka_data(s), redis_data=redis_data(s, data[0]))
+                cluster = s.redis_target.mode == "cluster"
+                say(f"starting {s.broker} on {ports}" + ("" if cluster else f" and redis-server on :{data[0]}"))
+                self.stack = embedded.start_stack(s.broker, s.broker_ports, None if cluster else data[0],
+                                                  self.log_dir, _ready(s), data_dir=kafka_data(s),
+                                                  redis_data=redis_data(s, data[0]))
+                if cluster:
+                    self._record()
+                    self.stack += _start_redis_cluster(s, self.log_dir, say)
                 if sentinels:
                     say(f"starting its replica on :{data[1]} and sentinels on {sentinels}")
                     self._record()

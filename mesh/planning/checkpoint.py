@@ -8,6 +8,11 @@ nodes that message started and whether it closed the task, so the planner re-sen
 first run may not have sent, and nothing else. Finished nodes are never started again. The
 start and advance scripts return the checkpoint as they leave it, so no read follows them.
 
+Each script touches its task's hash alone, so under Redis Cluster it runs in the task's slot. The
+deadlines of all tasks are one sorted set beside them, written in the same round trip: a start adds
+its deadline (a repeat or a refused start too: the sweep forgets a deadline whose task is no longer
+open), a finish removes it.
+
 Task statuses: ``running`` -> ``closing`` (every node finished; the planner composes) -> a final
 ``TaskStatus``; or ``running`` -> ``timed_out`` / ``cancelled`` directly.
 """
@@ -30,7 +35,7 @@ __all__ = ["Workflow", "TaskState", "Advanced", "OPEN"]
 OPEN = ("running", "closing")
 
 _START = """
-local key, zkey = KEYS[1], KEYS[2]
+local key = KEYS[1]
 if redis.call('EXISTS', key) == 1 and not redis.call('HGET', key, 'plan') then
   return {{'!cancelled'}, {}}  -- a cancellation overtook the submission
 end
@@ -45,7 +50,6 @@ if redis.call('EXISTS', key) == 0 then
     end
   end
   redis.call('EXPIRE', key, tonumber(ARGV[4]))
-  redis.call('ZADD', zkey, tonumber(ARGV[3]), key)
 end
 local plan = cjson.decode(redis.call('HGET', key, 'plan'))
 local fired = {}
@@ -90,9 +94,8 @@ return {out, redis.call('HGETALL', key)}
 """
 
 _CLOSE = """
-local key, zkey = KEYS[1], KEYS[2]
+local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then
-  redis.call('ZREM', zkey, key)
   if ARGV[3] == '1' then  -- remember the cancellation, for a submission still on its way
     redis.call('HSET', key, 'status', ARGV[1], 'closed_by', ARGV[2])
     redis.call('EXPIRE', key, tonumber(ARGV[4]))
@@ -110,7 +113,6 @@ return {redis.call('HGET', key, 'status'), redis.call('HGET', key, 'closed_by') 
 
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'status') == 'closing' then redis.call('HSET', KEYS[1], 'status', ARGV[1]) end
-if ARGV[2] == '1' then redis.call('ZREM', KEYS[2], KEYS[1]) end
 return 1
 """
 
@@ -146,7 +148,7 @@ class Workflow:
 
     @property
     def deadlines(self) -> str:
-        return self._keys.pending("planner", "deadlines")
+        return self._keys.deadlines("planner")
 
     async def start(self, key: str, task: bytes, plan: Plan, deadline_ms: int) -> list[str] | None:
         """Record the task (unless it is recorded already); returns the nodes that start at once,
@@ -161,7 +163,8 @@ class Workflow:
 
         def queue(b: Batch):
             b.critical()
-            b.script(self._start, [key, self.deadlines], [payload, task.hex(), deadline_ms, self._ttl])
+            b.script(self._start, [key], [payload, task.hex(), deadline_ms, self._ttl])
+            b.pipe.zadd(self.deadlines, {key: deadline_ms})  # a repeat's or a cancelled task's: a sweep forgets it
             return lambda replies: (None if replies[0][0] == [b"!cancelled"] else
                                     ([f.decode() for f in replies[0][0]], self._state(key, _hash(replies[0][1]))))
         return await run(self._redis, queue, "recording the task's plan")
@@ -192,7 +195,7 @@ class Workflow:
         """
         def queue(b: Batch):
             b.critical()
-            b.script(self._close, [key, self.deadlines], [status, by, "1" if remember else "0", self._ttl])
+            b.script(self._close, [key], [status, by, "1" if remember else "0", self._ttl])
             return lambda replies: (replies[0][0].decode(), replies[0][1] == b"1")
         return await run(self._redis, queue, "closing a task")
 
@@ -201,7 +204,9 @@ class Workflow:
         message, with its ledger entry (``mesh.io.pipelined.after``)."""
         def queue(b: Batch) -> None:
             b.critical()
-            b.script(self._finish, [key, self.deadlines], [status, "1" if forget_deadline else "0"])
+            b.script(self._finish, [key], [status])
+            if forget_deadline:
+                b.pipe.zrem(self.deadlines, key)
         await after(self._redis, queue, "finishing a task")
 
     async def overdue(self, now_ms: int, limit: int = 100) -> list[str]:

@@ -27,6 +27,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mesh.errors import DeterministicError, ReplicasBehind
+from mesh.io.redis_clients import Durability
+from mesh.io.replica_wait import acknowledged, queue_marks_and_waits
 
 __all__ = ["KeyProvider", "LocalKeyFile", "Keyring", "Sealer", "SEALED_PREFIX", "is_sealed"]
 
@@ -104,25 +106,24 @@ class DekStore(Protocol):
 class RedisDekStore:
     """Wrapped data keys in one Redis hash; the first replica to store a tenant's key wins (HSETNX).
 
-    A new key is answered once ``replicas`` Redis replicas hold it (WAIT after a write of ``mark``, on the
-    pipeline's one connection): a data key lost in a failover would leave what was sealed with it unreadable.
+    A new key is answered once ``durability.replicas`` Redis replicas hold it (``mesh.io.replica_wait``): a
+    data key lost in a failover would leave what was sealed with it unreadable.
     """
 
-    def __init__(self, client, key: str, replicas: int = 0, timeout_ms: int = 1000, mark: str = "") -> None:
-        self._r, self._key = client, key
-        self._replicas, self._timeout_ms, self._mark = replicas, timeout_ms, mark
+    def __init__(self, client, key: str, durability: Durability = Durability()) -> None:
+        self._r, self._key, self._durability = client, key, durability
 
     def get_or_put(self, tenant: str, wrapped: bytes) -> bytes:
         with self._r.pipeline(transaction=False) as pipe:
             pipe.hsetnx(self._key, tenant, wrapped)
             pipe.hget(self._key, tenant)
-            if self._replicas:
-                pipe.set(self._mark, "1", px=60_000)
-                pipe.wait(self._replicas, self._timeout_ms)
+            waits = queue_marks_and_waits(pipe, self._r, self._durability, [self._key]) \
+                if self._durability.replicas else 0
             replies = pipe.execute()
-        if self._replicas and replies[-1] < self._replicas:
-            raise ReplicasBehind(f"{replies[-1]} of {self._replicas} Redis replicas acknowledged tenant {tenant}'s "
-                                 f"data key within {self._timeout_ms} ms: retry; check the replicas' link")
+        counted, wanted = acknowledged(replies[2:]), self._durability.replicas
+        if waits and (isinstance(counted, Exception) or counted < wanted):
+            raise ReplicasBehind(f"{counted} of {wanted} Redis replicas acknowledged tenant {tenant}'s data key "
+                                 f"within {self._durability.timeout_ms} ms: retry; check the replicas' link")
         return replies[1]
 
 

@@ -20,10 +20,10 @@ from functools import cache
 
 from mesh.errors import DeterministicError
 from mesh.io.keys import Keys
-from mesh.io.redis_clients import sync_redis
+from mesh.io.redis_clients import Durability, sync_redis
 from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer, is_sealed
 from mesh.settings import Settings
-from mesh.wire.codec import AvroCodec, default_codec
+from mesh.wire.codec import AvroCodec, default_codec, registry_codec
 from schemas.models import Record
 
 __all__ = ["SealingCodec", "Unsealed", "codec_for", "sealer_for"]
@@ -107,12 +107,12 @@ class SealingCodec:
     def __init__(self, inner: AvroCodec, sealer: Sealer, strict: bool = False) -> None:
         self.inner, self.sealer, self.strict = inner, sealer, strict
 
-    def encode(self, record: Record) -> bytes:
+    def encode(self, record: Record, topic: str | None = None) -> bytes:
         model, data = type(record), record.model_dump(mode="python")
         tenant = _tenant(data)
         if tenant and plan_of(model):
             _walk(data, model, lambda f, v: self.sealer.seal(tenant, f, v) if v else v)
-        return self.inner.write(model, data)
+        return self.inner.write(model, data, topic)
 
     def decode(self, data: bytes | None) -> Record:
         model, raw = self.inner.read(data)
@@ -144,8 +144,8 @@ def sealer_for(settings: Settings) -> Sealer:
         client = sync_redis(settings, socket_timeout=settings.connect_timeout_s)
         # a replay's namespace shares the live mesh's data keys
         store = RedisDekStore(client, Keys(settings.key_prefix).shared(settings.cache_prefix).deks(),
-                              settings.redis_wait_replicas, settings.redis_wait_timeout_ms,
-                              Keys(settings.key_prefix).replicated())
+                              Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms,
+                                         Keys(settings.key_prefix).replicated))
         # only a one-machine (embedded) mesh makes its own key; a cluster's replicas must all mount the same one
         _sealers[key] = Sealer(Keyring(LocalKeyFile(settings.kek_path, create=settings.embedded), store))
     return _sealers[key]
@@ -158,9 +158,14 @@ def codec_for(settings: Settings, need_key: bool = True, strict: bool = False) -
 
     ``need_key=False`` (read-only tools: trace, dead letters): without the key file, records are
     read as they are on the wire, payload fields still sealed, rather than not at all.
+
+    With ``schema_registry_url``, what is written to a topic is framed the Confluent way
+    (``mesh.wire.codec.registry_codec``); both framings are read.
     """
+    url = settings.schema_registry_url
+    plain = registry_codec(url, settings.connect_timeout_s) if url else default_codec()
     if not settings.encrypt_at_rest:
-        return default_codec()
+        return plain
     if not need_key and not settings.kek_path.exists():
-        return default_codec()
-    return SealingCodec(default_codec(), sealer_for(settings), strict=strict)
+        return plain
+    return SealingCodec(plain, sealer_for(settings), strict=strict)

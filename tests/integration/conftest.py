@@ -81,14 +81,23 @@ def tenant() -> str:
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    """A redis-server of the module's own, for tests of Redis-side logic without the mesh."""
+def redis_url(request, tmp_path_factory):
+    """A Redis of the module's own, for tests of Redis-side logic without the mesh: one redis-server, or, in
+    a module marked ``tests.integration.stores.ON_EVERY_STORE``, a three-primary Redis Cluster too."""
     from infra.embedded import redis_binary, wait_for_port
     from infra.processes import spawn, stop_all
+    from infra.redis_cluster import start_cluster
 
+    if getattr(request, "param", "node") == "cluster":
+        ports = [free_port() for _ in range(3)]
+        children = start_cluster(ports, tmp_path_factory.mktemp("cluster"), bus_ports=[free_port() for _ in ports])
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
+        stop_all([c.pid for c in children])
+        return
     port = free_port()
     child = spawn("redis", [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
                   tmp_path_factory.mktemp("redis"))
     assert wait_for_port("127.0.0.1", port, 10), child.log_tail()
     yield f"redis://127.0.0.1:{port}/0"
     stop_all([child.pid])
+

@@ -12,14 +12,15 @@ import sys
 import time
 
 import pytest
-import redis.asyncio as aioredis
 
 from mesh.io.breakers import Breakers
 from mesh.io.keys import Keys
+from mesh.io.redis_clients import async_redis, sync_redis
 from mesh.llm.call_memo import CallMemo
 from mesh.llm.route_stats import Health, RouteStats
+from tests.integration.stores import ON_EVERY_STORE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, ON_EVERY_STORE]
 
 PREFIX = "bt:"
 #: the breakers' reset time: longer than starting the other replica's process takes on a busy machine
@@ -59,7 +60,7 @@ def test_a_breaker_opened_by_one_replica_is_open_for_the_other_and_a_probe_close
         await mine.failed("HTTP 500")
         assert mine.state == "open"
         assert other_replica(redis_url, "state", "allow") == ["open", False]
-        client = aioredis.from_url(redis_url)
+        client = async_redis(redis_url)
         stats = RouteStats(client, Keys(PREFIX), breaker_reset_s=RESET_S)
         assert (await stats.loads(["ep"]))["ep"].breaker_open  # routing sees it too, without changing it
         time.sleep(RESET_S + 0.1)
@@ -84,7 +85,7 @@ def test_the_state_read_with_the_route_loads_decides_allow_without_another_read(
     from mesh.errors import TransientError
 
     async def go():
-        client = aioredis.from_url(redis_url)
+        client = async_redis(redis_url)
         mine = Breakers(redis_url, Keys(PREFIX + "rt:"), fail_max=1, reset_s=30).get("ep")
         mine.close()
         stats = RouteStats(client, Keys(PREFIX + "rt:"), breaker_reset_s=30)
@@ -110,7 +111,7 @@ def test_the_state_read_with_the_route_loads_decides_allow_without_another_read(
 
 def test_an_endpoint_that_answers_badly_is_unhealthy_until_it_has_been_left_alone(redis_url):
     async def go():
-        client = aioredis.from_url(redis_url)
+        client = async_redis(redis_url)
         health = Health(min_pass_rate=0.5, min_samples=5, reset_s=1.0)
         stats = RouteStats(client, Keys(PREFIX + "h:"), breaker_reset_s=30, health=health)
         for _ in range(4):
@@ -130,16 +131,15 @@ def test_an_endpoint_that_answers_badly_is_unhealthy_until_it_has_been_left_alon
 
 
 def test_a_recorded_model_answer_survives_the_replica_that_recorded_it(redis_url, tmp_path):
-    import redis as redis_sync
 
     from mesh.security.crypto import Keyring, LocalKeyFile, RedisDekStore, Sealer
 
     def sealer() -> Sealer:  # each replica its own keyring, over the same KEK file and Redis
-        return Sealer(Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(redis_sync.Redis.from_url(redis_url),
+        return Sealer(Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(sync_redis(redis_url),
                                                                             Keys(PREFIX).deks())))
 
     async def go():
-        writer, reader = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
+        writer, reader = async_redis(redis_url), async_redis(redis_url)
         answer = {"endpoint": "ep", "text": "Seven days. [1]", "citations": [], "finish_reason": "stop",
                   "usage": {"model": "m", "prompt_tokens": 10, "completion_tokens": 3}, "reason": "cheapest"}
         await CallMemo(writer, Keys(PREFIX), 60, sealer()).put("acme", "task1/p1/execute#0", answer)

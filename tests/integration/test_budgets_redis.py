@@ -6,18 +6,19 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import redis.asyncio as aioredis
 
 from mesh.io.keys import Keys
+from mesh.io.redis_clients import async_redis
 from policy.budgets import Budgets, Grant, Limits, Refusal
+from tests.integration.stores import ON_EVERY_STORE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, ON_EVERY_STORE]
 
 NOW = datetime(2026, 11, 24, 15, 30, 10, tzinfo=timezone.utc)
 
 
 def budgets(url: str, prefix: str, **limits) -> Budgets:
-    return Budgets(aioredis.from_url(url), Keys(prefix), Limits(**limits))
+    return Budgets(async_redis(url), Keys(prefix), Limits(**limits))
 
 
 def test_concurrent_replicas_never_pass_the_hard_limit(redis_url):

@@ -8,8 +8,9 @@ import pytest
 
 from mesh.io.leases import Leases
 from mesh.io.redis_clients import async_redis
+from tests.integration.stores import ON_EVERY_STORE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, ON_EVERY_STORE]
 
 
 def test_the_limit_binds_every_client_and_waiters_get_their_turn(redis_url):

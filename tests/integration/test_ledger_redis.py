@@ -11,8 +11,9 @@ from mesh.io import roundtrips
 from mesh.io.keys import Keys
 from mesh.io.ledger import Ledger, Produced
 from mesh.io.redis_clients import async_redis
+from tests.integration.stores import ON_EVERY_STORE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, ON_EVERY_STORE]
 
 
 def _out(tag: str) -> list[Produced]:

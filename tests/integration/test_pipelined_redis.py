@@ -13,8 +13,9 @@ from mesh.io.keys import Keys
 from mesh.io.ledger import Ledger, Produced
 from mesh.io.pipelined import Batch, after, collecting, run, together
 from mesh.io.redis_clients import async_redis
+from tests.integration.stores import ON_EVERY_STORE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, ON_EVERY_STORE]
 
 _INCR = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 
@@ -78,7 +79,7 @@ def test_deferred_writes_go_with_the_ledger_entry_and_are_written_at_once_outsid
             stored = await ledger.record("executor", "t", "k", [Produced("steps.validate", b"k", b"v")], writes)
         written = trips[0]
         await after(r, _set("pl2:now", "1"), "a test write")  # no message: written at once
-        out = await r.mget("pl2:memo", "pl2:n", "pl2:now")
+        out = [await r.get(k) for k in ("pl2:memo", "pl2:n", "pl2:now")]
         await r.aclose()
         return written, stored, out
 
@@ -122,9 +123,12 @@ def test_a_critical_batch_waits_for_replicas_only_when_asked_and_fails_short_of_
     from mesh.settings import Settings
 
     def waits_sent(client_url: str) -> int:
-        import redis
-        stats = redis.Redis.from_url(client_url).info("commandstats")
-        return stats.get("cmdstat_wait", {}).get("calls", 0)
+        from mesh.io.redis_clients import sync_redis
+        r = sync_redis(client_url)
+        if "cluster" not in client_url:
+            return r.info("commandstats").get("cmdstat_wait", {}).get("calls", 0)
+        by_node = r.info("commandstats", target_nodes=r.PRIMARIES)
+        return sum(stats.get("cmdstat_wait", {}).get("calls", 0) for stats in by_node.values())
 
     async def scenario():
         lone = connect(Settings(redis_url=redis_url))

@@ -106,8 +106,9 @@ def test_a_critical_write_the_replica_does_not_acknowledge_is_refused_and_others
         return cached, refused
 
     def new_data_key():
+        from mesh.io.redis_clients import Durability
         from mesh.security.crypto import RedisDekStore
-        store = RedisDekStore(sync_redis(_settings(sentinels)), "st2:deks", 1, 300, "st2:replicated")
+        store = RedisDekStore(sync_redis(_settings(sentinels)), "st2:deks", Durability(1, 300, Keys("st2:").replicated))
         try:
             store.get_or_put("acme", b"wrapped")
         except ReplicasBehind as err:

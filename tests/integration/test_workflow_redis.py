@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis.asyncio as aioredis
 
 from mesh.io.keys import Keys
+from mesh.io.redis_clients import async_redis
 from mesh.planning.checkpoint import Workflow
 from mesh.planning.dag import Node, NodeResult
 from schemas.models import StepStatus
+from tests.integration.stores import ON_EVERY_STORE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, ON_EVERY_STORE]
 
 
 def run(coro):
@@ -20,7 +21,7 @@ def run(coro):
 
 
 def flow(url: str) -> Workflow:
-    return Workflow(aioredis.from_url(url), Keys("wf:"), ttl_s=600)
+    return Workflow(async_redis(url), Keys("wf:"), ttl_s=600)
 
 
 OK = NodeResult(StepStatus.passed, "fine [1]")

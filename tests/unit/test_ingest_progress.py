@@ -33,7 +33,7 @@ class _Store:
         for d in self.left[:self.per_look]:
             self.held[(d["access"].tenant_id, d["doc_id"])] = json.dumps({"text": d["text"]}).encode()
         self.left = self.left[self.per_look:]
-        tenant = key.split(":")[2]
+        tenant = key.split(":")[2].strip("{}")
         return [self.held.get((tenant, i)) for i in ids]
 
 

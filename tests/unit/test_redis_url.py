@@ -1,4 +1,4 @@
-"""SWITCHBOARD_REDIS_URL: one node or Sentinel's primary, and a clear error for anything else."""
+"""SWITCHBOARD_REDIS_URL: one node, Sentinel's primary or a cluster, and a clear error for anything else."""
 
 from __future__ import annotations
 
@@ -29,10 +29,18 @@ def test_sentinels_over_tls():
     assert parse_redis_url("rediss+sentinel://s1:26379/orders").tls
 
 
+def test_cluster_nodes_over_tls_with_a_password():
+    t = parse_redis_url("rediss+cluster://:pw@n1:7000,n2:7001/0")
+    assert (t.mode, t.tls, t.hosts, t.db, t.password) == ("cluster", True, (("n1", 7000), ("n2", 7001)), 0, "pw")
+    assert t.where == "the cluster at n1:7000,n2:7001"
+    assert parse_redis_url("redis+cluster://n1").hosts == (("n1", 6379),)
+
+
 @pytest.mark.parametrize("url, says", [
     ("redis+sentinel://s1:26379,s2:26379", "not the primary they watch"),
     ("redis://a:6379,b:6379/0", "a redis:// URL names one node"),
-    ("redis+cluster://a:7000", "its scheme is .redis\\+cluster."),
+    ("redis+cluster://a:7000/3", "Redis Cluster has database 0 only"),
+    ("redis+clustre://a:7000", "its scheme is .redis\\+clustre."),
     ("http://cache:6379", "must look like"),
     ("redis://cache:6379/zero", "where a database number belongs"),
     ("redis://cache:port/0", "a port is a number"),
