@@ -5,7 +5,9 @@ whole mesh answers on it. (The Redis-side suites run on a cluster too: ``ON_EVER
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import socket
 import time
 
@@ -52,7 +54,7 @@ def cluster(tmp_path_factory):
     except BaseException:
         stop_all([c.pid for c in children])
         raise
-    yield ports[:3], "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports[:3])
+    yield ports[:3], "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports[:3]), children
     stop_all([c.pid for c in children])
 
 
@@ -68,7 +70,7 @@ def _out(tag: str) -> list[Produced]:
 
 
 def test_tenants_spread_over_the_nodes_and_each_reads_back_its_own(cluster):
-    _, url = cluster
+    _, url, _ = cluster
 
     async def scenario():
         client = connect(Settings(redis_url=url, key_prefix=PREFIX))
@@ -86,7 +88,7 @@ def test_tenants_spread_over_the_nodes_and_each_reads_back_its_own(cluster):
 
 
 def test_a_script_whose_keys_span_two_slots_is_refused_before_it_is_sent(cluster):
-    _, url = cluster
+    _, url, _ = cluster
 
     async def scenario():
         client = connect(Settings(redis_url=url))
@@ -107,7 +109,7 @@ def test_a_script_whose_keys_span_two_slots_is_refused_before_it_is_sent(cluster
 def test_a_critical_write_waits_for_the_replicas_of_every_node_it_wrote_to(cluster):
     """Only the first primary has a replica: a critical batch on its keys alone is acknowledged; one that also
     writes to a node without a replica is refused, retriably, with what the primaries answered."""
-    _, url = cluster
+    _, url, _ = cluster
 
     async def scenario():
         client = connect(Settings(redis_url=url, key_prefix=PREFIX, redis_wait_replicas=1, redis_wait_timeout_ms=200))
@@ -158,3 +160,33 @@ def test_a_whole_mesh_runs_on_a_cluster(tmp_path):
     assert answer.status is TaskStatus.answered and "400 days" in answer.answer and answer.citations
     assert audit_heads  # the auditor's chain, appended by WATCH/MULTI in the tenant's slot
     assert len(nodes) > 1  # the mesh's keys spread over the cluster
+
+
+def test_clients_follow_a_failover_and_writes_the_replica_acknowledged_survive_it(cluster):
+    """The first primary is killed: the cluster promotes its replica, the clients find it by the slot map, and
+    a critical write it acknowledged before (WAIT 1) is read back. Last in the module: it kills a node."""
+    ports, url, children = cluster
+    tenant = tenant_on(0)
+
+    async def scenario():
+        client = connect(Settings(redis_url=url, key_prefix=PREFIX, redis_wait_replicas=1))
+        ledger = Ledger(client, Keys(PREFIX), 60)
+        await ledger.record("executor", tenant, "before", _out("kept"))
+        primary = next(c for c in children if c.name == f"redis-{ports[0]}")
+        os.kill(primary.pid, signal.SIGKILL)
+        await client.aclose()
+        lone = connect(Settings(redis_url=url, key_prefix=PREFIX))  # no replica left to wait for
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                kept = await Ledger(lone, Keys(PREFIX), 60).get("executor", tenant, "before")
+                break
+            except Exception:  # the slot is down until the replica is promoted
+                assert time.monotonic() < deadline, "the cluster never promoted the replica"
+                await asyncio.sleep(0.5)
+        after = await Ledger(lone, Keys(PREFIX), 60).record("executor", tenant, "after", _out("new"))
+        await lone.aclose()
+        return kept, after
+
+    kept, after = asyncio.run(scenario())
+    assert [p.value for p in kept] == [b"kept"] and [p.value for p in after] == [b"new"]
