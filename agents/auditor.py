@@ -156,7 +156,7 @@ class Auditor:
                 out[i] = [Emit("audit.log", record, key=tenant)]
             # the chain's new head and records reach the replicas before audit.log says they exist (a repeat
             # after ReplicasBehind finds them appended and waits again)
-            await replicated(self._redis)
+            await replicated(self._redis, self._keys.audit_head(tenant))
         return out
 
     async def append(self, tenant: str, events: list[AuditRecord]) -> list[AuditRecord]:

@@ -155,6 +155,8 @@ async def replicated(redis: aioredis.Redis, *written: str) -> None:
     durability = durability_of(redis)
     if durability.replicas == 0:
         return
+    if not written:
+        raise ValueError("replicated() needs the keys written: under Cluster they say which node to wait on")
     async with redis_errors("waiting for Redis replicas"):
         async with redis.pipeline(transaction=False) as pipe:
             n = await queue_waits(pipe, redis, durability, written)

@@ -19,6 +19,7 @@ from mesh.errors import ReplicasBehind
 from mesh.io.keys import Keys
 from mesh.io.ledger import Ledger, Produced
 from mesh.io.pipelined import Batch, run
+from mesh.io.pipelined import replicated as replicated_on
 from mesh.io.redis_clients import connect, sync_redis
 from mesh.io.slots import slot_of
 from mesh.settings import Settings
@@ -114,7 +115,7 @@ def test_a_critical_write_waits_for_the_replicas_of_every_node_it_wrote_to(clust
     async def scenario():
         client = connect(Settings(redis_url=url, key_prefix=PREFIX, redis_wait_replicas=1, redis_wait_timeout_ms=200))
         ledger = Ledger(client, Keys(PREFIX), 60)
-        replicated = await ledger.record("executor", tenant_on(0), "w1", _out("one"))
+        stored = await ledger.record("executor", tenant_on(0), "w1", _out("one"))
         try:
             def two_nodes(b: Batch):
                 b.critical()
@@ -125,12 +126,20 @@ def test_a_critical_write_waits_for_the_replicas_of_every_node_it_wrote_to(clust
             refused = err
         else:
             refused = None
+        await replicated_on(client, Keys(PREFIX).audit_head(tenant_on(0)))  # a transaction's keys, waited for after
+        try:
+            await replicated_on(client, Keys(PREFIX).audit_head(tenant_on(2)))
+        except ReplicasBehind as err:
+            behind = err
+        else:
+            behind = None
         await client.aclose()
-        return replicated, refused
+        return stored, refused, behind
 
-    replicated, refused = asyncio.run(scenario())
-    assert [p.value for p in replicated] == [b"one"]
+    stored, refused, behind = asyncio.run(scenario())
+    assert [p.value for p in stored] == [b"one"]
     assert refused is not None and refused.retriable and "0 of 1 Redis replicas" in str(refused)
+    assert behind is not None and "0 of 1 Redis replicas" in str(behind)
 
 
 def test_a_whole_mesh_runs_on_a_cluster(tmp_path):
