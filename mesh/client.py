@@ -59,6 +59,8 @@ __all__ = ["Client", "BadLine", "parse_documents", "prepared_question", "new_tra
 DOCUMENT_KEYS = ("id", "_id", "title", "text", "tenant", "groups", "classification", "access")
 #: the keys of its ``access`` object
 ACCESS_KEYS = ("tenant", "groups", "classification")
+#: refusals of a task's result that are this client's setup, not the record: raised rather than skipped
+_UNREADABLE_HERE = frozenset(("no_schema_registry", "schema_registry_unreachable", "unknown_schema_id"))
 
 
 def new_traceparent() -> str:
@@ -314,7 +316,9 @@ class Client:
                     continue
                 try:
                     result = self.codec.decode(msg.value())
-                except DeterministicError:
+                except DeterministicError as err:
+                    if err.code in _UNREADABLE_HERE:
+                        raise  # the answer is there, and this client cannot read it: say why, do not time out
                     continue  # not ours to read; the planner's output always decodes
                 if isinstance(result, TaskCompleted) and result.envelope.task_id == task_id:
                     return result

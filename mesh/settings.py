@@ -1,9 +1,8 @@
 """Typed settings, read from the environment in one place (prefix ``SWITCHBOARD_``).
 
-Load once in an entry point (``Settings()``) and pass the object down; nothing else reads
-the environment. ``SWITCHBOARD_BOOTSTRAP_SERVERS=kafka:9092`` and
-``SWITCHBOARD_REDIS_URL=redis://redis:6379/0`` point the mesh at a real cluster;
-``SWITCHBOARD_EMBEDDED=false`` then stops ``switchboard up`` from starting its own broker and Redis.
+Load once in an entry point (``Settings()``) and pass the object down; nothing else reads the environment.
+``SWITCHBOARD_BOOTSTRAP_SERVERS=kafka:9092`` and ``SWITCHBOARD_REDIS_URL=redis://redis:6379/0`` point the mesh
+at a real cluster; ``SWITCHBOARD_EMBEDDED=false`` then stops ``switchboard up`` from starting its own broker and Redis.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ __all__ = ["Settings", "THROUGHPUT_PROFILE"]
 #: no prefetch of questions (it takes a dense query's encoding off its path, for one more message per step)
 THROUGHPUT_PROFILE = {"producer_linger_ms": 5, "fetch_max_wait_ms": 50, "producer_compression": "gzip",
                       "query_prefetch": False}
-
 
 #: fetch waits on Apache Kafka, which answers a waiting fetch as soon as data arrives: long waits cost
 #: no latency there, and an idle consumer sleeps in the broker instead of polling
@@ -61,7 +59,9 @@ class Settings(BaseSettings):
     run_dir: Path = Field(Path(".run"), description="Where `up` keeps pid files and logs of what it started.")
     redis_appendonly: bool = Field(False, description="the embedded redis-server keeps an append-only file in "
                                    "<run_dir>/redis, so its state survives a restart")
-
+    schema_registry_url: str = Field("", pattern=r"^(https?://\S+)?$", description="a Confluent-compatible schema "
+                                     "registry (Apicurio: http://host:port/apis/ccompat/v7): agents register each topic's "
+                                     "schema as <topic>-value (BACKWARD) and write the Confluent wire format; empty: off")
     # naming
     topic_prefix: str = Field("", description="Prepended to every topic and consumer group, e.g. 'staging.'.")
     key_prefix: str = Field("sb:", description="Prepended to every Redis key.")

@@ -2,8 +2,9 @@
 
 Everything in it comes from the sources a client would otherwise have to read: the topic table
 (``mesh.wire.topics``), the Avro schemas (``schemas/*.avsc``, each inlined so a message's schema stands
-alone), their fingerprints (``mesh.wire.codec``), the fields sealed at rest (``mesh.security.sealing``)
-and the consumer group of each agent that reads a topic (``mesh.runtime.registry``). docs/asyncapi.yaml
+alone), their fingerprints (``mesh.wire.codec``), the Confluent framing (``mesh.wire.confluent``), the fields
+sealed at rest (``mesh.security.sealing``) and the consumer group of each agent that reads a topic
+(``mesh.runtime.registry``). docs/asyncapi.yaml
 is this document; a contract test regenerates it and fails when the file is stale.
 
 It is rendered from the defaults (``Settings.model_construct()``), never from the environment, so the
@@ -23,6 +24,8 @@ from mesh.runtime.spec import group_id
 from mesh.security.sealing import plan_of
 from mesh.settings import Settings
 from mesh.wire.codec import MAGIC, default_codec
+from mesh.wire.confluent import CONFLUENT_MAGIC
+from mesh.wire.schema_json import inlined
 from mesh.wire.topics import DLQ_SUFFIX, TOPICS
 from schemas import SCHEMA_DIR
 from schemas.models import DeadLetter, Record
@@ -57,7 +60,7 @@ CLIENT_OPS: dict[str, tuple[str, str]] = {
 }
 
 _FRAMING = f"""\
-Every value is one Avro record in **Avro single-object encoding**
+Every value is one Avro record, by default in **Avro single-object encoding**
 (https://avro.apache.org/docs/1.11.1/specification/#single-object-encoding):
 
 | bytes | what |
@@ -67,6 +70,23 @@ Every value is one Avro record in **Avro single-object encoding**
 | 10- | the record in Avro binary encoding |
 
 A reader looks the fingerprint up among the schemas it knows, so any message says which record it is.
+
+**The Confluent wire format.** With `SWITCHBOARD_SCHEMA_REGISTRY_URL` set, the agents register each topic's
+schema (its message's `payload.schema`) in that Confluent-compatible schema registry under the subject
+`<topic>-value` (TopicNameStrategy, the prefix included), with compatibility `BACKWARD`, and frame what they
+write the Confluent way:
+
+| bytes | what |
+|---|---|
+| 0 | the magic byte `{CONFLUENT_MAGIC[0]:02X}` |
+| 1-4 | the schema's id in the registry, big-endian |
+| 5- | the record in Avro binary encoding |
+
+Confluent's deserializers read it (Java `KafkaAvroDeserializer`, confluent-kafka's `AvroDeserializer`, kcat
+`-s value=avro -r <registry url>`). A reader tells the two framings apart by the first byte (`C3` or `00`);
+the agents read both, so clients may go on writing single-object records, or frame theirs with any id of
+the same registry whose schema is one of these records (a Confluent serializer's).
+
 Keys are UTF-8 text (see each channel's `key`). Header values are UTF-8 text.
 
 **Sealed fields.** A mesh that encrypts at rest (`SWITCHBOARD_ENCRYPT_AT_REST`, on by default) seals the
@@ -78,34 +98,6 @@ as listed, e.g. `question`, `citations.title`). Empty values are never sealed.
 **Names.** Every topic and consumer group is prefixed with `SWITCHBOARD_TOPIC_PREFIX` (the `prefix`
 parameter; empty by default). Every topic `T` has a dead-letter topic `T{DLQ_SUFFIX}` of `DeadLetter` records.
 """
-
-
-def _full_name(schema: dict, namespace: str) -> str:
-    return schema["name"] if "." in schema["name"] else f"{schema.get('namespace', namespace)}.{schema['name']}"
-
-
-def inlined(schema, defined: set[str] | None = None, namespace: str = "switchboard"):
-    """``schema`` with every named type it references from schemas/ written out where first used,
-    so it parses on its own (by any Avro library, with no other file)."""
-    defined = set() if defined is None else defined
-    if isinstance(schema, str):
-        if "." in schema and schema not in defined and (SCHEMA_DIR / f"{schema}.avsc").exists():
-            return inlined(json.loads((SCHEMA_DIR / f"{schema}.avsc").read_text()), defined, namespace)
-        return schema
-    if isinstance(schema, list):
-        return [inlined(s, defined, namespace) for s in schema]
-    out = dict(schema)
-    if out.get("type") in ("record", "enum", "fixed"):
-        defined.add(_full_name(out, namespace))
-    if out.get("type") == "record":
-        out["fields"] = [{**f, "type": inlined(f["type"], defined, namespace)} for f in out["fields"]]
-    elif out.get("type") == "array":
-        out["items"] = inlined(out["items"], defined, namespace)
-    elif out.get("type") == "map":
-        out["values"] = inlined(out["values"], defined, namespace)
-    elif isinstance(out.get("type"), (dict, list)):
-        out["type"] = inlined(out["type"], defined, namespace)
-    return out
 
 
 def sealed_fields(model: type[Record], path: str = "") -> list[str]:

@@ -122,6 +122,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
     app.idempotent_producer = settings.idempotent_producers
     topics = Topics(settings.topic_prefix)
     codec = codec_for(settings, strict=True)  # plain text where a sealed value belongs is refused
+    codec.register(topics.records())  # with a schema registry: every subject before the first write
     ctx = AgentContext(settings, codec, topics, Keys(settings.key_prefix), connect(settings),
                        getattr(codec, "sealer", None))
 

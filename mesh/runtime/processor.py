@@ -3,7 +3,7 @@
 An agent is a name and a few ``Route``s (input topic -> async handler returning ``Emit``s).
 ``Processor.process`` does the rest, in this order:
 
-1. decode the bytes (Avro single-object) and check the record belongs on its topic;
+1. decode the bytes (Avro single-object, or the Confluent wire format) and check the record belongs on its topic;
    anything that does not decode or validate goes to ``<topic>.dlq`` with the reason; so does plain text
    where a sealed value belongs (``mesh.security.sealing.Unsealed``), audited and, for a task, rejected;
 2. open the hop's span, child of the producer's (W3C context from the Kafka headers), and bind
@@ -17,7 +17,7 @@ An agent is a name and a few ``Route``s (input topic -> async handler returning 
 5. record the outputs in the ledger, with the writes the handler deferred (``mesh.io.pipelined``)
    in the same round trip, then produce them and wait for the broker's ack.
    Only then does the caller let the offset be committed. Each output carries the hop's trace
-   context and the agent's name in its headers.
+   context and the agent's name in its headers; with a schema registry, it is framed the Confluent way.
 
 Every message is counted (``mesh.observe.metrics``: outcome, error kind, time).
 
@@ -307,9 +307,8 @@ class Processor:
         return (*headers_of(span), (AGENT_HEADER, self.agent.encode()))
 
     def _encode(self, emit: Emit, cause: Record, span: Span | None = None) -> Produced:
-        key = emit.key if emit.key is not None else cause.envelope.task_id
-        return Produced(self._topics.name(emit.topic), key.encode(), self._codec.encode(emit.record),
-                        self._headers(span))
+        key, topic = emit.key if emit.key is not None else cause.envelope.task_id, self._topics.name(emit.topic)
+        return Produced(topic, key.encode(), self._codec.encode(emit.record, topic), self._headers(span))
 
     def _undecodable(self, msg: Inbound, err: DeterministicError) -> Produced:
         """The dead letter of a message that did not decode, logged."""
@@ -336,7 +335,7 @@ class Processor:
         letter = DeadLetter(topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
                             value=msg.value, headers=msg.headers, error_kind=err.kind, reason=str(err),
                             agent=self.agent, failed_at=now_ms())
-        return Produced(dlq_of(msg.topic), msg.key, self._codec.encode(letter), self._headers())
+        return Produced(dlq_of(msg.topic), msg.key, self._codec.encode(letter, dlq_of(msg.topic)), self._headers())
 
     def _failure(self, route: Route, record: Record, err: SwitchboardError, status: TaskStatus) -> Emit:
         if route.reports == "planner":  # the planner builds the client's rejection from ``failure``, never ``reasons``

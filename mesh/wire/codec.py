@@ -6,12 +6,18 @@ body (https://avro.apache.org/docs/1.11.1/specification/#single-object-encoding)
 looks the fingerprint up among the schemas it knows, so any topic can be decoded, replayed
 or dead-lettered without out-of-band knowledge.
 
+With a schema registry (``with_registry``; ``SWITCHBOARD_SCHEMA_REGISTRY_URL``), a record written to a
+named topic is framed the Confluent way instead (``mesh.wire.confluent``: byte ``00``, the 4-byte id of its
+schema registered under ``<topic>-value``, the Avro body). Either framing decodes: a record says which it is
+by its first byte (``C3`` single-object, ``00`` Confluent, whose id is looked up in the registry once).
+
 The codec is also registered with Faust as ``"avro"`` (``register_with_faust``), so a Faust
 topic declared with ``value_serializer="avro"`` speaks the same wire format.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 from functools import cached_property
 from pathlib import Path
@@ -21,14 +27,17 @@ import fastavro.schema
 from pydantic import ValidationError
 
 from mesh.errors import DeterministicError
+from mesh.wire.confluent import CONFLUENT_MAGIC, ConfluentSchemas, header, schema_id_of
+from mesh.wire.confluent import HEADER_LEN as _CONFLUENT_HEADER_LEN
 from mesh.wire.schema_check import mismatches
+from mesh.wire.schema_registry import SchemaRegistry
 from schemas import SCHEMA_DIR
 from schemas.models import RECORDS, Record
 
-__all__ = ["AvroCodec", "MAGIC", "default_codec", "register_with_faust"]
+__all__ = ["AvroCodec", "MAGIC", "default_codec", "registry_codec", "register_with_faust"]
 
 MAGIC = b"\xc3\x01"
-_HEADER_LEN = len(MAGIC) + 8
+_SINGLE_HEADER_LEN = len(MAGIC) + 8
 
 
 class AvroCodec:
@@ -38,7 +47,8 @@ class AvroCodec:
         self._by_name: dict[str, dict] = {}
         self._by_fingerprint: dict[bytes, str] = {}
         self._fingerprint_of: dict[str, bytes] = {}
-        self._models = records
+        self._models, self._dir = records, schema_dir
+        self.confluent: ConfluentSchemas | None = None
         for name in records:
             path = schema_dir / f"{name}.avsc"
             if not path.exists():
@@ -61,20 +71,36 @@ class AvroCodec:
         """The 8-byte CRC-64-AVRO fingerprint that identifies a record's schema in the bytes."""
         return self._fingerprint_of[name]
 
-    def encode(self, record: Record) -> bytes:
-        """Serialize a record, header included."""
-        return self.write(type(record), record.model_dump(mode="python"))
+    def with_registry(self, registry: SchemaRegistry) -> AvroCodec:
+        """This codec, framing what it writes to a topic the Confluent way with ``registry``'s ids."""
+        framed = copy.copy(self)
+        framed.confluent = ConfluentSchemas(registry, self._by_name, self._dir)
+        return framed
 
-    def write(self, model: type[Record], data: dict) -> bytes:
-        """Serialize ``data`` (a record of ``model`` as a dict), header included."""
+    def encode(self, record: Record, topic: str | None = None) -> bytes:
+        """Serialize a record, header included (Confluent framing when there is a registry and ``topic``)."""
+        return self.write(type(record), record.model_dump(mode="python"), topic)
+
+    def write(self, model: type[Record], data: dict, topic: str | None = None) -> bytes:
+        """Serialize ``data`` (a record of ``model`` as a dict), header included: Avro single-object
+        encoding, or, with a registry and the (physical) ``topic`` it goes to, the Confluent wire format."""
         name = model.__avro__
         if name not in self._by_name:
             raise DeterministicError(f"{model.__name__} has no registered Avro schema", code="unknown_record")
         buf = io.BytesIO()
-        buf.write(MAGIC)
-        buf.write(self._fingerprint_of[name])
+        if self.confluent is not None and topic is not None:
+            buf.write(header(self.confluent.id_for(topic, name)))
+        else:
+            buf.write(MAGIC)
+            buf.write(self._fingerprint_of[name])
         fastavro.schemaless_writer(buf, self._by_name[name], data)
         return buf.getvalue()
+
+    def register(self, topics: dict[str, type[Record]]) -> None:
+        """Register the schema of each (physical) topic's record now, so no write waits on the registry."""
+        if self.confluent is not None:
+            for topic, model in topics.items():
+                self.confluent.id_for(topic, model.__avro__)
 
     def decode(self, data: bytes | None) -> Record:
         """Parse bytes into their record; every failure is a ``DeterministicError`` saying why."""
@@ -85,13 +111,26 @@ class AvroCodec:
         """The record type of ``data`` and its fields as Avro read them, not yet validated."""
         if not data:
             raise DeterministicError("empty message: expected an Avro single-object encoded record", code="empty")
-        if len(data) < _HEADER_LEN or not data.startswith(MAGIC):
+        if data[:1] == CONFLUENT_MAGIC:
+            name, writer, body = self._confluent_framed(data)
+        else:
+            name, writer, body = self._single_object(data)
+        try:
+            raw = fastavro.schemaless_reader(io.BytesIO(body), writer or self._by_name[name],
+                                             self._by_name[name] if writer else None)
+        except Exception as err:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, ...
+            raise DeterministicError(f"body does not match schema {name}: {type(err).__name__}: {err}", code="bad_body") from err
+        return self._models[name], raw
+
+    def _single_object(self, data: bytes) -> tuple[str, None, bytes]:
+        if len(data) < _SINGLE_HEADER_LEN or not data.startswith(MAGIC):
             raise DeterministicError(
-                f"not Avro single-object encoding (starts with {data[:4].hex()!r}, expected marker c301): "
-                "produce with the Switchboard codec (mesh.wire.codec.AvroCodec.encode)",
+                f"neither Avro single-object encoding (marker c301) nor the Confluent wire format (magic byte 00): "
+                f"starts with {data[:4].hex()!r}; produce with the Switchboard codec (mesh.wire.codec.AvroCodec) "
+                "or a Confluent Avro serializer",
                 code="bad_header",
             )
-        fp = data[2:_HEADER_LEN]
+        fp = data[2:_SINGLE_HEADER_LEN]
         name = self._by_fingerprint.get(fp)
         if name is None:
             raise DeterministicError(
@@ -99,11 +138,17 @@ class AvroCodec:
                 "deploy the new schema to every agent first",
                 code="unknown_schema",
             )
-        try:
-            raw = fastavro.schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), self._by_name[name], None)
-        except Exception as err:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, ...
-            raise DeterministicError(f"body does not match schema {name}: {type(err).__name__}: {err}", code="bad_body") from err
-        return self._models[name], raw
+        return name, None, data[_SINGLE_HEADER_LEN:]
+
+    def _confluent_framed(self, data: bytes) -> tuple[str, dict | None, bytes]:
+        schema_id = schema_id_of(data)
+        if self.confluent is None:
+            raise DeterministicError(
+                f"the record is in the Confluent wire format (schema id {schema_id}) and this process knows no "
+                "schema registry: set SWITCHBOARD_SCHEMA_REGISTRY_URL to the registry its producer used",
+                code="no_schema_registry")
+        name, writer = self.confluent.writer(schema_id)
+        return name, writer, data[_CONFLUENT_HEADER_LEN:]
 
     @staticmethod
     def validate(model: type[Record], raw: dict) -> Record:
@@ -127,6 +172,16 @@ def default_codec() -> AvroCodec:
     if _default is None:
         _default = AvroCodec()
     return _default
+
+
+_by_url: dict[str, AvroCodec] = {}
+
+
+def registry_codec(url: str, timeout_s: float = 5.0) -> AvroCodec:
+    """The process-wide codec that frames with the registry at ``url`` (its ids cached once per process)."""
+    if url not in _by_url:
+        _by_url[url] = default_codec().with_registry(SchemaRegistry(url, timeout_s))
+    return _by_url[url]
 
 
 def register_with_faust(codec: AvroCodec | None = None) -> None:

@@ -54,3 +54,8 @@ class Topics:
         """Every topic the mesh uses, dead-letter topics included."""
         names = [self.name(t) for t in TOPICS]
         return names + [dlq_of(n) for n in names]
+
+    def records(self) -> dict[str, type[m.Record]]:
+        """Every topic the mesh uses and the record it carries, dead-letter topics (``DeadLetter``) included."""
+        names = {self.name(t): model for t, model in TOPICS.items()}
+        return {**names, **{dlq_of(n): m.DeadLetter for n in names}}
