@@ -39,7 +39,7 @@ def schema_violating_task(tenant: str) -> bytes:
 
 def test_garbage_and_invalid_records_are_dead_lettered_and_valid_task_still_answered(settings, tenant):
     topic = Topics(settings.topic_prefix).name("tasks.submitted")
-    garbage, invalid = b"\x00not avro at all\xff", schema_violating_task(tenant)
+    garbage, invalid = b"\x01not avro at all\xff", schema_violating_task(tenant)
     keys = {b"garbage-" + uuid.uuid4().hex.encode(): garbage, b"invalid-" + uuid.uuid4().hex.encode(): invalid}
     pub = Publisher(settings)
     for key, value in keys.items():
@@ -58,7 +58,7 @@ def test_garbage_and_invalid_records_are_dead_lettered_and_valid_task_still_answ
         assert letter.topic == topic and letter.agent == "planner"
         assert letter.error_kind.value == "deterministic"
     reasons = {k.split(b"-")[0]: letters[k].reason for k in keys}
-    assert "not Avro single-object encoding" in reasons[b"garbage"]
+    assert "neither Avro single-object encoding" in reasons[b"garbage"]
     assert "question" in reasons[b"invalid"] and "fails validation" in reasons[b"invalid"]
 
 
@@ -79,7 +79,7 @@ def test_dlq_list_shows_why_and_replay_puts_a_fixed_message_back_once(settings, 
                         value=codec_for(settings).encode(task), error_kind="deterministic", reason=f"unknown schema {tenant}",
                         agent="planner", failed_at=new_envelope(tenant, "x").created_at)
     pub = Publisher(settings)
-    pub.send(submitted, garbage_key, b"\x00still not avro " + tenant.encode())
+    pub.send(submitted, garbage_key, b"\x01still not avro " + tenant.encode())
     pub.send(dlq_of(submitted), letter.key, codec.encode(letter))
     pub.flush()
     deadline = time.monotonic() + 30
@@ -88,7 +88,7 @@ def test_dlq_list_shows_why_and_replay_puts_a_fixed_message_back_once(settings, 
         mine = {x["key"]: x for x in listed if x["key"] in (garbage_key.decode(), task.envelope.task_id)}
         if len(mine) == 2 or time.monotonic() > deadline:
             break
-    assert "not Avro single-object encoding" in mine[garbage_key.decode()]["reason"]
+    assert "neither Avro single-object encoding" in mine[garbage_key.decode()]["reason"]
     assert mine[task.envelope.task_id]["reason"] == f"unknown schema {tenant}"
     assert mine[task.envelope.task_id]["agent"] == "planner" and mine[task.envelope.task_id]["topic"] == submitted
 
