@@ -82,6 +82,8 @@ __all__ = ["spec", "rule_plan", "start_steps", "rejection", "completion", "submi
            "planning_endpoint", "ModelPlanner", "Planner"]
 
 log = get_logger("switchboard.planner")
+#: how long past its deadline a task unknown to the checkpoint keeps its deadline: its start may still be on its way
+_UNKNOWN_GRACE_MS = 60_000
 _TASK_TTL_S = 7 * 24 * 3600
 _PLAN_TOKENS = 400  # most output tokens a plan may use
 
@@ -349,11 +351,15 @@ class Planner:
     async def sweep(self) -> list[Emit]:
         """Time out overdue tasks. A deadline is forgotten only once its result was sent (``forget_swept``), so a
         replica that dies in between leaves it for the next sweep, which sends the same result again."""
-        out = []
-        for name in await self._flow.overdue(int(time.time() * 1000)):
+        out, now, settled = [], int(time.time() * 1000), None
+        for name in await self._flow.overdue(now):
             status, mine = await self._flow.close(name, TaskStatus.timed_out.value, "deadline")
             if mine:
                 out.append(await self._finish(name, await self._flow.load(name), TaskStatus.timed_out, forget=False))
+            if status == "unknown":  # under Cluster a start's deadline can land before its task: wait a while
+                settled = settled if settled is not None else set(await self._flow.overdue(now - _UNKNOWN_GRACE_MS))
+                if name not in settled:
+                    continue
             if status not in ("running", "closing"):
                 self._swept.append(name)
         return out

@@ -154,7 +154,8 @@ class ParkedSteps:
 
     async def park(self, query_id: str, step: RetrieveStep, lexical: list[Hit]) -> None:
         """Park the step, with the message's ledger entry (``mesh.io.pipelined.after``), so before the index
-        query is sent: the step first, then its deadline (a sweep never finds a deadline without its step)."""
+        query is sent: the step and its deadline (still ahead, so no sweep finds it before the step lands, even
+        where Redis Cluster writes the two on different primaries at once)."""
         parked = json.dumps({"step": self._codec.encode(step).hex(), "lexical": lexical})
 
         def queue(b: Batch) -> None:

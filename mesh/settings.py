@@ -40,8 +40,8 @@ class Settings(BaseSettings):
     # where the bus and the state live
     bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated host:port.")
     redis_url: str = Field("redis://127.0.0.1:16379/0", description="state, ledger and caches: one node (redis://"
-                           "host:port/db, rediss:// for TLS) or Sentinel's primary (redis+sentinel://host:port,host:"
-                           "port/service/db, rediss+sentinel://), whose failovers every client follows")
+                           "host:port/db, rediss:// for TLS), Sentinel's primary (redis+sentinel://host:port,host:"
+                           "port/service/db) or a cluster (redis+cluster://host:port,host:port), failovers followed")
     redis_sentinel_password: SecretStr | None = Field(None, description="the sentinels' own password, if any")
     redis_wait_replicas: int = Field(0, ge=0, description="replicas that must hold a critical write (ledger, budget "
                                      "reservations and settlements, checkpoints, masks, audit, data keys) before the "

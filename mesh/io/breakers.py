@@ -33,12 +33,11 @@ import time
 import pybreaker
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from mesh.errors import RedisUnavailable
 from mesh.io.keys import Keys
 from mesh.io.pipelined import Batch, Queue, after, deferring, run
-from mesh.io.redis_clients import async_redis, sync_redis
+from mesh.io.redis_clients import REDIS_ERRORS, async_redis, sync_redis
 from mesh.observe.metrics import BREAKER_STATE, breaker_code
 from mesh.settings import Settings
 
@@ -97,7 +96,7 @@ class SharedBreaker:
             return None
         try:
             state, opened_at, failures = await self._peek_client.mget(self._keys)
-        except RedisError as err:
+        except REDIS_ERRORS as err:
             raise RedisUnavailable(f"redis unavailable for breaker {self.name}: {err}") from err
         return state, opened_at, failures
 
@@ -142,7 +141,7 @@ class SharedBreaker:
             out = await asyncio.to_thread(fn, *args)
             BREAKER_STATE.labels(self.name).set(breaker_code(self._parts()[1].current_state))
             return out
-        except RedisError as err:
+        except REDIS_ERRORS as err:
             raise RedisUnavailable(f"redis unavailable for breaker {self.name}: {err}") from err
 
     async def allow(self, state: str | None = None) -> bool:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from mesh.errors import InvalidInput
+
 __all__ = ["Keys"]
 
 # The namespace pybreaker's CircuitRedisStorage puts under a breaker's key (its BASE_NAMESPACE).
@@ -25,17 +27,14 @@ class Keys:
     """Redis key names under the configured prefix; tenant data is prefixed by tenant."""
 
     def __init__(self, prefix: str) -> None:
-        if "{" in prefix or "}" in prefix:
-            raise ValueError(f"key prefix {prefix!r} holds a brace: Redis Cluster would take it for a hash tag and "
-                             "put every key in one slot; choose a prefix without braces")
-        self.prefix = prefix
+        self.prefix = _braceless(prefix, "a key prefix")
 
     def __repr__(self) -> str:
         return f"Keys({self.prefix!r})"
 
     def _tenant(self, tenant: str) -> str:
         """Where a tenant's keys start: its id is their hash tag."""
-        return f"{self.prefix}t:{{{tenant}}}:"
+        return f"{self.prefix}t:{{{_braceless(tenant, 'a tenant id')}}}:"
 
     # --- namespaces -----------------------------------------------------------------------------------
 
@@ -98,7 +97,7 @@ class Keys:
 
     def pending(self, agent: str, correlation_id: str) -> str:
         """What an agent parked under ``correlation_id`` until its answer comes."""
-        return f"{self.prefix}pending:{agent}:{{{correlation_id}}}"
+        return f"{self.prefix}pending:{agent}:{{{_braceless(correlation_id, 'a correlation id')}}}"
 
     def pending_claim(self, agent: str, correlation_id: str) -> str:
         """Who took the parked ``correlation_id`` (its answer, or its timeout): in the parked value's slot."""
@@ -148,7 +147,7 @@ class Keys:
 
     def breaker(self, name: str) -> str:
         """The namespace pybreaker keeps breaker ``name``'s state under."""
-        return f"{self.prefix}breaker:{{{name}}}"
+        return f"{self.prefix}breaker:{{{_braceless(name, 'an endpoint name')}}}"
 
     def breaker_state(self, name: str) -> str:
         return f"{self.breaker(name)}:{_PYBREAKER}:state"
@@ -161,7 +160,7 @@ class Keys:
 
     def route(self, name: str) -> str:
         """Hash of an endpoint's latency and validation averages."""
-        return f"{self.prefix}route:{{{name}}}"
+        return f"{self.prefix}route:{{{_braceless(name, 'an endpoint name')}}}"
 
     def route_in_flight(self, name: str) -> str:
         """Sorted set of an endpoint's calls in flight, scored by when each must be over."""
@@ -237,7 +236,7 @@ class Keys:
 
     def audit_heads(self) -> str:
         """Pattern: every tenant's audit chain head."""
-        return f"{self.prefix}t:*:audit:head"
+        return f"{self.prefix}t:{{*}}:audit:head"
 
     def tenant_of_audit_head(self, head_key: str) -> str:
         """The tenant of a key made by ``audit_head``."""
@@ -259,3 +258,12 @@ def _tenant_and_rest(tail: str, known: Iterable[str]) -> tuple[str | None, str]:
 
 def _route_parts(tail: str) -> tuple[str, str, str]:
     return tail.rpartition(":inflight") if tail.endswith(":inflight") else (tail, "", "")
+
+
+def _braceless(text: str, what: str) -> str:
+    """``text``, refused if it holds a brace: inside a key, Redis Cluster would read it as (the end of) a hash tag
+    and scatter what must stay in one slot."""
+    if "{" in text or "}" in text:
+        raise InvalidInput(f"{what} may not hold {{ or }} ({text!r}): Redis Cluster reads braces in a key as its "
+                           "hash tag; choose one without them", code="brace_in_key")
+    return text

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from mesh.io.coalesce import Coalescer
 from mesh.io.keys import Keys
 from mesh.io.pipelined import Batch, Queue, report
-from mesh.io.redis_clients import redis_errors
+from mesh.io.redis_clients import REDIS_ERRORS, is_cluster, redis_errors
 
 __all__ = ["Ledger", "Produced", "Rider"]
 
@@ -101,12 +101,19 @@ class Ledger:
 
     async def _write_many(self, entries: list[tuple[str, str, list[Queue]]]) -> list[bytes | None]:
         """Each entry's deferred writes, then SET NX GET for each, pipelined: None where this call stored it,
-        else what was there."""
+        else what was there. Under Cluster a pipeline reaches its primaries all at once, so the deferred writes
+        go in a round trip of their own first, and a primary that did not take them fails the call: no entry
+        stands for a message whose writes are missing."""
         batch = Batch(self._redis)
         deferred = [batch.add(write) for _, _, writes in entries for write in writes]
-        for name, blob, _ in entries:
-            batch.add(self._set(name, blob))
         async with redis_errors("writing the idempotency ledger"):
+            if deferred and is_cluster(self._redis):
+                answers, _ = await batch.execute()
+                _raise_any([a for a in answers if isinstance(a, REDIS_ERRORS)])
+                report(answers)
+                batch, deferred = Batch(self._redis), []
+            for name, blob, _ in entries:
+                batch.add(self._set(name, blob))
             answers, _ = await batch.execute()
             report(answers[:len(deferred)])
             _raise_any(answers[len(deferred):])

@@ -29,11 +29,18 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
-from mesh.errors import ReplicasBehind
-from mesh.io.redis_clients import Durability, durability_of, redis_errors
-from mesh.io.replica_wait import acknowledged, args_of, commands_of, queue_waits
+from mesh.io.redis_clients import REDIS_ERRORS, Durability, durability_of, redis_errors
+from mesh.io.replica_wait import (
+    Waits,
+    acknowledged,
+    args_of,
+    commands_of,
+    queue_waits,
+    require,
+    writes,
+)
 from mesh.io.slots import first_key, one_slot
 from mesh.observe.logs import get_logger
 
@@ -91,60 +98,52 @@ class Batch:
         return len(self._commands)
 
     def _written(self) -> Iterator:
-        """The keys of the batch's commands (read under Cluster only, to find the nodes to wait on)."""
+        """The keys the batch's commands write (read under Cluster only, to find the nodes to wait on)."""
         queued = self._parts[-1][1] if self._parts else 0  # not the marks and WAITs after them
-        return (k for k in (first_key(args_of(c)) for c in self._commands[:queued]) if k is not None)
+        return (first_key(args) for args in map(args_of, self._commands[:queued])
+                if writes(args) and first_key(args) is not None)
 
     async def execute(self) -> tuple[list, list]:
         """One round trip: (each caller's answer, or the error its commands met; every raw reply)."""
-        waits = 0
+        waits = Waits()
         if self._critical and self._durability.replicas > 0 and len(self) > 0:
             waits = await queue_waits(self.pipe, self._redis, self._durability, self._written())
         replies = await self.pipe.execute(raise_on_error=False) if len(self) else []
-        if waits:
-            acknowledged_by = acknowledged(replies[-waits:])
-            del replies[-waits:]
+        if waits.count:
+            acknowledged_by = acknowledged(replies[-waits.count:], waits, self._redis)
+            del replies[-waits.count:]
         forgotten = [i for i in self._scripts if isinstance(replies[i], NoScriptError)]
         if forgotten:  # forgotten by Redis: loaded and run once more, their writes then waited for anew
-            again = await self._run_again(forgotten, replies, waits > 0)
-            if waits:  # its marks follow every write of the batch, so its WAITs answer for them all
-                acknowledged_by = again
+            await self._run_again(forgotten, replies)
+            if waits.count:  # its marks follow every write of the batch, so its WAITs answer for them all
+                acknowledged_by = await self._wait_again()
         answers = [_answer(replies[start:end], decode) for start, end, decode in self._parts]
-        if waits:
-            _replicated(acknowledged_by, self._durability, answers)
+        if waits.count:
+            require(acknowledged_by, self._durability, "a critical write", answers)
         return answers, replies
 
-    async def _run_again(self, forgotten: list[int], replies: list, waits: bool) -> Any:
-        """Load and run the ``forgotten`` scripts, then WAIT where the batch wrote when ``waits``."""
+    async def _run_again(self, forgotten: list[int], replies: list) -> None:
+        """Load and run the ``forgotten`` scripts, their replies put in ``replies``."""
         for i in forgotten:
             script, keys, args = self._scripts[i]
             try:
                 replies[i] = await script(keys=keys, args=args)
-            except RedisError as err:
+            except REDIS_ERRORS as err:
                 replies[i] = err
-        if not waits:
-            return None
+
+    async def _wait_again(self) -> Any:
+        """WAIT where the batch wrote, in a round trip of its own; what it acknowledged."""
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                n = await queue_waits(pipe, self._redis, self._durability, self._written())
-                replies = await pipe.execute(raise_on_error=False)
-                return acknowledged(replies[len(replies) - n:])
-        except RedisError as err:
+            return await _waited(self._redis, self._durability, self._written())
+        except REDIS_ERRORS as err:
             return err
 
 
-def _replicated(acknowledged_by: Any, durability: Durability, answers: list = ()) -> None:
-    """Raise ``ReplicasBehind`` (with the callers' ``answers``) unless WAIT counted enough replicas."""
-    wanted, within = durability.replicas, durability.timeout_ms
-    if isinstance(acknowledged_by, Exception):
-        raise ReplicasBehind(f"Redis refused WAIT ({acknowledged_by}): the mesh waits for "
-                             f"SWITCHBOARD_REDIS_WAIT_REPLICAS={wanted} replicas, which only a primary answers: "
-                             "point SWITCHBOARD_REDIS_URL at the primary (or its sentinels), or set it to 0",
-                             answers=answers)
-    if acknowledged_by < wanted:
-        raise ReplicasBehind(f"{acknowledged_by} of {wanted} Redis replicas acknowledged a critical write within "
-                             f"{within} ms: it stands on the primary and is retried; check the replicas' link "
-                             "(INFO replication) or lower SWITCHBOARD_REDIS_WAIT_REPLICAS", answers=answers)
+async def _waited(redis, durability: Durability, written) -> Any:
+    async with redis.pipeline(transaction=False) as pipe:
+        waits = await queue_waits(pipe, redis, durability, written)
+        replies = await pipe.execute(raise_on_error=False)
+    return acknowledged(replies[len(replies) - waits.count:], waits, redis)
 
 
 async def replicated(redis: aioredis.Redis, *written: str) -> None:
@@ -158,11 +157,8 @@ async def replicated(redis: aioredis.Redis, *written: str) -> None:
     if not written:
         raise ValueError("replicated() needs the keys written: under Cluster they say which node to wait on")
     async with redis_errors("waiting for Redis replicas"):
-        async with redis.pipeline(transaction=False) as pipe:
-            n = await queue_waits(pipe, redis, durability, written)
-            replies = await pipe.execute(raise_on_error=False)
-            acknowledged_by = acknowledged(replies[len(replies) - n:])
-    _replicated(acknowledged_by, durability)
+        acknowledged_by = await _waited(redis, durability, written)
+    require(acknowledged_by, durability, "a critical write")
 
 
 def together(*queues: Queue) -> Queue:

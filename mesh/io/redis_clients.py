@@ -26,15 +26,20 @@ import redis.asyncio.cluster as aiocluster
 import redis.asyncio.sentinel as aiosentinel
 import redis.cluster
 import redis.sentinel
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    CrossSlotTransactionError,
+    RedisClusterException,
+    RedisError,
+)
 
-from mesh.errors import RedisUnavailable
+from mesh.errors import KeysInTwoSlots, RedisUnavailable
 from mesh.io.keys import Keys
 from mesh.io.tls import redis_tls
 from mesh.redis_url import RedisTarget, parse_redis_url
 from mesh.settings import Settings
 
-__all__ = ["Durability", "async_redis", "connect", "durability_of", "redis_errors", "sync_redis"]
+__all__ = ["Durability", "REDIS_ERRORS", "async_redis", "connect", "durability_of", "is_cluster", "redis_errors",
+           "sync_redis"]
 
 
 def sync_redis(source: Settings | str, **options) -> redis.Redis:
@@ -119,6 +124,15 @@ def durability_of(client: aioredis.Redis) -> Durability:
 _NO_WAIT = Durability()
 
 
+#: what redis-py raises when Redis does not answer: a cluster client's own errors (no node reachable, a slot
+#: not covered during a failover) are not ``RedisError``\ s
+REDIS_ERRORS = (RedisError, RedisClusterException)
+
+
+def is_cluster(client) -> bool:
+    return isinstance(client, (aiocluster.RedisCluster, redis.cluster.RedisCluster))
+
+
 class redis_errors:
     """Context manager translating Redis errors into ``TransientError`` at the boundary."""
 
@@ -129,6 +143,8 @@ class redis_errors:
         return None
 
     async def __aexit__(self, exc_type, exc, tb) -> bool:
-        if exc is not None and isinstance(exc, RedisError):
+        if isinstance(exc, CrossSlotTransactionError):
+            raise KeysInTwoSlots(f"a transaction while {self.what} touched two slots: {exc}") from exc
+        if isinstance(exc, REDIS_ERRORS):
             raise RedisUnavailable(f"redis unavailable while {self.what}: {exc}") from exc
         return False

@@ -29,7 +29,7 @@ def _ready(settings: Settings) -> Callable[[str], bool]:
             return broker_ready(settings, timeout_s=1.0)
         if name.startswith("kafka-"):
             return int(name.partition("-")[2]) in broker_ids(settings, timeout_s=1.0)
-        if settings.redis_target.mode != "node":  # the primary, before the sentinels that name it start
+        if settings.redis_target.mode == "sentinel":  # the primary, before the sentinels that name it start
             return bool(sync_redis(f"redis://127.0.0.1:{redis_ports(settings)[0][0]}/0", socket_timeout=1).ping())
         return bool(sync_redis(settings, socket_timeout=1).ping())
     return ready
@@ -104,7 +104,7 @@ class Mesh:
                 say(f"starting {s.broker} on {ports}" + ("" if cluster else f" and redis-server on :{data[0]}"))
                 self.stack = embedded.start_stack(s.broker, s.broker_ports, None if cluster else data[0],
                                                   self.log_dir, _ready(s), data_dir=kafka_data(s),
-                                                  redis_data=redis_data(s, data[0]))
+                                                  redis_data=None if cluster else redis_data(s, data[0]))
                 if cluster:
                     self._record()
                     self.stack += _start_redis_cluster(s, self.log_dir, say)

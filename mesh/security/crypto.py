@@ -26,9 +26,9 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mesh.errors import DeterministicError, ReplicasBehind
+from mesh.errors import DeterministicError
 from mesh.io.redis_clients import Durability
-from mesh.io.replica_wait import acknowledged, queue_marks_and_waits
+from mesh.io.replica_wait import Waits, acknowledged, queue_marks_and_waits, require
 
 __all__ = ["KeyProvider", "LocalKeyFile", "Keyring", "Sealer", "SEALED_PREFIX", "is_sealed"]
 
@@ -118,12 +118,10 @@ class RedisDekStore:
             pipe.hsetnx(self._key, tenant, wrapped)
             pipe.hget(self._key, tenant)
             waits = queue_marks_and_waits(pipe, self._r, self._durability, [self._key]) \
-                if self._durability.replicas else 0
+                if self._durability.replicas else Waits()
             replies = pipe.execute()
-        counted, wanted = acknowledged(replies[2:]), self._durability.replicas
-        if waits and (isinstance(counted, Exception) or counted < wanted):
-            raise ReplicasBehind(f"{counted} of {wanted} Redis replicas acknowledged tenant {tenant}'s data key "
-                                 f"within {self._durability.timeout_ms} ms: retry; check the replicas' link")
+        if waits.count:
+            require(acknowledged(replies[2:], waits, self._r), self._durability, f"tenant {tenant}'s data key")
         return replies[1]
 
 

@@ -44,6 +44,7 @@ def test_old_names_are_renamed_and_the_mesh_reads_its_state_under_the_new(redis_
     r.hset(K.deks(), "a:b", b"wrapped")  # the tenant has a data key: its id is read whole, colon and all
     r.hset("rt:t:acme:budget:2026-12", mapping={"tokens": 120})
     r.set("rt:policy:active", "v3")
+    r.zadd("rt:pending:planner:deadlines", {"rt:t:acme:task:t9": 1234})  # a task in flight at the upgrade
     assert _ledger_entry(redis_url) is None  # not found under the old name
 
     dry = switchboard(redis_url, "--dry-run")
@@ -52,8 +53,9 @@ def test_old_names_are_renamed_and_the_mesh_reads_its_state_under_the_new(redis_
 
     done = switchboard(redis_url, "--json")
     report = json.loads(done.stdout)
-    assert done.returncode == 0 and report["renamed"] == 3 and report["taken"] == []
+    assert done.returncode == 0 and report["renamed"] == 4 and report["taken"] == [] and report["deadlines"] == 1
     assert [p.value for p in _ledger_entry(redis_url)] == [b"v1"]
+    assert r.zrange(K.deadlines("planner"), 0, -1, withscores=True) == [(K.task("acme", "t9").encode(), 1234.0)]
     assert r.hget(K.budget_spent("acme", "2026-12"), "tokens") == b"120" and r.get(K.policy_active()) == b"v3"
 
     r.set("rt:policy:active", "old")  # an old key whose new name was written since
