@@ -56,23 +56,31 @@ class Keys:
         A tenant id that holds ``:`` is read right only when it is among ``tenants`` (e.g. those with data keys)."""
         if not old.startswith(self.prefix):
             return None
-        rest = old[len(self.prefix):]
-        head, _, tail = rest.partition(":")
-        if head == "t" and not tail.startswith("{"):
-            tenant, suffix = _tenant_and_rest(tail, tenants)
-            return f"{self._tenant(tenant)}{suffix}" if tenant else None
-        if head in ("breaker", "route") and not tail.startswith("{"):
-            name, sep, suffix = tail.rpartition(":pybreaker:") if head == "breaker" else _route_parts(tail)
-            return f"{self.prefix}{head}:{{{name}}}{sep}{suffix}" if name else None
-        if head == "pending" and "{" not in tail:
-            agent, _, ref = tail.partition(":")
-            if ref == "deadlines":
-                return self.deadlines(agent)
-            return self.pending_claim(agent, ref[:-len(":claim")]) if ref.endswith(":claim") else \
-                self.pending(agent, ref)
-        if head == "policy":
-            return f"{self.prefix}{{policy}}:{tail}"
-        return None
+        head, _, tail = old[len(self.prefix):].partition(":")
+        if tail.startswith("{"):
+            return None  # tagged already
+        if head == "t":
+            tenant, rest = _tenant_and_rest(tail, tenants)
+            return f"{self._tenant(tenant)}{rest}" if tenant else None
+        if head == "breaker":
+            name, sep, rest = tail.rpartition(":pybreaker:")
+            return f"{self.breaker(name)}{sep}{rest}" if name else None
+        if head == "route":
+            name, sep, rest = tail.rpartition(":inflight") if tail.endswith(":inflight") else (tail, "", "")
+            return f"{self.route(name)}{sep}{rest}"
+        if head == "pending":
+            return self._pending_retagged(tail)
+        return f"{self.prefix}{{policy}}:{tail}" if head == "policy" else None
+
+    def _pending_retagged(self, tail: str) -> str | None:
+        agent, _, ref = tail.partition(":")
+        if "{" in ref:
+            return None
+        if ref == "deadlines":
+            return self.deadlines(agent)
+        if ref.endswith(":claim"):
+            return self.pending_claim(agent, ref.removesuffix(":claim"))
+        return self.pending(agent, ref)
 
     def moved(self, key: str, to: Keys) -> str:
         """``key`` (one of these) under ``to``'s prefix instead."""
@@ -254,10 +262,6 @@ def _tenant_and_rest(tail: str, known: Iterable[str]) -> tuple[str | None, str]:
             return tenant, tail[len(tenant) + 1:]
     cuts = [i for i in range(len(tail)) if tail[i] == ":" and tail[i + 1:].startswith(_TENANT_PARTS)]
     return (tail[:cuts[0]], tail[cuts[0] + 1:]) if cuts else (None, "")
-
-
-def _route_parts(tail: str) -> tuple[str, str, str]:
-    return tail.rpartition(":inflight") if tail.endswith(":inflight") else (tail, "", "")
 
 
 def _braceless(text: str, what: str) -> str:
