@@ -1,12 +1,18 @@
-"""One contract suite for index.vectors.VectorShard, run on every backend this machine has.
+"""One contract suite for the vector backends (``index.vectors.VectorShard`` on FAISS, ``index.torch_vectors.TorchShard``
+on PyTorch), run on every backend this machine has.
 
-CPU always, twice: as it runs, and filtering the way the GPU backend must (FAISS's GPU indexes
+FAISS on the CPU always, twice: as it runs, and filtering the way the GPU backend must (FAISS's GPU indexes
 take no id filter and select at most 2048 results, so it over-fetches under a cap and filters),
 with the cap scaled down to this suite's 300 vectors so it binds; CI has no GPU, and this is how
-that logic is tested there. GPU as well where FAISS sees one. The same cases run on an exact shard (flat inner
+that logic is tested there. FAISS on the GPU as well where FAISS sees one. The same cases run on an exact shard (flat inner
 product below ``exact_threshold``) and an approximate one (IVF above it): top-k equals brute
 force where the shard is exact, upsert replaces, remove drops, an allow-list is never escaped
 (with -1 padding when it is shorter than k), approximate recall is high, results are deterministic.
+
+The PyTorch backend is always exact, so its "approximate" kind is the same exact shard. It runs on the CPU
+always (in float32, and in half precision, which is how it runs on a GPU: scanned in half, rescored in float32),
+in chunks far smaller than the shard so the merge across chunks is exercised, and on ``cuda`` where torch sees it.
+Helpers are in ``vector_helpers``; the FAISS-only cases (``filter_in_faiss``, ``max_k``) skip the torch backend.
 """
 
 from __future__ import annotations
@@ -16,54 +22,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from index.torch_vectors import cuda_available
 from index.vectors import GPU_MAX_K, VectorShard, exact_search, gpu_available
+from tests.contract.vector_helpers import (
+    BACKENDS,
+    DIM,
+    FOREIGN,
+    IDS,
+    KINDS,
+    SMALL_MAX_K,
+    VECS,
+    N,
+    brute_force,
+    make_shard,
+    new_shard,
+    true_scores,
+    unit_rows,
+)
 
 pytestmark = pytest.mark.contract
-
-SMALL_MAX_K = 40  # the GPU's cap on results per index search, scaled to this suite's shards
-#: each backend as the shard's arguments
-BACKENDS = {"cpu": {"device": "cpu"},
-            "cpu-filtering-as-gpu": {"device": "cpu", "filter_in_faiss": False, "max_k": SMALL_MAX_K}}
-if gpu_available():
-    BACKENDS |= {"gpu": {"device": "gpu"}, "gpu-small-max-k": {"device": "gpu", "max_k": SMALL_MAX_K}}
-KINDS = ["exact", "approximate"]
-DIM = 16
-N = 300
-IDS = np.arange(N, dtype=np.int64) * 3 + 7  # sparse, not row numbers: ids and rows must not be confused
-FOREIGN = [0, 2, 3, 5, 6, 9_999]            # ids the shard does not hold
-
-
-def unit_rows(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
-    v = rng.standard_normal((n, dim)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-VECS = unit_rows(np.random.default_rng(42), N)
-
-
-def make_shard(backend: dict, kind: str, ids: np.ndarray = IDS, vecs: np.ndarray = VECS, **kw) -> VectorShard:
-    threshold = 64 if kind == "approximate" else 50_000
-    shard = VectorShard(DIM, exact_threshold=threshold, **backend, **kw)
-    shard.upsert(ids, vecs)
-    assert shard.approximate == (kind == "approximate")
-    return shard
-
-
-def brute_force(vecs: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Full sort in numpy: score descending, id ascending; (-inf, -1) padding."""
-    sims = queries @ vecs.T
-    out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    out_i = np.full((len(queries), k), -1, dtype=np.int64)
-    for q in range(len(queries)):
-        order = np.lexsort((ids, -sims[q]))[:k]
-        out_s[q, :len(order)], out_i[q, :len(order)] = sims[q, order], ids[order]
-    return out_s, out_i
-
-
-def true_scores(queries: np.ndarray, ids: np.ndarray, id_list: np.ndarray, vecs: np.ndarray) -> np.ndarray:
-    pos = {int(i): r for r, i in enumerate(id_list.tolist())}
-    return np.array([[queries[q] @ vecs[pos[int(i)]] if i >= 0 else -np.inf for i in ids[q]]
-                     for q in range(len(queries))], dtype=np.float32)
 
 
 @pytest.fixture(scope="module", params=list(BACKENDS))
@@ -72,7 +49,7 @@ def backend(request) -> dict:
 
 
 @pytest.fixture(scope="module")
-def shards(backend) -> dict[str, VectorShard]:
+def shards(backend) -> dict:
     """Read-only shards for the search-only cases (mutating cases build their own)."""
     return {kind: make_shard(backend, kind) for kind in KINDS}
 
@@ -80,6 +57,12 @@ def shards(backend) -> dict[str, VectorShard]:
 def test_backends_include_cpu_and_gpu_when_present():
     assert "cpu" in BACKENDS
     assert ("gpu" in BACKENDS) == gpu_available()
+    assert "torch-cpu" in BACKENDS and ("torch-cuda" in BACKENDS) == cuda_available()
+
+
+def faiss_only(backend: dict) -> None:
+    if "torch" in backend:
+        pytest.skip("FAISS's own limits (filter_in_faiss, max_k): the torch backend scans, exactly, whatever k")
 
 
 def test_a_gpu_shard_filters_by_over_fetching_under_faiss_gpu_limit_and_a_cpu_one_inside_faiss():
@@ -107,6 +90,7 @@ class _Counting:
 def test_no_index_search_asks_for_more_than_max_k_and_results_stay_exact_where_it_would(backend, k):
     """Over-fetching for a broad allow-list is capped at max_k (FAISS on a GPU refuses more); a k above
     the cap is searched exactly; the allow-list still holds and nothing allowed is lost."""
+    faiss_only(backend)
     shard = make_shard({**backend, "max_k": SMALL_MAX_K}, "approximate")
     counting = _Counting(shard._ensure_index())
     shard._index = counting
@@ -177,7 +161,7 @@ def test_a_single_query_vector_is_accepted(shards):
 
 # --- upsert and remove ----------------------------------------------------------------------------------
 
-def _check_replaced(shard: VectorShard, target: int, old: np.ndarray, new: np.ndarray) -> None:
+def _check_replaced(shard, target: int, old: np.ndarray, new: np.ndarray) -> None:
     assert len(shard) == N  # replaced, not added
     s, i = shard.search(new[None], 1, allow=np.array([target]))
     assert i.tolist() == [[target]] and s[0, 0] == pytest.approx(1.0, abs=1e-5)
@@ -292,7 +276,7 @@ def test_property_search_never_returns_an_id_outside_the_allow_list(shards, kind
         assert len(set(row)) == len(row)
         assert s[q, :want].tolist() == sorted(s[q, :want].tolist(), reverse=True)
     assert np.allclose(s[valid], true_scores(queries, i, IDS, VECS)[valid], atol=1e-5)
-    if kind == "exact" or len(held) <= shard.selective_fraction * len(shard):
+    if not shard.approximate or len(held) <= shard.selective_fraction * len(shard):
         rows = np.flatnonzero(np.isin(IDS, held))
         es, ei = brute_force(VECS[rows], IDS[rows], queries, k)
         assert np.array_equal(i, ei)
@@ -343,9 +327,9 @@ def clustered(seed: int, n: int = 2_000, centres: int = 20, dim: int = 32) -> tu
 def test_approximate_recall_at_10_is_at_least_0_9(backend):
     vecs, queries = clustered(0)
     ids = np.arange(len(vecs), dtype=np.int64) * 2 + 1
-    shard = VectorShard(32, exact_threshold=64, nprobe=16, **backend)
+    shard = new_shard(backend, 32, exact_threshold=64, nprobe=16)
     shard.upsert(ids, vecs)
-    assert shard.approximate
+    assert shard.approximate != ("torch" in backend)
     _, approx = shard.search(queries, 10)
     _, exact = exact_search(vecs, ids, queries, 10)
     recall = np.mean([len(set(a.tolist()) & set(e.tolist())) / 10 for a, e in zip(approx, exact)])
@@ -378,7 +362,7 @@ def test_exact_shard_ties_break_by_id_whatever_the_insertion_order(backend):
     the top k must not depend on the order the shard happens to store them in."""
     dup = unit_rows(np.random.default_rng(18), 1)
     others = unit_rows(np.random.default_rng(19), 20)
-    shard = VectorShard(DIM, **backend)
+    shard = new_shard(backend, DIM)
     shard.upsert(np.array([40, 10, 30, 20], dtype=np.int64), np.repeat(dup, 4, axis=0))
     shard.upsert(np.arange(100, 120, dtype=np.int64), others)
     _, i = shard.search(dup, 2)
