@@ -30,7 +30,8 @@ from index.cache import EmbeddingCache
 from index.corpus import Corpus, best_per_doc, doc_passages
 from index.encoder import DIM, Encoder, make_encoder, vectors_id
 from index.store import DocStore, PerTenant
-from index.vectors import VectorShard, gpu_available
+from index.torch_vectors import cuda_available
+from index.vectors import VectorBackend, VectorShard, gpu_available
 from mesh.errors import DeterministicError
 from mesh.observe.logs import get_logger
 from mesh.observe.metrics import SHARD_BUILDS
@@ -48,7 +49,7 @@ from schemas.models import (
     RetrieveStep,
 )
 
-__all__ = ["spec", "IndexAgent", "LazyEncoder", "ShardBuilder"]
+__all__ = ["spec", "IndexAgent", "LazyEncoder", "ShardBuilder", "choose_backend"]
 
 log = get_logger("switchboard.index")
 
@@ -108,6 +109,29 @@ def questions_of(steps: list[RetrieveStep]) -> dict[str, list[str]]:
     return questions
 
 
+def choose_backend(index_device: str, faiss_gpu: bool, torch_cuda: bool) -> str:
+    """The vector backend for the ``index_device`` setting: ``gpu`` is FAISS's GPU build where it is importable
+    and sees a GPU, else the PyTorch backend on CUDA, else an error; ``auto`` prefers them in that order, then
+    FAISS on the CPU; ``cpu`` is FAISS on the CPU."""
+    if index_device == "cpu":
+        return "faiss-cpu"
+    if faiss_gpu or torch_cuda:
+        return "faiss-gpu" if faiss_gpu else "torch-cuda"
+    if index_device == "gpu":
+        raise RuntimeError("index_device 'gpu': neither FAISS (install faiss-gpu, the `gpu` extra) nor torch sees a "
+                           "CUDA GPU here; use index_device 'auto' or 'cpu'")
+    return "faiss-cpu"
+
+
+def new_shard(backend: str, exact_threshold: int, nprobe: int) -> VectorBackend:
+    """An empty shard of ``backend`` (``choose_backend``'s names)."""
+    if backend == "torch-cuda":
+        from index.torch_vectors import TorchShard
+
+        return TorchShard(DIM, "cuda")
+    return VectorShard(DIM, "gpu" if backend == "faiss-gpu" else "cpu", exact_threshold, nprobe)
+
+
 # --- collaborators -------------------------------------------------------------------------------------
 
 class LazyEncoder:
@@ -129,12 +153,12 @@ class LazyEncoder:
 class ShardBuilder:
     """Builds a tenant's vector shard from a snapshot of its vectors, else from the embedding cache."""
 
-    def __init__(self, cache: EmbeddingCache, snapshots_dir: Path, vectors_of: str, device: str,
+    def __init__(self, cache: EmbeddingCache, snapshots_dir: Path, vectors_of: str, backend: str,
                  exact_threshold: int, nprobe: int) -> None:
         self._cache, self._snapshots, self._vectors_of = cache, snapshots_dir, vectors_of
-        self._device, self._exact_threshold, self._nprobe = device, exact_threshold, nprobe
+        self._backend, self._exact_threshold, self._nprobe = backend, exact_threshold, nprobe
 
-    async def build(self, corpus: Corpus) -> VectorShard:
+    async def build(self, corpus: Corpus) -> VectorBackend:
         texts = [r.searchable for r in corpus.rows]
         key = snapshots.fingerprint(self._vectors_of, texts)
         vectors = await asyncio.to_thread(snapshots.load, self._snapshots, corpus.tenant, key)
@@ -142,12 +166,12 @@ class ShardBuilder:
         if vectors is None:
             vectors, source = await self._cache.get_many(texts, corpus.tenant), "cache"
             await asyncio.to_thread(snapshots.save, self._snapshots, corpus.tenant, key, vectors)
-        shard = VectorShard(DIM, self._device, self._exact_threshold, self._nprobe)
+        shard = new_shard(self._backend, self._exact_threshold, self._nprobe)
         shard.upsert(np.arange(len(corpus.rows), dtype=np.int64), vectors)
         SHARD_BUILDS.labels(_trigger.get()).inc()
         log.info("shard_built", tenant=corpus.tenant, version=corpus.version, docs=len(corpus.docs),
                  passages=len(corpus.rows), source=source, cache_hit_rate=round(self._cache.hit_rate, 3),
-                 device=self._device, trigger=_trigger.get())
+                 backend=self._backend, trigger=_trigger.get())
         return shard
 
 
@@ -156,7 +180,7 @@ class ShardBuilder:
 class IndexAgent:
     """The handlers: ingest (store, encode, rebuild once settled), search, prefetch; and the warm-up."""
 
-    def __init__(self, store: DocStore, cache: EmbeddingCache, shards: PerTenant[VectorShard],
+    def __init__(self, store: DocStore, cache: EmbeddingCache, shards: PerTenant[VectorBackend],
                  encoder: LazyEncoder) -> None:
         self._store, self._cache, self._shards, self._encoder = store, cache, shards, encoder
         self._settle_at: dict[str, float] = {}  # tenant -> when its ingest will have been quiet long enough
@@ -244,8 +268,9 @@ def routes(ctx: AgentContext) -> Parts:
                           s.encoder_precision, s.encoder_cache_dir)
     cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encoder.encode_async,
                            capacity=s.embedding_cache_size)
-    device = ("gpu" if gpu_available() else "cpu") if s.index_device == "auto" else s.index_device
-    builder = ShardBuilder(cache, s.snapshots, vectors_of, device, s.exact_threshold, s.nprobe)
+    backend = choose_backend(s.index_device, gpu_available(), cuda_available())
+    log.info("vector_backend", backend=backend, index_device=s.index_device)
+    builder = ShardBuilder(cache, s.snapshots, vectors_of, backend, s.exact_threshold, s.nprobe)
     agent = IndexAgent(store, cache, PerTenant(store, builder.build), encoder)
     authority = step_grants.authority(s.token_secrets)  # searches only what a retriever signed
     # a prefetch reveals nothing (it warms the cache): a forged step is the retriever's to refuse

@@ -9,6 +9,8 @@ fp32 for queries and passages alike, with vectors at a cosine above 0.9999 to th
 (``bench.encoder`` measures both side by side). Elsewhere bf16 is emulated and slower, so ``auto`` keeps fp32.
 The precision is part of the model id, so cached vectors of one precision never pass for the other.
 
+Device: on a machine where torch sees a GPU (CUDA) the torch encoder runs there, for passages and queries alike.
+
 Threads: all of the model's work runs on one thread the encoder owns. torch's OpenMP thread count
 is a setting of the thread that computes, and each such thread gets its own team of OpenMP workers,
 which spin for a while after every call. Encoding on whichever pool thread is free would give some
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "BACKENDS", "model_id", "resolve_precision", "make_encoder",
-           "vectors_id"]
+           "vectors_id", "encoder_device"]
 
 MODEL_ID = "all-MiniLM-L6-v2"
 DIM = 384
@@ -60,6 +62,15 @@ def resolve_precision(setting: str, cpuinfo: str | None = None) -> str:
             return "fp32"
     flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
     return "bf16" if flags & _BF16_FLAGS else "fp32"
+
+
+def encoder_device(cuda: bool | None = None) -> str:
+    """Where the torch encoder runs: ``cuda`` where torch sees a GPU (``cuda`` given, or asked of torch), else ``cpu``."""
+    if cuda is None:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    return "cuda" if cuda else "cpu"
 
 
 def model_id(precision: str) -> str:
@@ -137,6 +148,7 @@ class Encoder(BatchEncoder):
         self.max_length, self.batch_size = max_length, batch_size
         self.model_id = model_id(self.precision)
         self.backend = "torch"
+        self.device = encoder_device()  # a GPU where there is one: the vectors agree with the CPU's to rounding
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="encoder")
         self._worker.submit(self._load).result()
 
@@ -150,18 +162,19 @@ class Encoder(BatchEncoder):
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        model = model.to(self.device)
         self._model = model.to(torch.bfloat16) if self.precision == "bf16" else model
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         with self._torch.inference_mode():
             batch = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
                                     pad_to_multiple_of=LONE_PAD_MULTIPLE if len(texts) == 1 else PAD_MULTIPLE,
-                                    return_tensors="pt")
+                                    return_tensors="pt").to(self.device)
             self._use_threads(1 if batch["input_ids"].numel() <= SMALL_BATCH_TOKENS else self.threads)
             hidden = self._model(**batch).last_hidden_state.float()  # pool and normalise in fp32
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return self._torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+            return self._torch.nn.functional.normalize(pooled, p=2, dim=1).cpu().numpy()
 
     def _use_threads(self, n: int) -> None:
         if n != self._using:  # a setting of this (the encoder's) thread, the only one that computes

@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     encoder_batch_size: int = Field(32, ge=1)
     encoder_precision: str = Field("auto", pattern="^(auto|fp32|bf16)$", description="weights of the embedding "
                                    "model on torch; auto: bf16 where the CPU has native bfloat16 (AMX, AVX-512 BF16), else fp32")
-    index_device: str = Field("auto", pattern="^(auto|cpu|gpu)$", description="FAISS backend; auto: GPU when present")
+    index_device: str = Field("auto", pattern="^(auto|cpu|gpu)$", description="vector backend: cpu (FAISS), gpu (faiss-gpu, else PyTorch on CUDA), auto (a GPU when present)")
     exact_threshold: int = Field(50_000, ge=1, description="vectors per shard above which search is approximate (IVF)")
     nprobe: int = Field(16, ge=1, description="IVF lists probed per query")
     fusion: str = Field("convex", pattern="^(rrf|convex)$",
