@@ -127,14 +127,14 @@ class Processor:
         route = self._routes[msg.topic]
         record, bad = None, None
         try:
-            record = self._decode(route, msg)
+            record = await self._sealing(lambda: self._decode(route, msg))
             if route.authority is not None:
                 route.authority(record)
         except DeterministicError as err:
             bad = err
         with self._span(msg, record) as span:
             if bad is not None:
-                letters = self._refused(msg, bad, record)
+                letters = await self._sealing(lambda: self._refused(msg, bad, record))
                 await self._infra(lambda: self._send(letters))
                 return self._done(span, msg.topic, "dead_lettered", started, bad)
             env = record.envelope
@@ -204,11 +204,11 @@ class Processor:
         for msg in msgs:
             record = None
             try:
-                record = self._decode(route, msg)
+                record = await self._sealing(lambda: self._decode(route, msg))
                 if route.authority is not None:
                     route.authority(record)
             except DeterministicError as err:
-                letters += self._refused(msg, err, record)
+                letters += await self._sealing(lambda err=err: self._refused(msg, err, record))
                 outcomes.append(self._done(_NO_SPAN, msg.topic, "dead_lettered", started, err))
                 continue
             recorded = (await self._infra(lambda: self._ledger.get(self.agent, record.envelope.tenant_id, record.envelope.idempotency_key))
@@ -239,7 +239,7 @@ class Processor:
         if writes and not route.idempotent:
             await self._infra(lambda: self._ledger.flush(writes))
         for (msg, record), emits, span in zip(fresh, results, spans):
-            out = [self._encode(e, record, span) for e in emits]
+            out = await self._encoded(emits, record, span)
             if route.idempotent:
                 out = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, record.envelope.idempotency_key, out, writes))
                 writes = []  # with the first entry
@@ -288,11 +288,11 @@ class Processor:
         except Exception as err:  # a bug: never retried, never silently dropped
             log.exception("handler_crashed", topic=msg.topic, offset=msg.offset)
             outcome, dead = "dead_lettered", HandlerCrashed(f"{type(err).__name__}: {err}")
-        produced = [self._encode(e, record) for e in emits]
+        produced = await self._encoded(emits, record)
         if dead is not None:
             produced = [self._dead_letter(msg, dead)]
             if route.reports != "nobody":
-                produced.append(self._encode(self._failure(route, record, dead, TaskStatus.failed), record))
+                produced += await self._encoded([self._failure(route, record, dead, TaskStatus.failed)], record)
         if route.idempotent:
             produced = await self._infra(lambda: self._ledger.record(self.agent, record.envelope.tenant_id, key,
                                                                      produced, writes))
@@ -305,6 +305,16 @@ class Processor:
 
     def _headers(self, span: Span | None = None) -> tuple[tuple[str, bytes], ...]:
         return (*headers_of(span), (AGENT_HEADER, self.agent.encode()))
+
+    async def _encoded(self, emits: list[Emit], cause: Record, span: Span | None = None) -> list[Produced]:
+        return await self._sealing(lambda: [self._encode(e, cause, span) for e in emits])
+
+    async def _sealing(self, fn):
+        """``fn()``, an outage of Redis meanwhile waited out: sealing or opening a payload may fetch a tenant's
+        data key from Redis (once per tenant and process)."""
+        async def call():
+            return fn()
+        return await self._infra(call)
 
     def _encode(self, emit: Emit, cause: Record, span: Span | None = None) -> Produced:
         key, topic = emit.key if emit.key is not None else cause.envelope.task_id, self._topics.name(emit.topic)

@@ -26,8 +26,8 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mesh.errors import DeterministicError
-from mesh.io.redis_clients import Durability
+from mesh.errors import DeterministicError, RedisUnavailable
+from mesh.io.redis_clients import REDIS_ERRORS, Durability
 from mesh.io.replica_wait import Waits, acknowledged, queue_marks_and_waits, require
 
 __all__ = ["KeyProvider", "LocalKeyFile", "Keyring", "Sealer", "SEALED_PREFIX", "is_sealed"]
@@ -114,12 +114,15 @@ class RedisDekStore:
         self._r, self._key, self._durability = client, key, durability
 
     def get_or_put(self, tenant: str, wrapped: bytes) -> bytes:
-        with self._r.pipeline(transaction=False) as pipe:
-            pipe.hsetnx(self._key, tenant, wrapped)
-            pipe.hget(self._key, tenant)
-            waits = queue_marks_and_waits(pipe, self._r, self._durability, [self._key]) \
-                if self._durability.replicas else Waits()
-            replies = pipe.execute()
+        try:
+            with self._r.pipeline(transaction=False) as pipe:
+                pipe.hsetnx(self._key, tenant, wrapped)
+                pipe.hget(self._key, tenant)
+                waits = queue_marks_and_waits(pipe, self._r, self._durability, [self._key]) \
+                    if self._durability.replicas else Waits()
+                replies = pipe.execute()
+        except REDIS_ERRORS as err:
+            raise RedisUnavailable(f"redis unavailable while fetching tenant {tenant}'s data key: {err}") from err
         if waits.count:
             require(acknowledged(replies[2:], waits, self._r), self._durability, f"tenant {tenant}'s data key")
         return replies[1]

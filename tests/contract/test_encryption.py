@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import uuid
@@ -194,3 +195,18 @@ def test_a_recorded_model_answer_keeps_its_text_and_citation_titles_sealed(redis
     blob = memo_blob(s, "acme", answer)
     assert "Dana" not in blob and "Lyon" not in blob and "hr-7#0" in blob
     assert CallMemo(None, Keys(prefix), 60, s).opened("acme", blob.encode()) == answer
+
+
+def test_a_data_key_asked_for_while_redis_is_away_is_an_outage_to_wait_out(tmp_path):
+    """The runtime waits out a ``RedisUnavailable`` (the message stays uncommitted); a bare redis-py error
+    escaping from sealing would instead drop the message's job."""
+    from mesh.errors import RedisUnavailable
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    away = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    keyring = Keyring(LocalKeyFile(tmp_path / "kek"), RedisDekStore(away, "x:deks"))
+    with pytest.raises(RedisUnavailable, match="data key") as err:
+        keyring.dek("acme")
+    assert err.value.retriable and err.value.outage

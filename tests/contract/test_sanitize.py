@@ -151,7 +151,7 @@ def test_masks_are_consistent_across_texts_and_concurrent_steps_and_only_readers
     audit = json.loads(a.audit_json())
     assert audit["masked"] == 5 and audit["unmasked"] == 1
     assert "maria" not in a.audit_json().lower() and "lisbon" not in a.audit_json().lower()
-    stored = b" ".join(redis.Redis.from_url(redis_url).hgetall(f"{prefix}t:acme:task:task-1:masks").values())
+    stored = b" ".join(redis.Redis.from_url(redis_url).hgetall(Keys(prefix).masks("acme", "task-1")).values())
     assert b"Maria" not in stored and b"example.com" not in stored  # the vault holds values sealed
 
 
@@ -171,7 +171,7 @@ def test_a_text_is_scanned_once_and_every_replica_reads_the_scan_from_redis(redi
     assert runs == [text]  # the NER pipeline ran once: the repeat, the blank and the second replica did not
     assert a[0] == a[2] == b[0] == detector.find(text) and a[1] == []
     assert {(f.type, text[f.start:f.end]) for f in b[0]} >= {("PERSON", "Priya Raman")}
-    stored = redis.Redis.from_url(redis_url).keys(f"{prefix}t:acme:pii:*")
+    stored = redis.Redis.from_url(redis_url).keys(f"{prefix}t:{{acme}}:pii:*")
     assert len(stored) == 1 and b"Priya" not in redis.Redis.from_url(redis_url).get(stored[0])  # offsets, no value
 
 

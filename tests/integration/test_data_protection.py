@@ -293,7 +293,7 @@ def test_one_tenant_cannot_read_spend_or_evict_anothers(pmesh, ptenant, llm):
     other = f"q{uuid.uuid4().hex[:8]}"
     _ingest(s, other, [("ledger", "Ledger", "The quarterly ledger closes on the ninth working day.")])
     client = Client(s)
-    before = {k for k in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{ptenant}:*")}
+    before = {k for k in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{{{ptenant}}}:*")}
     import asyncio
 
     from mesh.io.redis_clients import async_redis
@@ -311,11 +311,11 @@ def test_one_tenant_cannot_read_spend_or_evict_anothers(pmesh, ptenant, llm):
     ours = client.ask("Who handles escalated claims?", Principal(tenant_id=ptenant, user_id="dana"))
     assert ours.status is TaskStatus.answered, ours  # their exhausted budget is not ours
     assert {c.doc_id for c in ours.citations} <= {"claims", "onboarding"}
-    after = {k for k in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{ptenant}:*")}
+    after = {k for k in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{{{ptenant}}}:*")}
     assert before <= after  # nothing of ours was evicted by their tasks
-    for key in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{other}:*"):
+    for key in redis.Redis.from_url(s.redis_url).scan_iter(f"{s.key_prefix}t:{{{other}}}:*"):
         assert ptenant.encode() not in key
-    assert Keys(s.key_prefix).task(ptenant, "x").startswith(f"{s.key_prefix}t:{ptenant}:")
+    assert Keys(s.key_prefix).task(ptenant, "x").startswith(f"{s.key_prefix}t:{{{ptenant}}}:")
 
 
 def test_200_concurrent_tasks_on_three_executor_replicas_never_spend_past_a_hard_budget(pmesh, llm):

@@ -14,6 +14,7 @@ import pytest
 from index.cache import content_key
 from index.encoder import DIM, model_id, resolve_precision
 from mesh.io.bus import Publisher
+from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.ops.stack import Mesh
 from mesh.runtime.registry import input_topics
@@ -51,7 +52,7 @@ def test_a_published_steps_question_is_encoded_before_any_query_asks_for_it(inde
     pub.flush()
 
     vectors_of = model_id(resolve_precision(settings.encoder_precision))
-    key = {m: f"{settings.key_prefix}t:{tenant}:emb:{content_key(vectors_of, q)}" for m, q in questions.items()}
+    key = {m: Keys(settings.key_prefix).embedding(tenant, content_key(vectors_of, q)) for m, q in questions.items()}
     r = sync_redis(settings)
     deadline = time.monotonic() + 30
     while r.exists(key[RetrievalMode.dense], key[RetrievalMode.hybrid]) < 2:
