@@ -35,10 +35,11 @@ def _free(port: int) -> bool:
 
 
 def cluster_ports(n: int) -> list[int]:
-    """``n`` free ports whose cluster bus ports (+ 10000, Redis's default) are free too."""
+    """``n`` free ports whose cluster bus ports (+ 10000, Redis's default) are free too; both below the
+    ephemeral range (32768 and up), where a client connection's own port could take one meanwhile."""
     ports: list[int] = []
     while len(ports) < n:
-        port = random.randrange(20000, 45000)
+        port = random.randrange(12000, 22000)
         if port not in ports and _free(port) and _free(port + 10000):
             ports.append(port)
     return ports
