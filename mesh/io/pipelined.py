@@ -100,8 +100,8 @@ class Batch:
     def _written(self) -> Iterator:
         """The keys the batch's commands write (read under Cluster only, to find the nodes to wait on)."""
         queued = self._parts[-1][1] if self._parts else 0  # not the marks and WAITs after them
-        return (first_key(args) for args in map(args_of, self._commands[:queued])
-                if writes(args) and first_key(args) is not None)
+        keys = (first_key(args) for args in map(args_of, self._commands[:queued]) if writes(args))
+        return (key for key in keys if key is not None)
 
     async def execute(self) -> tuple[list, list]:
         """One round trip: (each caller's answer, or the error its commands met; every raw reply)."""
