@@ -28,7 +28,7 @@ import numpy as np
 from index import snapshots
 from index.cache import EmbeddingCache
 from index.corpus import Corpus, best_per_doc, doc_passages
-from index.encoder import DIM, Encoder, make_encoder, vectors_id
+from index.encoder import DIM, Encoder, encoder_device, make_encoder, vectors_id
 from index.store import DocStore, PerTenant
 from index.torch_vectors import cuda_available
 from index.vectors import VectorBackend, VectorShard, gpu_available
@@ -269,7 +269,9 @@ def routes(ctx: AgentContext) -> Parts:
     cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encoder.encode_async,
                            capacity=s.embedding_cache_size)
     backend = choose_backend(s.index_device, gpu_available(), cuda_available())
-    log.info("vector_backend", backend=backend, index_device=s.index_device)
+    said = {"vector_backend": backend,
+            "encoder": f"{s.encoder_backend} on {encoder_device() if s.encoder_backend == 'torch' else 'cpu'}"}
+    log.info("index_backends", index_device=s.index_device, **said)
     builder = ShardBuilder(cache, s.snapshots, vectors_of, backend, s.exact_threshold, s.nprobe)
     agent = IndexAgent(store, cache, PerTenant(store, builder.build), encoder)
     authority = step_grants.authority(s.token_secrets)  # searches only what a retriever signed
@@ -284,7 +286,8 @@ def routes(ctx: AgentContext) -> Parts:
                   Route("index.queries", idempotent=False, reports="nobody", handle_many=agent.query_many,
                         authority=authority),
                   # no ledger and no output either: a prefetch only warms the cache
-                  *(prefetch if s.query_prefetch else [])], warmup=agent.warmup)
+                  *(prefetch if s.query_prefetch else [])], warmup=agent.warmup,
+                 info=said)
 
 
 spec = AgentSpec("index", routes)

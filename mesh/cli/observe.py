@@ -68,7 +68,9 @@ def _agents(args, settings: Settings) -> int:
         print(json.dumps(out))
     else:
         for a in out:
-            print(f"{a['agent']:<10} pid {a['pid']:<8} partitions {a['partitions']:<3} metrics {a['metrics'] or '-'}")
+            said = "".join(f"  {k} {v}" for k, v in sorted(a.get("info", {}).items()))
+            print(f"{a['agent']:<10} pid {a['pid']:<8} partitions {a['partitions']:<3} metrics {a['metrics'] or '-'}"
+                  + said)
     return 0 if out else 1
 
 

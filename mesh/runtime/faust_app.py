@@ -156,7 +156,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
             await parts.warmup()
         warm.set()
 
-    _heartbeat(app, ctx, spec.name, warm, metrics_port)
+    _heartbeat(app, ctx, spec.name, warm, metrics_port, parts.info)
     _measure_lag(app, spec.name, topics)
     return app
 
@@ -222,8 +222,10 @@ def _schedule(app: faust.App, processor: Processor, timer: Timer) -> None:
             log.warning("timer_skipped", agent=processor.agent, error=str(err))
 
 
-def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event, metrics_port: int | None) -> None:
-    """Announce the worker in Redis once it is warm and has joined its group, so `up` and tests know it is ready."""
+def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Event, metrics_port: int | None,
+               info: dict[str, str]) -> None:
+    """Announce the worker in Redis once it is warm and has joined its group, so `up` and tests know it is ready;
+    ``info`` is what the agent says of itself (shown by `switchboard agents`)."""
     instance = f"{socket.gethostname()}:{os.getpid()}"
     interval = 1.0
     joined = asyncio.Event()  # a replica with no partition (more replicas than partitions) is ready too
@@ -238,7 +240,7 @@ def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Even
         if (assigned or joined.is_set()) and warm.is_set():
             try:
                 beat = {"partitions": len(assigned), "pid": os.getpid(), "host": socket.gethostname(),
-                        "metrics_port": metrics_port}
+                        "metrics_port": metrics_port, "info": info}
                 await ctx.redis.set(ctx.keys.heartbeat(agent, instance), json.dumps(beat), px=int(interval * 3000))
             except Exception:  # liveness reporting must never stop the worker
                 pass

@@ -52,6 +52,9 @@ class Parts:
     #: reads kept fresh on the side (``mesh.io.ledger.Rider``, e.g. the policy rollout's), sent with the
     #: ledger's reads when due instead of in round trips of their own
     riders: list[Rider] = field(default_factory=list)
+    #: what the agent says of itself in its heartbeat, which `switchboard agents` shows (e.g. the index agent's
+    #: vector backend)
+    info: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,12 @@ def test_metrics_are_scraped_from_running_workers(settings, tenant):
     assert _value(index, "switchboard_cache_requests_total", cache="embeddings") >= 1
     agents = cli(settings, "agents", "--json")
     assert agents.returncode == 0
-    assert {"planner", "retriever", "executor", "validator", "index"} <= {a["agent"] for a in json.loads(agents.stdout)}
+    workers = json.loads(agents.stdout)
+    assert {"planner", "retriever", "executor", "validator", "index"} <= {a["agent"] for a in workers}
+    # the index agent says where it searches and encodes (no GPU here: FAISS and torch on the CPU)
+    assert [a["info"] for a in workers if a["agent"] == "index"][0] == \
+        {"vector_backend": "faiss-cpu", "encoder": "torch on cpu"}
+    assert "vector_backend faiss-cpu" in cli(settings, "agents").stdout
 
 
 def test_an_idle_agent_fetches_with_its_broker_s_waits_and_a_task_still_goes_through(settings, tenant):
