@@ -2,16 +2,17 @@
 # Fetch, here (with network), what the device script installs on the lent GPU machine, whose python 3.12 has
 # torch (with CUDA, and numpy) but none of the project's packages and no network. A device call carries at
 # most 64 MiB with the working tree, so the two checks carry a kit each:
-#   vectors  bench/device/wheels/      faiss-cpu (the CPU baseline) and pytest + hypothesis (the contract
-#                                      suite), about 21 MiB of wheels
-#   encoder  bench/device/encoder-kit/ transformers unpacked, without the model families the encoder never
-#                                      loads; tokenizers, safetensors, huggingface_hub and what they import, as
-#                                      wheels; all-MiniLM-L6-v2's weights in half precision (the encoder loads
-#                                      them as float32 or bf16, as its precision says): about 58 MiB
+#   vectors  .device/wheels/       faiss-cpu (the CPU baseline) and pytest + hypothesis (the contract suite),
+#                                  about 21 MiB of wheels
+#   encoder  .device/encoder-kit/  transformers unpacked, without the model families the encoder never loads;
+#                                  tokenizers, safetensors, huggingface_hub and what they import, as wheels;
+#                                  all-MiniLM-L6-v2's weights in half precision (the encoder loads them as
+#                                  float32 or bf16, as its precision says): about 58 MiB
 # Both folders are git-ignored. Usage: bash bench/device/fetch-wheels.sh [vectors|encoder|all]   (default all)
 # Knobs: PYVER (3.12, the device's python), WITH_NUMPY=1 (add numpy to the vectors kit, if the device lacks it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+kits="$here/../../.device"  # git-ignored, outside the packages the contract tests read
 py="${PY:-$here/../../.venv/bin/python}"
 pyver="${PYVER:-3.12}"
 download() {  # download DEST ARGS...: binary wheels for the device's python and platform
@@ -21,18 +22,18 @@ download() {  # download DEST ARGS...: binary wheels for the device's python and
 }
 
 vectors_kit() {
-  mkdir -p "$here/wheels"
+  mkdir -p "$kits/wheels"
   if [[ "${WITH_NUMPY:-0}" == 1 ]]; then
-    download "$here/wheels" faiss-cpu pytest hypothesis numpy
+    download "$kits/wheels" faiss-cpu pytest hypothesis numpy
   else
-    download "$here/wheels" --no-deps faiss-cpu pytest hypothesis iniconfig packaging pluggy pygments attrs \
+    download "$kits/wheels" --no-deps faiss-cpu pytest hypothesis iniconfig packaging pluggy pygments attrs \
       sortedcontainers
   fi
-  du -sh "$here/wheels"
+  du -sh "$kits/wheels"
 }
 
 encoder_kit() {
-  local kit="$here/encoder-kit" pins
+  local kit="$kits/encoder-kit" pins
   rm -rf "$kit" && mkdir -p "$kit/site" "$kit/downloads"
   # the versions the project runs here
   pins=$("$py" -c "from importlib.metadata import version as v

@@ -2,8 +2,8 @@
 # The device checks of issue 26, for the lent GPU machine (python 3.12 with torch + CUDA; no project packages,
 # no network). Run from the repository root, each stage carrying the kit bench/device/fetch-wheels.sh made (a
 # call carries at most 64 MiB, so one kit a call; run the second while the machine is still warm):
-#   run(command="bash bench/device/run.sh vectors", carry=["bench/device/wheels"], timeout_s=540)
-#   run(command="bash bench/device/run.sh encoder", carry=["bench/device/encoder-kit"], timeout_s=240)
+#   run(command="bash bench/device/run.sh vectors", carry=[".device/wheels"], timeout_s=540)
+#   run(command="bash bench/device/run.sh encoder", carry=[".device/encoder-kit"], timeout_s=240)
 # It installs the kit into a scratch folder, puts it and the repository on PYTHONPATH, then writes under $OUT:
 #   vectors: contract.txt  the vector backends' contract suite (torch on cuda among them; --noconftest: no Redis)
 #            vectors.json, vectors-faiss-cpu.json  bench.vectors, N x DIM, torch-cuda and faiss-cpu (16 threads)
@@ -26,12 +26,12 @@ if [[ "${SKIP_INSTALL:-0}" == 1 ]]; then
   export PYTHONPATH="$root$before"
 elif [[ "$stage" == vectors ]]; then
   site="$(mktemp -d)"
-  "${PY[@]}" -m pip install --quiet --no-index --no-deps --target "$site" bench/device/wheels/*.whl || exit 1
+  "${PY[@]}" -m pip install --quiet --no-index --no-deps --target "$site" .device/wheels/*.whl || exit 1
   export PYTHONPATH="$root:$site$before"
 else
   site="$(mktemp -d)"
-  "${PY[@]}" -m pip install --quiet --no-index --no-deps --target "$site" bench/device/encoder-kit/wheels/*.whl || exit 1
-  export PYTHONPATH="$root:$root/bench/device/encoder-kit/site:$site$before" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  "${PY[@]}" -m pip install --quiet --no-index --no-deps --target "$site" .device/encoder-kit/wheels/*.whl || exit 1
+  export PYTHONPATH="$root:$root/.device/encoder-kit/site:$site$before" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 fi
 "${PY[@]}" -c "import torch, numpy; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'numpy', numpy.__version__)" | tee "$OUT/env.txt"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >> "$OUT/env.txt" 2>&1 || true
