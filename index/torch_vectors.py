@@ -143,7 +143,7 @@ class TorchShard:
                 mask = torch.zeros(len(self), dtype=torch.bool, device=self.device)
                 mask[torch.as_tensor(rows, device=self.device)] = True
         held = len(self) if scope is None else len(scope)
-        if held == 0 or k <= 0:
+        if held == 0 or k <= 0 or len(q) == 0:
             return order_rows(np.full((len(q), 0), -np.inf, np.float32), np.zeros((len(q), 0), np.int64), max(k, 0))
         parts = [self._search_batch(q[s:s + self.query_rows], k, scope, mask) for s in range(0, len(q), self.query_rows)]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -159,6 +159,12 @@ def test_a_single_query_vector_is_accepted(shards):
     assert i1.shape == (1, 4) and np.array_equal(i1, i2) and np.array_equal(s1, s2)
 
 
+
+@pytest.mark.parametrize("allow", [None, np.arange(3)], ids=["all", "allow-list"])
+def test_no_queries_give_no_rows(shards, allow):
+    s, i = shards["exact"].search(np.zeros((0, DIM), np.float32), 4, allow=allow)
+    assert s.shape == i.shape == (0, 4)
+
 # --- upsert and remove ----------------------------------------------------------------------------------
 
 def _check_replaced(shard, target: int, old: np.ndarray, new: np.ndarray) -> None:
