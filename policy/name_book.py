@@ -66,6 +66,15 @@ class NameBook:
     def is_family(self, word: str) -> bool:
         return word in self.family and word not in _NOT_NAMES
 
+    def is_word(self, word: str) -> bool:
+        """An ordinary English word (or its plural), whether or not it is also a name ("Budget", "Spring", "Mark")."""
+        low = word.lower()
+        return low in self.common or (low.endswith("s") and low[:-1] in self.common)
+
+    def is_name_at_all(self, word: str) -> bool:
+        """A given name or a surname in the book, even one far more often something else ("Grace", "Long")."""
+        return word in self.given or word in self.family
+
 
 def _names(value) -> set[str]:
     if isinstance(value, dict):

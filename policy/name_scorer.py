@@ -5,7 +5,10 @@ that say nothing of the words themselves but of the evidence around them: what N
 tagger's parts of speech, the name book (given names, surnames, places), cue words before and after,
 an organisation's head or tail word, the sentence's start, a heading's title case, digits or a
 dose after it, ordinary English words with no reading as a name ("Audit", "Retention Policy"),
-a month's or a weekday's name that nothing marks as a person's ("until Wednesday"). The weights
+a month's or a weekday's name that nothing marks as a person's ("until Wednesday"), what is said
+of software, a medicine or a gene around it ("Upgraded Helm to 15.8.16", "Humira 40 mg", "BRAF
+mutations"), a heading of ordinary words, a sentence's capitalised first word that is an ordinary
+word ("Budget approved"). The weights
 are fitted on the labelled set's ``dev`` split by ``python -m bench.train_names`` and kept in
 ``name_weights.json`` beside this module.
 """
@@ -27,13 +30,49 @@ __all__ = ["FEATURES", "features", "features_of", "probability", "threshold", "w
 WEIGHTS = Path(__file__).with_name("name_weights.json")
 _UNIT = re.compile(r"^\s*[\d.,]+\s*(?:mg|mcg|µg|g|kg|ml|mL|l|IU|units?|%|mmol|ms|s|GB|MB|TB|GHz|V|W|px)\b")
 _HEADING_MIN_WORDS = 3
+#: what is done to software, right before its name ("Upgraded Helm", "the runbook for Terraform")
+_SOFTWARE_BEFORE = re.compile(r"(?i)\b(?:upgrad(?:e|ed|es|ing)|downgrad(?:e|ed|ing)|deploy(?:ed|ing|s)?|"
+                              r"re-?install(?:ed|ing|s)?|install(?:ed|ing|s)?|uninstall(?:ed|ing)?|enabl(?:e|ed|es|ing)|"
+                              r"disabl(?:e|ed|es|ing)|configur(?:e|ed|ing)|restart(?:ed|ing)?|patch(?:ed|ing)?|"
+                              r"bump(?:ed)?|runbook for|deployed with|built with|written in|version of|"
+                              r"(?:up|down)grad(?:e|ed|es|ing)\s+(?:the\s+)?[\w-]+\s+to)\s+(?:the\s+)?$")
+#: what follows software's name: a version ("to 15.8.16", "v2", "to 3.11"; not "48067.00 EUR") or a word
+#: only software has
+_SOFTWARE_AFTER = re.compile(r"^\s*(?:(?:to\s+)?v?\d+(?:\.\d+){2,}\b|(?:to\s+)?v\d+(?:\.\d+)*\b|to\s+\d+\.\d+\b|(?:failover|pods?|dashboards?|"
+                             r"plugins?|plug-ins?|config|configuration|keys|instances?|deployments?|upgrades?|releases?|"
+                             r"versions?|images?|containers?|namespaces?|schemas?|quer(?:y|ies)|ind(?:ex|exes|ices)|"
+                             r"topics?|workspaces?|boards?|bundles?|runbooks?|charts?|operators?|modules?|SDK|API|CLI|"
+                             r"jobs?|pipelines?|DAGs?|sheets?|spreadsheets?|macros?|workbooks?|alerts?|metrics|"
+                             r"exporters?|playbooks?|manifests?|sidecars?|brokers?|connectors?|partitions?|shards?|"
+                             r"replicas?|queues?|tickets|issues|epics?|sprints?|wiki|rules|build|builds)\b)")
+#: what is said of a medicine: a dose after it, what it is taken as, how often, or a medicine's word before it
+_MEDICINE_AFTER = re.compile(r"(?i)^\s*(?:\d[\d.,]*\s*(?:mg|mcg|µg|g|ml|IU|units?)\b|(?:interacts?|tablets?|"
+                             r"capsules?|injections?|infusions?|doses?|dosing|dosage|once daily|twice daily|daily|"
+                             r"as needed|prn|bid|tid|qd)\b)")
+_MEDICINE_BEFORE = re.compile(r"(?i)\b(?:start|started|starting|administer|administered|prescribe|prescribed|"
+                              r"dose of|doses of|taking|stop|stopped|interacts? with|started on|course of|"
+                              r"mg of|refill of|allergic to)\s+$")
+#: the stems of international nonproprietary names (WHO's INN stem book) that no name in the name book ends with
+_INN_STEM = re.compile(r"(?i)(?:mab|tinib|anib|pril|sartan|vastatin|statin|olol|prazole|cillin|mycin|cycline|"
+                       r"floxacin|navir|buvir|previr|asvir|ciclovir|amivir|parin|xaban|gatran|formin|gliptin|"
+                       r"glitazone|profen|oxetine|tidine|dipine|semide|thiazide|azepam|zolam|setron|triptan|"
+                       r"lukast|terol)$")
+#: what is said of a gene or a protein, after its name or before it ("BRAF mutations", "binds EGFR")
+_GENE_AFTER = re.compile(r"^\s*(?:mutations?|mutant|mutated|variants?|knock-?downs?|knock-?outs?|expression|"
+                         r"over-?expression|levels?|genes?|proteins?|inhibitors?|inhibition|signall?ing|pathways?|"
+                         r"antibod(?:y|ies)|alleles?|deletions?|amplifications?|fusions?|transcripts?|mRNA|"
+                         r"isoforms?|loci|locus|-positive|-negative|-mutant|binding)(?!\w)|^\s*[cp]\.[A-Z\d*-]")
+_GENE_BEFORE = re.compile(r"(?i)\b(?:variant|variants|gene|genes|protein|anti|binds|bound|binding|expressing|"
+                          r"expression of|inhibits|inhibiting|inhibitor of|mutated|mutant|knockdown of|levels of|"
+                          r"encoding|encodes)\s+$")
 
 FEATURES = ("bias", "ner_person", "ner_location", "ner_organization", "from_run", "from_cue", "one_word",
             "two_words", "more_words", "given", "all_given", "family_last", "any_family", "place", "org_word",
             "cue_before", "cue_after", "title_before", "speaker", "sentence_start", "all_propn", "noun_inside",
             "acronym", "initial", "inner_capital", "non_ascii", "after_preposition", "after_determiner",
             "before_verb", "before_digit_or_unit", "heading", "in_brackets", "possessive", "everyday_acronym",
-            "single_unknown", "ner_single_unknown", "common_word", "calendar")
+            "single_unknown", "ner_single_unknown", "common_word", "calendar", "software", "medicine", "gene",
+            "common_heading", "first_word_common")
 
 
 def _tokens(doc, f: Found) -> list:
@@ -102,6 +141,26 @@ def features(text: str, doc, f: Found, origin: str, book, heading: bool) -> dict
                           and all(book.is_common(w) for w in words))
     # a month's or a weekday's name ("until Wednesday", "March outage") with nothing saying it is a person's
     out["calendar"] = not person_cue and all(is_calendar(w) for w in words)
+    # what is said around software, a medicine or a gene (not of people, places or companies): "Upgraded Helm
+    # to 15.8.16", "Terraform failover", "Humira 40 mg", "interacts with Metformin", "BRAF mutations"
+    near = text[max(0, f.start - 30):f.start], text[f.end:f.end + 40]
+    out["software"] = not person_cue and (bool(_SOFTWARE_BEFORE.search(near[0])) or bool(_SOFTWARE_AFTER.match(near[1])))
+    out["medicine"] = not person_cue and (bool(_MEDICINE_AFTER.match(near[1])) or bool(_MEDICINE_BEFORE.search(near[0]))
+                                          or (len(words) == 1 and bool(_INN_STEM.search(words[0]))))
+    # (the word before may be the span's own first word: NER takes "Variant" into "Variant BRAF")
+    lead = near[0] + (words[0] + " " if len(words) > 1 else "")
+    out["gene"] = not person_cue and (bool(_GENE_AFTER.match(near[1])) or bool(_GENE_BEFORE.search(lead)))
+    # a Title Case phrase of ordinary words where a heading stands: after a colon or at the start, before a
+    # colon, a bracket or the end ("Agenda item 2: Data Retention Policy", "Capacity Planning: 3 open items")
+    ends = after.lstrip()[:1] in ("", ":", "(", ".") or after.startswith((":", " (", " -"))
+    starts = not before.strip() or before.rstrip().endswith((":", ",", "\n"))
+    out["common_heading"] = (not person_cue and not out["org_word"]
+                             and all(book.is_common(w) and not book.is_name_at_all(w) for w in words)
+                             and ((len(words) > 1 and (ends or starts)) or after.startswith(":")))
+    # one word at the start of a sentence, capitalised only for that, that is an ordinary word ("Budget
+    # approved", "Barcode 4445 ...", "Timestamp ..."); a place's name is not counted (WordNet lists cities)
+    out["first_word_common"] = (out["one_word"] and out["sentence_start"] and book.is_word(words[0])
+                                and not out["place"])
     return {k: float(bool(out[k])) for k in FEATURES}
 
 

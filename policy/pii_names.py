@@ -43,11 +43,17 @@ _HEADINGS = frozenset("""Note Notes Agenda Subject Re Fwd From To Cc Bcc Date St
 Ticket Order Summary Update Total Answer Question Action Result Results Reason Cause Fix Owner Priority Severity
 Impact Resolution Steps Context Background Goal Goals Decision Decisions Outcome Next Update Updates Reminder
 Important Attention Warning Caution Tip Example Input Output Request Response Title Name Email Phone Address""".split())
+#: a message header's field name before its colon ("Idempotency-Key:", "Correlation-Id:", "Reply-To:"), not a
+#: chat line's speaker: hyphenated, and ending in one of the words such field names end in (RFC 9110, RFC 5322)
+_HEADER_FIELD = re.compile(r"^[A-Z][\w]*(?:-[A-Z][\w]*)*-(?:Id|ID|Key|Type|Length|Token|Agent|To|By|For|From|"
+                           r"Encoding|Control|Version|Language|Origin|Policy|Disposition|Range|Match|Since|With|"
+                           r"Modified|Signature|Date|Limit|Remaining|Reset|After|Options|Protection|Security)$")
 _COMMON = re.compile(r"^(?:The|This|That|These|Those|It|We|They|He|She|You|I|Our|Your|Their|All|Everyone|Team|"
                      r"Support|Security|Finance|Legal|Ops|Sales|Please|Someone|Nobody|Monday|Tuesday|Wednesday|"
                      r"Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday)\b")
 _TITLE_ONLY = re.compile(r"^(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?$")
-_NOT_A_NAME = re.compile(r"[\d@/_=:#<>]|^[A-Z]{1,5}$")
+#: digits and symbols no name has, an acronym, an identifier that runs capitals into a word ("OOMKilled")
+_NOT_A_NAME = re.compile(r"[\d@/_=:#<>]|^[A-Z]{1,5}$|[A-Z]{3,}[a-z]")
 _ACRONYM = re.compile(r"^[A-Z]{2,5}$")
 _COMMON_ACRONYMS = frozenset("""API APIS HTTP HTTPS URL URI SQL CPU GPU RAM SSD HDD PDF CSV JSON XML YAML HTML CSS SSN
 IBAN BIC VAT PO SKU ID IDS UUID ETA ASAP FYI CEO CFO CTO COO CIO CISO HR IT QA KPI OKR SLA SLO SLI MFA SSO VPN DNS TLS
@@ -78,7 +84,7 @@ def cued_people(text: str) -> list[Found]:
              if not _COMMON.match(m.group("s")) and not _NOT_A_NAME.search(m.group("s"))]
     cued += [Found("PERSON", m.start("s"), m.end("s"), 0.4) for m in _SPEAKER.finditer(text)
              if not _COMMON.match(m.group("s")) and not _NOT_A_NAME.search(m.group("s"))
-             and m.group("s") not in _HEADINGS]
+             and m.group("s") not in _HEADINGS and not _HEADER_FIELD.match(m.group("s"))]
     return cued
 
 
@@ -186,11 +192,19 @@ def _not_part_of_a_name(tok, book) -> bool:
     return tok.is_sent_start and not known
 
 
+def _in_a_code(doc, i: int, current: list) -> bool:
+    """A token hyphenated onto what is no name: the tail of a code ("PI-2675-L.") or of a compound whose head is
+    an ordinary word ("Idempotency-Key", "Correlation-Id")."""
+    head = doc[i - 2].text if i > 1 else ""
+    return (not current and i > 1 and doc[i - 1].text == "-" and not doc[i - 1].whitespace_
+            and not doc[i - 2].whitespace_ and (head[-1:].isdigit() or head[:1].isupper()))
+
+
 def runs(doc, book=None) -> list[Run]:
     out: list[Run] = []
     current: list = []
     for i, tok in enumerate(doc):
-        if _capitalised(tok, book) or (current and _joins(doc, i)):
+        if (_capitalised(tok, book) and not _in_a_code(doc, i, current)) or (current and _joins(doc, i)):
             current.append(tok)
             continue
         out += _closed(current, book)

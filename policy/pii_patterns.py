@@ -58,14 +58,16 @@ _INTL_PHONE = re.compile(r"(?<![\w+])(?P<s>\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}
 #: what makes a number a phone number: a country code or area-code brackets, digit groups apart ...
 _PHONE_SHAPE = re.compile(r"[+(]|\d[ .-]\d")
 #: ... or a word before it that says so
-_PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|call|calling|called|mobile|cell|cellphone|fax|ring|dial|"
+_PHONE_CUE = re.compile(r"(?i)(?:\b(?:phone|tel|telephone|call|calling|called|mobile|cell|cellphone|fax|ring|dial|"
                         r"text|sms|whatsapp|signal|reach|contact|hotline|landline|helpline|ext|extension|"
-                        r"number is|on)\b[^.;\n]{0,24}$")
+                        r"number is)\b[^.;\n/#]{0,24}|\bon\s+)$")
 #: a word just before it that says it is a reference of some kind, not a phone
 _REFERENCE = re.compile(r"(?i)(?:\b(?:order|ref|reference|invoice|ticket|case|tracking|po|sku|part|serial|"
                         r"account|acct|id|confirmation|booking|transaction|txn|batch|lot|build|shipment|"
-                        r"claim|policy|customer|member|record|request|incident|job|run)\b\W{0,3}"
-                        r"(?:(?:number|no|nr|num|id|code)\b\W{0,3})?|#\s?)$")
+                        r"claim|policy|customer|member|record|request|incident|job|run|contract|receipt|quote|"
+                        r"refund|return|rma|parcel|consignment|waybill|voucher|licen[cs]e|registration|"
+                        r"product|model|version|docket|dossier)s?\b\W{0,3}"
+                        r"(?:(?:number|no|nr|num|id|code)\b\W{0,3})?|#\s?|/)$")
 
 
 def luhn(digits: str) -> bool:
