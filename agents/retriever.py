@@ -8,9 +8,9 @@ for the allow-list of documents the principal may read, memoised per principal a
 (here, with statistics over the allowed documents only) and the dense search (the index agent)
 both run under it, so restricted documents never enter scoring. The two rankings are fused
 (RRF or a convex combination) and the best passages packed into the step's token budget. When it
-sanitizes, the packed passages and titles are masked before they leave; one never scanned for
-sensitive values is scanned then, the first time a step packs it (``policy.scans``), so ingest
-costs the retriever nothing and no passage reaches a prompt unscanned.
+sanitizes, the packed passages and titles are masked before they leave; the scanner agent scans
+them ahead, and one it has not scanned (yet) is scanned then, the first time a step packs it
+(``policy.scans``), so no passage reaches a prompt unscanned.
 While the index agent works, the step waits in Redis; if no answer comes within
 ``index_timeout_ms`` a timer continues it from BM25 alone, marked degraded. No agent blocks.
 Those timeouts feed the index agent's breaker (``mesh.io.breakers``, shared by every replica):

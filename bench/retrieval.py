@@ -11,9 +11,12 @@ executor and the rest also work on each query's output). Documents go in through
 each query is a RetrieveStep on steps.retrieve, answered by the retriever (and the index agent) on
 steps.execute, whose fused ranking is scored. Latency is measured from publishing the step to
 receiving its ExecuteStep, so it includes the broker hops and query encoding. Ingest counts until
-the documents are stored and embedded and a dense query is answered from them. Passages are
-scanned for sensitive values when a step first packs them, not at ingest, so with sanitization on
-the first pass pays for the scans of what it packs (``scanned``: texts scanned during each pass).
+the documents are stored and embedded and a dense query is answered from them. With sanitization
+on, the scanner agent scans the passages and titles ahead, at the lowest CPU priority (beside the
+ingest, on what the encoder leaves); the passes start once it has scanned them all, and the report
+says how long after the ingest that was (``scan_ahead_s``). ``--no-scan-ahead`` runs no scanner:
+then a passage is scanned when a step first packs it, and the first pass pays for those scans
+(``scanned``: texts scanned during each pass).
 Before the ingest, and again after it, the encoder alone is measured in this process as
 ``bench.encoder`` measures it (the passages of ``--encoder-docs`` random documents in one call, with
 the index agent's encoder settings), so the ingest rate is reported next to the rate the encoder
@@ -77,9 +80,9 @@ def load_beir(data: Path, split: str, limit: int | None) -> tuple[list[dict], di
     return corpus, queries, qrels
 
 
-#: what a retrieval passes through; started alone, so no downstream agent (executor, validator,
-#: planner, auditor) works on the measured steps' outputs beside the next query
-RETRIEVAL_AGENTS = ["retriever", "index"]
+#: what a retrieval passes through, and the scanner that scans its passages ahead; started alone, so no
+#: downstream agent (executor, validator, planner, auditor) works on the measured steps' outputs beside the next query
+RETRIEVAL_AGENTS = ["retriever", "index", "scanner"]
 
 
 def _mesh_running(settings: Settings) -> bool:
@@ -110,7 +113,7 @@ def _on_own_stack(settings: Settings, args) -> dict:
     from mesh.ops.stack import Mesh
 
     settings = settings.model_copy(update={"run_dir": Path(tempfile.mkdtemp(prefix="sb-bench-"))})
-    mesh = Mesh(settings, agents=RETRIEVAL_AGENTS)
+    mesh = Mesh(settings, agents=[a for a in RETRIEVAL_AGENTS if a != "scanner" or args.scan_ahead])
     mesh.start(lambda s: print(s, file=sys.stderr))
     try:
         return _measure(settings, args)
@@ -154,6 +157,7 @@ def _measure(settings: Settings, args) -> dict:
 
     _until_dense(lambda: retrieve("warm up the index", RetrievalMode.dense)[2])
     ingest_s = time.perf_counter() - started
+    scan_ahead_s = _until_scanned(settings, tenant, docs, args.json) if _scanner_running(settings) else None
     if alone:
         rates.append(alone.measure())
     # One pass per mode, hybrid first: hybrid pays each query's encoding, as a real query would;
@@ -179,6 +183,7 @@ def _measure(settings: Settings, args) -> dict:
     fusions = _fusion_sweep(runs, qrels) if {"lexical", "dense"} <= set(runs) else []
     return {"benchmark": "retrieval", "broker": settings.broker, "data": str(args.data), "split": args.split, "queries": len(queries),
             "documents": len(docs), "tenant": tenant, "ingest_docs_per_s": round(len(docs) / ingest_s, 1),
+            "scan_ahead_s": scan_ahead_s,
             "encoder_alone": alone.report(rates) if alone else None,
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
@@ -230,6 +235,30 @@ class EncoderAlone:
                 "threads": self.encoder.threads}
 
 
+def _scanner_running(settings: Settings) -> bool:
+    """Whether a scanner agent beats in this mesh (and sanitization is on, so it scans)."""
+    from mesh.io.redis_clients import sync_redis
+
+    beats = sync_redis(settings).scan_iter(Keys(settings.key_prefix).heartbeat("scanner", "*"), count=1000)
+    return settings.sanitize and next(beats, None) is not None
+
+
+def _until_scanned(settings: Settings, tenant: str, docs: list[dict], quiet: bool) -> float:
+    """Seconds from now until the scanner has kept the detections of every title and passage of ``docs``."""
+    from types import SimpleNamespace
+
+    from index.corpus import doc_passages
+
+    texts = {t for d in docs for r in doc_passages(SimpleNamespace(**d)) for t in (r.title, r.text) if t.strip()}
+    started = time.perf_counter()
+    bar = tqdm(total=len(texts), desc="scanned ahead", unit="text", file=sys.stderr, disable=quiet)
+    while (done := _scans(settings, tenant)) < len(texts):
+        bar.update(done - bar.n)
+        time.sleep(2.0)
+    bar.close()
+    return round(time.perf_counter() - started, 1)
+
+
 def _scans(settings: Settings, tenant: str) -> int:
     """How many texts of ``tenant`` have been scanned for sensitive values (their detections kept in Redis)."""
     from mesh.io.redis_clients import sync_redis
@@ -279,6 +308,8 @@ def _arguments(p) -> None:
     p.add_argument("--limit-queries", type=int, default=None, help="evaluate only the first N queries")
     p.add_argument("--encoder-docs", type=int, default=400, help="documents whose passages measure the encoder "
                    "alone before the ingest (0: not measured)")
+    p.add_argument("--no-scan-ahead", dest="scan_ahead", action="store_false", help="on its own stack, run no "
+                   "scanner agent: passages are scanned when a step first packs them")
     p.add_argument("--broker", default=None, help="kafka, tansu, or both comma-separated (each on a stack of its "
                    "own, side by side); default: the one the settings choose")
     p.add_argument("--tenant", default=None, help="ingest as this tenant (default: a new one); against a running "
@@ -316,7 +347,9 @@ def _encoder_line(report: dict) -> list[str]:
 
 def _render_run(report: dict) -> str:
     lines = [f"broker {report['broker']}: {report['documents']} documents, {report['queries']} queries ({report['split']}); "
-             f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}",
+             f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}; "
+             + (f"scanned ahead {report['scan_ahead_s']} s after the ingest" if report.get("scan_ahead_s") is not None
+                else "no scanner: passages scanned when first packed"),
              f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}, "
              f"precision {report.get('encoder_precision', 'not recorded')}",
              *_encoder_line(report),

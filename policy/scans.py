@@ -1,10 +1,11 @@
 """Detections kept in Redis, so a text is scanned for sensitive values once, not on every step.
 
-A passage is scanned the first time a step packs it, before that step's sanitization masks it
+The scanner agent scans each ingested passage ahead (``agents.scanner``); a passage it has not
+scanned is scanned the first time a step packs it, before that step's sanitization masks it
 (``policy.sanitize.Sanitizer.mask`` asks ``find_many`` for every text it sends on, and a text
-known nowhere is scanned there and then): nothing reaches a prompt unscanned, and ingest spends no
-CPU on passages no step ever packs. The texts one step needs go through the NLP pipeline as one
-batch (``Detector.find_many``). Every replica and every restart shares what was found.
+known nowhere is scanned there and then): nothing reaches a prompt unscanned. The texts of one
+call go through the NLP pipeline as one batch (``Detector.find_many``). Every agent, replica and
+restart shares what was found.
 
 An entry is keyed by tenant, the detector's fingerprint (its rules, types, threshold and
 libraries: a new rule rescans) and a hash of the text; it holds types and offsets, never a value.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from mesh.observe.logs import configure_logging, get_logger
 from mesh.observe.metrics import serve
 from mesh.observe.tracing import configure_tracing
@@ -32,9 +34,11 @@ def run_agent(name: str, settings: Settings) -> None:
     configure_tracing(settings, name)
     metrics_port = serve(settings.metrics_port) if settings.metrics_enabled else None
     spec = load_spec(name)
+    if spec.nice:
+        os.nice(spec.nice)
     app = build_app(settings, spec, metrics_port=metrics_port)
     get_logger().info("agent_starting", agent=name, group=app.conf.id, broker=settings.bootstrap_servers,
-                      metrics_port=metrics_port, tracing=settings.trace_exporter)
+                      metrics_port=metrics_port, tracing=settings.trace_exporter, nice=os.nice(0))
     worker = Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,
                     override_logging=False, console_port=0)
     worker.execute_from_commandline()

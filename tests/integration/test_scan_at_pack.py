@@ -1,5 +1,6 @@
-"""Passages are scanned for sensitive values when a step first packs them, not at ingest: on the real
-mesh, a passage nobody has scanned still reaches the model only masked.
+"""A passage nobody has scanned for sensitive values is scanned when a step first packs it: on the real
+mesh without the scanner agent (which scans ahead, at ingest), such a passage still reaches the model
+only masked.
 
 The model endpoint is the test's HTTP server; it records every prompt it receives in full.
 """
@@ -16,6 +17,7 @@ import redis
 from mesh.client import Client
 from mesh.endpoints import Endpoint
 from mesh.io.keys import Keys
+from mesh.runtime.registry import agent_names
 from policy.pii import Detector
 from policy.scans import Scans
 from schemas.models import AccessAttributes, Principal, TaskStatus
@@ -37,7 +39,8 @@ def smesh(tmp_path_factory, llm):
     endpoints = (Endpoint(name="model", base_url=llm.base_url, model="m-answer", capabilities=("answer",),
                           timeout_s=5),
                  Endpoint(name="planner", base_url=llm.base_url, model="m-plan", capabilities=("plan",), timeout_s=5))
-    m = Mesh(make_settings(tmp_path_factory.mktemp("smesh"), endpoints=endpoints, ask_timeout_s=60))
+    m = Mesh(make_settings(tmp_path_factory.mktemp("smesh"), endpoints=endpoints, ask_timeout_s=60),
+             agents=[a for a in agent_names() if a != "scanner"])  # nobody scans ahead
     m.start()
     yield m
     m.stop()
