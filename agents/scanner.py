@@ -9,8 +9,8 @@ Masking does not depend on this agent. The retriever scans any passage that nobo
 when a step first packs it, so a scanner that is stopped, lagging or crashed costs latency and never
 a leak. What the scanner changes is where the CPU goes: a passage's scan (about as long as its
 encoding) leaves the first question that packs it, and the retriever's process, for this one. The
-worker runs at the lowest CPU priority, so on a shared machine it takes only what the encoder and
-the query path leave, and ingest keeps the encoder's pace.
+worker runs last in line for the CPU (``SCHED_IDLE``), so on a shared machine it takes only what the
+encoder and the query path leave, and ingest keeps the encoder's pace.
 """
 
 from __future__ import annotations
@@ -67,4 +67,4 @@ def routes(ctx: AgentContext) -> Parts:
                         batch_size=32)], warmup=scanner.warmup)
 
 
-spec = AgentSpec("scanner", routes, nice=19)
+spec = AgentSpec("scanner", routes, background=True)

@@ -67,9 +67,9 @@ class AgentSpec:
     #: messages of each input topic one replica handles at once (``Settings.windows`` overrides it); sized
     #: for what the agent waits on: an executor waits seconds on models, so its window is large
     window: int = 16
-    #: how far below the default CPU priority the worker runs (``os.nice``; 19 is the lowest): work that may lag,
-    #: such as scanning ahead, takes only the CPU that the agents on the request path leave
-    nice: int = 0
+    #: the worker runs last in line for the CPU (``mesh.runtime.worker.last_in_line``): work that may lag, such as
+    #: scanning ahead, takes only the CPU that the agents on the request path leave
+    background: bool = False
 
 
 def group_id(settings: Settings, agent: str) -> str:

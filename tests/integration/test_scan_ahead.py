@@ -1,9 +1,11 @@
-"""The scanner agent scans ingested passages ahead of any question, at the lowest CPU priority: the
-detections are kept before a step packs the passage, and hold types and offsets, never a value."""
+"""The scanner agent scans ingested passages ahead of any question, last in line for the CPU
+(SCHED_IDLE): the detections are kept before a step packs the passage, and hold types and
+offsets, never a value."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +30,13 @@ def _nice(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])  # field 19 of stat
 
 
+def _idle(pid: int) -> bool:
+    """Whether the main thread of ``pid`` (and so every thread it started since) runs under SCHED_IDLE, and
+    its scheduling group, where the kernel groups by session, at nice 19."""
+    group = Path(f"/proc/{pid}/autogroup")
+    return os.sched_getscheduler(pid) == os.SCHED_IDLE and (not group.exists() or group.read_text().split()[-1] == "19")
+
+
 def test_ingested_passages_are_scanned_before_any_question_and_the_scanner_runs_last_in_line(mesh, settings):
     tenant = f"a{uuid.uuid4().hex[:8]}"
     Client(settings).ingest([{"doc_id": "refunds", "title": TITLE, "text": TEXT,
@@ -44,5 +53,6 @@ def test_ingested_passages_are_scanned_before_any_question_and_the_scanner_runs_
     assert any(TEXT[s:e] == NAME for _, s, e in found), found  # the name, whatever the kind it is taken for
     assert all(value.encode() not in r.get(k) for k in kept.values() for value in (NAME, EMAIL))
     scanners = [c for label, c in mesh.workers.items() if label.split("-")[0] == "scanner"]
-    assert scanners and all(_nice(c.pid) == 19 for c in scanners)
-    assert all(_nice(c.pid) == 0 for label, c in mesh.workers.items() if label.split("-")[0] == "retriever")
+    assert scanners and all(_idle(c.pid) and _nice(c.pid) == 19 for c in scanners)
+    retrievers = [c for label, c in mesh.workers.items() if label.split("-")[0] == "retriever"]
+    assert retrievers and not any(_idle(c.pid) for c in retrievers)
