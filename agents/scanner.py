@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from index.agent import check_tenants
-from index.corpus import doc_passages
+from index.corpus import check_tenants, doc_passages
 from mesh.runtime.processor import Emit, Route
 from mesh.runtime.spec import AgentContext, AgentSpec, Parts
 from policy.scans import Scans

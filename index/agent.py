@@ -27,12 +27,11 @@ import numpy as np
 
 from index import snapshots
 from index.cache import EmbeddingCache
-from index.corpus import Corpus, best_per_doc, doc_passages
+from index.corpus import Corpus, best_per_doc, check_tenants, doc_passages
 from index.encoder import DIM, Encoder, encoder_device, make_encoder, vectors_id
 from index.store import DocStore, PerTenant
 from index.torch_vectors import cuda_available
 from index.vectors import VectorBackend, VectorShard, gpu_available
-from mesh.errors import DeterministicError
 from mesh.observe.logs import get_logger
 from mesh.observe.metrics import SHARD_BUILDS
 from mesh.runtime.background import in_background
@@ -58,14 +57,6 @@ _trigger = contextvars.ContextVar("trigger", default="query")  # what asked for 
 
 
 # --- pure functions ------------------------------------------------------------------------------------
-
-def check_tenants(docs: list[DocumentIngest]) -> None:
-    """``DeterministicError`` for the first document whose access tenant is not its envelope's."""
-    for doc in docs:
-        if doc.access.tenant_id != doc.envelope.tenant_id:
-            raise DeterministicError(f"document {doc.doc_id} is for tenant {doc.access.tenant_id!r} but was "
-                                     f"sent for tenant {doc.envelope.tenant_id!r}", code="tenant_mismatch")
-
 
 def searchable_texts(doc: DocumentIngest) -> list[str]:
     """The texts a document is searched by (none for a delete)."""

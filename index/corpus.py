@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mesh.errors import DeterministicError
 from mesh.text import passages as split_passages
-from schemas.models import AccessAttributes, AccessFilter
+from schemas.models import AccessAttributes, AccessFilter, DocumentIngest
 
-__all__ = ["StoredDoc", "PassageRow", "Corpus", "best_per_doc", "PASSAGE_WORDS"]
+__all__ = ["StoredDoc", "PassageRow", "Corpus", "best_per_doc", "check_tenants", "doc_passages", "PASSAGE_WORDS"]
 
 #: words per passage: about 160 word pieces, inside all-MiniLM-L6-v2's 256
 PASSAGE_WORDS = 120
@@ -45,6 +46,14 @@ class PassageRow:
     def searchable(self) -> str:
         """What both searches index: the title in front of every passage of its document."""
         return f"{self.title}. {self.text}" if self.title else self.text
+
+
+def check_tenants(docs: list[DocumentIngest]) -> None:
+    """``DeterministicError`` for the first document whose access tenant is not its envelope's."""
+    for doc in docs:
+        if doc.access.tenant_id != doc.envelope.tenant_id:
+            raise DeterministicError(f"document {doc.doc_id} is for tenant {doc.access.tenant_id!r} but was "
+                                     f"sent for tenant {doc.envelope.tenant_id!r}", code="tenant_mismatch")
 
 
 def doc_passages(doc: StoredDoc) -> list[PassageRow]:
