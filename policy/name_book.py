@@ -12,7 +12,9 @@ nothing is downloaded). A capitalised word that is also one of these and has no 
 in the book ("Audit", "Retention", "Cache"; "March" and "Will" too, which the book does not count as
 names) is more often a heading's or a product's word than a name: ``is_common`` says so, and the
 name scorer weighs it. WordNet lists places too ("tallinn", "halifax"), so the cities of the
-time-zone database are left out.
+time-zone database are left out. How often a word is written in English comes from ``wordfreq`` (its
+data in the package): a written compound of two ordinary words ("Barcode", "Dataset") is an English word
+too (``is_english``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pkgutil
 import zoneinfo
 from dataclasses import dataclass
 
-__all__ = ["NameBook", "is_calendar", "name_book"]
+__all__ = ["NameBook", "frequency", "is_calendar", "name_book"]
 
 #: words in the book that are far more often something else when capitalised
 _NOT_NAMES = frozenset("""January February March April May June July August September October November December
@@ -34,6 +36,19 @@ General Judge Key Lead Job Note Win Miles Prince Queen Early Ever Field Parks Ba
 #: month and weekday names, which are far more often a date's than a person's
 _CALENDAR = frozenset("""January February March April May June July August September October November December
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday""".split())
+
+
+#: how often a compound must be written to count as a word (Zipf scale: 2.5 is about three times in ten million
+#: words; "timestamp" is 2.6, "barcode" 2.9)
+_COMPOUND_ZIPF = 2.5
+
+
+def frequency(word: str) -> float:
+    """How often ``word`` is written in English on the Zipf scale (wordfreq's data, in its package): 3 is once
+    per million words, 6 once per thousand; 0 for a word it has not seen."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
 
 
 def is_calendar(word: str) -> bool:
@@ -74,6 +89,16 @@ class NameBook:
     def is_name_at_all(self, word: str) -> bool:
         """A given name or a surname in the book, even one far more often something else ("Grace", "Long")."""
         return word in self.given or word in self.family
+
+    def is_english(self, word: str) -> bool:
+        """An ordinary English word: WordNet's, or a written one made of two of them ("Barcode", "Timestamp",
+        "Dataset", which WordNet lacks); not an acronym."""
+        if word.isupper():
+            return False
+        low = word.lower()
+        return self.is_word(word) or (
+            frequency(low) >= _COMPOUND_ZIPF
+            and any(low[:i] in self.common and low[i:] in self.common for i in range(3, len(low) - 2)))
 
 
 def _names(value) -> set[str]:
