@@ -33,6 +33,8 @@ _HEADING_MIN_WORDS = 3
 #: a word written at least this often in English (Zipf scale: "customer" 4.6, "budget" 4.8; "ling" 3.5) is an
 #: everyday word even where it does what people do ("Customer asked")
 _EVERYDAY_ZIPF = 4.0
+#: a code or a number right after a word: a token with a digit in it ("B-187", "L2370-261", "4445")
+_CODE_AFTER = re.compile(r"^ [^\s\d]{0,8}\d")
 #: what is done to software, right before its name ("Upgraded Helm", "the runbook for Terraform")
 _SOFTWARE_BEFORE = re.compile(r"(?i)\b(?:upgrad(?:e|ed|es|ing)|downgrad(?:e|ed|ing)|deploy(?:ed|ing|s)?|"
                               r"re-?install(?:ed|ing|s)?|install(?:ed|ing|s)?|uninstall(?:ed|ing)?|enabl(?:e|ed|es|ing)|"
@@ -165,17 +167,19 @@ def features(text: str, doc, f: Found, origin: str, book, heading: bool) -> dict
 
 
 def _first_word_plain(out: dict, f: Found, toks: list, words: list[str], book, after: str) -> bool:
-    """A sentence's one capitalised first word that is an English word and no name or place the book knows
-    ("Barcode 4445 ...", "Customer asked ...", "Budget approved"), with no cue before it or person's word after it.
-    What people do ("asked", "approved") counts only after a word rarely written in English ("Ling joined"):
-    a customer asks and a budget is approved. A place NER is sure of ("Antwerp and Stockholm") is not counted."""
-    if not (out["one_word"] and out["sentence_start"]) or out["place"] or book.is_name_at_all(words[0]):
+    """A sentence's one capitalised first word that is an English word, with no cue before it or person's word
+    after it, and either no name or place the book knows ("Barcode 4445 ...", "Customer asked ...", "Budget
+    approved") or a label right before its code ("Room B-187", "Lot L2370-261"). What people do ("asked",
+    "approved") counts only after a word rarely written in English ("Ling joined"): a customer asks and a budget
+    is approved. A place NER is sure of ("Antwerp and Stockholm") is not counted."""
+    if not (out["one_word"] and out["sentence_start"]) or not book.is_english(words[0]):
         return False
-    if f.type == "LOCATION" and all(t.pos_ == "PROPN" for t in toks):
+    if out["ner_location"] and all(t.pos_ == "PROPN" for t in toks):
         return False
     cued = out["cue_before"] or out["title_before"] or out["cue_after"]
     did = pii_names.person_verb_after(after) and frequency(words[0]) < _EVERYDAY_ZIPF
-    return book.is_english(words[0]) and not cued and not did
+    unknown = not (out["place"] or book.is_name_at_all(words[0]))
+    return (unknown or bool(_CODE_AFTER.match(after))) and not cued and not did
 
 
 @functools.cache

@@ -1,5 +1,6 @@
 """Evidence from how often English words are written: a sentence's capitalised first word that is an everyday
-word and no name the book knows ("Barcode 4445 ...", "Customer asked ...") is no name.
+word and no name the book knows ("Barcode 4445 ...", "Customer asked ...") is no name, nor one right before
+its code, a name or not ("Room B-187", "Lot L2370-261").
 
 Names stay masked where they are no English word ("Haoran asked ..."), where a word rarely written in English
 does what people do ("Ling joined the channel"), and where NER is sure of a place ("Antwerp and Stockholm").
@@ -41,6 +42,8 @@ def test_english_words_include_written_compounds_but_not_names_or_acronyms():
     "Timestamp 2026-08-27T19:44:50+01:00 is out of range.",
     "Customer asked whether order SO-26965 can be split.",
     "Dataset: 384 rows, 389 columns.",
+    "Room B-187, building 4, floor 2.",
+    "Lot L2370-261 expires in June; store below 25 °C.",
 ])
 def test_a_sentences_everyday_first_word_is_no_name(detector, text):
     assert named(detector, text) == []
@@ -60,4 +63,6 @@ def test_a_plain_first_word_is_evidence_against_a_name(detector):
     assert feature(detector, "Ling joined the channel.", "Ling", "first_word_plain") == 0.0  # rare in English
     assert feature(detector, "Antwerp and Stockholm will share the rota.", "Antwerp", "first_word_plain") == 0.0
     assert feature(detector, "Please ask Customer Care.", "Customer", "first_word_plain") == 0.0  # not first
+    assert feature(detector, "Room B-187, building 4.", "Room", "first_word_plain") == 1.0  # a label and its code
+    assert feature(detector, "Mark prefers e-mail.", "Mark", "first_word_plain") == 0.0  # a name, no code after
     assert name_scorer.weights()["first_word_plain"] < -2
