@@ -46,7 +46,8 @@ def _kept(text: str, f: Found) -> bool:
     if f.type == "PHONE_NUMBER":
         return pii_patterns.phone_like(text, f)
     if f.type in NAMED:
-        return pii_names.is_name_like(value, f.type) and (f.type != "PERSON" or pii_names.plausible_person(value))
+        return (pii_names.is_name_like(value, f.type) and not pii_names.in_code_list(text, f.start, f.end)
+                and (f.type != "PERSON" or pii_names.plausible_person(value)))
     return True
 
 

@@ -11,7 +11,9 @@ misses others, above all names of languages it saw little of. Around it:
   "confirm with", "signed off by") and after ("X's manager", "X to review"), a chat line's
   speaker, an organisation's head or tail word ("University of", "Bank", "Labs");
 - ``everywhere``: a name found once is found everywhere in the same text, and so are its parts (a
-  surname alone).
+  surname alone);
+- ``in_code_list``: two capitals among other two-capital codes are a country code ("PL, TR and ID"), which
+  NER takes for a place or a company.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from dataclasses import dataclass
 from policy.pii_spans import NAMED, Found, resolve
 
 __all__ = ["Run", "candidates", "cue_after", "cue_before", "cued_people", "everyday_acronym", "everywhere",
-           "is_name_like", "org_word", "person_cue_before", "person_verb_after", "plausible_person", "runs", "speaker",
-           "title_before", "trimmed", "widened"]
+           "in_code_list", "is_name_like", "org_word", "person_cue_before", "person_verb_after", "plausible_person",
+           "runs", "speaker", "title_before", "trimmed", "widened"]
 
 _TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?\s+(?P<s>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})")
 _NAME = r"[A-Z][a-z'’-]+(?:[-\s][A-Z][a-z'’-]+)?(?:\s[A-Z]\.)?(?:\s[A-Z][\w'’-]+)?"
@@ -71,6 +73,20 @@ def is_name_like(value: str, kind: str = "PERSON") -> bool:
     if _ACRONYM.match(value):
         return kind != "PERSON" and value not in _COMMON_ACRONYMS
     return value[:1].isupper() and not _NOT_A_NAME.search(value)
+
+
+#: what joins the codes of a list ("PL, TR and ID", "CA and NO", "DE/AT")
+_LIST_JOIN = r"(?:,\s*|,?\s+(?:and|or|&)\s+|/)"
+_CODE_BEFORE = re.compile(rf"(?<!\w)[A-Z]{{2}}{_LIST_JOIN}$")
+_CODE_AFTER = re.compile(rf"^{_LIST_JOIN}[A-Z]{{2}}(?!\w)")
+
+
+def in_code_list(text: str, start: int, end: int) -> bool:
+    """Two capitals in a list of other two-capital codes: country codes ("Supported markets: PL, TR and ID"),
+    not a place's or a company's name."""
+    if end - start != 2 or not text[start:end].isupper():
+        return False
+    return bool(_CODE_BEFORE.search(text[max(0, start - 12):start]) or _CODE_AFTER.match(text[end:end + 12]))
 
 
 def plausible_person(value: str) -> bool:

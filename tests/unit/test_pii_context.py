@@ -110,3 +110,18 @@ def test_a_header_field_is_no_speaker_and_an_identifier_is_no_name():
     assert [(f.start, f.end) for f in pii_names.cued_people("Haoran: yes, shipping today")] == [(0, 6)]
     assert not pii_names.is_name_like("OOMKilled")
     assert pii_names.is_name_like("DeShawn") and pii_names.is_name_like("McCarthy")
+
+
+@pytest.mark.parametrize("text", ["Supported markets: PL, TR and ID.", "Shipping is paused for CA and NO today."])
+def test_a_list_of_country_codes_names_no_place(detector, text):
+    assert named(detector, text) == []
+
+
+def test_two_capitals_are_a_code_only_beside_other_codes():
+    def coded(text: str, value: str) -> bool:
+        start = text.index(value)
+        return pii_names.in_code_list(text, start, start + len(value))
+
+    assert coded("Supported markets: PL, TR and ID.", "TR") and coded("Markets: DE/AT", "AT")
+    assert not coded("Paula Nassar, born in UK, direct deposit", "UK")
+    assert not coded("HSBC and UBS", "UBS")
