@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Generic, TypeVar
 
 from index.corpus import Corpus, StoredDoc
@@ -81,6 +81,26 @@ class DocStore:
                 pipe.hgetall(self._keys.docs(tenant))
                 version, raw = await pipe.execute()
         return int(version or 0), [self._doc(tenant, doc_id.decode(), blob) for doc_id, blob in sorted(raw.items())]
+
+
+    async def tenants(self) -> list[str]:
+        """Every tenant with a documents hash (a scan of the keyspace, every node's under Cluster)."""
+        async with redis_errors("listing tenants"):
+            keys = [k async for k in self._redis.scan_iter(match=self._keys.all_docs(), count=1000)]
+        return sorted({self._keys.tenant_of_docs(k.decode() if isinstance(k, bytes) else k) for k in keys})
+
+    async def batches(self, tenant: str, size: int = 256) -> AsyncIterator[list[StoredDoc]]:
+        """The tenant's documents, about ``size`` at a time (HSCAN: memory stays bounded whatever the corpus);
+        a document written during the walk may come or not, none present throughout is missed."""
+        batch: list[StoredDoc] = []
+        async with redis_errors("reading documents"):
+            async for doc_id, blob in self._redis.hscan_iter(self._keys.docs(tenant), count=size):
+                batch.append(self._doc(tenant, doc_id.decode(), blob))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
 
 
 class PerTenant(Generic[T]):

@@ -36,10 +36,15 @@ class Scans:
 
     def key_of(self, tenant: str, text: str) -> str:
         """Where the detections of ``text`` are kept (a test reads these to know whether a text was scanned)."""
+        digest = hashlib.sha256(text.encode()).hexdigest()[:40]
+        return self._keys.detections(tenant, self.fingerprint, digest)
+
+    @property
+    def fingerprint(self) -> str:
+        """The detector's (hashing its rules once)."""
         if self._fingerprint is None:
             self._fingerprint = self.detector.fingerprint
-        digest = hashlib.sha256(text.encode()).hexdigest()[:40]
-        return self._keys.detections(tenant, self._fingerprint, digest)
+        return self._fingerprint
 
     async def find_many(self, tenant: str, texts: list[str]) -> list[list[Found]]:
         """The detections of each text; those not known anywhere yet are found now and kept."""
@@ -62,6 +67,38 @@ class Scans:
             if fresh:
                 found.update(await self._scanning.run(tenant, fresh, lambda mine: self._scan(tenant, mine)))
         return [found[t] for t in texts]
+
+    async def keep(self, tenant: str, texts: list[str]) -> int:
+        """Make sure each text's detections are kept, for another ``ttl_s``: the kept ones' expiry is renewed,
+        the rest (never scanned by this detector, or expired) are scanned now. Returns how many were scanned."""
+        texts = [t for t in dict.fromkeys(texts) if t.strip()]
+        async with redis_errors("renewing kept detections"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for text in texts:
+                    pipe.expire(self.key_of(tenant, text), self._ttl)
+                renewed = await pipe.execute()
+        missing = [t for t, kept in zip(texts, renewed) if not kept]
+        if missing:
+            await self._scanning.run(tenant, missing, lambda mine: self._scan(tenant, mine))
+        return len(missing)
+
+    async def start_sweep(self, tenant: str, lease_s: int = 3600) -> bool:
+        """Whether this caller is to sweep ``tenant``'s stored texts (``keep``) for this detector now: no sweep
+        by this detector is under way or was done within half the detections' lifetime."""
+        async with redis_errors("starting a sweep"):
+            return bool(await self._redis.set(self._swept_key(tenant), "sweeping", nx=True, ex=lease_s))
+
+    async def end_sweep(self, tenant: str, done: bool) -> None:
+        """Record a finished sweep (the next is due in half the detections' lifetime, before any kept by this
+        one expire), or give an unfinished one up so that the next tick starts it again."""
+        async with redis_errors("ending a sweep"):
+            if done:
+                await self._redis.set(self._swept_key(tenant), "swept", ex=self._ttl // 2)
+            else:
+                await self._redis.delete(self._swept_key(tenant))
+
+    def _swept_key(self, tenant: str) -> str:
+        return self._keys.detections_swept(tenant, self.fingerprint)
 
     async def _scan(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
         scanned = await asyncio.to_thread(self.detector.find_many, texts)

@@ -133,6 +133,14 @@ class Keys:
         """Hash doc_id -> document JSON of one tenant."""
         return f"{self._tenant(tenant)}docs"
 
+    def all_docs(self) -> str:
+        """Pattern: every tenant's documents hash (``docs``)."""
+        return f"{self.prefix}t:{{*}}:docs"
+
+    def tenant_of_docs(self, key: str) -> str:
+        """The tenant of a key made by ``docs``."""
+        return key[len(self.prefix) + len("t:{"):-len("}:docs")]
+
     def docs_version(self, tenant: str) -> str:
         """Counter bumped by every change to a tenant's documents."""
         return f"{self.docs(tenant)}:version"
@@ -183,6 +191,11 @@ class Keys:
     def detections(self, tenant: str, fingerprint: str, digest: str) -> str:
         """The PII a detector (by ``fingerprint``) found in a text (by ``digest``): types and offsets."""
         return f"{self._tenant(tenant)}pii:{fingerprint}:{digest}"
+
+    def detections_swept(self, tenant: str, fingerprint: str) -> str:
+        """Set while (and for a while after) every stored text of a tenant is checked for detections by a
+        detector (by ``fingerprint``), so one scanner replica sweeps each tenant once per period."""
+        return f"{self._tenant(tenant)}pii:{fingerprint}:swept"
 
     def embedding(self, tenant: str, content_key: str) -> str:
         """A text's embedding vector (``content_key``: a hash of the model and the text)."""

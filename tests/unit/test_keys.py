@@ -32,6 +32,7 @@ EXPECTED = {
     "heartbeats": (K.heartbeats(), "sb:agents:*"),
     "docs": (K.docs("acme"), "sb:t:{acme}:docs"),
     "docs_version": (K.docs_version("acme"), "sb:t:{acme}:docs:version"),
+    "all_docs": (K.all_docs(), "sb:t:{*}:docs"),
     "tenant_docs": (K.tenant_docs("acme"), "sb:t:{acme}:docs*"),
     "dlq_replayed": (K.dlq_replayed(), "sb:dlq:replayed"),
     "breaker": (K.breaker("cheap"), "sb:breaker:{cheap}"),
@@ -42,6 +43,7 @@ EXPECTED = {
     "route_in_flight": (K.route_in_flight("cheap"), "sb:route:{cheap}:inflight"),
     "deks": (K.deks(), "sb:deks"),
     "detections": (K.detections("acme", "fp1", "ab12"), "sb:t:{acme}:pii:fp1:ab12"),
+    "detections_swept": (K.detections_swept("acme", "fp1"), "sb:t:{acme}:pii:fp1:swept"),
     "embedding": (K.embedding("acme", "c0ffee"), "sb:t:{acme}:emb:c0ffee"),
     "budget": (K.budget("acme"), "sb:t:{acme}:budget"),
     "budget_spent": (K.budget_spent("acme", "2026-03-07"), "sb:t:{acme}:budget:2026-03-07"),
@@ -60,7 +62,7 @@ EXPECTED = {
     "replay_prefix": (K.replay_prefix("ab12cd34"), "sb:replay:ab12cd34:"),
     "rebuild_prefix": (K.rebuild_prefix(), "sb:rebuild:"),
 }
-PARSERS = {"tenant_of_task", "agent_of_heartbeat", "instance_of_heartbeat", "tenant_of_audit_head", "shared", "moved",
+PARSERS = {"tenant_of_task", "tenant_of_docs", "agent_of_heartbeat", "instance_of_heartbeat", "tenant_of_audit_head", "shared", "moved",
            "retagged"}
 
 #: the names of a release without hash tags, and what they are now
@@ -104,6 +106,7 @@ def test_every_key_method_is_pinned_here():
 def test_parsers_give_back_what_the_key_was_made_of(tenant):
     assert K.tenant_of_task(K.task(tenant, "t1")) == tenant
     assert K.tenant_of_audit_head(K.audit_head(tenant)) == tenant
+    assert K.tenant_of_docs(K.docs(tenant)) == tenant
     assert K.agent_of_heartbeat(K.heartbeat("retriever", "77")) == "retriever"
     assert K.instance_of_heartbeat(K.heartbeat("retriever", "77")) == "77"
 
