@@ -15,7 +15,7 @@ misses others, above all names of languages it saw little of. Around it:
 - ``in_code_list``: two capitals among other two-capital codes are a country code ("PL, TR and ID"), which
   NER takes for a place or a company;
 - ``instruction_verb``: a sentence's first word that is a verb before its object ("Bill the customer") is
-  no name.
+  no name, nor is ``document_title``, ordinary words that end in a kind of document ("Leave Request").
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 from policy.pii_spans import NAMED, Found, resolve
 
-__all__ = ["Run", "candidates", "cue_after", "cue_before", "cued_people", "everyday_acronym", "everywhere",
-           "in_code_list", "instruction_verb", "is_name_like", "org_word", "person_cue_before", "person_verb_after", "plausible_person",
-           "runs", "speaker", "title_before", "trimmed", "widened"]
+__all__ = ["Run", "candidates", "cue_after", "cue_before", "cued_people", "document_title", "everyday_acronym",
+           "everywhere", "in_code_list", "instruction_verb", "is_name_like", "org_word", "person_cue_before",
+           "person_verb_after", "plausible_person", "runs", "speaker", "title_before", "trimmed", "widened"]
 
 _TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?\s+(?P<s>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})")
 _NAME = r"[A-Z][a-z'’-]+(?:[-\s][A-Z][a-z'’-]+)?(?:\s[A-Z]\.)?(?:\s[A-Z][\w'’-]+)?"
@@ -314,7 +314,23 @@ def candidates(text: str, doc, ner: list[Found], book) -> list[tuple[Found, str]
     for origin, found in (("run", typed + untyped), ("cue", cued_people(text))):
         for f in found:
             out.setdefault((f.start, f.end), (f, origin))
-    return [(f, origin) for f, origin in out.values() if not instruction_verb(text, f, doc, book)]
+    return [(f, origin) for f, origin in out.values()
+            if not instruction_verb(text, f, doc, book) and not document_title(text[f.start:f.end], book)]
+
+
+#: the head nouns of a document's title ("Data Retention Policy", "Leave Request", "Incident Postmortem")
+_DOCUMENT_HEADS = frozenset("""Policy Policies Procedure Procedures Request Requests Report Reports Postmortem
+Retrospective Record Records Register Plan Plans Proposal Guidelines Guide Handbook Manual Checklist Template Form
+Agreement Memo Minutes Notes Summary Runbook Playbook Roadmap Specification Charter Strategy Assessment Notice
+Statement Forecast Schedule Backlog Tracker Questions""".split())
+
+
+def document_title(value: str, book) -> bool:
+    """Title Case English words that end in a kind of document and that the name book knows as no name or place:
+    a document's title ("the Data Retention Policy", "Architecture Decision Record"), not a name."""
+    words = [w for w in re.split(r"[\s-]+", value) if w[:1].isupper()]
+    return (len(words) > 1 and words[-1] in _DOCUMENT_HEADS
+            and all(book.is_english(w) and not book.is_name_at_all(w) and not book.is_place(w) for w in words))
 
 
 #: what follows the verb of an instruction: its object's determiner ("Bill the customer", "Chase the supplier")
