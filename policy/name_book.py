@@ -128,6 +128,7 @@ def name_book() -> NameBook:
             elif attr.startswith("last_names"):
                 family |= _names(getattr(provider, attr, None))
     index = _lemma_index()
+    frequency("the")  # loads wordfreq's English list (about 0.4 s) with the book, not in the middle of a scan
     return NameBook(frozenset(n for n in given if " " not in n), frozenset(n for n in family if " " not in n),
                     _places(), _common_words(index), frozenset(w for w in index.get("verb", ()) if w.isalpha()))
 
