@@ -315,7 +315,16 @@ def candidates(text: str, doc, ner: list[Found], book) -> list[tuple[Found, str]
         for f in found:
             out.setdefault((f.start, f.end), (f, origin))
     return [(f, origin) for f, origin in out.values()
-            if not instruction_verb(text, f, doc, book) and not document_title(text[f.start:f.end], book)]
+            if not instruction_verb(text, f, doc, book) and not document_title(_with_title_case_before(text, f), book)]
+
+
+#: capitalised words right before a span, which the span may have been cut from ("Risk" of "Risk Register")
+_TITLE_CASE_BEFORE = re.compile(r"(?:[A-Z][\w-]*[ \t])+$")
+
+
+def _with_title_case_before(text: str, f: Found) -> str:
+    lead = _TITLE_CASE_BEFORE.search(text[max(0, f.start - 60):f.start])
+    return (lead.group(0) if lead else "") + text[f.start:f.end]
 
 
 #: the head nouns of a document's title ("Data Retention Policy", "Leave Request", "Incident Postmortem")
