@@ -15,7 +15,8 @@ misses others, above all names of languages it saw little of. Around it:
 - ``in_code_list``: two capitals among other two-capital codes are a country code ("PL, TR and ID"), which
   NER takes for a place or a company;
 - ``instruction_verb``: a sentence's first word that is a verb before its object ("Bill the customer") is
-  no name, nor is ``document_title``, ordinary words that end in a kind of document ("Leave Request").
+  no name, nor is ``first_word_modifier``, one that says what kind of thing the noun after it is ("Spring
+  sale"), nor ``document_title``, ordinary words that end in a kind of document ("Leave Request").
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from dataclasses import dataclass
 from policy.pii_spans import NAMED, Found, resolve
 
 __all__ = ["Run", "candidates", "cue_after", "cue_before", "cued_people", "document_title", "everyday_acronym",
-           "everywhere", "in_code_list", "instruction_verb", "is_name_like", "org_word", "person_cue_before",
-           "person_verb_after", "plausible_person", "runs", "speaker", "title_before", "trimmed", "widened"]
+           "everywhere", "first_word_modifier", "in_code_list", "instruction_verb", "is_name_like", "org_word",
+           "person_cue_before", "person_verb_after", "plausible_person", "runs", "speaker", "title_before", "trimmed",
+           "widened"]
 
 _TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Rev)\.?\s+(?P<s>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})")
 _NAME = r"[A-Z][a-z'’-]+(?:[-\s][A-Z][a-z'’-]+)?(?:\s[A-Z]\.)?(?:\s[A-Z][\w'’-]+)?"
@@ -315,7 +317,8 @@ def candidates(text: str, doc, ner: list[Found], book) -> list[tuple[Found, str]
         for f in found:
             out.setdefault((f.start, f.end), (f, origin))
     return [(f, origin) for f, origin in out.values()
-            if not instruction_verb(text, f, doc, book) and not document_title(_with_title_case_before(text, f), book)]
+            if not instruction_verb(text, f, doc, book) and not first_word_modifier(f, doc, book)
+            and not document_title(_with_title_case_before(text, f), book)]
 
 
 #: capitalised words right before a span, which the span may have been cut from ("Risk" of "Risk Register")
@@ -346,12 +349,27 @@ def document_title(value: str, book) -> bool:
 _OBJECT_AFTER = re.compile(r" (?:the|a|an|this|that|these|those|all|our|your|their|its|each|every|any)\b")
 
 
+def _first_word(f: Found, doc):
+    """The token of a one-token span that starts a sentence, or None."""
+    toks = [t for t in doc if f.start <= t.idx < f.end]
+    return toks[0] if len(toks) == 1 and toks[0].is_sent_start else None
+
+
 def instruction_verb(text: str, f: Found, doc, book) -> bool:
     """A sentence's one first word that is an English verb, right before its object's determiner: the verb of an
     instruction ("Bill the customer for 475 hours"), not a name, though "Bill" is one too."""
-    toks = [t for t in doc if f.start <= t.idx < f.end]
-    return (len(toks) == 1 and toks[0].is_sent_start and book.is_verb(toks[0].text)
-            and bool(_OBJECT_AFTER.match(text[f.end:f.end + 12])))
+    tok = _first_word(f, doc)
+    return tok is not None and book.is_verb(tok.text) and bool(_OBJECT_AFTER.match(text[f.end:f.end + 12]))
+
+
+def first_word_modifier(f: Found, doc, book) -> bool:
+    """A sentence's one first word, an English word, that says what kind of thing the lower-case noun right after
+    it is ("Spring sale", "June close", "Payroll change"): a compound's word, not a name."""
+    tok = _first_word(f, doc)
+    if tok is None or tok.i + 1 >= len(doc):
+        return False
+    noun = doc[tok.i + 1]
+    return noun.pos_ == "NOUN" and noun.text.islower() and tok.head.i == noun.i and book.is_english(tok.text)
 
 
 def widened(ner: list[Found], ours: list[Found]) -> list[Found]:

@@ -153,3 +153,9 @@ def test_a_title_ends_in_a_kind_of_document_and_holds_no_name():
     assert pii_names.document_title("Incident Postmortem", book) and pii_names.document_title("Risk Register", book)
     assert not pii_names.document_title("Okafor Report", book)  # a name in it
     assert not pii_names.document_title("Policy", book) and not pii_names.document_title("Ironclad Security", book)
+
+
+@pytest.mark.parametrize("text", ["Spring sale: 30.6% off all accessories until 08/08/2025.",
+                                  "June close: all journals must be posted by the 3rd."])
+def test_a_first_word_that_says_what_kind_of_thing_follows_is_no_name(detector, text):
+    assert named(detector, text) == []
