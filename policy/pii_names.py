@@ -66,7 +66,9 @@ IBAN BIC VAT PO SKU ID IDS UUID ETA ASAP FYI CEO CFO CTO COO CIO CISO HR IT QA K
 SSL SSH SFTP FTP TCP UDP IP AWS GCP EOD EOW FY YTD QTD MTD ROI PR PRS MR CI CD CLI SDK UI UX OS RPM TPM USD EUR GBP
 JPY CHF INR CNY AUD CAD NDA RFC RFP RFQ SOW MSA DPA GDPR HIPAA PCI SOC ISO PII PHI PTO OOO TBD TBC NA N/A AM PM UTC
 GMT CET EST PST OK LGTM WIP BRAF EGFR KRAS HER JAK DNA RNA PCR MRI CT ECG ICU ER GP BMI LDL HDL""".split())
-_LEADING = re.compile(r"(?:the|The|Vendor|vendor|at|At|from|From|Hi|Hello|Hey|Dear|Thanks)\s+")
+#: what NER takes into a name from before it: an article, a cue, a greeting, an order's verb ("Start Keytruda")
+_LEADING = re.compile(r"(?:the|The|Vendor|vendor|at|At|from|From|Hi|Hello|Hey|Dear|Thanks|Start|Stop|Continue|Resume|"
+                      r"Administer|Prescribe)\s+")
 #: what NER sometimes takes into a name from before it: an address, a bracket, a path
 _CUT = re.compile(r"^.*[@(/:#<>]\s*|^\W+")
 

@@ -59,6 +59,7 @@ def test_the_detector_masks_no_phone_in_a_url_path(detector):
     "Upgraded Helm to 15.8.16 and p95 latency dropped to 2022 ms.",
     "Action item: update the runbook for Terraform failover.",
     "Dupixent interacts with Metformin; check levels weekly.",
+    "Start Keytruda 250 mg once daily; review in 12 weeks.",
     "Variant BRAF c.176G>A was classified as benign.",
     "Correlation-Id: fe9b6cf6-f88d-41cf-a110-17d7739d51ad",
     "Idempotency-Key: 53a35cc2-ea62-4f69-ad5b-6870795f5187",
@@ -159,3 +160,9 @@ def test_a_title_ends_in_a_kind_of_document_and_holds_no_name():
                                   "June close: all journals must be posted by the 3rd."])
 def test_a_first_word_that_says_what_kind_of_thing_follows_is_no_name(detector, text):
     assert named(detector, text) == []
+
+
+def test_an_orders_verb_is_no_part_of_the_name_ner_took_it_into():
+    text = "Start Keytruda 250 mg once daily."
+    f = pii_names.trimmed(text, Found("PERSON", 0, len("Start Keytruda"), 0.8))
+    assert text[f.start:f.end] == "Keytruda"
