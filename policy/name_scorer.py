@@ -8,7 +8,8 @@ dose after it, ordinary English words with no reading as a name ("Audit", "Reten
 a month's or a weekday's name that nothing marks as a person's ("until Wednesday"), what is said
 of software, a medicine or a gene around it ("Upgraded Helm to 15.8.16", "Humira 40 mg", "BRAF
 mutations"), a heading of ordinary words, a sentence's capitalised first word that is an English
-word and no name in the book ("Barcode 4445 ...", "Customer asked", "Budget approved"). The weights
+word and no name in the book ("Barcode 4445 ...", "Customer asked", "Budget approved") or a label
+before its code ("Room B-187"). The weights
 are fitted on the labelled set's ``dev`` split by ``python -m bench.train_names`` and kept in
 ``name_weights.json`` beside this module.
 """
@@ -162,11 +163,11 @@ def features(text: str, doc, f: Found, origin: str, book, heading: bool) -> dict
     out["common_heading"] = (not person_cue and not out["org_word"]
                              and all(book.is_common(w) and not book.is_name_at_all(w) for w in words)
                              and ((len(words) > 1 and (ends or starts)) or after.startswith(":")))
-    out["first_word_plain"] = _first_word_plain(out, f, toks, words, book, after)
+    out["first_word_plain"] = _first_word_plain(out, toks, words, book, after)
     return {k: float(bool(out[k])) for k in FEATURES}
 
 
-def _first_word_plain(out: dict, f: Found, toks: list, words: list[str], book, after: str) -> bool:
+def _first_word_plain(out: dict, toks: list, words: list[str], book, after: str) -> bool:
     """A sentence's one capitalised first word that is an English word, with no cue before it or person's word
     after it, and either no name or place the book knows ("Barcode 4445 ...", "Customer asked ...", "Budget
     approved") or a label right before its code ("Room B-187", "Lot L2370-261"). What people do ("asked",
