@@ -27,8 +27,10 @@ THROUGHPUT_PROFILE = {"producer_linger_ms": 5, "fetch_max_wait_ms": 50, "produce
                       "query_prefetch": False}
 
 #: fetch waits on Apache Kafka, which answers a waiting fetch as soon as data arrives: long waits cost
-#: no latency there, and an idle consumer sleeps in the broker instead of polling
-KAFKA_FETCH_WAITS = {"fetch_max_wait_ms": 500, "fetch_idle_wait_ms": 500, "fetch_deep_idle_wait_ms": 500}
+#: no latency there, and an idle consumer sleeps in the broker instead of polling. A busy consumer keeps
+#: 500 ms: a partition whose records are still being handed over sits out the fetch under way and waits
+#: for its end. One idle for fetch_deep_idle_after_s, every partition in its fetch, waits 5 s
+KAFKA_FETCH_WAITS = {"fetch_max_wait_ms": 500, "fetch_idle_wait_ms": 500, "fetch_deep_idle_wait_ms": 5000}
 
 
 class Settings(BaseSettings):
@@ -76,7 +78,7 @@ class Settings(BaseSettings):
                          description="tuning defaults for what is not set: latency (no linger, 5 ms fetch waits, "
                          "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip, no query prefetch)")
     fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out. On "
-                                   "Kafka, which answers as soon as data arrives, the fetch waits default to 500 ms")
+                                   "Kafka, which answers as soon as data arrives, the fetch waits default to 500 ms, 5000 once deeply idle")
     fetch_idle_wait_ms: int = Field(25, ge=0, description="the fetch wait a consumer backs off to once no records "
                                     "came for fetch_idle_after_s (mesh.runtime.fetch_wait); no longer than fetch_max_wait_ms: "
                                     "never backs off")
@@ -87,7 +89,8 @@ class Settings(BaseSettings):
     fetch_deep_idle_after_s: float = Field(30.0, ge=0, description="idle time after which fetch waits grow to "
                                            "fetch_deep_idle_wait_ms")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
-    heartbeat_interval_s: float = Field(1.0, gt=0)
+    heartbeat_interval_s: float = Field(2.0, gt=0, description="Consumer group heartbeats: a third of the "
+                                        "session timeout, as Kafka advises; a member learns of a rebalance at its next")
     producer_linger_ms: int = Field(0, ge=0)
     producer_compression: str | None = Field(None, pattern="^(gzip)$", description="compression of agents' "
                                              "produced batches (gzip needs no extra library)")

@@ -10,9 +10,10 @@ doubles it on each empty fetch up to ``idle_ms``; after ``deep_after_s`` without
 on doubling up to ``deep_ms``, so a mesh left alone polls a few times a second at most. The
 first records reset it at once. A busy consumer keeps its latency; the price is paid once per
 idle spell: the first record after it waits up to the wait reached for its fetch, so a short
-lull costs a few milliseconds a hop and a long one up to ``deep_ms``. With ``idle_ms`` no longer
-than the short wait (a real Kafka cluster, whose fetches wake on data, with a long wait) nothing
-changes.
+lull costs a few milliseconds a hop and a long one up to ``deep_ms``. Apache Kafka answers a
+waiting fetch as soon as records arrive, so there the busy and idle waits are one long wait and only
+``deep_ms`` is longer: it saves the broker answering empty fetches, and costs the next record nothing.
+With no wait longer than the busy one nothing changes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class FetchWait:
 
     @property
     def adaptive(self) -> bool:
-        return self.idle_ms > self.busy_ms
+        """Whether the wait ever moves: an idle or a deep-idle wait longer than the busy one."""
+        return self.deep_ms > self.busy_ms
 
     def fetched(self, records: bool) -> int:
         """Record one fetch's outcome; returns the wait for the next fetch (ms)."""

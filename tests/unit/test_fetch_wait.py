@@ -79,3 +79,17 @@ def test_a_long_idle_spell_backs_off_further_to_the_deep_wait():
     clock.now += 30
     assert [wait.fetched(records=False) for _ in range(5)] == [80, 160, 320, 320, 320]
     assert wait.fetched(records=True) == 5
+
+
+def test_on_kafka_the_wait_stays_long_and_only_a_long_idle_spell_makes_it_longer():
+    from mesh.settings import Settings
+
+    s, clock = Settings(broker="kafka"), Clock()
+    wait = FetchWait(s.fetch_max_wait_ms, s.fetch_idle_wait_ms, s.fetch_idle_after_s, clock=clock,
+                     deep_ms=s.fetch_deep_idle_wait_ms, deep_after_s=s.fetch_deep_idle_after_s)
+    assert wait.adaptive
+    clock.now += s.fetch_idle_after_s + 1
+    assert wait.fetched(records=False) == s.fetch_max_wait_ms == 500  # a lull changes nothing
+    clock.now += s.fetch_deep_idle_after_s
+    assert [wait.fetched(records=False) for _ in range(5)] == [1000, 2000, 4000, 5000, 5000]
+    assert wait.fetched(records=True) == 500
