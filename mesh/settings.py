@@ -26,10 +26,8 @@ __all__ = ["Settings", "THROUGHPUT_PROFILE"]
 THROUGHPUT_PROFILE = {"producer_linger_ms": 5, "fetch_max_wait_ms": 50, "producer_compression": "gzip",
                       "query_prefetch": False}
 
-#: fetch waits on Apache Kafka, which answers a waiting fetch as soon as data arrives: long waits cost
-#: no latency there, and an idle consumer sleeps in the broker instead of polling. A busy consumer keeps
-#: 500 ms: a partition whose records are still being handed over sits out the fetch under way and waits
-#: for its end. One idle for fetch_deep_idle_after_s, every partition in its fetch, waits 5 s
+#: fetch waits on Apache Kafka, which answers a waiting fetch as soon as data arrives: long waits cost no latency
+#: there (500 ms: a partition whose records are still being handed over waits for the fetch under way; 5 s idle)
 KAFKA_FETCH_WAITS = {"fetch_max_wait_ms": 500, "fetch_idle_wait_ms": 500, "fetch_deep_idle_wait_ms": 5000}
 
 
@@ -89,8 +87,7 @@ class Settings(BaseSettings):
     fetch_deep_idle_after_s: float = Field(30.0, ge=0, description="idle time after which fetch waits grow to "
                                            "fetch_deep_idle_wait_ms")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
-    heartbeat_interval_s: float = Field(2.0, gt=0, description="Consumer group heartbeats: a third of the "
-                                        "session timeout, as Kafka advises; a member learns of a rebalance at its next")
+    heartbeat_interval_s: float = Field(2.0, gt=0, description="Consumer group heartbeats (a third of the session timeout)")
     producer_linger_ms: int = Field(0, ge=0)
     producer_compression: str | None = Field(None, pattern="^(gzip)$", description="compression of agents' "
                                              "produced batches (gzip needs no extra library)")

@@ -81,7 +81,7 @@ def test_the_embedded_broker_is_kafka_where_it_is_installed(monkeypatch, install
 
 def test_kafka_gets_long_fetch_waits_unless_a_wait_is_set():
     kafka, tansu = Settings(broker="kafka"), Settings(broker="tansu")
-    assert (kafka.fetch_max_wait_ms, kafka.fetch_deep_idle_wait_ms) == (500, 500)
+    assert (kafka.fetch_max_wait_ms, kafka.fetch_deep_idle_wait_ms) == (500, 5000)
     assert (tansu.fetch_max_wait_ms, tansu.fetch_deep_idle_wait_ms) == (5, 1000)
     assert Settings(broker="kafka", fetch_max_wait_ms=40).fetch_max_wait_ms == 40
 
