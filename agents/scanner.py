@@ -97,6 +97,7 @@ class Scanner:
         try:
             async for docs in self._store.batches(tenant):
                 scanned += await self._scans.keep(tenant, texts_of(docs))
+                await self._scans.hold_sweep(tenant)
             done = True
         finally:
             await self._scans.end_sweep(tenant, done)

@@ -82,7 +82,6 @@ class DocStore:
                 version, raw = await pipe.execute()
         return int(version or 0), [self._doc(tenant, doc_id.decode(), blob) for doc_id, blob in sorted(raw.items())]
 
-
     async def tenants(self) -> list[str]:
         """Every tenant with a documents hash (a scan of the keyspace, every node's under Cluster)."""
         async with redis_errors("listing tenants"):

@@ -25,6 +25,9 @@ from policy.pii import Detector, Found
 
 __all__ = ["Scans"]
 
+#: how long a sweep under way stays its replica's without news (renewed after every batch of documents)
+_SWEEP_LEASE_S = 3600
+
 
 class Scans:
     """Detections of texts, per tenant: the detector's memory, then Redis, then the detector itself."""
@@ -82,11 +85,16 @@ class Scans:
             await self._scanning.run(tenant, missing, lambda mine: self._scan(tenant, mine))
         return len(missing)
 
-    async def start_sweep(self, tenant: str, lease_s: int = 3600) -> bool:
+    async def start_sweep(self, tenant: str) -> bool:
         """Whether this caller is to sweep ``tenant``'s stored texts (``keep``) for this detector now: no sweep
         by this detector is under way or was done within half the detections' lifetime."""
         async with redis_errors("starting a sweep"):
-            return bool(await self._redis.set(self._swept_key(tenant), "sweeping", nx=True, ex=lease_s))
+            return bool(await self._redis.set(self._swept_key(tenant), "sweeping", nx=True, ex=_SWEEP_LEASE_S))
+
+    async def hold_sweep(self, tenant: str) -> None:
+        """Keep the sweep under way ours for another lease (a replica that dies mid-sweep lets its lease run out)."""
+        async with redis_errors("holding a sweep"):
+            await self._redis.expire(self._swept_key(tenant), _SWEEP_LEASE_S)
 
     async def end_sweep(self, tenant: str, done: bool) -> None:
         """Record a finished sweep (the next is due in half the detections' lifetime, before any kept by this
