@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -85,17 +86,17 @@ def index_query(step: RetrieveStep, allow: list[str] | None, secrets: list[str])
     return step_grants.signed_query(secrets, query)
 
 
-def fuse(mode: RetrievalMode, lexical: list[Passage], dense: list[Passage], settings: Settings) -> list[Passage]:
-    """One ranked list of passages (one per document) from the two searches, as ``mode`` asks."""
+def fuse(mode: RetrievalMode, lexical: list[Hit], dense: list[Hit], settings: Settings) -> list[Hit]:
+    """One ranking (a passage per document) from the two searches' hits, as ``mode`` asks."""
     if mode is RetrievalMode.lexical or not dense:
         return lexical
     if mode is RetrievalMode.dense:
         return dense
-    by_doc = {p.doc_id: p for p in lexical}
-    by_doc.update({p.doc_id: p for p in dense})  # the dense side's passage is the semantically closest
-    lx, dn = [(p.doc_id, p.score) for p in lexical], [(p.doc_id, p.score) for p in dense]
+    passage_of = {d: p for d, p, _ in lexical}
+    passage_of.update({d: p for d, p, _ in dense})  # the dense side's passage is the semantically closest
+    lx, dn = [(d, s) for d, _, s in lexical], [(d, s) for d, _, s in dense]
     fused = rrf([lx, dn], settings.rrf_k) if settings.fusion == "rrf" else convex(lx, dn, settings.fusion_alpha)
-    return [by_doc[d].model_copy(update={"score": round(s, 9)}) for d, s in fused]
+    return [(d, passage_of[d], round(s, 9)) for d, s in fused]
 
 
 def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: np.ndarray, k: int) -> list[Hit]:
@@ -105,15 +106,17 @@ def _lexical(corpus: Corpus, bm25: BM25, question: str, allowed: np.ndarray, k: 
             for d, r, s in best_per_doc(scores, rows, corpus.doc_of_row, k)]
 
 
-def _passages(corpus: Corpus, hits: list[Hit]) -> list[Passage]:
-    """Hits with their text from the corpus (a passage gone since, by an update, is dropped)."""
-    out = []
+def _present(corpus: Corpus, hits: list[Hit]) -> list[Hit]:
+    """The hits whose passage the corpus still holds (one gone since, by an update, is dropped)."""
+    return [h for h in hits if h[1] in corpus.row_of_passage]
+
+
+def _passages(corpus: Corpus, hits: list[Hit]) -> Iterator[Passage]:
+    """Present hits with their text from the corpus, made as they are asked for: packing takes a few of a
+    hundred, and the ranking needs none."""
     for doc_id, passage_id, score in hits:
-        row = corpus.row_of_passage.get(passage_id)
-        if row is not None:
-            r = corpus.rows[row]
-            out.append(Passage(doc_id=doc_id, passage_id=passage_id, title=r.title, text=r.text, score=score))
-    return out
+        r = corpus.rows[corpus.row_of_passage[passage_id]]
+        yield Passage(doc_id=doc_id, passage_id=passage_id, title=r.title, text=r.text, score=score)
 
 
 def reader_key(version: str, who: Principal) -> tuple:
@@ -130,10 +133,10 @@ def read_diffs(who: Principal, ours: set[str], theirs: set[str], task_id: str) -
 
 
 def execute_step(step: RetrieveStep, envelope: Envelope, question: str, packed: list[Passage],
-                 ranked: list[Passage], degraded: str | None) -> ExecuteStep:
+                 ranked: list[Hit], degraded: str | None) -> ExecuteStep:
     """The step for the executor: the (sanitized) question and packed context, and the ranking they came from."""
     return ExecuteStep(envelope=child_envelope(envelope, "execute"), question=question, principal=step.principal,
-                       passages=packed, ranking=[p.doc_id for p in ranked], scores=[p.score for p in ranked],
+                       passages=packed, ranking=[d for d, _, _ in ranked], scores=[s for _, _, s in ranked],
                        degraded=degraded, output_schema=step.output_schema, grant=step.grant)
 
 
@@ -235,9 +238,9 @@ class Retriever:
         with _tracer.start_as_current_span("retrieve.bm25"):
             lexical = _lexical(corpus, bm25, step.question, mask, step.candidates)
         if step.mode is RetrievalMode.lexical:
-            return await self._execute(step, corpus, _passages(corpus, lexical), step.envelope)
+            return await self._execute(step, corpus, lexical, step.envelope)
         if not await self._breaker.allow(breaker):
-            return await self._execute(step, corpus, _passages(corpus, lexical), step.envelope,
+            return await self._execute(step, corpus, lexical, step.envelope,
                                        degraded="index agent unavailable (its breaker is open): BM25 only")
         query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed, self._token_secrets)
         await self._parked.park(query.query_id, step, lexical)
@@ -279,7 +282,7 @@ class Retriever:
         await self._parked.answered(result.query_id)
         await self._breaker.succeeded()
         step, corpus, lexical = claimed
-        dense = _passages(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
+        dense = _present(corpus, [(h.doc_id, h.passage_id, h.score) for h in result.hits])
         with _tracer.start_as_current_span("retrieve.fuse", attributes={"switchboard.dense_hits": len(dense)}):
             fused = fuse(step.mode, lexical, dense, self._fusion)
         return await self._execute(step, corpus, fused, result.envelope)
@@ -304,8 +307,8 @@ class Retriever:
             await self._parked.forget(self._swept)
 
     async def _claim(self, query_id: str, owner: str, fetched: tuple | None = None,
-                     tenant: str | None = None) -> tuple[RetrieveStep, Corpus, list[Passage]] | None:
-        """A parked step for ``owner`` (see ``ParkedSteps.claim``), with its corpus and BM25 passages;
+                     tenant: str | None = None) -> tuple[RetrieveStep, Corpus, list[Hit]] | None:
+        """A parked step for ``owner`` (see ``ParkedSteps.claim``), with its corpus and BM25 hits;
         ``fetched``: the claim, and the store's version of ``tenant``, read already (``claiming``)."""
         claimed, version = fetched or (await self._parked.claim(query_id, owner), None)
         if claimed is None:
@@ -313,12 +316,13 @@ class Retriever:
         step, lexical = claimed
         corpus, _ = await self._corpora.get(step.principal.tenant_id,
                                             version if step.principal.tenant_id == tenant else None)
-        return step, corpus, _passages(corpus, lexical)
+        return step, corpus, _present(corpus, lexical)
 
-    async def _execute(self, step: RetrieveStep, corpus: Corpus, ranked: list[Passage], envelope: Envelope,
+    async def _execute(self, step: RetrieveStep, corpus: Corpus, ranked: list[Hit], envelope: Envelope,
                        degraded: str | None = None) -> list[Emit]:
         """The step for the executor: its context packed, and (unless off) sanitized, with the audit of that."""
-        packed, question, audit = pack(ranked, self._context_tokens, step.top_k), step.question, []
+        packed = pack(_passages(corpus, ranked), self._context_tokens, step.top_k)
+        question, audit = step.question, []
         if self._sanitizer is not None:
             classes = {d: corpus.docs[d].access.classification.rank for d in {p.doc_id for p in packed}
                        if d in corpus.docs}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mesh.text import count_tokens
 from schemas.models import Passage
 
 __all__ = ["pack"]
 
 
-def pack(ranked: list[Passage], budget_tokens: int, max_passages: int) -> list[Passage]:
-    """The longest prefix of ``ranked`` (skipping repeats and passages that would overflow) within budget."""
+def pack(ranked: Iterable[Passage], budget_tokens: int, max_passages: int) -> list[Passage]:
+    """The longest prefix of ``ranked`` (skipping repeats and passages that would overflow) within budget; ``ranked``
+    is read only as far as that prefix goes."""
     out: list[Passage] = []
     seen_text: set[str] = set()
     used = 0

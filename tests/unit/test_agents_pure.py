@@ -21,7 +21,6 @@ from schemas.models import (
     Citation,
     ErrorKind,
     ExecuteStep,
-    Passage,
     RetrievalMode,
     RetrieveStep,
     StepDone,
@@ -248,22 +247,28 @@ def test_index_query_of_a_redelivered_step_asks_the_same():
     assert index_query(step, None, []).envelope.idempotency_key == index_query(step, None, []).envelope.idempotency_key
 
 
-def _p(doc: str, score: float) -> Passage:
-    return Passage(doc_id=doc, passage_id=f"{doc}#0", text=f"text of {doc}", score=score)
+def _p(doc: str, score: float, passage: int = 0) -> tuple[str, str, float]:
+    return doc, f"{doc}#{passage}", score
 
 
 def test_fuse_follows_the_mode():
     lexical, dense = [_p("a", 9.0), _p("b", 5.0)], [_p("b", 0.9), _p("c", 0.8)]
     s = Settings(fusion="rrf")
-    assert [p.doc_id for p in fuse(RetrievalMode.lexical, lexical, dense, s)] == ["a", "b"]
-    assert [p.doc_id for p in fuse(RetrievalMode.dense, lexical, dense, s)] == ["b", "c"]
-    hybrid = [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, dense, s)]
+    assert [d for d, _, _ in fuse(RetrievalMode.lexical, lexical, dense, s)] == ["a", "b"]
+    assert [d for d, _, _ in fuse(RetrievalMode.dense, lexical, dense, s)] == ["b", "c"]
+    hybrid = [d for d, _, _ in fuse(RetrievalMode.hybrid, lexical, dense, s)]
     assert hybrid[0] == "b" and set(hybrid) == {"a", "b", "c"}  # in both lists: first under RRF
-    assert [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, [], s)] == ["a", "b"]  # no dense: BM25 alone
+    assert [d for d, _, _ in fuse(RetrievalMode.hybrid, lexical, [], s)] == ["a", "b"]  # no dense: BM25 alone
     dense_heavy = Settings(fusion="convex", fusion_alpha=0.9)
-    assert [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, dense, dense_heavy)][0] == "b"
+    assert [d for d, _, _ in fuse(RetrievalMode.hybrid, lexical, dense, dense_heavy)][0] == "b"
     lexical_heavy = Settings(fusion="convex", fusion_alpha=0.1)
-    assert [p.doc_id for p in fuse(RetrievalMode.hybrid, lexical, dense, lexical_heavy)][0] == "a"
+    assert [d for d, _, _ in fuse(RetrievalMode.hybrid, lexical, dense, lexical_heavy)][0] == "a"
+
+
+def test_fuse_keeps_the_dense_sides_passage_of_a_document_both_found():
+    lexical, dense = [_p("a", 9.0, passage=3)], [_p("a", 0.9, passage=1)]
+    fused = fuse(RetrievalMode.hybrid, lexical, dense, Settings(fusion="rrf"))
+    assert [(d, p) for d, p, _ in fused] == [("a", "a#1")]
 
 
 # --- planner --------------------------------------------------------------------------------------
