@@ -17,8 +17,11 @@ and a replica, with critical writes waiting for that many replicas; a run is lab
   the other): throughput until the last result, and latency;
 - idle, before those: the CPU of the whole mesh doing nothing for ``--idle`` seconds, once every
   consumer has backed off as far as it goes (``fetch_deep_idle_after_s``), the latency of the first
-  task after that idle spell, and of one task right after the warm-up (the price of fetch waits
-  that back off while idle, ``mesh.runtime.fetch_wait``).
+  task after that idle spell, the p99 of the warm-up that follows it (``--warmup`` tasks at 10 per
+  second: the seconds after an idle spell, when Apache Kafka's log appends can stall in the
+  filesystem), and of one task right after the warm-up (the price of fetch waits that back off
+  while idle, ``mesh.runtime.fetch_wait``). The steady load starts after the warm-up, so it
+  measures a mesh in steady state.
 
 Where the time goes comes from every worker's ``/metrics``: the mean time each agent spends
 handling each message (``switchboard_step_seconds``, by agent and topic) along a task's path. The
@@ -64,6 +67,7 @@ from mesh.wire.topics import Topics
 from schemas.models import Principal, TaskCompleted, TaskStatus
 from tests.integration.conftest import free_port
 
+IDLE_COLUMNS = ["broker", "replicas", "idle_cpu_pct", "first_task_after_idle_ms", "after_idle_p99_ms", "hot_task_ms"]
 SAMPLE = Path(__file__).resolve().parent.parent / "infra" / "sample" / "corpus.jsonl"
 QUESTIONS = ["How long are audit logs retained?", "What happens when a circuit breaker opens?",
              "Which regions does the payments service run in?", "How do I rotate an API key?"]
@@ -244,7 +248,8 @@ def _replicas(n: int, args, run_dir: Path, llm, broker: str, wait: int | None = 
             llm.reset()
             llm.faults(stall=1.0, stall_s=args.model_delay)
         idle = _idle(client, results, mesh_procs, settings.fetch_deep_idle_after_s + 2, args.idle)
-        _phase(client, results, args.warmup, rate=10.0)
+        warm = _phase(client, results, args.warmup, rate=10.0)
+        idle["after_idle_p99_ms"] = warm["p99_ms"]  # the warm-up's own tail: the seconds after an idle spell
         idle["hot_task_ms"] = _phase(client, results, 1, rate=None)["p50_ms"]  # consumers busy a moment ago
         if llm is not None:
             bursts = [_slow_burst(size, client, results, settings, procs, llm, args.model_delay,
@@ -394,7 +399,7 @@ def _render_slow(report: dict) -> str:
              "redis_trips_all: every agent's, per task)"),
             _idle_heading(report),
             table([{"broker": r["broker"], "replicas": r["replicas"], **r["idle"]} for r in runs],
-                  ["broker", "replicas", "idle_cpu_pct", "first_task_after_idle_ms", "hot_task_ms"]),
+                  IDLE_COLUMNS),
             "\nCPU ms per task, by process and burst (the bench client runs the model server):"]
     for r in runs:
         per = {}
@@ -428,7 +433,7 @@ def render(report: dict) -> str:
                        for name, p in [("steady", r["steady"]), *((f"burst {b['burst']}", b) for b in r["bursts"])]])
     out += [_idle_heading(report),
             table([{"broker": r["broker"], "replicas": r["replicas"], **r["idle"]} for r in runs],
-                  ["broker", "replicas", "idle_cpu_pct", "first_task_after_idle_ms", "hot_task_ms"])]
+                  IDLE_COLUMNS)]
     for first in (_first_of(runs, b) for b in dict.fromkeys(r["broker"] for r in runs)):
         out += [f"\nwhere a task's time goes ({_label(first)}; mean handling per message):",
                 table(first["stages"], ["stage", "messages", "mean_ms", "redis_trips"]),
@@ -453,7 +458,8 @@ def _arguments(p) -> None:
     p.add_argument("--seconds", type=float, default=15.0, help="steady load duration (default 15)")
     p.add_argument("--burst", default=None, help="tasks submitted at once, a comma list for several bursts "
                    "(default 300; 32,256 with --model-delay)")
-    p.add_argument("--warmup", type=int, default=30, help="tasks before measuring (default 30)")
+    p.add_argument("--warmup", type=int, default=100, help="tasks at 10/s after the idle phase, before the "
+                   "steady load; their p99 is reported as after_idle_p99_ms (default 100)")
     p.add_argument("--idle", type=float, default=5.0, help="seconds the idle mesh's CPU is measured (default 5)")
     p.add_argument("--model-delay", type=float, default=0.0, metavar="S", help="the only endpoint is a model "
                    "server answering after S seconds instead of the built-in model; no steady phase")
