@@ -45,7 +45,7 @@ def percentile_ms(seconds: list[float], q: float) -> float:
 def table(rows: list[dict], columns: list[str]) -> str:
     """A plain-text table of ``rows`` with the given columns."""
     cells = [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]  # no rows: headings
     line = lambda vals: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths)))
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 

@@ -16,7 +16,9 @@ on, the scanner agent scans the passages and titles ahead, at the lowest CPU pri
 ingest, on what the encoder leaves); the passes start once it has scanned them all, and the report
 says how long after the ingest that was (``scan_ahead_s``). ``--no-scan-ahead`` runs no scanner:
 then a passage is scanned when a step first packs it, and the first pass pays for those scans
-(``scanned``: texts scanned during each pass).
+(``scanned``: texts scanned during each pass). Before the passes, ``--warmup`` hybrid queries
+(random documents' titles, none of them a pass's question) warm the broker up, as a running mesh's
+broker is; their own p50 and p99 are reported as the warm-up's, the figures of a fresh start.
 Before the ingest, and again after it, the encoder alone is measured in this process as
 ``bench.encoder`` measures it (the passages of ``--encoder-docs`` random documents in one call, with
 the index agent's encoder settings), so the ingest rate is reported next to the rate the encoder
@@ -160,6 +162,7 @@ def _measure(settings: Settings, args) -> dict:
     scan_ahead_s = _until_scanned(settings, tenant, docs, args.json) if _scanner_running(settings) else None
     if alone:
         rates.append(alone.measure())
+    warm_up = _warm_up(retrieve, docs, args.warmup, args.json) if args.warmup else None
     # One pass per mode, hybrid first: hybrid pays each query's encoding, as a real query would;
     # dense then finds the query embedding cached (the cache at work), lexical needs none. Each
     # pass reads the workers' /metrics before and after, for where its time went.
@@ -183,12 +186,23 @@ def _measure(settings: Settings, args) -> dict:
     fusions = _fusion_sweep(runs, qrels) if {"lexical", "dense"} <= set(runs) else []
     return {"benchmark": "retrieval", "broker": settings.broker, "data": str(args.data), "split": args.split, "queries": len(queries),
             "documents": len(docs), "tenant": tenant, "ingest_docs_per_s": round(len(docs) / ingest_s, 1),
-            "scan_ahead_s": scan_ahead_s,
+            "scan_ahead_s": scan_ahead_s, "warmup": warm_up,
             "encoder_alone": alone.report(rates) if alone else None,
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
             "encoder_precision": resolve_precision(settings.encoder_precision),
             "results": rows, "stages": stages, "fusion_sweep": fusions}
+
+
+def _warm_up(retrieve, docs: list[dict], n: int, quiet: bool, seed: int = 0) -> dict:
+    """``n`` hybrid queries before the passes, each a random document's title (so no pass's question is
+    among them), and their own latency. A freshly started Kafka broker is a cold JVM: its CPU per query
+    fell threefold over its first 1,800 queries, which a running mesh's broker has long behind it."""
+    pool = sorted({d["title"] for d in docs if d["title"].strip()})
+    titles = random.Random(seed).sample(pool, k=min(n, len(pool)))
+    latencies = [retrieve(t, RetrievalMode.hybrid)[1]
+                 for t in tqdm(titles, desc="warm-up", file=sys.stderr, disable=quiet)]
+    return {"queries": len(titles), "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99)}
 
 
 def _until_dense(warm_up, timeout_s: float = 300.0) -> None:
@@ -306,6 +320,8 @@ def _arguments(p) -> None:
     p.add_argument("--split", default="test", help="qrels/SPLIT.tsv names the evaluated queries")
     p.add_argument("--modes", nargs="+", default=["lexical", "dense", "hybrid"], choices=["lexical", "dense", "hybrid"])
     p.add_argument("--limit-queries", type=int, default=None, help="evaluate only the first N queries")
+    p.add_argument("--warmup", type=int, default=1000, help="hybrid queries (random documents' titles) before "
+                   "the passes, their latency reported on its own: a fresh broker's first ones (0: none)")
     p.add_argument("--encoder-docs", type=int, default=400, help="documents whose passages measure the encoder "
                    "alone before the ingest (0: not measured)")
     p.add_argument("--no-scan-ahead", dest="scan_ahead", action="store_false", help="on its own stack, run no "
@@ -345,6 +361,12 @@ def _encoder_line(report: dict) -> list[str]:
              f"{_of_encoder(report)}")]
 
 
+def _warm_up_line(report: dict) -> list[str]:
+    w = report.get("warmup")
+    return [f"warm-up before the passes: {w['queries']} hybrid queries (documents' titles), p50 {w['p50_ms']} ms, "
+            f"p99 {w['p99_ms']} ms"] if w else []
+
+
 def _render_run(report: dict) -> str:
     lines = [f"broker {report['broker']}: {report['documents']} documents, {report['queries']} queries ({report['split']}); "
              f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}; "
@@ -352,7 +374,7 @@ def _render_run(report: dict) -> str:
                 else "no scanner: passages scanned when first packed"),
              f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}, "
              f"precision {report.get('encoder_precision', 'not recorded')}",
-             *_encoder_line(report),
+             *_encoder_line(report), *_warm_up_line(report),
              table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded", "scanned"]),
              "", f"where a query's time goes (mean handling per message of each hop; sanitize "
              f"{'on' if report['sanitize'] else 'off'}):",

@@ -65,3 +65,30 @@ def test_the_report_puts_the_ingest_rate_beside_the_encoders_and_says_what_each_
     assert "110.0 and 90.0 passages/s before and after the ingest, mean 100.0 = 50.0 docs/s" in text
     assert "ingest 40.0 docs/s (80% of the encoder alone)" in text
     assert "scanned" in text and "4000" in text
+
+
+def test_the_warm_up_asks_distinct_titles_in_hybrid_mode_and_reports_its_own_latency():
+    from bench.retrieval import _warm_up
+    from schemas.models import RetrievalMode
+
+    docs = [{"doc_id": f"d{i}", "title": f"Title {i % 5}" if i < 8 else " ", "text": "x"} for i in range(10)]
+    asked = []
+
+    def retrieve(text, mode):
+        asked.append((text, mode))
+        return [], 0.001 * len(asked), None
+
+    report = _warm_up(retrieve, docs, 3, quiet=True)
+    assert len(asked) == 3 == report["queries"] and len({t for t, _ in asked}) == 3
+    assert all(t.startswith("Title ") and m is RetrievalMode.hybrid for t, m in asked)
+    assert report["p50_ms"] == 2.0 and report["p99_ms"] > report["p50_ms"]
+    assert _warm_up(retrieve, docs, 100, quiet=True)["queries"] == 5  # no more than the distinct titles
+    text = _render_run({**_report(), "warmup": report})
+    assert "warm-up before the passes: 3 hybrid queries" in text
+
+
+def _report() -> dict:
+    return {"broker": "kafka", "documents": 10, "queries": 2, "split": "train", "ingest_docs_per_s": 40.0,
+            "fusion": "convex", "machine": {"cpu": "AMD EPYC", "cores": 2, "memory_gib": 23.5, "gpu": "none"},
+            "encoder_threads": 2, "encoder_precision": "bf16", "sanitize": True, "fusion_sweep": [],
+            "results": [], "stages": []}
