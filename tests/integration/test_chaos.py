@@ -9,6 +9,7 @@ mixed in; on Apache Kafka, a node of a three-node cluster SIGKILLed and restarte
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from pathlib import Path
 
@@ -46,14 +47,29 @@ def _tenants_on_every_partition(partitions: int) -> list[str]:
     return list(found.values())
 
 
-def _handled(settings, pid: int) -> float:
+def _beat(settings, pid: int) -> dict:
     r = redis.Redis.from_url(settings.redis_url)
     for key in r.scan_iter(Keys(settings.key_prefix).heartbeat("*", f"*:{pid}")):
-        beat = json.loads(r.get(key))
-        with urllib.request.urlopen(f"http://127.0.0.1:{beat['metrics_port']}/metrics", timeout=5) as resp:
-            lines = resp.read().decode().splitlines()
-        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("switchboard_messages_total{"))
+        if (raw := r.get(key)) is not None:
+            return json.loads(raw)
     raise AssertionError(f"no heartbeat of pid {pid}")
+
+
+def _handled(settings, pid: int) -> float:
+    port = _beat(settings, pid)["metrics_port"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        lines = resp.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("switchboard_messages_total{"))
+
+
+def _until_every_replica_owns_partitions(mesh, timeout_s: float = 90.0) -> None:
+    """A replica that joined its group after its twin owns nothing until the rebalance that follows; on two busy
+    cores a member can also miss its session and rejoin. Work sent before that lands on the twin alone."""
+    deadline = time.monotonic() + timeout_s
+    while empty := [label for label, w in sorted(mesh.mesh.workers.items())
+                    if not _beat(mesh.settings, w.pid)["partitions"]]:
+        assert time.monotonic() < deadline, f"replicas that own no partition after {timeout_s:.0f} s: {empty}"
+        time.sleep(0.5)
 
 
 @pytest.mark.skipif(make_settings(Path(".run")).broker != "kafka",
@@ -103,6 +119,7 @@ def test_both_replicas_of_every_agent_receive_work(mesh):
         docs = [{**d, "access": d["access"].model_copy(update={"tenant_id": tenant})} for d in base]
         client.ingest(docs)
         client.wait_stored(docs, 120)
+    _until_every_replica_owns_partitions(mesh)
     for i, question in enumerate(chaos.QUESTIONS * 2):
         tenant = tenants[i % len(tenants)]
         assert client.ask(question, Principal(tenant_id=tenant, user_id="u", groups=["eng"]), timeout_s=60)
