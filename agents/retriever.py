@@ -78,11 +78,12 @@ Hit = tuple[str, str, float]  # doc id, passage id, score
 
 # --- pure functions ------------------------------------------------------------------------------------
 
-def index_query(step: RetrieveStep, allow: list[str] | None, secrets: list[str]) -> IndexQuery:
-    """The dense search for ``step``, signed for the index agent; its id is the step's idempotency key, so
-    a redelivery asks the same."""
+def index_query(step: RetrieveStep, corpus: Corpus, allow: list[str] | None, secrets: list[str]) -> IndexQuery:
+    """The dense search for ``step`` in ``corpus``'s version (the one BM25 searched), signed for the index
+    agent; its id is the step's idempotency key, so a redelivery asks the same."""
     query = IndexQuery(envelope=child_envelope(step.envelope, "index.query"), query_id=step.envelope.idempotency_key,
-                       text=step.question, filter=read_filter(step.principal), allow=allow, k=step.candidates)
+                       text=step.question, filter=read_filter(step.principal), allow=allow, k=step.candidates,
+                       version=corpus.version)
     return step_grants.signed_query(secrets, query)
 
 
@@ -242,7 +243,7 @@ class Retriever:
         if not await self._breaker.allow(breaker):
             return await self._execute(step, corpus, lexical, step.envelope,
                                        degraded="index agent unavailable (its breaker is open): BM25 only")
-        query = index_query(step, None if len(allowed) == len(corpus.docs) else allowed, self._token_secrets)
+        query = index_query(step, corpus, None if len(allowed) == len(corpus.docs) else allowed, self._token_secrets)
         await self._parked.park(query.query_id, step, lexical)
         self._scan_question(step)
         return [Emit("index.queries", query, key=step.principal.tenant_id)]

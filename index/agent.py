@@ -7,7 +7,9 @@ In:  ``docs.ingest`` (DocumentIngest: upsert or delete), ``index.queries`` (Inde
 Out: ``index.results`` (IndexResult: the best passage of each of the k best documents).
 Errors: a document whose access tenant differs from its envelope's is dead-lettered.
 
-One shard per tenant, rebuilt from the document store when its version moves; vectors come
+One shard per tenant, rebuilt from the document store when a query names a newer version than the
+shard's: the version the retriever read and searched with BM25, so dense search sees at least the
+documents BM25 saw, and the index agent pays no round trip to read the version itself. Vectors come
 from the embedding cache, so a rebuild (or another replica) re-encodes nothing. The replica that
 ingests rebuilds the shard once a burst of documents is over (no batch in hand for ``_SETTLE_S``), so
 the first query after a bulk load finds it ready instead of waiting out the build (and the
@@ -77,6 +79,13 @@ def by_search(queries: list[IndexQuery]) -> dict[tuple, list[int]]:
     for i, q in enumerate(queries):
         groups[(q.envelope.tenant_id, None if q.allow is None else tuple(sorted(q.allow)))].append(i)
     return groups
+
+
+def asked_version(queries: list[IndexQuery]) -> int | None:
+    """The store version that ``queries`` may be searched in: the newest any of them was asked in (the
+    retriever's, so dense search and BM25 see the same documents); None where one of them names none."""
+    versions = [q.version for q in queries]
+    return None if None in versions else max(versions)
 
 
 def result(q: IndexQuery, corpus: Corpus, scores: np.ndarray, ids: np.ndarray,
@@ -230,7 +239,7 @@ class IndexAgent:
             vectors[members] = await self._cache.get_many([queries[i].text for i in members], tenant)
         out: list[list[Emit]] = [[] for _ in queries]
         for (tenant, allow), members in by_search(queries).items():
-            corpus, shard = await self._shards.get(tenant)
+            corpus, shard = await self._shards.get(tenant, asked_version([queries[i] for i in members]))
             rows = None if allow is None else np.flatnonzero(corpus.row_mask(list(allow)))
             k = max(queries[i].k for i in members)
             scores, ids = shard.search(vectors[members], k * 3, rows)

@@ -112,10 +112,11 @@ class PerTenant(Generic[T]):
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def get(self, tenant: str, version: int | None = None) -> tuple[Corpus, T]:
-        """The tenant's corpus and what was built from it; ``version``: the store's, read a moment ago
-        (``version_reading``), so a corpus still current costs no round trip."""
+        """The tenant's corpus and what was built from it, at least as new as ``version``: the store's,
+        read a moment ago (``version_reading``, or by whoever asked), so a corpus that new costs no round
+        trip. The store's version only grows; without ``version`` it is read here."""
         cached = self._by_tenant.get(tenant)
-        if cached and cached[0].version == (await self.version(tenant) if version is None else version):
+        if cached and cached[0].version >= (await self.version(tenant) if version is None else version):
             return cached
         async with self._locks[tenant]:
             cached = self._by_tenant.get(tenant)

@@ -176,6 +176,7 @@ class IndexQuery(Record):
     filter: AccessFilter
     allow: list[str] | None = None
     k: int = Field(default=5, ge=1, le=1000)
+    version: int | None = Field(default=None, ge=0)  # the store's version the retriever searched
     grant: str | None = None
 
 

@@ -96,7 +96,7 @@ def samples() -> list[Record]:
         IndexQuery(envelope=child_envelope(step, "index.query"), query_id=step.idempotency_key,
                    text="How long does Kafka keep records?",
                    filter=AccessFilter(tenant_id=TENANT, groups=["finance", "ops"],
-                                       clearance=Classification.confidential), k=7),
+                                       clearance=Classification.confidential), k=7, version=12),
         IndexResult(envelope=child_envelope(step, "index.result"), query_id=step.idempotency_key, hits=hits,
                     searched=42),
         IndexResult(envelope=child_envelope(step, "index.result"), query_id="q-empty"),

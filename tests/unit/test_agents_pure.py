@@ -10,6 +10,7 @@ from agents.executor import Answered, emits_for, needs_of
 from agents.planner import completion, rule_plan, start_steps
 from agents.retriever import fuse, index_query
 from agents.validator import next_attempt, problems, says_no_answer, verdict
+from index.corpus import Corpus
 from mesh.endpoints import BUILTIN, Endpoint
 from mesh.llm import extractive
 from mesh.llm.extractive import NO_ANSWER
@@ -230,21 +231,22 @@ def retrieve_input(**overrides) -> RetrieveStep:
     return RetrieveStep(**values)
 
 
-def test_index_query_uses_the_steps_key_the_principals_filter_and_the_allow_list():
+def test_index_query_uses_the_steps_key_the_principals_filter_the_allow_list_and_the_corpus_version():
     step = retrieve_input(candidates=40)
-    query = index_query(step, ["d1", "d2"], [])
+    query = index_query(step, Corpus(17, []), ["d1", "d2"], [])
     assert query.query_id == step.envelope.idempotency_key
     assert query.filter == read_filter(step.principal)
     assert query.allow == ["d1", "d2"]
-    assert (query.text, query.k) == (QUESTION, 40)
-    assert index_query(step, None, []).allow is None
+    assert (query.text, query.k, query.version) == (QUESTION, 40, 17)  # dense search sees what BM25 saw
+    assert index_query(step, Corpus(17, []), None, []).allow is None
     assert query.envelope.causation_id == step.envelope.event_id
 
 
 def test_index_query_of_a_redelivered_step_asks_the_same():
-    step = retrieve_input()
-    assert index_query(step, None, []).query_id == index_query(step, None, []).query_id
-    assert index_query(step, None, []).envelope.idempotency_key == index_query(step, None, []).envelope.idempotency_key
+    step, corpus = retrieve_input(), Corpus(3, [])
+    first, again = index_query(step, corpus, None, []), index_query(step, corpus, None, [])
+    assert first.query_id == again.query_id
+    assert first.envelope.idempotency_key == again.envelope.idempotency_key
 
 
 def _p(doc: str, score: float, passage: int = 0) -> tuple[str, str, float]:
