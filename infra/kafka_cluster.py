@@ -10,10 +10,13 @@ TLS) and SCRAM users are given as data; nothing here knows of the mesh.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
 import socket
 import subprocess
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,8 +26,16 @@ __all__ = ["KafkaError", "Listener", "Node", "Cluster", "kafka_libs", "kafka_ava
            "plan_cluster", "start_node", "tool", "KAFKA_DIR"]
 
 KAFKA_DIR = Path(__file__).resolve().parent / "kafka"
-#: JVM options for an embedded node: a small heap; G1 with short pauses
-JVM_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true"]
+#: an embedded node's heap, unless ``KAFKA_HEAP_OPTS`` says otherwise (as for Kafka's own scripts)
+HEAP_OPTS = "-Xms128m -Xmx512m"
+#: its collector and the rest, unless ``KAFKA_JVM_PERFORMANCE_OPTS`` says otherwise
+PERFORMANCE_OPTS = "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true"
+
+
+def jvm_opts(env: Mapping[str, str] = os.environ) -> list[str]:
+    """The JVM options of a node: Kafka's two variables where set, else the embedded defaults."""
+    return [*shlex.split(env.get("KAFKA_HEAP_OPTS") or HEAP_OPTS),
+            *shlex.split(env.get("KAFKA_JVM_PERFORMANCE_OPTS") or PERFORMANCE_OPTS)]
 
 
 class KafkaError(RuntimeError):
@@ -164,7 +175,7 @@ def _write_properties(path: Path, props: dict[str, str]) -> None:
 
 def _java(main: str, args: list[str]) -> list[str]:
     log4j = KAFKA_DIR / "log4j2.properties"
-    return [java_binary(), *JVM_OPTS, f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{kafka_libs()}/*", main, *args]
+    return [java_binary(), *jvm_opts(), f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{kafka_libs()}/*", main, *args]
 
 
 def _format(cluster: Cluster, node: Node, data_dir: Path, config: Path) -> None:
