@@ -5,8 +5,9 @@ derives carries a grant, ``sg1.<signature>``: an HMAC-SHA256, under the same sha
 task id, the tenant and the principal (canonical JSON). Retriever, executor and validator refuse a
 step whose grant is missing or does not match what the step claims, so a step published straight to
 a topic with someone else's principal is not served. The grant travels unchanged from step to step.
-The retriever signs each index query the same way, over its task, tenant, query id, access filter
-and allow-list, so the index agent searches only what a retriever decided the principal may read.
+The retriever signs each index query the same way, over its task, tenant, query id, access filter,
+allow-list and the store's version it searched, so the index agent searches only what a retriever
+decided the principal may read, in a corpus no older than the retriever's.
 Several secrets are accepted at once (the first signs), so keys rotate as principal tokens do.
 """
 
@@ -35,7 +36,8 @@ def _canonical(value) -> str:
 def _query_claims(query) -> str:
     env = query.envelope
     return "\x1f".join(("index.query", env.task_id, env.tenant_id, query.query_id,
-                        _canonical(query.filter.model_dump(mode="json")), _canonical(query.allow)))
+                        _canonical(query.filter.model_dump(mode="json")), _canonical(query.allow),
+                        _canonical(query.version)))
 
 
 def _claims_of(record) -> str:

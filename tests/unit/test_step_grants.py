@@ -43,10 +43,11 @@ def test_keys_rotate_the_first_signs_every_listed_one_is_accepted():
 
 def test_an_index_query_is_signed_over_what_it_may_search():
     query = IndexQuery(envelope=new_envelope("acme", "index.query", task_id="t1"), query_id="q1", text="q",
-                       filter=AccessFilter(tenant_id="acme"), allow=["d1"])
+                       filter=AccessFilter(tenant_id="acme"), allow=["d1"], version=7)
     signed = step_grants.signed_query(["k1"], query)
     step_grants.check(["k1"], signed)
     assert step_grants.signed_query([], query).grant is None
-    for widened in (signed.model_copy(update={"allow": None}), signed.model_copy(update={"allow": ["d1", "d9"]})):
+    for widened in (signed.model_copy(update={"allow": None}), signed.model_copy(update={"allow": ["d1", "d9"]}),
+                    signed.model_copy(update={"version": 3}), signed.model_copy(update={"version": None})):
         with pytest.raises(Unauthorized):
             step_grants.check(["k1"], widened)
