@@ -82,8 +82,8 @@ def by_search(queries: list[IndexQuery]) -> dict[tuple, list[int]]:
 
 
 def asked_version(queries: list[IndexQuery]) -> int | None:
-    """The store version that ``queries`` may be searched in: the newest any of them was asked in (the
-    retriever's, so dense search and BM25 see the same documents); None where one of them names none."""
+    """The oldest store version that ``queries`` may be searched in: the newest any of them names (the
+    retriever's, so dense search sees at least the documents BM25 saw); None where one of them names none."""
     versions = [q.version for q in queries]
     return None if None in versions else max(versions)
 

@@ -5,13 +5,7 @@ import pytest
 from mesh.errors import Unauthorized
 from mesh.security import step_grants
 from mesh.wire.envelope import new_envelope
-from schemas.models import (
-    AccessFilter,
-    Classification,
-    IndexQuery,
-    Principal,
-    RetrieveStep,
-)
+from schemas.models import AccessFilter, Classification, IndexQuery, Principal, RetrieveStep
 
 ANA = Principal(tenant_id="acme", user_id="ana")
 
