@@ -165,6 +165,9 @@ def server_properties(cluster: Cluster, node: Node, data_dir: Path) -> dict[str,
         # a group that forms starts at once: no 3 s wait for more members of a first join
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "true",
+        # the controller's no-op metadata record, which only shows the quorum alive: every 5 s, not 0.5 s,
+        # so an idle node does not append and replay ten records a second
+        "metadata.max.idle.interval.ms": "5000",
     }
     return {**props, **cluster.properties}
 

@@ -18,7 +18,8 @@ import asyncio
 import json
 import os
 import socket
-from functools import partial
+from functools import partial, wraps
+from time import monotonic
 
 import faust
 from aiokafka.errors import KafkaError
@@ -47,10 +48,16 @@ __all__ = ["build_app"]
 log = get_logger("switchboard.app")
 
 
+#: how often aiokafka's fetch loop looks again on its own (its default 0.2 s); a fetch that returns, records
+#: consumed and a resumed partition wake it at once, so this is only its fallback, paid 5 times a second idle
+FETCH_LOOP_FALLBACK_MS = 1000
+
+
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport):
         consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # aiokafka reads it when the fetcher starts
+        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # aiokafka reads both when the fetcher starts
+        consumer._consumer_timeout = FETCH_LOOP_FALLBACK_MS / 1000
         start = consumer.start
 
         async def start_with_adaptive_wait() -> None:
@@ -64,6 +71,18 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def verify_all_partitions_active(self) -> None:
+        """Faust's livelock check of every partition, in one turn of the loop.
+
+        Faust's own yields to the loop before each partition through a stop-aware sleep, about five
+        callbacks a partition every 1.25 s: most of what an idle agent's loop did. The check itself is a
+        few lookups a partition."""
+        now = monotonic()
+        for tp in self.assignment():
+            if self.should_stop:
+                return
+            self.verify_event_path(now, tp)
 
 
 class _Producer(faust_aiokafka.Producer):
@@ -211,8 +230,24 @@ async def _ready_batches(stream, max_size: int):
             batch = []
 
 
+def _every(app: faust.App, interval_s: float):
+    """Run the decorated coroutine function every ``interval_s`` seconds while the app runs (a decorator).
+
+    A plain sleep between runs: Faust's ``app.timer`` waits through a stop-aware sleep that starts
+    and cancels a task at every tick. Stopping the app cancels this loop as it does Faust's timers."""
+    def register(fun):
+        @app.task
+        @wraps(fun)
+        async def every() -> None:
+            while True:
+                await asyncio.sleep(interval_s)
+                await fun()
+        return fun
+    return register
+
+
 def _schedule(app: faust.App, processor: Processor, timer: Timer) -> None:
-    @app.timer(timer.interval_s, name=f"{processor.agent}.timer.{id(timer)}")
+    @_every(app, timer.interval_s)
     async def tick() -> None:
         try:
             await processor.send_emits(await timer.run())
@@ -234,7 +269,7 @@ def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Even
     async def on_assigned(app, assigned, **kwargs) -> None:
         joined.set()
 
-    @app.timer(interval)
+    @_every(app, interval)
     async def beat() -> None:
         assigned = app.consumer.assignment() if app.consumer else set()
         if (assigned or joined.is_set()) and warm.is_set():
@@ -249,7 +284,7 @@ def _heartbeat(app: faust.App, ctx: AgentContext, agent: str, warm: asyncio.Even
 def _measure_lag(app: faust.App, agent: str, topics: Topics, interval_s: float = 5.0) -> None:
     """Set ``switchboard_consumer_lag`` per owned partition: the end of the log minus the next offset to read."""
 
-    @app.timer(interval_s)
+    @_every(app, interval_s)
     async def measure() -> None:
         consumer = app.consumer
         if consumer is None:
