@@ -69,4 +69,5 @@ def test_every_runs_at_its_interval_until_cancelled():
         return stopped_at
 
     assert asyncio.run(run()) >= 2
-    assert all(b - a >= 0.02 for a, b in zip(calls, calls[1:]))  # the interval between runs, not a burst
+    # about the interval apart, not a burst (the loop may wake a sleep early by its clock's resolution)
+    assert all(b - a >= 0.015 for a, b in zip(calls, calls[1:]))
