@@ -20,7 +20,6 @@ import asyncio
 import logging
 import queue
 import re
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -43,6 +42,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, Resourc
 from bench.common import machine, machine_line, main_of, table
 from infra import kafka_cluster
 from infra.embedded import start_broker, tansu_binary, wait_for_port
+from infra.ports import free_port
 from infra.processes import Child, spawn, stop_all
 
 __all__ = ["PROBES", "NoAnswer", "Refused", "guarded", "last_broker_error", "long_flags", "ms_cell", "run", "short_error"]
@@ -141,12 +141,6 @@ def long_flags(help_text: str) -> set[str]:
 
 
 # ---------------------------------------------------------------- the brokers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def kafka_version() -> str:

@@ -63,6 +63,7 @@ from pathlib import Path
 
 from bench import broker_faults, redis_faults
 from bench.common import machine, machine_line, main_of, table
+from infra.ports import free_port
 from mesh.client import Client, parse_documents
 from mesh.endpoints import Endpoint
 from mesh.errors import BrokerUnavailable
@@ -74,7 +75,6 @@ from mesh.settings import Settings
 from mesh.wire.envelope import new_envelope
 from mesh.wire.topics import Topics, dlq_of
 from schemas.models import Principal, TaskCompleted, TaskStatus, TokenUsage, Usage
-from tests.integration.conftest import free_port
 from tests.integration.model_server import ModelServer
 
 SCENARIOS = ("kill", "endpoint", "redis", "malformed", "index", "broker", "controller", "primary")

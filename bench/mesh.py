@@ -57,6 +57,7 @@ from pathlib import Path
 from bench.common import machine, machine_line, main_of, percentile_ms, table
 from bench.redis_faults import sentinel_url
 from bench.workers import cpu_rss, handling, since
+from infra.ports import free_port
 from mesh.client import Client, parse_documents
 from mesh.endpoints import Endpoint
 from mesh.io.bus import Tail
@@ -65,7 +66,6 @@ from mesh.security.sealing import codec_for
 from mesh.settings import Settings
 from mesh.wire.topics import Topics
 from schemas.models import Principal, TaskCompleted, TaskStatus
-from tests.integration.conftest import free_port
 
 IDLE_COLUMNS = ["broker", "replicas", "idle_cpu_pct", "first_task_after_idle_ms", "after_idle_p99_ms", "hot_task_ms"]
 SAMPLE = Path(__file__).resolve().parent.parent / "infra" / "sample" / "corpus.jsonl"

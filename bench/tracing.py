@@ -21,13 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench.common import machine, machine_line, main_of, percentile_ms, table
+from infra.ports import free_port
 from mesh.client import Client, parse_documents
 from mesh.io.bus import Tail
 from mesh.ops.stack import Mesh
 from mesh.settings import Settings
 from mesh.wire.topics import Topics
 from schemas.models import Principal
-from tests.integration.conftest import free_port
 
 SAMPLE = Path(__file__).resolve().parent.parent / "infra" / "sample" / "corpus.jsonl"
 QUESTIONS = ["How long are audit logs retained?", "What happens when a circuit breaker opens?",

@@ -13,13 +13,13 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from infra.ports import free_port
 from infra.processes import Child, spawn
 
 __all__ = ["KafkaError", "Listener", "Node", "Cluster", "kafka_libs", "kafka_available", "java_binary",
@@ -101,12 +101,6 @@ def kafka_available() -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def plan_cluster(data_dir: Path, ports: list[int], *, listeners: list[list[Listener]] | None = None,
                  properties: dict[str, str] | None = None, scram_users: list[str] | None = None) -> Cluster:
     """The cluster kept in ``data_dir``, or a new one with a node on each of ``ports``.
@@ -121,7 +115,7 @@ def plan_cluster(data_dir: Path, ports: list[int], *, listeners: list[list[Liste
         return kept
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    nodes = [Node(i + 1, port, _free_port(), list((listeners or [])[i]) if listeners else [])
+    nodes = [Node(i + 1, port, free_port(), list((listeners or [])[i]) if listeners else [])
              for i, port in enumerate(ports)]
     cluster = Cluster(uuid.uuid4().hex[:22], nodes, dict(properties or {}), list(scram_users or []))
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ does not answer PING the tests FAIL, never skip: a green run must mean Redis was
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -16,11 +15,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from infra.ports import free_port
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +25,7 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     if exe is None:
         pytest.fail("redis-server is not installed: the contract suites need a real Redis "
                     "(apt-get install redis-server)", pytrace=False)
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     log = workdir / "redis.log"
     with open(log, "wb") as sink:  # a file, not a pipe: a pipe nobody reads could fill and stall the server

@@ -8,20 +8,13 @@ start the tests fail, never skip: CI must not go green without them.
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
 
+from infra.ports import free_port
 from mesh.ops.stack import Mesh
 from mesh.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 #: fetch waits for tansu, which answers a fetch only when its wait runs out. Several meshes run at once in
 #: this suite on two cores: at the 5 ms default every busy consumer fetches 200 times a second, which

@@ -33,12 +33,13 @@ import pytest
 
 from infra.embedded import wait_for_port
 from infra.kafka_cluster import Listener, plan_cluster, start_node
+from infra.ports import free_port
 from infra.processes import Child, stop_all
 from mesh.errors import InvalidInput
 from mesh.io.bus import Publisher, broker_ready, ensure_topics, read_all, require_broker
 from mesh.settings import Settings
 from mesh.wire.topics import Topics
-from tests.integration.conftest import free_port, make_settings
+from tests.integration.conftest import make_settings
 from tests.integration.test_answer_end_to_end import DOCS
 from tests.pki import Pki, make_pki
 

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from infra.embedded import start_redis
+from infra.ports import free_port
 from infra.processes import stop_all
 from infra.redis_sentinel import start_replication
 from mesh.errors import ReplicasBehind
@@ -22,7 +23,6 @@ from mesh.io.ledger import Ledger, Produced
 from mesh.io.pipelined import Batch
 from mesh.io.redis_clients import async_redis, connect, sync_redis
 from mesh.settings import Settings
-from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -18,6 +18,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from infra.ports import free_port
 from infra.schema_registry import start_registry
 from mesh.client import Client
 from mesh.errors import DeterministicError
@@ -29,7 +30,7 @@ from mesh.wire.schema_json import standalone
 from mesh.wire.schema_registry import SchemaRegistry
 from mesh.wire.topics import Topics
 from schemas.models import Principal, TaskStatus, TaskSubmitted
-from tests.integration.conftest import free_port, make_settings
+from tests.integration.conftest import make_settings
 from tests.integration.test_answer_end_to_end import ingest
 
 pytestmark = pytest.mark.integration

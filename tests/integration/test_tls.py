@@ -22,12 +22,12 @@ import pytest
 import redis
 
 from infra.embedded import redis_binary, tansu_binary, wait_for_port
+from infra.ports import free_port
 from infra.processes import spawn, stop_all
 from mesh.io.bus import Publisher, broker_ready, ensure_topics, read_all
 from mesh.io.redis_clients import async_redis, connect, sync_redis
 from mesh.settings import Settings
 from mesh.wire.topics import Topics
-from tests.integration.conftest import free_port
 from tests.pki import make_pki
 
 pytestmark = pytest.mark.integration
