@@ -52,12 +52,16 @@ log = get_logger("switchboard.app")
 #: consumed and a resumed partition wake it at once, so this is only its fallback, paid 5 times a second idle
 FETCH_LOOP_FALLBACK_MS = 1000
 
+#: what a gathering agent's fetch waits for (``AgentSpec.gather_ms``): a batch's worth of records, or its wait
+GATHER_MIN_BYTES = 64 * 1024
+
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # aiokafka reads both when the fetcher starts
         consumer._consumer_timeout = FETCH_LOOP_FALLBACK_MS / 1000
+        consumer._fetch_min_bytes = GATHER_MIN_BYTES if self.app.gathers else 1
         start = consumer.start
 
         async def start_with_adaptive_wait() -> None:
@@ -99,6 +103,9 @@ class _Transport(faust_aiokafka.Transport):
 
 
 class _App(faust.App):
+    #: whether its fetches wait for a batch's worth of records (``AgentSpec.gather_ms``)
+    gathers = False
+
     def _new_transport(self):
         return _Transport(self.conf.broker_consumer, self)
 
@@ -133,9 +140,10 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
         producer_compression_type=settings.producer_compression,
         broker_commit_interval=0.5,
     )
-    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.gathers = spec.gather_ms > 0
+    app.fetch_max_wait_ms = max(settings.fetch_max_wait_ms, spec.gather_ms)
     app.adapt_fetch_wait = lambda fetcher: fetch_wait.install(fetcher, fetch_wait.FetchWait(
-        settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.fetch_idle_after_s,
+        app.fetch_max_wait_ms, settings.fetch_idle_wait_ms, settings.fetch_idle_after_s,
         deep_ms=settings.fetch_deep_idle_wait_ms, deep_after_s=settings.fetch_deep_idle_after_s),
         metrics.FETCH_WAIT.labels(spec.name))
     app.idempotent_producer = settings.idempotent_producers

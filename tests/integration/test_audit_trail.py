@@ -20,6 +20,7 @@ from mesh.wire.codec import default_codec
 from mesh.wire.envelope import new_envelope
 from schemas.models import AuditRecord, Decision, Principal, TaskStatus
 from tests.integration.test_answer_end_to_end import ingest, unchecked
+from tests.integration.test_observability import _metrics, _value
 
 pytestmark = pytest.mark.integration
 
@@ -84,13 +85,37 @@ def test_decisions_and_model_calls_are_chained_and_tampering_is_named(settings, 
     assert any("seq 2 missing before it" in p for p in json.loads(gone.stdout)["problems"])
 
 
-def report(settings, tenant: str, n: int) -> None:
+def report(settings, tenant: str, n: int, publisher: Publisher | None = None) -> None:
     """An audit event for ``tenant`` on ``audit.events``, as an agent reports one."""
     event = AuditRecord(envelope=new_envelope(tenant, "audit"), agent="planner", principal=f"{tenant}/u",
                         action="submit_task", resource=f"Task::{n}", decision=Decision.allow)
-    publisher = Publisher(settings)
+    publisher = publisher or Publisher(settings)
     publisher.send(settings.topic_prefix + "audit.events", tenant.encode(), default_codec().encode(event))
     publisher.flush()
+
+
+def audit_trips(settings) -> tuple[float, float]:
+    """The auditor's Redis round trips for audit.events so far, and the events they were shared out over."""
+    text = _metrics(settings, "auditor")
+    return tuple(_value(text, f"switchboard_redis_roundtrips_{part}", agent="auditor", topic="audit.events")
+                 for part in ("sum", "count"))
+
+
+def test_events_reported_one_by_one_are_appended_in_batches(settings, tenant):
+    """The auditor lets its events gather before it appends them (they are off the answer's path): one
+    transaction for many events, where events fetched one at a time take one each."""
+    report(settings, tenant, 0)
+    assert len(chain_of(settings, tenant, 1)) == 1
+    trips_before, events_before = audit_trips(settings)
+    publisher = Publisher(settings)
+    for n in range(1, 13):  # 12 events about 20 ms apart, as hops report them under a light load
+        report(settings, tenant, n, publisher)
+        time.sleep(0.015)
+    assert [r.seq for r in chain_of(settings, tenant, 13)] == list(range(1, 14))
+    trips, events = audit_trips(settings)
+    assert events - events_before == 12
+    # an event appended alone pays its batch's round trips by itself (12 here); gathered, a few batches share them
+    assert trips - trips_before <= 6, f"the auditor appended its 12 events in {trips - trips_before:g} round trips"
 
 
 def test_a_deleted_head_is_tampered_and_the_auditor_appends_nothing_until_it_is_resealed(settings, tenant):

@@ -7,23 +7,41 @@ from types import SimpleNamespace
 
 from faust.types import TP
 
-from mesh.runtime.faust_app import FETCH_LOOP_FALLBACK_MS, _App, _Consumer, _every
+from mesh.runtime.faust_app import (
+    FETCH_LOOP_FALLBACK_MS,
+    GATHER_MIN_BYTES,
+    _App,
+    _Consumer,
+    _every,
+    build_app,
+)
+from mesh.runtime.spec import AgentSpec
+from mesh.settings import Settings
 
 
-def _app() -> _App:
+def _app(gathers: bool = False) -> _App:
     app = _App("idle-probe", broker="kafka://127.0.0.1:1", web_enabled=False)
-    app.fetch_max_wait_ms, app.idempotent_producer = 7, False
+    app.fetch_max_wait_ms, app.idempotent_producer, app.gathers = 7, False, gathers
     return app
 
 
-def test_the_worker_consumer_gets_both_fetch_settings():
+def _worker_consumer(gathers: bool = False):
     async def consumer():
-        app = _app()
+        app = _app(gathers)
         return app.consumer._new_consumer_thread()._create_worker_consumer(app.consumer.transport)
 
-    made = asyncio.run(consumer())
+    return asyncio.run(consumer())
+
+
+def test_the_worker_consumer_gets_both_fetch_settings():
+    made = _worker_consumer()
     assert made._fetch_max_wait_ms == 7
     assert made._consumer_timeout == FETCH_LOOP_FALLBACK_MS / 1000 > 0.2  # aiokafka's own: five wakes a second
+    assert made._fetch_min_bytes == 1  # answered as soon as a record is there
+
+
+def test_a_gathering_agent_fetches_a_batch_worth_of_records():
+    assert _worker_consumer(gathers=True)._fetch_min_bytes == GATHER_MIN_BYTES > 1
 
 
 def test_the_livelock_check_visits_every_partition_without_yielding():
@@ -71,3 +89,15 @@ def test_every_runs_at_its_interval_until_cancelled():
     assert asyncio.run(run()) >= 2
     # about the interval apart, not a burst (the loop may wake a sleep early by its clock's resolution)
     assert all(b - a >= 0.015 for a, b in zip(calls, calls[1:]))
+
+
+def test_build_app_gathers_as_its_spec_says(tmp_path):
+    async def build(spec: AgentSpec):
+        settings = Settings(run_dir=tmp_path, fetch_max_wait_ms=5,
+                            redis_url="redis://127.0.0.1:1/0")  # never reached: nothing is started
+        return build_app(settings, spec)
+
+    gathering = asyncio.run(build(AgentSpec("probe", lambda ctx: [], gather_ms=300)))
+    assert (gathering.gathers, gathering.fetch_max_wait_ms) == (True, 300)
+    plain = asyncio.run(build(AgentSpec("probe", lambda ctx: [])))
+    assert (plain.gathers, plain.fetch_max_wait_ms) == (False, 5)
