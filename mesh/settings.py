@@ -88,6 +88,9 @@ class Settings(BaseSettings):
                                            "fetch_deep_idle_wait_ms")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
     heartbeat_interval_s: float = Field(2.0, gt=0, description="Consumer group heartbeats (a third of the session timeout)")
+    commit_interval_s: float = Field(2.0, gt=0, description="how often an agent commits the offsets it has finished; "
+                                     "after a crash up to this much of its input comes again, which the idempotency "
+                                     "ledger answers; shorter wakes every idle agent more often")
     producer_linger_ms: int = Field(0, ge=0)
     producer_compression: str | None = Field(None, pattern="^(gzip)$", description="compression of agents' "
                                              "produced batches (gzip needs no extra library)")

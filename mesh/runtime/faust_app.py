@@ -138,7 +138,7 @@ def build_app(settings: Settings, spec: AgentSpec, metrics_port: int | None = No
         broker_request_timeout=max(settings.session_timeout_s * 2, 30.0),
         producer_linger=settings.producer_linger_ms / 1000.0,
         producer_compression_type=settings.producer_compression,
-        broker_commit_interval=0.5,
+        broker_commit_interval=settings.commit_interval_s,
     )
     app.gathers = spec.gather_ms > 0
     app.fetch_max_wait_ms = max(settings.fetch_max_wait_ms, spec.gather_ms)

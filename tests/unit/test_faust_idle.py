@@ -91,13 +91,14 @@ def test_every_runs_at_its_interval_until_cancelled():
     assert all(b - a >= 0.015 for a, b in zip(calls, calls[1:]))
 
 
-def test_build_app_gathers_as_its_spec_says(tmp_path):
+def test_build_app_commits_at_the_configured_interval_and_gathers_as_its_spec_says(tmp_path):
     async def build(spec: AgentSpec):
-        settings = Settings(run_dir=tmp_path, fetch_max_wait_ms=5,
+        settings = Settings(run_dir=tmp_path, commit_interval_s=3.5, fetch_max_wait_ms=5,
                             redis_url="redis://127.0.0.1:1/0")  # never reached: nothing is started
         return build_app(settings, spec)
 
     gathering = asyncio.run(build(AgentSpec("probe", lambda ctx: [], gather_ms=300)))
+    assert gathering.conf.broker_commit_interval == 3.5
     assert (gathering.gathers, gathering.fetch_max_wait_ms) == (True, 300)
     plain = asyncio.run(build(AgentSpec("probe", lambda ctx: [])))
     assert (plain.gathers, plain.fetch_max_wait_ms) == (False, 5)
