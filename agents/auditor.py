@@ -23,8 +23,9 @@ lost, the events stay on ``audit.events``, the error is logged once and
 Events that arrive together are appended together: one transaction per tenant for the whole
 batch (watch, read, write: four round trips, where each event took six alone). The events are off
 the answer's path, so the auditor's fetches let them gather (``gather_ms``) instead of answering
-as soon as one is there: under load a fetch, a transaction and a produce serve a batch of dozens. That record of
-each appended event is also what makes the route idempotent, so it keeps no ledger entry besides.
+as soon as one is there: under load a fetch, a transaction and a produce serve dozens of events.
+That record of each appended event is also what makes the route idempotent, so it keeps no ledger
+entry besides.
 """
 
 from __future__ import annotations

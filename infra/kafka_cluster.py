@@ -28,8 +28,9 @@ __all__ = ["KafkaError", "Listener", "Node", "Cluster", "kafka_libs", "kafka_ava
 KAFKA_DIR = Path(__file__).resolve().parent / "kafka"
 #: an embedded node's heap, unless ``KAFKA_HEAP_OPTS`` says otherwise (as for Kafka's own scripts)
 HEAP_OPTS = "-Xms128m -Xmx512m"
-#: its collector and the rest, unless ``KAFKA_JVM_PERFORMANCE_OPTS`` says otherwise
-PERFORMANCE_OPTS = "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true"
+#: its collector and the rest, unless ``KAFKA_JVM_PERFORMANCE_OPTS`` says otherwise: the serial collector, which
+#: costs a node with a heap this small less CPU than G1's concurrent threads, for pauses of a few milliseconds
+PERFORMANCE_OPTS = "-XX:+UseSerialGC -Djava.awt.headless=true"
 
 
 def jvm_opts(env: Mapping[str, str] = os.environ) -> list[str]:
@@ -162,6 +163,10 @@ def server_properties(cluster: Cluster, node: Node, data_dir: Path) -> dict[str,
         # the controller's no-op metadata record, which only shows the quorum alive: every 5 s, not 0.5 s,
         # so an idle node does not append and replay ten records a second
         "metadata.max.idle.interval.ms": "5000",
+        # one thread for the sockets and two for the requests (Kafka's 3 and 8 are sized for a broker with
+        # cores of its own): an embedded node shares a small machine with the agents
+        "num.network.threads": "1",
+        "num.io.threads": "2",
     }
     return {**props, **cluster.properties}
 
