@@ -77,26 +77,22 @@ class Settings(BaseSettings):
                          "no compression) or throughput (THROUGHPUT_PROFILE: linger, longer waits, gzip, no query prefetch)")
     fetch_max_wait_ms: int = Field(5, ge=0, description="Fetch wait; tansu answers only when it runs out. On "
                                    "Kafka, which answers as soon as data arrives, the fetch waits default to 500 ms, 5000 once deeply idle")
-    fetch_idle_wait_ms: int = Field(25, ge=0, description="the fetch wait a consumer backs off to once no records "
-                                    "came for fetch_idle_after_s (mesh.runtime.fetch_wait); no longer than fetch_max_wait_ms: "
-                                    "never backs off")
+    fetch_idle_wait_ms: int = Field(25, ge=0, description="the wait a consumer backs off to "
+                                    "after fetch_idle_after_s without records (none if not above the busy wait)")
     fetch_idle_after_s: float = Field(2.0, ge=0, description="idle time after which fetch waits grow")
     fetch_deep_idle_wait_ms: int = Field(1000, ge=0, description="the fetch wait a consumer goes on backing off to "
                                          "once idle for fetch_deep_idle_after_s: an idle mesh polls the broker once a "
                                          "second, and the first task after such a spell pays up to this per hop")
-    fetch_deep_idle_after_s: float = Field(30.0, ge=0, description="idle time after which fetch waits grow to "
-                                           "fetch_deep_idle_wait_ms")
+    fetch_deep_idle_after_s: float = Field(30.0, ge=0, description="idle time before waits grow to the deep-idle one")
     session_timeout_s: float = Field(6.0, gt=0, description="Consumer group session timeout; first join takes about half.")
     heartbeat_interval_s: float = Field(2.0, gt=0, description="Consumer group heartbeats (a third of the session timeout)")
-    commit_interval_s: float = Field(2.0, gt=0, description="how often an agent commits the offsets it has finished; "
-                                     "after a crash up to this much of its input comes again, which the idempotency "
-                                     "ledger answers; shorter wakes every idle agent more often")
+    commit_interval_s: float = Field(2.0, gt=0, description="how often agents commit finished offsets: "
+                                     "a crash hands this much input over again, which the ledger answers")
     producer_linger_ms: int = Field(0, ge=0)
     producer_compression: str | None = Field(None, pattern="^(gzip)$", description="compression of agents' "
                                              "produced batches (gzip needs no extra library)")
-    producer_idempotence: bool | None = Field(
-        None, description="Idempotent agent producers; default on for Kafka, off on tansu, which refuses "
-                          "aiokafka's InitProducerId request.")
+    producer_idempotence: bool | None = Field(None, description="Idempotent agent producers; default on for Kafka, "
+                                              "off on tansu, which refuses aiokafka's InitProducerId request.")
 
     # behaviour
     ask_timeout_s: float = Field(30.0, gt=0, description="How long `switchboard ask` waits for an answer.")
