@@ -29,7 +29,7 @@ KAFKA_DIR = Path(__file__).resolve().parent / "kafka"
 #: an embedded node's heap, unless ``KAFKA_HEAP_OPTS`` says otherwise (as for Kafka's own scripts)
 HEAP_OPTS = "-Xms128m -Xmx512m"
 #: its collector and the rest, unless ``KAFKA_JVM_PERFORMANCE_OPTS`` says otherwise: the serial collector, which
-#: costs a node with a heap this small less CPU than G1's concurrent threads, for pauses of a few milliseconds
+#: costs a node with a heap this small less CPU than G1's concurrent threads (bench.mesh, side by side)
 PERFORMANCE_OPTS = "-XX:+UseSerialGC -Djava.awt.headless=true"
 
 
