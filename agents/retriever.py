@@ -233,6 +233,8 @@ class Retriever:
         return together(self._corpora.version_reading(step.principal.tenant_id), self._breaker.state_reading())
 
     async def retrieve(self, step: RetrieveStep, fetched: tuple[int, str] | None = None) -> list[Emit]:
+        if step.mode is not RetrievalMode.lexical:
+            self._scan_question(step)
         version, breaker = fetched or (None, None)
         corpus, bm25 = await self._corpora.get(step.principal.tenant_id, version)
         allowed, mask = await self._allowed(step, corpus, await self._rollout.current())
@@ -245,7 +247,6 @@ class Retriever:
                                        degraded="index agent unavailable (its breaker is open): BM25 only")
         query = index_query(step, corpus, None if len(allowed) == len(corpus.docs) else allowed, self._token_secrets)
         await self._parked.park(query.query_id, step, lexical)
-        self._scan_question(step)
         return [Emit("index.queries", query, key=step.principal.tenant_id)]
 
     async def _allowed(self, step: RetrieveStep, corpus: Corpus, now: Policies) -> tuple[list[str], np.ndarray]:
@@ -332,8 +333,11 @@ class Retriever:
         return [Emit("steps.execute", execute_step(step, envelope, question, packed, ranked, degraded)), *audit]
 
     def _scan_question(self, step: RetrieveStep) -> None:
-        """Scan the question while the index agent searches, so the step's sanitization finds it scanned
-        (a failure only means the step scans it itself)."""
+        """Scan the question from the start of a step that asks the index, beside the access filter, BM25 and
+        the index agent's search: the scan is the longest piece of the step's path, and its sanitization then
+        finds the question scanned, or waits for the scan under way (``Scans`` scans a text once at a time; a
+        failure only means the step scans it itself). A lexical step is sanitized right after BM25, and
+        scans its question there, in one Redis read with its passages."""
         if self._sanitizer is not None:
             in_background(self._sanitizer.scans.find_many(step.principal.tenant_id, [step.question]),
                           "scanning a question")
