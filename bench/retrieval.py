@@ -190,7 +190,8 @@ def _measure(settings: Settings, args) -> dict:
             "encoder_alone": alone.report(rates) if alone else None,
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
-            "encoder_precision": resolve_precision(settings.encoder_precision),
+            "encoder_backend": settings.encoder_backend,
+            "encoder_precision": _precision(settings),
             "results": rows, "stages": stages, "fusion_sweep": fusions}
 
 
@@ -215,6 +216,13 @@ def _until_dense(warm_up, timeout_s: float = 300.0) -> None:
         time.sleep(1.0)
 
 
+def _precision(settings: Settings) -> str:
+    """The precision the index agent encodes in: torch's setting resolved, ONNX Runtime's by its backend."""
+    if settings.encoder_backend == "torch":
+        return resolve_precision(settings.encoder_precision)
+    return "int8" if settings.encoder_backend == "onnx-int8" else "fp32"
+
+
 class EncoderAlone:
     """The encoder's throughput alone, as ``bench.encoder`` measures it: the passages of ``n_docs`` random
     documents encoded in one call (after a first call that allocates), on the index agent's encoder settings;
@@ -224,13 +232,13 @@ class EncoderAlone:
         from types import SimpleNamespace
 
         from index.corpus import doc_passages
-        from index.encoder import Encoder
+        from index.encoder import make_encoder
 
         self.per_doc = sum(len(doc_passages(SimpleNamespace(**d))) for d in docs) / len(docs)
         sample = random.Random(seed).sample(docs, min(n_docs, len(docs)))
         self.passages = [r.searchable for d in sample for r in doc_passages(SimpleNamespace(**d))]
-        self.encoder = Encoder(settings.encoder_threads, settings.encoder_max_length, settings.encoder_batch_size,
-                               resolve_precision(settings.encoder_precision))
+        self.encoder = make_encoder(settings.encoder_backend, settings.encoder_threads, settings.encoder_max_length,
+                                    settings.encoder_batch_size, settings.encoder_precision, settings.encoder_cache_dir)
         self.encoder.encode(self.passages[:self.encoder.batch_size])
 
     def measure(self) -> float:
@@ -245,7 +253,8 @@ class EncoderAlone:
         mean = sum(rates) / len(rates)
         return {"passages": len(self.passages), "measured": [round(r, 1) for r in rates],
                 "passages_per_s": round(mean, 1), "docs_per_s": round(mean / self.per_doc, 1),
-                "passages_per_doc": round(self.per_doc, 2), "precision": self.encoder.precision,
+                "passages_per_doc": round(self.per_doc, 2), "backend": self.encoder.backend,
+                "precision": self.encoder.precision,
                 "threads": self.encoder.threads}
 
 
@@ -354,7 +363,7 @@ def _encoder_line(report: dict) -> list[str]:
     alone = report.get("encoder_alone")
     if not alone:
         return []
-    return [(f"encoder alone, as bench.encoder measures it ({alone['passages']} passages, {alone['precision']}, "
+    return [(f"encoder alone, as bench.encoder measures it ({alone['passages']} passages, {alone['backend']} {alone['precision']}, "
              f"{alone['threads']} threads): {' and '.join(map(str, alone['measured']))} passages/s before and after "
              f"the ingest, mean {alone['passages_per_s']} = {alone['docs_per_s']} docs/s at "
              f"{alone['passages_per_doc']} passages per document; ingest {report['ingest_docs_per_s']} docs/s"
@@ -373,7 +382,7 @@ def _render_run(report: dict) -> str:
              + (f"scanned ahead {report['scan_ahead_s']} s after the ingest" if report.get("scan_ahead_s") is not None
                 else "no scanner: passages scanned when first packed"),
              f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}, "
-             f"precision {report.get('encoder_precision', 'not recorded')}",
+             f"backend {report.get('encoder_backend', 'torch')}, precision {report.get('encoder_precision', 'not recorded')}",
              *_encoder_line(report), *_warm_up_line(report),
              table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded", "scanned"]),
              "", f"where a query's time goes (mean handling per message of each hop; sanitize "

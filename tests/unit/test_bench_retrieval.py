@@ -18,6 +18,7 @@ class _Encoder:
     """Encodes nothing; each call of n passages takes n / 100 seconds of the bench's clock."""
 
     calls: ClassVar[list[int]] = []
+    backend = "torch"
 
     def __init__(self, threads, max_length, batch_size, precision) -> None:
         self.threads, self.batch_size, self.precision = threads, batch_size, precision
@@ -51,15 +52,33 @@ def test_the_encoder_alone_is_measured_on_whole_documents_passages_and_given_in_
     assert report["docs_per_s"] == round(80.0 / report["passages_per_doc"], 1) and report["passages_per_doc"] > 1
 
 
+class _OnnxEncoder(_Encoder):
+    def __init__(self, threads, max_length, batch_size, int8, cache_dir) -> None:
+        super().__init__(threads, max_length, batch_size, "int8" if int8 else "fp32")
+        self.backend, self.cache_dir = "onnx-int8" if int8 else "onnx", cache_dir
+
+
+def test_the_encoder_alone_runs_the_backend_the_index_agent_runs(monkeypatch, tmp_path):
+    import index.onnx_encoder
+
+    monkeypatch.setattr(index.onnx_encoder, "OnnxEncoder", _OnnxEncoder)
+    docs = [{"doc_id": "d", "title": "T", "text": "Short.", "access": AccessAttributes(tenant_id="t")}]
+    alone = EncoderAlone(Settings(encoder_backend="onnx-int8", encoder_cache_dir=tmp_path), docs, n_docs=1)
+    assert alone.encoder.cache_dir == tmp_path
+    report = alone.report([10.0])
+    assert (report["backend"], report["precision"]) == ("onnx-int8", "int8")
+
+
 def test_the_report_puts_the_ingest_rate_beside_the_encoders_and_says_what_each_pass_scanned():
     report = {**_report(), "documents": 5183, "queries": 809,
               "encoder_alone": {"passages": 1021, "measured": [110.0, 90.0], "passages_per_s": 100.0, "docs_per_s": 50.0,
-                                "passages_per_doc": 2.0, "precision": "bf16", "threads": 2},
+                                "passages_per_doc": 2.0, "backend": "torch", "precision": "bf16", "threads": 2},
               "results": [{"mode": "hybrid", "ndcg@10": 0.7, "recall@100": 0.9, "p50_ms": 50.0, "p99_ms": 90.0,
                            "degraded": 0, "scanned": 4000}],
               "stages": [{"mode": "hybrid", "access_bm25_ms": 1, "encode_search_ms": 2, "fuse_pack_ms": 3,
                           "between_hops_ms": 4}]}
     text = _render_run(report)
+    assert "(1021 passages, torch bf16, 2 threads)" in text
     assert "110.0 and 90.0 passages/s before and after the ingest, mean 100.0 = 50.0 docs/s" in text
     assert "ingest 40.0 docs/s (80% of the encoder alone)" in text
     assert "scanned" in text and "4000" in text
