@@ -46,7 +46,7 @@ from tqdm import tqdm
 from bench.common import machine, machine_line, main_of, percentile_ms, table
 from bench.metrics import ndcg_at, recall_at
 from bench.workers import handling, since
-from index.encoder import resolve_precision
+from index.encoder import backend_precision
 from index.fusion import convex, rrf
 from mesh.client import Client
 from mesh.io.bus import Publisher, Tail, broker_ready
@@ -191,7 +191,7 @@ def _measure(settings: Settings, args) -> dict:
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
             "encoder_backend": settings.encoder_backend,
-            "encoder_precision": _precision(settings),
+            "encoder_precision": backend_precision(settings.encoder_backend, settings.encoder_precision),
             "results": rows, "stages": stages, "fusion_sweep": fusions}
 
 
@@ -214,13 +214,6 @@ def _until_dense(warm_up, timeout_s: float = 300.0) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"the index agent did not answer within {timeout_s:.0f}s: {why}")
         time.sleep(1.0)
-
-
-def _precision(settings: Settings) -> str:
-    """The precision the index agent encodes in: torch's setting resolved, ONNX Runtime's by its backend."""
-    if settings.encoder_backend == "torch":
-        return resolve_precision(settings.encoder_precision)
-    return "int8" if settings.encoder_backend == "onnx-int8" else "fp32"
 
 
 class EncoderAlone:
@@ -363,7 +356,8 @@ def _encoder_line(report: dict) -> list[str]:
     alone = report.get("encoder_alone")
     if not alone:
         return []
-    return [(f"encoder alone, as bench.encoder measures it ({alone['passages']} passages, {alone['backend']} {alone['precision']}, "
+    return [(f"encoder alone, as bench.encoder measures it ({alone['passages']} passages, "
+             f"{alone['backend']} {alone['precision']}, "
              f"{alone['threads']} threads): {' and '.join(map(str, alone['measured']))} passages/s before and after "
              f"the ingest, mean {alone['passages_per_s']} = {alone['docs_per_s']} docs/s at "
              f"{alone['passages_per_doc']} passages per document; ingest {report['ingest_docs_per_s']} docs/s"
@@ -381,8 +375,8 @@ def _render_run(report: dict) -> str:
              f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}; "
              + (f"scanned ahead {report['scan_ahead_s']} s after the ingest" if report.get("scan_ahead_s") is not None
                 else "no scanner: passages scanned when first packed"),
-             f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}, "
-             f"backend {report.get('encoder_backend', 'torch')}, precision {report.get('encoder_precision', 'not recorded')}",
+             f"{machine_line(report['machine'])}, encoder threads {report['encoder_threads']}, backend "
+             f"{report.get('encoder_backend', 'torch')}, precision {report.get('encoder_precision', 'not recorded')}",
              *_encoder_line(report), *_warm_up_line(report),
              table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded", "scanned"]),
              "", f"where a query's time goes (mean handling per message of each hop; sanitize "

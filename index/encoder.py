@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "BACKENDS", "model_id", "resolve_precision", "make_encoder",
-           "vectors_id", "encoder_device"]
+           "vectors_id", "backend_precision", "encoder_device"]
 
 MODEL_ID = "all-MiniLM-L6-v2"
 DIM = 384
@@ -78,16 +78,22 @@ def model_id(precision: str) -> str:
     return MODEL_ID if precision == "fp32" else f"{MODEL_ID}@{precision}"
 
 
+def backend_precision(backend: str, precision: str) -> str:
+    """The precision ``make_encoder(backend, ..., precision)`` computes in: torch's setting resolved on this CPU,
+    ONNX Runtime's fixed by its backend."""
+    if backend not in BACKENDS:
+        raise ValueError(f"encoder backend {backend!r}: use torch, onnx or onnx-int8")
+    if backend == "torch":
+        return resolve_precision(precision)
+    return "int8" if backend == "onnx-int8" else "fp32"
+
+
 def vectors_id(backend: str, precision: str) -> str:
     """The model id of the vectors ``make_encoder(backend, ..., precision)`` gives, without loading it.
 
     ONNX fp32 shares torch fp32's (its vectors agree to rounding); ONNX int8 has its own.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"encoder backend {backend!r}: use torch, onnx or onnx-int8")
-    if backend == "torch":
-        return model_id(resolve_precision(precision))
-    return f"{MODEL_ID}@int8" if backend == "onnx-int8" else MODEL_ID
+    return model_id(backend_precision(backend, precision))
 
 
 def make_encoder(backend: str = "torch", threads: int = 2, max_length: int = 256, batch_size: int = 32,

@@ -33,8 +33,8 @@ class _Scans:
 
 
 def _retriever(scans: _Scans) -> Retriever:
-    return Retriever(_Corpora(), rollout=None, breaker=None, parked=None, sanitizer=SimpleNamespace(scans=scans), context_tokens=1000,
-                     index_timeout_ms=1000, fusion=None)
+    return Retriever(_Corpora(), rollout=None, breaker=None, parked=None, sanitizer=SimpleNamespace(scans=scans),
+                     context_tokens=1000, index_timeout_ms=1000, fusion=None)
 
 
 def _until_searched(step) -> _Scans:
