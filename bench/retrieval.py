@@ -27,7 +27,9 @@ allows on the same machine; on a shared machine the two measurements show how fa
 Where the time goes: each mode runs as one pass, and the workers' /metrics, read before and
 after it, give the mean handling time of each hop (the retriever's access filter and BM25, the
 index agent's encoding and search, the retriever's fusion, sanitization and packing); the rest
-of the p50 is spent between hops (broker, fetch waits). ``--tenant`` reuses an earlier run's
+of the p50 is spent between hops (broker, fetch waits). /proc, read before and after each pass,
+gives the CPU each process of the stack (and this client) used per query: queries go one at a
+time, so their total over the machine's cores is a floor under the p50. ``--tenant`` reuses an earlier run's
 tenant on a running mesh, whose vectors and scans are then found cached.
 """
 
@@ -45,7 +47,7 @@ from tqdm import tqdm
 
 from bench.common import machine, machine_line, main_of, percentile_ms, table
 from bench.metrics import ndcg_at, recall_at
-from bench.workers import handling, since
+from bench.workers import cpu_seconds, handling, since, stack_processes
 from index.encoder import backend_precision
 from index.fusion import convex, rrf
 from mesh.client import Client
@@ -167,10 +169,11 @@ def _measure(settings: Settings, args) -> dict:
     # dense then finds the query embedding cached (the cache at work), lexical needs none. Each
     # pass reads the workers' /metrics before and after, for where its time went.
     modes = sorted((RetrievalMode(m) for m in args.modes), key=lambda m: m is not RetrievalMode.hybrid)
-    runs, rows, stages = {}, [], []
+    runs, rows, stages, cpu, procs = {}, [], [], [], stack_processes(settings)
     for mode in modes:
         retrieve("warm up", mode)
         before, latencies, degraded, runs[mode.value] = handling(settings), [], 0, {}
+        cpu_before = cpu_seconds(procs)
         scanned = _scans(settings, tenant)
         for qid, text in tqdm(queries.items(), desc=mode.value, file=sys.stderr, disable=args.json):
             ranked, seconds, why = retrieve(text, mode)
@@ -182,6 +185,7 @@ def _measure(settings: Settings, args) -> dict:
                "scanned": _scans(settings, tenant) - scanned}
         rows.append(row)
         stages.append(_stages(mode.value, row["p50_ms"], since(before, handling(settings))))
+        cpu.append(_cpu_per_query(mode.value, cpu_before, cpu_seconds(procs), len(queries)))
     tail.close()
     fusions = _fusion_sweep(runs, qrels) if {"lexical", "dense"} <= set(runs) else []
     return {"benchmark": "retrieval", "broker": settings.broker, "data": str(args.data), "split": args.split, "queries": len(queries),
@@ -192,7 +196,7 @@ def _measure(settings: Settings, args) -> dict:
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
             "encoder_backend": settings.encoder_backend,
             "encoder_precision": backend_precision(settings.encoder_backend, settings.encoder_precision),
-            "results": rows, "stages": stages, "fusion_sweep": fusions}
+            "results": rows, "stages": stages, "cpu_per_query_ms": cpu, "fusion_sweep": fusions}
 
 
 def _warm_up(retrieve, docs: list[dict], n: int, quiet: bool, seed: int = 0) -> dict:
@@ -288,6 +292,13 @@ HOPS = [(("retriever", "steps.retrieve"), "access_bm25_ms"), (("index", "index.q
         (("retriever", "index.results"), "fuse_pack_ms")]
 
 
+def _cpu_per_query(mode: str, before: dict[str, float], after: dict[str, float], queries: int) -> dict:
+    """CPU milliseconds per query that each process used over one pass, and their total: with queries sent one
+    at a time, the total over the machine's cores bounds how low the p50 can go."""
+    row = {label: round(1000 * (after[label] - before[label]) / queries, 2) for label in before}
+    return {"mode": mode, **row, "total": round(sum(row.values()), 2)}
+
+
 def _stages(mode: str, p50_ms: float, handled) -> dict:
     """Mean handling per message of each hop in one pass; the rest of the p50 is spent between them."""
     row = {"mode": mode}
@@ -370,6 +381,13 @@ def _warm_up_line(report: dict) -> list[str]:
             f"p99 {w['p99_ms']} ms"] if w else []
 
 
+def _cpu_lines(report: dict) -> list[str]:
+    cpu = report.get("cpu_per_query_ms")
+    if not cpu:
+        return []
+    return ["", f"CPU per query, ms, by process ({report['machine']['cores']} cores):", table(cpu, list(cpu[0]))]
+
+
 def _render_run(report: dict) -> str:
     lines = [f"broker {report['broker']}: {report['documents']} documents, {report['queries']} queries ({report['split']}); "
              f"ingest {report['ingest_docs_per_s']} docs/s; fusion {report['fusion']}; "
@@ -381,7 +399,7 @@ def _render_run(report: dict) -> str:
              table(report["results"], ["mode", "ndcg@10", "recall@100", "p50_ms", "p99_ms", "degraded", "scanned"]),
              "", f"where a query's time goes (mean handling per message of each hop; sanitize "
              f"{'on' if report['sanitize'] else 'off'}):",
-             table(report["stages"], ["mode", *(c for _, c in HOPS), "between_hops_ms"])]
+             table(report["stages"], ["mode", *(c for _, c in HOPS), "between_hops_ms"]), *_cpu_lines(report)]
     if report["fusion_sweep"]:
         lines += ["", "fusion of the same lexical and dense rankings:",
                   table(report["fusion_sweep"], ["fusion", "ndcg@10", "recall@100"])]

@@ -9,11 +9,12 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
+from infra.processes import alive, read_pidfile
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
 from mesh.settings import Settings
 
-__all__ = ["Handling", "handling", "since", "cpu_rss"]
+__all__ = ["Handling", "handling", "since", "cpu_rss", "stack_processes", "cpu_seconds"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 #: (agent, topic) -> (seconds handling, messages handled, Redis round trips), summed over the workers
@@ -55,3 +56,16 @@ def cpu_rss(pid: int) -> tuple[float, float]:
         return (int(fields[11]) + int(fields[12])) / _TICK, rss / 1024
     except (OSError, StopIteration, IndexError):
         return 0.0, 0.0
+
+
+def stack_processes(settings: Settings) -> dict[str, int]:
+    """The mesh's live processes by name, from the pid file its start wrote (agents, broker, Redis), and this
+    process, as ``bench client``; a mesh started elsewhere without one gives the client alone."""
+    recorded = read_pidfile(Path(settings.run_dir) / "stack.json")
+    live = {name.removeprefix("agent-"): pid for name, pid in recorded.items() if alive(pid)}
+    return {**live, "bench client": os.getpid()}
+
+
+def cpu_seconds(procs: dict[str, int]) -> dict[str, float]:
+    """CPU seconds each of ``procs`` has used so far."""
+    return {label: cpu_rss(pid)[0] for label, pid in procs.items()}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from typing import ClassVar
 
 import pytest
 
 import index.encoder
-from bench.retrieval import EncoderAlone, _render_run
+from bench.retrieval import EncoderAlone, _cpu_per_query, _render_run
+from bench.workers import cpu_seconds, stack_processes
 from mesh.settings import Settings
 from schemas.models import AccessAttributes
 
@@ -109,3 +114,26 @@ def _report() -> dict:
             "fusion": "convex", "machine": {"cpu": "AMD EPYC", "cores": 2, "memory_gib": 23.5, "gpu": "none"},
             "encoder_threads": 2, "encoder_precision": "bf16", "sanitize": True, "fusion_sweep": [],
             "results": [], "stages": []}
+
+
+def test_cpu_per_query_is_each_process_share_of_one_pass_and_their_total():
+    row = _cpu_per_query("hybrid", {"retriever": 10.0, "index": 4.0}, {"retriever": 12.0, "index": 5.0}, 100)
+    assert row == {"mode": "hybrid", "retriever": 20.0, "index": 10.0, "total": 30.0}
+    report = {**_report(), "results": [], "stages": [], "cpu_per_query_ms": [row]}
+    text = _render_run(report)
+    assert "CPU per query, ms, by process (2 cores)" in text
+    assert "retriever" in text and "30.0" in text
+
+
+def test_the_stacks_processes_come_from_its_pid_file_and_their_cpu_from_proc(tmp_path):
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        (tmp_path / "stack.json").write_text(json.dumps({"agent-retriever": busy.pid, "redis": 2 ** 22 + 7}))
+        procs = stack_processes(Settings(run_dir=tmp_path))
+        assert procs == {"retriever": busy.pid, "bench client": os.getpid()}  # the dead pid is left out
+        first = cpu_seconds(procs)["retriever"]
+        while cpu_seconds(procs)["retriever"] <= first:  # a spinning process's CPU time moves on
+            pass
+    finally:
+        busy.kill()
+        busy.wait()
