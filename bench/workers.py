@@ -12,6 +12,7 @@ from pathlib import Path
 from infra.processes import alive, read_pidfile
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
+from mesh.ops.stack import pidfile_of
 from mesh.settings import Settings
 
 __all__ = ["Handling", "handling", "since", "cpu_rss", "stack_processes", "cpu_seconds"]
@@ -61,7 +62,7 @@ def cpu_rss(pid: int) -> tuple[float, float]:
 def stack_processes(settings: Settings) -> dict[str, int]:
     """The mesh's live processes by name, from the pid file its start wrote (agents, broker, Redis), and this
     process, as ``bench client``; a mesh started elsewhere without one gives the client alone."""
-    recorded = read_pidfile(Path(settings.run_dir) / "stack.json")
+    recorded = read_pidfile(pidfile_of(settings))
     live = {name.removeprefix("agent-"): pid for name, pid in recorded.items() if alive(pid)}
     return {**live, "bench client": os.getpid()}
 

@@ -18,7 +18,7 @@ from mesh.io.redis_clients import sync_redis
 from mesh.runtime.registry import agent_names
 from mesh.settings import Settings
 
-__all__ = ["Mesh", "stop_recorded", "start_redis", "redis_ports", "kafka_data", "StackError"]
+__all__ = ["Mesh", "pidfile_of", "stop_recorded", "start_redis", "redis_ports", "kafka_data", "StackError"]
 
 
 def _ready(settings: Settings) -> Callable[[str], bool]:
@@ -76,6 +76,11 @@ def start_redis(settings: Settings, log_dir: Path) -> Child:
     return embedded.start_redis(port, log_dir, redis_data(settings, port))
 
 
+def pidfile_of(settings: Settings) -> Path:
+    """Where a mesh started with ``settings`` records its processes' pids, by name."""
+    return Path(settings.run_dir) / "stack.json"
+
+
 class Mesh:
     """The processes of one running mesh, started by this process."""
 
@@ -89,7 +94,7 @@ class Mesh:
 
     @property
     def pidfile(self) -> Path:
-        return self.run_dir / "stack.json"
+        return pidfile_of(self.settings)
 
     def start(self, say: Callable[[str], None] = lambda s: None, timeout_s: float = 90.0) -> None:
         """Start everything and return once every agent owns partitions; stop all on failure."""
@@ -177,7 +182,7 @@ class Mesh:
 
 def stop_recorded(settings: Settings) -> list[str]:
     """Stop what a detached `up` left running, from its pid file; returns what was stopped."""
-    path = Path(settings.run_dir) / "stack.json"
+    path = pidfile_of(settings)
     pids = read_pidfile(path)
     agents = [p for n, p in pids.items() if n.startswith("agent-") and alive(p)]
     rest = [p for n, p in pids.items() if not n.startswith("agent-") and alive(p)]

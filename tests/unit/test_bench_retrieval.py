@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import ClassVar
 
 import pytest
@@ -131,9 +132,10 @@ def test_the_stacks_processes_come_from_its_pid_file_and_their_cpu_from_proc(tmp
         (tmp_path / "stack.json").write_text(json.dumps({"agent-retriever": busy.pid, "redis": 2 ** 22 + 7}))
         procs = stack_processes(Settings(run_dir=tmp_path))
         assert procs == {"retriever": busy.pid, "bench client": os.getpid()}  # the dead pid is left out
-        first = cpu_seconds(procs)["retriever"]
-        while cpu_seconds(procs)["retriever"] <= first:  # a spinning process's CPU time moves on
-            pass
+        first, deadline = cpu_seconds(procs)["retriever"], time.monotonic() + 30
+        while cpu_seconds(procs)["retriever"] <= first and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cpu_seconds(procs)["retriever"] > first  # a spinning process's CPU time moves on
     finally:
         busy.kill()
         busy.wait()
