@@ -73,9 +73,14 @@ def encoder_device(cuda: bool | None = None) -> str:
     return "cuda" if cuda else "cpu"
 
 
+#: what a precision adds to the model id; int8 names its activation scaling too (one scale per token),
+#: so that vectors of another int8 scheme are never served as its own
+_ID_SUFFIX = {"fp32": "", "int8": "@int8-token"}
+
+
 def model_id(precision: str) -> str:
     """The id that keys cached vectors and snapshots: the model, and its precision unless fp32."""
-    return MODEL_ID if precision == "fp32" else f"{MODEL_ID}@{precision}"
+    return MODEL_ID + _ID_SUFFIX.get(precision, f"@{precision}")
 
 
 def backend_precision(backend: str, precision: str) -> str:

@@ -8,9 +8,10 @@ of torch's:
 - ``onnx``: fp32. torch exports the model (eager attention, so that ONNX Runtime's transformer
   optimizer fuses each layer's attention, layer norms and GELU into single kernels); its vectors
   agree with torch fp32 to rounding, and share its model id (and so its cached vectors).
-- ``onnx-int8``: that graph with its weights quantised to int8 per output channel
-  (``quantize_dynamic``; activations quantised on the fly). Its vectors differ measurably from
-  fp32's, so its model id names it: its vectors are cached apart.
+- ``onnx-int8``: that graph with its weight matrix products in int8: weights per output column,
+  activations per token as they run (``index.int8_graph``), so a text's vector is the same alone
+  or in any batch. Its vectors differ measurably from fp32's, so its model id names it: its
+  vectors are cached apart.
 
 The graphs live in a cache folder outside the repository (``encoder_cache_dir``, default
 ``~/.cache/switchboard/onnx``), in a file named by a hash of the weights and of the export's
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.encoder import MODEL_ID, SMALL_BATCH_TOKENS, BatchEncoder
+from index.encoder import MODEL_ID, SMALL_BATCH_TOKENS, BatchEncoder, model_id
 
 __all__ = ["OnnxEncoder", "ONNX_BACKENDS", "default_cache_dir", "graph_path", "export_count"]
 
@@ -41,7 +42,7 @@ __all__ = ["OnnxEncoder", "ONNX_BACKENDS", "default_cache_dir", "graph_path", "e
 ONNX_BACKENDS = {"onnx": False, "onnx-int8": True}
 OPSET = 17
 #: what the file name's hash covers besides the weights: change any and the graph is exported anew
-EXPORT_OPTIONS = f"opset={OPSET};attention=eager;pool=mean;norm=l2;optimizer=bert;int8=qint8-per-channel;v=1"
+EXPORT_OPTIONS = f"opset={OPSET};attention=eager;pool=mean;norm=l2;optimizer=bert;int8=per-token-symmetric;v=2"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 #: exports this process has run (the tests check that a second load exports nothing)
 _exports = 0
@@ -134,11 +135,10 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
 
 def _quantize(fp32: Path, out: Path) -> None:
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # the optimizer's fused operators are outside ONNX's shape inference: their outputs are float
-    quantize_dynamic(fp32, out, weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    from index.int8_graph import quantize_per_token
+
+    onnx.save(quantize_per_token(onnx.load(str(fp32))), str(out))
 
 
 class OnnxEncoder(BatchEncoder):
@@ -149,7 +149,7 @@ class OnnxEncoder(BatchEncoder):
         self.threads, self.max_length, self.batch_size, self.int8 = threads, max_length, batch_size, int8
         self.precision = "int8" if int8 else "fp32"
         self.backend = "onnx-int8" if int8 else "onnx"
-        self.model_id = f"{MODEL_ID}@int8" if int8 else MODEL_ID
+        self.model_id = model_id(self.precision)
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="encoder")
         self._worker.submit(self._load).result()

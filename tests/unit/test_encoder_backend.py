@@ -51,7 +51,7 @@ def test_an_unknown_backend_is_refused_before_anything_loads():
 def test_vectors_are_keyed_by_what_they_are():
     assert vectors_id("torch", "fp32") == vectors_id("onnx", "bf16") == MODEL_ID  # fp32 either way: shared
     assert vectors_id("torch", "bf16") == f"{MODEL_ID}@bf16"
-    assert vectors_id("onnx-int8", "fp32") == f"{MODEL_ID}@int8"  # int8 vectors are never served as fp32's
+    assert vectors_id("onnx-int8", "fp32") == f"{MODEL_ID}@int8-token"  # int8 vectors are never served as fp32's
     assert len({vectors_id(b, "bf16") for b in BACKENDS}) == 3
 
 
