@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     # retrieval
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "torch", description="what runs the embedding model: torch (in encoder_precision), or ONNX Runtime in fp32 "
-                             "(onnx; vectors as torch fp32's) or with int8 weights (onnx-int8); the ONNX graphs are "
+                             "(onnx; vectors as torch fp32's) or in int8 (onnx-int8; a scale per token, so a text's "
+                             "vector never depends on its batch); the ONNX graphs are "
                              "exported from the shipped weights on first start and cached in encoder_cache_dir")
     encoder_cache_dir: Path | None = Field(None, description="where ONNX graphs exported from the weights are kept; "
                                            "default ~/.cache/switchboard/onnx")
