@@ -15,15 +15,39 @@ ONNX Runtime's own dynamic quantisation takes one scale for a whole batch's acti
 vector then moves with its batch mates. One scale per token costs a few more passes over the
 activations and is closer to fp32 (the reason: a token with large values no longer coarsens the
 others' steps). The fused attention operators keep their float weights.
+
+On an x86 CPU without VNNI, ONNX Runtime multiplies uint8 by int8 in pairs whose sums it keeps in
+16 bits, where they can saturate. There the weights are stored unsigned instead (each plus 128, with
+128 as their zero point): the same integers and the same products, through its 16-bit widening path
+that cannot saturate, so the vectors are those of every other machine.
 """
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["quantize_per_token", "quantize_weights"]
+__all__ = ["quantize_per_token", "quantize_weights", "signed_weights_safe"]
 
 _PREFIX = "int8tok"
+#: x86 flags of int8 dot products that add each product in 32 bits
+_VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+_X86 = frozenset({"x86_64", "amd64", "i386", "i686"})
+
+
+def signed_weights_safe(cpuinfo: str | None = None, machine: str | None = None) -> bool:
+    """Whether int8 weights can be signed on this CPU without sums saturating: anything but x86 without VNNI."""
+    if (machine or platform.machine()).lower() not in _X86:
+        return True
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    return bool(flags & _VNNI_FLAGS)
 
 
 def quantize_weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +69,7 @@ def _product_nodes(helper, x: str, y: str, p: str) -> list:
         helper.make_node("Mul", [p + "max1", c + "step"], [p + "s"]),  # (tokens, 1)
         helper.make_node("Div", [p + "x", p + "s"], [p + "xs"]),
         helper.make_node("QuantizeLinear", [p + "xs", c + "one", c + "zero"], [p + "q"]),
-        helper.make_node("MatMulIntegerToFloat", [p + "q", p + "w", c + "one", p + "scale", c + "zero"],
+        helper.make_node("MatMulIntegerToFloat", [p + "q", p + "w", c + "one", p + "scale", c + "zero", p + "wzero"],
                          [p + "y"], domain="com.microsoft"),
         helper.make_node("Mul", [p + "y", p + "s"], [p + "ys"]),
         helper.make_node("Slice", [p + "shape", c + "first", c + "last"], [p + "lead"]),
@@ -54,9 +78,10 @@ def _product_nodes(helper, x: str, y: str, p: str) -> list:
     ]
 
 
-def quantize_per_token(model):
+def quantize_per_token(model, signed: bool = True):
     """``model`` (an ``onnx.ModelProto``, changed in place and returned) with each activation-by-weight
-    ``MatMul`` in int8 as the module describes."""
+    ``MatMul`` in int8 as the module describes; ``signed=False`` stores the weights unsigned, for a CPU
+    where ``signed_weights_safe`` is false."""
     from onnx import helper, numpy_helper
 
     graph = model.graph
@@ -72,7 +97,9 @@ def quantize_per_token(model):
         w = numpy_helper.to_array(weights[node.input[1]]).astype(np.float32)
         q, scale = quantize_weights(w)
         p = f"{_PREFIX}{count}_"
-        added += [numpy_helper.from_array(q, p + "w"), numpy_helper.from_array(scale, p + "scale"),
+        stored, zero = (q, np.int8(0)) if signed else ((q.astype(np.int16) + 128).astype(np.uint8), np.uint8(128))
+        added += [numpy_helper.from_array(stored, p + "w"), numpy_helper.from_array(np.asarray(zero), p + "wzero"),
+                  numpy_helper.from_array(scale, p + "scale"),
                   numpy_helper.from_array(np.array([-1, w.shape[0]], np.int64), p + "rows"),
                   numpy_helper.from_array(np.array([w.shape[1]], np.int64), p + "n")]
         nodes += _product_nodes(helper, node.input[0], node.output[0], p)

@@ -15,7 +15,7 @@ of torch's:
 
 The graphs live in a cache folder outside the repository (``encoder_cache_dir``, default
 ``~/.cache/switchboard/onnx``), in a file named by a hash of the weights and of the export's
-options. The first start exports (about 10 to 20 s), under a file lock so that two processes do not
+options (an int8 graph with unsigned weights, for a CPU whose signed int8 sums saturate, by ``-int8u``). The first start exports (about 10 to 20 s), under a file lock so that two processes do not
 both export, written to a temporary file and renamed into place; later starts only load.
 
 Threads: as in ``Encoder``, one thread of the encoder's own runs every call; a small batch (a query)
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from index.encoder import MODEL_ID, SMALL_BATCH_TOKENS, BatchEncoder, model_id
+from index.int8_graph import quantize_per_token, signed_weights_safe
 
 __all__ = ["OnnxEncoder", "ONNX_BACKENDS", "default_cache_dir", "graph_path", "export_count"]
 
@@ -70,7 +71,8 @@ def graph_path(cache_dir: Path, model_dir: Path, int8: bool) -> Path:
     """The cached graph for these weights and options, exported first if it is not there yet."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     key = _weights_hash(model_dir)
-    path = cache_dir / f"{MODEL_ID}-{key}{'-int8' if int8 else ''}.onnx"
+    signed = signed_weights_safe()
+    path = cache_dir / f"{MODEL_ID}-{key}{('-int8' if signed else '-int8u') if int8 else ''}.onnx"
     if path.exists():
         return path
     with open(cache_dir / f"{MODEL_ID}-{key}.lock", "w") as lock:
@@ -79,7 +81,7 @@ def graph_path(cache_dir: Path, model_dir: Path, int8: bool) -> Path:
         if not fp32.exists():
             _write_atomically(fp32, lambda tmp: _export_fp32(model_dir, tmp))
         if int8 and not path.exists():
-            _write_atomically(path, lambda tmp: _quantize(fp32, tmp))
+            _write_atomically(path, lambda tmp: _quantize(fp32, tmp, signed))
     return path
 
 
@@ -133,12 +135,10 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
         raw.unlink(missing_ok=True)
 
 
-def _quantize(fp32: Path, out: Path) -> None:
+def _quantize(fp32: Path, out: Path, signed: bool) -> None:
     import onnx
 
-    from index.int8_graph import quantize_per_token
-
-    onnx.save(quantize_per_token(onnx.load(str(fp32))), str(out))
+    onnx.save(quantize_per_token(onnx.load(str(fp32)), signed), str(out))
 
 
 class OnnxEncoder(BatchEncoder):

@@ -74,8 +74,8 @@ def exports(monkeypatch) -> list[str]:
         time.sleep(0.2)
         out.write_bytes(b"fp32 graph")
 
-    def fake_quantize(fp32: Path, out: Path) -> None:
-        calls.append("int8")
+    def fake_quantize(fp32: Path, out: Path, signed: bool) -> None:
+        calls.append("int8" if signed else "int8 unsigned")
         out.write_bytes(fp32.read_bytes() + b" in int8")
 
     monkeypatch.setattr(onnx_encoder, "_export_fp32", fake_export)
@@ -91,6 +91,16 @@ def test_a_graph_is_exported_once_then_found_in_the_cache(tmp_path, weights, exp
     int8 = onnx_encoder.graph_path(cache, weights, int8=True)  # quantised from the cached fp32 graph
     assert int8 != first and int8.read_bytes() == b"fp32 graph in int8" and exports == ["fp32", "int8"]
     assert not list(cache.glob("*.tmp")) and not list(cache.glob("*.raw"))
+
+
+def test_a_cpu_whose_int8_sums_saturate_gets_unsigned_weights_in_a_graph_of_their_own(tmp_path, weights, exports,
+                                                                                    monkeypatch):
+    cache = tmp_path / "cache"
+    signed = onnx_encoder.graph_path(cache, weights, int8=True)
+    monkeypatch.setattr(onnx_encoder, "signed_weights_safe", lambda: False)
+    unsigned = onnx_encoder.graph_path(cache, weights, int8=True)
+    assert exports == ["fp32", "int8", "int8 unsigned"]
+    assert signed.name.endswith("-int8.onnx") and unsigned.name.endswith("-int8u.onnx")
 
 
 def test_two_loaders_at_once_export_once(tmp_path, weights, exports):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.int8_graph import quantize_per_token, quantize_weights
+from index.int8_graph import quantize_per_token, quantize_weights, signed_weights_safe
 
 pytestmark = pytest.mark.unit
 
@@ -75,3 +75,26 @@ def test_a_token_is_scaled_by_its_own_values_only(float_and_int8):
     untouched[1, 3] = untouched[0, 0] = False
     assert np.array_equal(a[untouched], b[untouched])
     assert np.isfinite(b).all()
+
+
+def test_unsigned_weights_give_the_same_products(weights):
+    """The form for CPUs whose signed sums saturate stores each weight plus 128: the same integers, the same vector."""
+    signed = session(quantize_per_token(product_graph(*weights)))
+    unsigned_model = quantize_per_token(product_graph(*weights), signed=False)
+    stored = {i.name: i.data_type for i in unsigned_model.graph.initializer}
+    from onnx import TensorProto
+
+    assert stored["int8tok0_w"] == TensorProto.UINT8
+    x = np.random.default_rng(4).normal(size=(2, 6, K)).astype(np.float32)
+    assert np.allclose(session(unsigned_model).run(None, {"x": x})[0], signed.run(None, {"x": x})[0], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(("machine", "flags", "safe"), [
+    ("x86_64", "fpu avx2 avx512f avx512_vnni", True),
+    ("x86_64", "fpu avx2 avx_vnni", True),
+    ("x86_64", "fpu sse4_2 avx2 fma", False),
+    ("x86_64", "fpu avx2 avx512f avx512bw", False),
+    ("aarch64", "fp asimd asimddp", True),
+])
+def test_signed_weights_are_kept_where_int8_sums_cannot_saturate(machine, flags, safe):
+    assert signed_weights_safe(f"processor\t: 0\nflags\t\t: {flags}\n", machine) is safe
