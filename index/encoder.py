@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "BACKENDS", "model_id", "resolve_precision", "make_encoder",
+__all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "BACKENDS", "cpu_flags", "model_id", "resolve_precision",
+           "make_encoder",
            "vectors_id", "backend_precision", "encoder_device"]
 
 MODEL_ID = "all-MiniLM-L6-v2"
@@ -55,13 +56,19 @@ def resolve_precision(setting: str, cpuinfo: str | None = None) -> str:
         return setting
     if setting != "auto":
         raise ValueError(f"encoder precision {setting!r}: use auto, fp32 or bf16")
+    return "bf16" if cpu_flags(cpuinfo) & _BF16_FLAGS else "fp32"
+
+
+def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
+    """The CPU's feature flags, from ``cpuinfo`` (the text of Linux's /proc/cpuinfo, read when not given); none
+    where it cannot be read."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
-            return "fp32"
-    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
-    return "bf16" if flags & _BF16_FLAGS else "fp32"
+            return frozenset()
+    lines = (line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("flags"))
+    return frozenset(flag for line in lines for flag in line.split())
 
 
 def encoder_device(cuda: bool | None = None) -> str:

@@ -25,9 +25,10 @@ that cannot saturate, so the vectors are those of every other machine.
 from __future__ import annotations
 
 import platform
-from pathlib import Path
 
 import numpy as np
+
+from index.encoder import cpu_flags
 
 __all__ = ["quantize_per_token", "quantize_weights", "signed_weights_safe"]
 
@@ -41,13 +42,7 @@ def signed_weights_safe(cpuinfo: str | None = None, machine: str | None = None) 
     """Whether int8 weights can be signed on this CPU without sums saturating: anything but x86 without VNNI."""
     if (machine or platform.machine()).lower() not in _X86:
         return True
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return False
-    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
-    return bool(flags & _VNNI_FLAGS)
+    return bool(cpu_flags(cpuinfo) & _VNNI_FLAGS)
 
 
 def quantize_weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +53,8 @@ def quantize_weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _product_nodes(helper, x: str, y: str, p: str) -> list:
-    """Nodes computing ``y = x @ w`` from the initializers ``{p}w``, ``{p}scale``, ``{p}n`` (see the module)."""
+    """Nodes computing ``y = x @ w`` (see the module) from the initializers named ``p`` and: ``w`` and ``wzero``
+    (the stored weights and their zero point), ``scale`` (per column), ``rows`` (the shape (-1, K)), ``n`` (N)."""
     c = _PREFIX
     return [
         helper.make_node("Shape", [x], [p + "shape"]),

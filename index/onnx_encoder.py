@@ -15,8 +15,9 @@ of torch's:
 
 The graphs live in a cache folder outside the repository (``encoder_cache_dir``, default
 ``~/.cache/switchboard/onnx``), in a file named by a hash of the weights and of the export's
-options (an int8 graph with unsigned weights, for a CPU whose signed int8 sums saturate, by ``-int8u``). The first start exports (about 10 to 20 s), under a file lock so that two processes do not
-both export, written to a temporary file and renamed into place; later starts only load.
+options (an int8 graph with unsigned weights, for a CPU whose signed int8 sums saturate, ends in
+``-int8u``). The first start exports (about 10 to 20 s), under a file lock so that two processes do
+not both export, written to a temporary file and renamed into place; later starts only load.
 
 Threads: as in ``Encoder``, one thread of the encoder's own runs every call; a small batch (a query)
 runs on a session of one intra-op thread, a batch of passages on one of ``threads``, whose pool
@@ -71,8 +72,9 @@ def graph_path(cache_dir: Path, model_dir: Path, int8: bool) -> Path:
     """The cached graph for these weights and options, exported first if it is not there yet."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     key = _weights_hash(model_dir)
-    signed = signed_weights_safe()
-    path = cache_dir / f"{MODEL_ID}-{key}{('-int8' if signed else '-int8u') if int8 else ''}.onnx"
+    signed = not int8 or signed_weights_safe()
+    kind = "" if not int8 else "-int8" if signed else "-int8u"
+    path = cache_dir / f"{MODEL_ID}-{key}{kind}.onnx"
     if path.exists():
         return path
     with open(cache_dir / f"{MODEL_ID}-{key}.lock", "w") as lock:
