@@ -226,7 +226,7 @@ class Retriever:
 
     async def warmup(self) -> None:  # load the NER pipeline before reporting ready, not on the first step
         if self._sanitizer is not None:
-            await asyncio.to_thread(self._sanitizer.detector.warm)
+            await self._sanitizer.scans.warm()
 
     def retrieving(self, step: RetrieveStep) -> Queue:
         """What ``retrieve`` reads first (the store's version, the index breaker's state), with the ledger's read."""
@@ -351,7 +351,7 @@ def routes(ctx: AgentContext) -> Parts:
     retriever = Retriever(PerTenant(DocStore(redis, keys, ctx.sealer), build_bm25), rollout,
                           Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index"),
                           ParkedSteps(redis, keys, ctx.codec, s.index_timeout_ms / 1000),
-                          sanitizer_for(ctx) if s.sanitize else None,
+                          sanitizer_for(ctx, in_process=s.scan_process) if s.sanitize else None,
                           context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s,
                           token_secrets=s.token_secrets)
     return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner", prefetch=retriever.retrieving,

@@ -49,7 +49,14 @@ def since(before: Handling, after: Handling) -> Handling:
 
 
 def cpu_rss(pid: int) -> tuple[float, float]:
-    """CPU seconds used so far and resident memory (MiB) of a process."""
+    """CPU seconds used so far and resident memory (MiB) of a process with its helpers: the processes it
+    started in its own session (the retriever's scan worker), not those that lead sessions of their own (the
+    stack's processes, when the benchmark started them)."""
+    totals = [_cpu_rss_alone(p) for p in _with_helpers(pid)]
+    return sum(c for c, _ in totals), sum(r for _, r in totals)
+
+
+def _cpu_rss_alone(pid: int) -> tuple[float, float]:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
@@ -57,6 +64,30 @@ def cpu_rss(pid: int) -> tuple[float, float]:
         return (int(fields[11]) + int(fields[12])) / _TICK, rss / 1024
     except (OSError, StopIteration, IndexError):
         return 0.0, 0.0
+
+
+def _with_helpers(pid: int) -> list[int]:
+    """``pid`` and its descendants in its session."""
+    session, out, todo = _session(pid), [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += [c for c in _children(p) if _session(c) == session]
+    return out
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def stack_processes(settings: Settings) -> dict[str, int]:

@@ -69,7 +69,6 @@ class Settings(BaseSettings):
     replication_factor: int = Field(1, ge=1)
     retention_hours: float = Field(168.0, gt=0, description="retention.ms of the topics the mesh creates: how far "
                                    "back `trace`, `usage` and `replay` can look (at least your debugging window)")
-
     # consumer and producer tuning (tansu answers a fetch only when its wait runs out: short waits there;
     # Kafka answers as soon as data arrives, so on Kafka the waits are long: KAFKA_FETCH_WAITS)
     profile: str = Field("latency", pattern="^(latency|throughput)$",
@@ -93,7 +92,6 @@ class Settings(BaseSettings):
                                              "produced batches (gzip needs no extra library)")
     producer_idempotence: bool | None = Field(None, description="Idempotent agent producers; default on for Kafka, "
                                               "off on tansu, which refuses aiokafka's InitProducerId request.")
-
     # behaviour
     ask_timeout_s: float = Field(30.0, gt=0, description="How long `switchboard ask` waits for an answer.")
     connect_timeout_s: float = Field(5.0, gt=0, description="How long a client waits for the broker or Redis.")
@@ -108,8 +106,8 @@ class Settings(BaseSettings):
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "torch", description="what runs the embedding model: torch (in encoder_precision), or ONNX Runtime in fp32 "
                              "(onnx; vectors as torch fp32's) or in int8 (onnx-int8; a scale per token, so a text's "
-                             "vector never depends on its batch); the ONNX graphs are "
-                             "exported from the shipped weights on first start and cached in encoder_cache_dir")
+                             "vector never depends on its batch); the ONNX graphs are exported from the shipped "
+                             "weights on first start and cached in encoder_cache_dir")
     encoder_cache_dir: Path | None = Field(None, description="where ONNX graphs exported from the weights are kept; "
                                            "default ~/.cache/switchboard/onnx")
     encoder_threads: int = Field(2, ge=1, description="threads of the embedding model for batches of passages")
@@ -130,9 +128,9 @@ class Settings(BaseSettings):
     index_timeout_ms: int = Field(2000, ge=1, description="after this the retriever answers from BM25 alone")
     snapshot_dir: Path | None = Field(None, description="shard snapshots of the index agent; default <run_dir>/snapshots")
     embedding_cache_size: int = Field(50_000, ge=0, description="vectors kept in each process's LRU")
-    query_prefetch: bool = Field(True, description="the index agent also reads steps.retrieve and starts encoding "
-                                 "each step's question as it is published, while the retriever filters and runs "
-                                 "BM25, so the dense query finds its vector ready or under way")
+    query_prefetch: bool = Field(True, description="the index agent also reads steps.retrieve and starts encoding each "
+                                 "step's question as it is published, while the retriever filters and runs BM25, so "
+                                 "the dense query finds its vector ready or under way")
     # execution control
     endpoints: tuple[Endpoint, ...] = Field((BUILTIN,), description="model endpoints, a JSON list (mesh/endpoints.py)")
     task_deadline_s: float = Field(120.0, gt=0, description="deadline of a task that sets none")
@@ -173,6 +171,8 @@ class Settings(BaseSettings):
                                         "the first signs, the others (retired) still verify older records; default "
                                         "the key-encryption key file (the chain key is derived from it)")
     sanitize: bool = Field(True, description="mask sensitive values (policy decides which) before any prompt")
+    scan_process: bool = Field(True, description="the retriever scans for sensitive values in a worker process, "
+                               "beside its hops rather than sharing Python's lock with them (false: on a thread)")
     # default budgets of a tenant with none of its own (`switchboard budget set`); 0 means no limit
     budget_period: str = Field("day", pattern="^(day|month)$")
     budget_soft_tokens: int = Field(0, ge=0)

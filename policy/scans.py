@@ -22,6 +22,7 @@ from mesh.io.keys import Keys
 from mesh.io.redis_clients import redis_errors
 from mesh.runtime.inflight import InFlight
 from policy.pii import Detector, Found
+from policy.scan_process import ScanProcess
 
 __all__ = ["Scans"]
 
@@ -30,12 +31,19 @@ _SWEEP_LEASE_S = 3600
 
 
 class Scans:
-    """Detections of texts, per tenant: the detector's memory, then Redis, then the detector itself."""
+    """Detections of texts, per tenant: the detector's memory, then Redis, then the detector itself (on a
+    thread, or in ``process``, a worker running the same detector)."""
 
-    def __init__(self, redis, keys: Keys, detector: Detector, ttl_s: int = 30 * 24 * 3600) -> None:
+    def __init__(self, redis, keys: Keys, detector: Detector, ttl_s: int = 30 * 24 * 3600,
+                 process: ScanProcess | None = None) -> None:
         self._redis, self._keys, self.detector, self._ttl = redis, keys, detector, ttl_s
+        self._process = process
         self._fingerprint: str | None = None
         self._scanning: InFlight[list[Found]] = InFlight()  # a text another step is scanning is waited for
+
+    async def warm(self) -> None:
+        """Load the NLP pipeline (here, or in the worker process) before the first scan needs it."""
+        await asyncio.to_thread(self._process.start if self._process is not None else self.detector.warm)
 
     def key_of(self, tenant: str, text: str) -> str:
         """Where the detections of ``text`` are kept (a test reads these to know whether a text was scanned)."""
@@ -109,7 +117,12 @@ class Scans:
         return self._keys.detections_swept(tenant, self.fingerprint)
 
     async def _scan(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
-        scanned = await asyncio.to_thread(self.detector.find_many, texts)
+        if self._process is None:
+            scanned = await asyncio.to_thread(self.detector.find_many, texts)
+        else:
+            scanned = await self._process.find_many(texts)
+            for text, spans in zip(texts, scanned):
+                self.detector.remember(text, spans)
         async with redis_errors("keeping detections"):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for text, spans in zip(texts, scanned):

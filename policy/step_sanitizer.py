@@ -15,6 +15,7 @@ from policy.engine import PolicyEngine
 from policy.masking import Vault
 from policy.pii import Detector
 from policy.sanitize import Sanitized, Sanitizer, Source
+from policy.scan_process import ScanProcess
 from policy.scans import Scans
 from schemas.models import (
     AuditRecord,
@@ -33,10 +34,14 @@ QUESTION_CLASS = Classification.internal.rank
 _VAULT_TTL_S = 7 * 24 * 3600
 
 
-def sanitizer_for(ctx: AgentContext) -> Sanitizer:
-    """The agent's sanitizer; its NLP pipeline loads on first use (an agent that masks loads it in its warm-up)."""
+def sanitizer_for(ctx: AgentContext, in_process: bool = False) -> Sanitizer:
+    """The agent's sanitizer; its NLP pipeline loads on first use (an agent that masks loads it in its warm-up),
+    in a worker process of the agent's own when ``in_process`` (``policy.scan_process``)."""
     sealer = ctx.sealer or sealer_for(ctx.settings)  # keyed hashes and the vault need keys even when nothing is sealed
-    return Sanitizer(Scans(ctx.redis, ctx.keys, Detector()), Vault(ctx.redis, ctx.keys, sealer, _VAULT_TTL_S), sealer)
+    detector = Detector()
+    process = ScanProcess(detector.entities, detector.threshold) if in_process else None
+    return Sanitizer(Scans(ctx.redis, ctx.keys, detector, process=process),
+                     Vault(ctx.redis, ctx.keys, sealer, _VAULT_TTL_S), sealer)
 
 
 def _audit(out: Sanitized, principal: Principal, envelope: Envelope, agent: str, resource: str) -> list[Emit]:

@@ -1,0 +1,62 @@
+"""The scan in a worker process finds what the detector finds in this one, and outlives its worker's death."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from policy.pii import Detector
+from policy.scan_process import ScanProcess
+
+pytestmark = pytest.mark.unit
+
+TEXTS = ["Call Jane Doe at jane.doe@example.com or +44 20 7946 0958.",
+         "Dr. Maria Gonzalez moved from Berlin to Toronto last May.",
+         "Card 4111 1111 1111 1111, IBAN GB82 WEST 1234 5698 7654 32.",
+         "0-dimensional biomaterials show inductive properties."]
+
+
+def _workers() -> set[int]:
+    """This process's children that are pool workers (not multiprocessing's resource tracker)."""
+    children = {pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+    return {int(pid) for pid in children if b"spawn_main" in _cmdline(pid)}
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone already
+        return b""
+
+
+@pytest.fixture(scope="module")
+def process():
+    scans = ScanProcess(Detector().entities, Detector().threshold)
+    scans.start()
+    yield scans
+    scans.close()
+
+
+def test_the_worker_finds_what_the_detector_finds_here(process):
+    here = Detector().find_many(TEXTS)
+    assert any(here[:3]) and not here[3]  # the texts hold values to find, and the last none
+    assert asyncio.run(process.find_many(TEXTS)) == here
+
+
+def test_a_worker_that_dies_is_started_again_and_the_scan_answers(process):
+    before = _workers()
+    asyncio.run(process.find_many(TEXTS[:1]))
+    assert before, "the worker runs in a process of its own"
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _workers() & before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = asyncio.run(process.find_many(TEXTS))
+    assert found == Detector().find_many(TEXTS)
+    assert _workers() and not _workers() & before
