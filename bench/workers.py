@@ -77,10 +77,18 @@ def _with_helpers(pid: int) -> list[int]:
 
 
 def _children(pid: int) -> list[int]:
+    """``pid``'s child processes (a thread or process that ends meanwhile has none)."""
+    out = []
     try:
-        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return []
+    for task in tasks:
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
 
 
 def _session(pid: int) -> int | None:

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -24,12 +27,21 @@ _detector: Detector | None = None  # the worker's own, made by ``_load``
 
 
 def _load(entities: tuple[str, ...], threshold: float) -> None:
-    """In the worker: one BLAS thread, then the detector, its pipeline loaded."""
+    """In the worker: ended with its agent, one BLAS thread, then the detector, its pipeline loaded."""
     from threadpoolctl import threadpool_limits
 
     global _detector, _blas
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True, name="exit-with-agent").start()
     _blas = threadpool_limits(1, user_api="blas")
     _detector = Detector(entities, threshold).warm()
+
+
+def _exit_with(agent: int) -> None:
+    """End the worker once the agent that started it is gone: an agent that is killed never shuts its pool
+    down, and the worker would live on, holding its pipeline's memory."""
+    while os.getppid() == agent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _find_many(texts: list[str]) -> list[list[Found]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,10 +23,20 @@ TEXTS = ["Call Jane Doe at jane.doe@example.com or +44 20 7946 0958.",
          "0-dimensional biomaterials show inductive properties."]
 
 
+def _children() -> list[str]:
+    """This process's children (a thread that ends meanwhile has none)."""
+    out = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            out += (task / "children").read_text().split()
+        except OSError:
+            pass
+    return out
+
+
 def _workers() -> set[int]:
     """This process's children that are pool workers (not multiprocessing's resource tracker)."""
-    children = {pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
-    return {int(pid) for pid in children if b"spawn_main" in _cmdline(pid)}
+    return {int(pid) for pid in _children() if b"spawn_main" in _cmdline(pid)}
 
 
 def _cmdline(pid: str) -> bytes:
@@ -60,3 +72,38 @@ def test_a_worker_that_dies_is_started_again_and_the_scan_answers(process):
     found = asyncio.run(process.find_many(TEXTS))
     assert found == Detector().find_many(TEXTS)
     assert _workers() and not _workers() & before
+
+
+_AGENT = """
+import os, time
+from pathlib import Path
+from policy.pii import Detector
+from policy.scan_process import ScanProcess
+ScanProcess(Detector().entities, Detector().threshold).start()
+from tests.unit.test_scan_process import _children
+print(*_children(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_worker_ends_when_its_agent_is_killed():
+    agent = subprocess.Popen([sys.executable, "-c", _AGENT], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).parents[2])
+    try:
+        workers = {int(p) for p in agent.stdout.readline().split() if b"spawn_main" in _cmdline(p)}
+        assert workers, "the agent started its worker"
+    finally:
+        agent.kill()
+        agent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "the worker outlived its agent"
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie awaiting its reaper."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
