@@ -351,7 +351,7 @@ def routes(ctx: AgentContext) -> Parts:
     retriever = Retriever(PerTenant(DocStore(redis, keys, ctx.sealer), build_bm25), rollout,
                           Breakers(s, keys, fail_max=s.breaker_failures, reset_s=s.breaker_reset_s).get("index"),
                           ParkedSteps(redis, keys, ctx.codec, s.index_timeout_ms / 1000),
-                          sanitizer_for(ctx, in_process=s.scan_process) if s.sanitize else None,
+                          sanitizer_for(ctx, in_worker=s.scan_process) if s.sanitize else None,
                           context_tokens=s.context_tokens, index_timeout_ms=s.index_timeout_ms, fusion=s,
                           token_secrets=s.token_secrets)
     return Parts([Route("steps.retrieve", retriever.retrieve, reports="planner", prefetch=retriever.retrieving,

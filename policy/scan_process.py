@@ -24,6 +24,7 @@ from policy.pii import Detector, Found
 __all__ = ["ScanProcess"]
 
 _detector: Detector | None = None  # the worker's own, made by ``_load``
+_blas = None  # the worker's BLAS thread limit, held for its life
 
 
 def _load(entities: tuple[str, ...], threshold: float) -> None:
@@ -57,7 +58,9 @@ class ScanProcess:
         self._starting = asyncio.Lock()  # one start at a time, however many scans find the worker gone
 
     def start(self) -> None:
-        """Spawn the worker and wait until its pipeline is loaded (a second or two); blocks."""
+        """Spawn the worker, unless it runs, and wait until its pipeline is loaded (a second or two); blocks."""
+        if self._pool is not None:
+            return
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_load, initargs=self._args)
         self._pool.submit(_find_many, []).result()

@@ -34,12 +34,12 @@ QUESTION_CLASS = Classification.internal.rank
 _VAULT_TTL_S = 7 * 24 * 3600
 
 
-def sanitizer_for(ctx: AgentContext, in_process: bool = False) -> Sanitizer:
+def sanitizer_for(ctx: AgentContext, in_worker: bool = False) -> Sanitizer:
     """The agent's sanitizer; its NLP pipeline loads on first use (an agent that masks loads it in its warm-up),
-    in a worker process of the agent's own when ``in_process`` (``policy.scan_process``)."""
+    in a worker process of the agent's own when ``in_worker`` (``policy.scan_process``)."""
     sealer = ctx.sealer or sealer_for(ctx.settings)  # keyed hashes and the vault need keys even when nothing is sealed
     detector = Detector()
-    process = ScanProcess(detector.entities, detector.threshold) if in_process else None
+    process = ScanProcess(detector.entities, detector.threshold) if in_worker else None
     return Sanitizer(Scans(ctx.redis, ctx.keys, detector, process=process),
                      Vault(ctx.redis, ctx.keys, sealer, _VAULT_TTL_S), sealer)
 
