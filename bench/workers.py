@@ -57,8 +57,8 @@ def cpu_rss(pid: int) -> tuple[float, float]:
 
 
 def _cpu_rss_alone(pid: int) -> tuple[float, float]:
+    fields = _stat(pid)
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                    if line.startswith("VmRSS"))
         return (int(fields[11]) + int(fields[12])) / _TICK, rss / 1024
@@ -92,10 +92,16 @@ def _children(pid: int) -> list[int]:
 
 
 def _session(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[3]) if len(fields) > 3 else None
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command's name, from the state on (none for a process gone)."""
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
-    except (OSError, IndexError, ValueError):
-        return None
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
 
 
 def stack_processes(settings: Settings) -> dict[str, int]:

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "BACKENDS", "cpu_flags", "model_id", "resolve_precision",
-           "make_encoder",
-           "vectors_id", "backend_precision", "encoder_device"]
+           "make_encoder", "vectors_id", "backend_precision", "encoder_device"]
 
 MODEL_ID = "all-MiniLM-L6-v2"
 DIM = 384

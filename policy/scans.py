@@ -117,12 +117,10 @@ class Scans:
         return self._keys.detections_swept(tenant, self.fingerprint)
 
     async def _scan(self, tenant: str, texts: list[str]) -> dict[str, list[Found]]:
-        if self._process is None:
-            scanned = await asyncio.to_thread(self.detector.find_many, texts)
-        else:
-            scanned = await self._process.find_many(texts)
-            for text, spans in zip(texts, scanned):
-                self.detector.remember(text, spans)
+        scanned = await (asyncio.to_thread(self.detector.find_many, texts) if self._process is None
+                         else self._process.find_many(texts))
+        for text, spans in zip(texts, scanned):  # the worker's findings too are remembered here
+            self.detector.remember(text, spans)
         async with redis_errors("keeping detections"):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for text, spans in zip(texts, scanned):
