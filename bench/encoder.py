@@ -17,7 +17,7 @@ split into passages as the mesh splits them, a document scored by its best passa
 
 Noise falls on every row alike: query rounds alternate between the rows, and the passages are
 encoded in chunks, each chunk by every row in turn (rotating who goes first). Speed-ups are
-against torch in the precision this CPU's ``auto`` takes (today's default).
+against torch in the precision torch's ``auto`` takes on this CPU.
 """
 
 from __future__ import annotations
@@ -163,7 +163,8 @@ def _render(report: dict) -> str:
     cols = ["backend", "query_p50_ms", "query_p99_ms", "query_speedup", "passages_per_s", "ingest_speedup",
             "cos_to_fp32_min", "cos_to_fp32_mean", "ndcg@10", "recall@100", "hybrid_ndcg@10"]
     return "\n".join([
-        f"{machine_line(report['machine'])}; auto here: {report['auto']}; speed-ups against {report['baseline']}",
+        f"{machine_line(report['machine'])}; torch's auto precision here: {report['auto']}; "
+        f"speed-ups against {report['baseline']}",
         f"{report['queries']} queries, {report['docs']} documents ({report['passages']} passages), "
         f"passages on {report['threads']} threads, queries on one; cosines over {report['agreement_texts']} texts",
         table(report["rows"], cols)])

@@ -48,7 +48,7 @@ from tqdm import tqdm
 from bench.common import machine, machine_line, main_of, percentile_ms, table
 from bench.metrics import ndcg_at, recall_at
 from bench.workers import cpu_seconds, handling, since, stack_processes
-from index.encoder import backend_precision
+from index.encoder import backend_precision, resolve_backend
 from index.fusion import convex, rrf
 from mesh.client import Client
 from mesh.io.bus import Publisher, Tail, broker_ready
@@ -194,7 +194,7 @@ def _measure(settings: Settings, args) -> dict:
             "encoder_alone": alone.report(rates) if alone else None,
             "fusion": settings.fusion, "rrf_k": settings.rrf_k, "fusion_alpha": settings.fusion_alpha,
             "encoder_threads": settings.encoder_threads, "sanitize": settings.sanitize, "machine": machine(),
-            "encoder_backend": settings.encoder_backend,
+            "encoder_backend": resolve_backend(settings.encoder_backend),
             "encoder_precision": backend_precision(settings.encoder_backend, settings.encoder_precision),
             "results": rows, "stages": stages, "cpu_per_query_ms": cpu, "fusion_sweep": fusions}
 

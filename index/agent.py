@@ -30,7 +30,14 @@ import numpy as np
 from index import snapshots
 from index.cache import EmbeddingCache
 from index.corpus import Corpus, best_per_doc, check_tenants, doc_passages
-from index.encoder import DIM, Encoder, encoder_device, make_encoder, vectors_id
+from index.encoder import (
+    DIM,
+    Encoder,
+    encoder_device,
+    make_encoder,
+    resolve_backend,
+    vectors_id,
+)
 from index.store import DocStore, PerTenant
 from index.torch_vectors import cuda_available
 from index.vectors import VectorBackend, VectorShard, gpu_available
@@ -269,8 +276,8 @@ def routes(ctx: AgentContext) -> Parts:
     cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encoder.encode_async,
                            capacity=s.embedding_cache_size)
     backend = choose_backend(s.index_device, gpu_available(), cuda_available())
-    said = {"vector_backend": backend,
-            "encoder": f"{s.encoder_backend} on {encoder_device() if s.encoder_backend == 'torch' else 'cpu'}"}
+    encoding = resolve_backend(s.encoder_backend)
+    said = {"vector_backend": backend, "encoder": f"{encoding} on {encoder_device() if encoding == 'torch' else 'cpu'}"}
     log.info("index_backends", index_device=s.index_device, **said)
     builder = ShardBuilder(cache, s.snapshots, vectors_of, backend, s.exact_threshold, s.nprobe)
     agent = IndexAgent(store, cache, PerTenant(store, builder.build), encoder)

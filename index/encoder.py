@@ -27,13 +27,16 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Encoder", "MODEL_ID", "DIM", "PRECISIONS", "BACKENDS", "cpu_flags", "model_id", "resolve_precision",
-           "make_encoder", "vectors_id", "backend_precision", "encoder_device"]
+           "make_encoder", "vectors_id", "backend_precision", "encoder_device", "resolve_backend",
+           "BACKEND_SETTINGS"]
 
 MODEL_ID = "all-MiniLM-L6-v2"
 DIM = 384
 PRECISIONS = ("fp32", "bf16")
 #: where the model runs: torch (in ``precision``), or ONNX Runtime in fp32 or int8 (``index.onnx_encoder``)
 BACKENDS = ("torch", "onnx", "onnx-int8")
+#: the backend's setting: one of ``BACKENDS``, or ``auto`` (see ``resolve_backend``)
+BACKEND_SETTINGS = ("auto", *BACKENDS)
 #: CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic
 _BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
@@ -79,9 +82,10 @@ def encoder_device(cuda: bool | None = None) -> str:
     return "cuda" if cuda else "cpu"
 
 
-#: what a precision adds to the model id; int8 names its activation scaling too (one scale per token),
-#: so that vectors of another int8 scheme are never served as its own
-_ID_SUFFIX = {"fp32": "", "int8": "@int8-token"}
+#: what a precision adds to the model id. int8 names its activation scaling too (one scale per token) and its
+#: graph's generation (v2: layer norms unfused, ``index.onnx_encoder``), whose rounding moves vectors by up to 7e-4
+#: of cosine: vectors of another int8 scheme or graph are never served as its own
+_ID_SUFFIX = {"fp32": "", "int8": "@int8-token-v2"}
 
 
 def model_id(precision: str) -> str:
@@ -89,11 +93,21 @@ def model_id(precision: str) -> str:
     return MODEL_ID + _ID_SUFFIX.get(precision, f"@{precision}")
 
 
+def resolve_backend(setting: str, cuda: bool | None = None) -> str:
+    """The backend the setting names; ``auto`` is torch where torch sees a GPU (``cuda`` given, or asked of torch),
+    else ONNX Runtime in int8: on a CPU it encodes faster than torch's best precision at the same retrieval quality
+    (``bench.encoder`` measures both)."""
+    if setting not in BACKEND_SETTINGS:
+        raise ValueError(f"encoder backend {setting!r}: use auto, torch, onnx or onnx-int8")
+    if setting != "auto":
+        return setting
+    return "torch" if encoder_device(cuda) == "cuda" else "onnx-int8"
+
+
 def backend_precision(backend: str, precision: str) -> str:
     """The precision ``make_encoder(backend, ..., precision)`` computes in: torch's setting resolved on this CPU,
     ONNX Runtime's fixed by its backend."""
-    if backend not in BACKENDS:
-        raise ValueError(f"encoder backend {backend!r}: use torch, onnx or onnx-int8")
+    backend = resolve_backend(backend)
     if backend == "torch":
         return resolve_precision(precision)
     return "int8" if backend == "onnx-int8" else "fp32"
@@ -107,10 +121,10 @@ def vectors_id(backend: str, precision: str) -> str:
     return model_id(backend_precision(backend, precision))
 
 
-def make_encoder(backend: str = "torch", threads: int = 2, max_length: int = 256, batch_size: int = 32,
+def make_encoder(backend: str = "auto", threads: int = 2, max_length: int = 256, batch_size: int = 32,
                  precision: str = "auto", cache_dir: Path | None = None):
     """The encoder of ``backend`` (``precision`` is torch's; ``cache_dir`` keeps ONNX Runtime's graphs)."""
-    vectors_id(backend, precision)  # refuses an unknown backend before anything loads
+    backend = resolve_backend(backend)  # refuses an unknown backend before anything loads
     if backend == "torch":
         return Encoder(threads, max_length, batch_size, precision)
     from index.onnx_encoder import OnnxEncoder

@@ -6,18 +6,25 @@ interface (``encode``, ``encode_async``, ``token_count``), on ONNX Runtime's CPU
 of torch's:
 
 - ``onnx``: fp32. torch exports the model (eager attention, so that ONNX Runtime's transformer
-  optimizer fuses each layer's attention, layer norms and GELU into single kernels); its vectors
-  agree with torch fp32 to rounding, and share its model id (and so its cached vectors).
+  optimizer fuses each layer's attention and its GELU into single kernels); its vectors agree with
+  torch fp32 to rounding, and share its model id (and so its cached vectors).
 - ``onnx-int8``: that graph with its weight matrix products in int8: weights per output column,
   activations per token as they run (``index.int8_graph``), so a text's vector is the same alone
   or in any batch. Its vectors differ measurably from fp32's, so its model id names it: its
   vectors are cached apart.
 
+Residual additions and layer norms stay two operators each. Fused into ``SkipLayerNormalization``
+they cost the same in fp32, but behind the int8 products that kernel is the slowest of the graph:
+a fifth of the encoder's time in ONNX Runtime 1.32's profile, four times ``Add`` and
+``LayerNormalization`` doing the same work (int8 passages are 16% faster without it).
+
 The graphs live in a cache folder outside the repository (``encoder_cache_dir``, default
 ``~/.cache/switchboard/onnx``), in a file named by a hash of the weights and of the export's
 options (an int8 graph with unsigned weights, for a CPU whose signed int8 sums saturate, ends in
-``-int8u``). The first start exports (about 10 to 20 s), under a file lock so that two processes do
-not both export, written to a temporary file and renamed into place; later starts only load.
+``-int8u``). ``switchboard index encoder`` (``index.cli``) exports ahead; otherwise the first start
+does (5 s on a quiet 2-core host, up to a minute on a loaded one), under a file lock so that two
+processes do not both export, written to a temporary file and renamed into place; later starts
+only load.
 
 Threads: as in ``Encoder``, one thread of the encoder's own runs every call; a small batch (a query)
 runs on a session of one intra-op thread, a batch of passages on one of ``threads``, whose pool
@@ -44,7 +51,8 @@ __all__ = ["OnnxEncoder", "ONNX_BACKENDS", "default_cache_dir", "graph_path", "e
 ONNX_BACKENDS = {"onnx": False, "onnx-int8": True}
 OPSET = 17
 #: what the file name's hash covers besides the weights: change any and the graph is exported anew
-EXPORT_OPTIONS = f"opset={OPSET};attention=eager;pool=mean;norm=l2;optimizer=bert;int8=per-token-symmetric;v=2"
+EXPORT_OPTIONS = (f"opset={OPSET};attention=eager;pool=mean;norm=l2;optimizer=bert;skip-layer-norm=off;"
+                  "int8=per-token-symmetric;v=3")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 #: exports this process has run (the tests check that a second load exports nothing)
 _exports = 0
@@ -103,6 +111,7 @@ def _write_atomically(path: Path, write) -> None:
 
 def _export_fp32(model_dir: Path, out: Path) -> None:
     import torch
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModel, AutoTokenizer
 
@@ -130,8 +139,10 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
                               input_names=list(_INPUTS), output_names=["embedding"], opset_version=OPSET,
                               dynamic_axes={**{k: {0: "batch", 1: "sequence"} for k in _INPUTS},
                                             "embedding": {0: "batch"}})
+        fusions = FusionOptions("bert")
+        fusions.enable_skip_layer_norm = False
         optimized = optimize_model(str(raw), model_type="bert", num_heads=model.config.num_attention_heads,
-                                   hidden_size=model.config.hidden_size)
+                                   hidden_size=model.config.hidden_size, optimization_options=fusions)
         optimized.save_model_to_file(str(out))
     finally:
         raw.unlink(missing_ok=True)

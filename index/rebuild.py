@@ -1,8 +1,8 @@
 """Rebuilding the document store by replaying ``docs.ingest`` from the start of the log.
 
 The log is the source of truth: replaying it in order, applying each upsert and delete, gives
-the store the live index agent built. ``switchboard index rebuild`` replays into a fresh key
-prefix and reports what differs from the live store, then (with ``--swap``) makes it live.
+the store the live index agent built. ``switchboard index rebuild`` (``index.cli``) replays into a
+fresh key prefix and reports what differs from the live store, then (with ``--swap``) makes it live.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from mesh.settings import Settings
 from mesh.wire.topics import Topics
 from schemas.models import DocumentIngest
 
-__all__ = ["replay_into", "diff_stores", "register"]
+__all__ = ["replay_into", "diff_stores", "add_rebuild"]
 
 
 async def replay_into(settings: Settings, key_prefix: str, tenant: str | None = None) -> int:
@@ -70,11 +70,9 @@ def _rebuild_command(args, settings: Settings) -> int:
     return 0
 
 
-def register(sub) -> None:
-    """Add `switchboard index rebuild` to the CLI (entry point switchboard.commands)."""
-    index = sub.add_parser("index", help="operate the index: rebuild the document store from docs.ingest")
-    cmds = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
-    rebuild = cmds.add_parser("rebuild", help="replay docs.ingest from the start into a fresh key prefix")
+def add_rebuild(actions) -> None:
+    """Add ``rebuild`` to ``switchboard index``'s actions (``index.cli``)."""
+    rebuild = actions.add_parser("rebuild", help="replay docs.ingest from the start into a fresh key prefix")
     rebuild.add_argument("--tenant", help="only this tenant's documents; also report differences from the live store")
     rebuild.add_argument("--prefix", help="Redis key prefix to rebuild into (default: <key prefix>rebuild:)")
     rebuild.add_argument("--json", action="store_true", help="print one JSON object")

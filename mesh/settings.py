@@ -103,11 +103,11 @@ class Settings(BaseSettings):
                                    "default is 1048588)")
     top_k: int = Field(5, ge=1, le=100)
     # retrieval
-    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch", description="what runs the embedding model: torch (in encoder_precision), or ONNX Runtime in fp32 "
-                             "(onnx; vectors as torch fp32's) or in int8 (onnx-int8; a scale per token, so a text's "
-                             "vector never depends on its batch); the ONNX graphs are exported from the shipped "
-                             "weights on first start and cached in encoder_cache_dir")
+    encoder_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        "auto", description="what runs the embedding model: torch (in encoder_precision), ONNX Runtime in fp32 (onnx; "
+                            "torch fp32's vectors) or int8 (onnx-int8; a scale per token); auto: torch where it sees a "
+                            "GPU, else onnx-int8. ONNX graphs are exported into encoder_cache_dir (switchboard index "
+                            "encoder, or the first start). Vectors are keyed by model id: a new one re-encodes the corpus")
     encoder_cache_dir: Path | None = Field(None, description="where ONNX graphs exported from the weights are kept; "
                                            "default ~/.cache/switchboard/onnx")
     encoder_threads: int = Field(2, ge=1, description="threads of the embedding model for batches of passages")

@@ -137,9 +137,10 @@ def test_rebuild_from_replaying_docs_ingest_matches_the_live_store(settings, ten
     assert applied == len(VISIBLE) + len(RESTRICTED) + 1
     assert asyncio.run(diff_stores(settings, settings.key_prefix, target, tenant)) == []
     assert asyncio.run(diff_stores(settings, settings.key_prefix, target + "x", tenant)) != []  # the check can fail
-    from index.encoder import Encoder
+    from index.encoder import make_encoder
 
-    questions = Encoder(precision=settings.encoder_precision).encode(QUESTIONS)
+    questions = make_encoder(settings.encoder_backend, precision=settings.encoder_precision,
+                             cache_dir=settings.encoder_cache_dir).encode(QUESTIONS)
     live = asyncio.run(_searches(settings, settings.key_prefix, tenant, questions))
     rebuilt = asyncio.run(_searches(settings, target, tenant, questions))
     assert live == rebuilt and live["lexical"] and live["dense"]
@@ -153,7 +154,7 @@ async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
     from index.bm25 import BM25
     from index.cache import EmbeddingCache
     from index.corpus import Corpus, best_per_doc
-    from index.encoder import DIM, model_id, resolve_precision
+    from index.encoder import DIM, vectors_id
     from index.store import DocStore
     from index.vectors import VectorShard
     from mesh.io.keys import Keys
@@ -166,7 +167,7 @@ async def _searches(settings, key_prefix: str, tenant: str, questions) -> dict:
     try:
         version, docs = await DocStore(redis, Keys(key_prefix), sealer_for(settings)).load(tenant)
         corpus = Corpus(version, docs)
-        vectors_of = model_id(resolve_precision(settings.encoder_precision))  # what the index agent keyed them by
+        vectors_of = vectors_id(settings.encoder_backend, settings.encoder_precision)  # as the index agent keys them
         cache = EmbeddingCache(redis, Keys(settings.key_prefix), vectors_of, DIM, refuse)
         vectors = await cache.get_many([r.searchable for r in corpus.rows], tenant)
         shard = VectorShard(DIM)

@@ -168,9 +168,9 @@ def test_metrics_are_scraped_from_running_workers(settings, tenant):
     assert agents.returncode == 0
     workers = json.loads(agents.stdout)
     assert {"planner", "retriever", "executor", "validator", "index"} <= {a["agent"] for a in workers}
-    # the index agent says where it searches and encodes (no GPU here: FAISS and torch on the CPU)
+    # the index agent says where it searches and encodes (no GPU here: FAISS, and ONNX Runtime in int8, on the CPU)
     assert [a["info"] for a in workers if a["agent"] == "index"][0] == \
-        {"vector_backend": "faiss-cpu", "encoder": "torch on cpu"}
+        {"vector_backend": "faiss-cpu", "encoder": "onnx-int8 on cpu"}
     assert "vector_backend faiss-cpu" in cli(settings, "agents").stdout
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from index.cache import content_key
-from index.encoder import DIM, model_id, resolve_precision
+from index.encoder import DIM, vectors_id
 from mesh.io.bus import Publisher
 from mesh.io.keys import Keys
 from mesh.io.redis_clients import sync_redis
@@ -51,7 +51,7 @@ def test_a_published_steps_question_is_encoded_before_any_query_asks_for_it(inde
         pub.send(topics.name("steps.retrieve"), tenant.encode(), codec.encode(step))
     pub.flush()
 
-    vectors_of = model_id(resolve_precision(settings.encoder_precision))
+    vectors_of = vectors_id(settings.encoder_backend, settings.encoder_precision)
     key = {m: Keys(settings.key_prefix).embedding(tenant, content_key(vectors_of, q)) for m, q in questions.items()}
     r = sync_redis(settings)
     deadline = time.monotonic() + 30

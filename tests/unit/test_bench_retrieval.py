@@ -50,7 +50,7 @@ def test_the_encoder_alone_is_measured_on_whole_documents_passages_and_given_in_
     long_text = " ".join(f"Sentence number {i} is here." for i in range(60))  # 300 words: more than one passage
     docs = [{"doc_id": f"d{i}", "title": "T", "text": long_text if i % 2 else "Short.",
              "access": AccessAttributes(tenant_id="t")} for i in range(10)]
-    alone = EncoderAlone(Settings(encoder_precision="fp32"), docs, n_docs=4)
+    alone = EncoderAlone(Settings(encoder_backend="torch", encoder_precision="fp32"), docs, n_docs=4)
     assert alone.measure() == 100.0
     assert _Encoder.calls[-1] == len(alone.passages) > 4  # one call over every passage of the 4 documents
     report = alone.report([100.0, 60.0])  # before and after the ingest

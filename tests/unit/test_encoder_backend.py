@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from index import onnx_encoder
-from index.encoder import BACKENDS, MODEL_ID, make_encoder, vectors_id
+from index.encoder import BACKENDS, MODEL_ID, make_encoder, resolve_backend, vectors_id
 
 pytestmark = pytest.mark.unit
 
@@ -31,28 +31,40 @@ def test_a_bad_backend_is_refused_by_the_settings_with_the_choices(monkeypatch):
     with pytest.raises(ValidationError) as refused:
         Settings()
     message = str(refused.value)
-    assert "encoder_backend" in message and "'torch', 'onnx' or 'onnx-int8'" in message, message
+    assert "encoder_backend" in message and "'auto', 'torch', 'onnx' or 'onnx-int8'" in message, message
 
 
-def test_the_default_backend_is_torch(monkeypatch):
+def test_the_default_backend_is_auto_int8_on_a_cpu_and_torch_on_a_gpu(monkeypatch):
     from mesh.settings import Settings
 
     monkeypatch.delenv("SWITCHBOARD_ENCODER_BACKEND", raising=False)
-    assert Settings().encoder_backend == "torch"
+    assert Settings().encoder_backend == "auto"
+    assert resolve_backend("auto", cuda=False) == "onnx-int8"
+    assert resolve_backend("auto", cuda=True) == "torch"
+    assert all(resolve_backend(b, cuda=c) == b for b in BACKENDS for c in (False, True))  # a named backend stays
 
 
 def test_an_unknown_backend_is_refused_before_anything_loads():
-    with pytest.raises(ValueError, match="use torch, onnx or onnx-int8"):
+    with pytest.raises(ValueError, match="use auto, torch, onnx or onnx-int8"):
         vectors_id("openvino", "auto")
-    with pytest.raises(ValueError, match="use torch, onnx or onnx-int8"):
+    with pytest.raises(ValueError, match="use auto, torch, onnx or onnx-int8"):
         make_encoder("openvino")
 
 
 def test_vectors_are_keyed_by_what_they_are():
     assert vectors_id("torch", "fp32") == vectors_id("onnx", "bf16") == MODEL_ID  # fp32 either way: shared
     assert vectors_id("torch", "bf16") == f"{MODEL_ID}@bf16"
-    assert vectors_id("onnx-int8", "fp32") == f"{MODEL_ID}@int8-token"  # int8 vectors are never served as fp32's
+    assert vectors_id("onnx-int8", "fp32") == f"{MODEL_ID}@int8-token-v2"  # int8 vectors are never served as fp32's
     assert len({vectors_id(b, "bf16") for b in BACKENDS}) == 3
+
+
+def test_auto_keys_vectors_by_what_it_resolves_to(monkeypatch):
+    import index.encoder
+
+    monkeypatch.setattr(index.encoder, "encoder_device", lambda cuda=None: "cpu")
+    assert vectors_id("auto", "bf16") == f"{MODEL_ID}@int8-token-v2"
+    monkeypatch.setattr(index.encoder, "encoder_device", lambda cuda=None: "cuda")
+    assert vectors_id("auto", "bf16") == f"{MODEL_ID}@bf16"
 
 
 @pytest.fixture
