@@ -15,7 +15,7 @@ from mesh.io.redis_clients import sync_redis
 from mesh.ops.stack import pidfile_of
 from mesh.settings import Settings
 
-__all__ = ["Handling", "handling", "since", "cpu_rss", "stack_processes", "cpu_seconds"]
+__all__ = ["Handling", "handling", "since", "cpu_rss", "stack_processes", "cpu_seconds", "children", "stat_fields"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 #: (agent, topic) -> (seconds handling, messages handled, Redis round trips), summed over the workers
@@ -57,7 +57,7 @@ def cpu_rss(pid: int) -> tuple[float, float]:
 
 
 def _cpu_rss_alone(pid: int) -> tuple[float, float]:
-    fields = _stat(pid)
+    fields = stat_fields(pid)
     try:
         rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                    if line.startswith("VmRSS"))
@@ -72,11 +72,11 @@ def _with_helpers(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         out.append(p)
-        todo += [c for c in _children(p) if _session(c) == session]
+        todo += [c for c in children(p) if _session(c) == session]
     return out
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     """``pid``'s child processes (a thread or process that ends meanwhile has none)."""
     out = []
     try:
@@ -92,11 +92,11 @@ def _children(pid: int) -> list[int]:
 
 
 def _session(pid: int) -> int | None:
-    fields = _stat(pid)
+    fields = stat_fields(pid)
     return int(fields[3]) if len(fields) > 3 else None
 
 
-def _stat(pid: int) -> list[str]:
+def stat_fields(pid: int) -> list[str]:
     """The fields of /proc/PID/stat after the command's name, from the state on (none for a process gone)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.workers import children, stat_fields
 from policy.pii import Detector
 from policy.scan_process import ScanProcess
 
@@ -23,23 +24,12 @@ TEXTS = ["Call Jane Doe at jane.doe@example.com or +44 20 7946 0958.",
          "0-dimensional biomaterials show inductive properties."]
 
 
-def _children() -> list[str]:
-    """This process's children (a thread that ends meanwhile has none)."""
-    out = []
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            out += (task / "children").read_text().split()
-        except OSError:
-            pass
-    return out
-
-
 def _workers() -> set[int]:
     """This process's children that are pool workers (not multiprocessing's resource tracker)."""
-    return {int(pid) for pid in _children() if b"spawn_main" in _cmdline(pid)}
+    return {pid for pid in children(os.getpid()) if b"spawn_main" in _cmdline(pid)}
 
 
-def _cmdline(pid: str) -> bytes:
+def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # gone already
@@ -76,12 +66,11 @@ def test_a_worker_that_dies_is_started_again_and_the_scan_answers(process):
 
 _AGENT = """
 import os, time
-from pathlib import Path
+from bench.workers import children
 from policy.pii import Detector
 from policy.scan_process import ScanProcess
 ScanProcess(Detector().entities, Detector().threshold).start()
-from tests.unit.test_scan_process import _children
-print(*_children(), flush=True)
+print(*children(os.getpid()), flush=True)
 time.sleep(600)
 """
 
@@ -90,7 +79,7 @@ def test_the_worker_ends_when_its_agent_is_killed():
     agent = subprocess.Popen([sys.executable, "-c", _AGENT], stdout=subprocess.PIPE, text=True,
                              cwd=Path(__file__).parents[2])
     try:
-        workers = {int(p) for p in agent.stdout.readline().split() if b"spawn_main" in _cmdline(p)}
+        workers = {int(p) for p in agent.stdout.readline().split() if b"spawn_main" in _cmdline(int(p))}
         assert workers, "the agent started its worker"
     finally:
         agent.kill()
@@ -103,7 +92,5 @@ def test_the_worker_ends_when_its_agent_is_killed():
 
 def _alive(pid: int) -> bool:
     """Running, not a zombie awaiting its reaper."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    state = stat_fields(pid)[:1]
+    return bool(state) and state != ["Z"]
