@@ -144,7 +144,7 @@ def new_shard(backend: str, exact_threshold: int, nprobe: int) -> VectorBackend:
 class LazyEncoder:
     """The sentence encoder, loaded once, on first use, off the event loop (about 2 s)."""
 
-    def __init__(self, backend: str, threads: int, max_length: int, batch_size: int, precision: str,
+    def __init__(self, backend: str, threads: int, max_length: int, batch_size: int | None, precision: str,
                  cache_dir: Path | None = None) -> None:
         self._options = (backend, threads, max_length, batch_size, precision, cache_dir)
         self._encoder: Encoder | None = None

@@ -42,7 +42,13 @@ from pathlib import Path
 
 import numpy as np
 
-from index.encoder import MODEL_ID, SMALL_BATCH_TOKENS, BatchEncoder, model_id
+from index.encoder import (
+    CPU_BATCH,
+    MODEL_ID,
+    SMALL_BATCH_TOKENS,
+    BatchEncoder,
+    model_id,
+)
 from index.int8_graph import quantize_per_token, signed_weights_safe
 
 __all__ = ["OnnxEncoder", "ONNX_BACKENDS", "default_cache_dir", "graph_path", "export_count"]
@@ -157,9 +163,9 @@ def _quantize(fp32: Path, out: Path, signed: bool) -> None:
 class OnnxEncoder(BatchEncoder):
     """``Encoder``'s interface on ONNX Runtime; ``int8`` picks the quantised graph."""
 
-    def __init__(self, threads: int = 2, max_length: int = 256, batch_size: int = 32, int8: bool = False,
+    def __init__(self, threads: int = 2, max_length: int = 256, batch_size: int | None = None, int8: bool = False,
                  cache_dir: Path | None = None) -> None:
-        self.threads, self.max_length, self.batch_size, self.int8 = threads, max_length, batch_size, int8
+        self.threads, self.max_length, self.batch_size, self.int8 = threads, max_length, batch_size or CPU_BATCH, int8
         self.precision = "int8" if int8 else "fp32"
         self.backend = "onnx-int8" if int8 else "onnx"
         self.model_id = model_id(self.precision)

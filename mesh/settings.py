@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     encoder_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto", description="what runs the embedding model: torch (in encoder_precision), ONNX Runtime in fp32 (onnx; "
                             "torch fp32's vectors) or int8 (onnx-int8; a scale per token); auto: torch where it sees a "
-                            "GPU, else onnx-int8. ONNX graphs are exported into encoder_cache_dir (switchboard index "
+                            "GPU or the CPU has AMX bf16, else onnx-int8. ONNX graphs are exported into encoder_cache_dir (switchboard index "
                             "encoder, or the first start). Vectors are keyed by model id: a new one re-encodes the corpus")
     encoder_cache_dir: Path | None = Field(None, description="where ONNX graphs exported from the weights are kept; "
                                            "default ~/.cache/switchboard/onnx")
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     blas_threads: int = Field(1, ge=1, description="threads numpy's BLAS may use in an agent process (exact "
                               "search, grounding); its idle threads spin, so more cost a core's share between calls")
     encoder_max_length: int = Field(256, ge=16, le=512, description="word pieces per passage the encoder reads")
-    encoder_batch_size: int = Field(32, ge=1)
+    encoder_batch_size: int | None = Field(None, ge=1, description="passages per forward pass; default 16 on a CPU, 32 on a GPU")
     encoder_precision: str = Field("auto", pattern="^(auto|fp32|bf16)$", description="weights of the embedding "
                                    "model on torch; auto: bf16 where the CPU has native bfloat16 (AMX, AVX-512 BF16), else fp32")
     index_device: str = Field("auto", pattern="^(auto|cpu|gpu)$", description="vector backend: cpu (FAISS), gpu (faiss-gpu, else PyTorch on CUDA), auto (a GPU when present)")

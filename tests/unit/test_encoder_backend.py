@@ -34,14 +34,25 @@ def test_a_bad_backend_is_refused_by_the_settings_with_the_choices(monkeypatch):
     assert "encoder_backend" in message and "'auto', 'torch', 'onnx' or 'onnx-int8'" in message, message
 
 
-def test_the_default_backend_is_auto_int8_on_a_cpu_and_torch_on_a_gpu(monkeypatch):
+#: /proc/cpuinfo's flags lines of two x86 CPUs: with AVX-512 BF16 and VNNI but no AMX (AMD Zen 4), and with AMX
+ZEN4 = "flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n"
+SAPPHIRE_RAPIDS = "flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni amx_bf16 amx_tile amx_int8\n"
+
+
+def test_the_default_backend_is_auto(monkeypatch):
     from mesh.settings import Settings
 
     monkeypatch.delenv("SWITCHBOARD_ENCODER_BACKEND", raising=False)
     assert Settings().encoder_backend == "auto"
-    assert resolve_backend("auto", cuda=False) == "onnx-int8"
-    assert resolve_backend("auto", cuda=True) == "torch"
-    assert all(resolve_backend(b, cuda=c) == b for b in BACKENDS for c in (False, True))  # a named backend stays
+
+
+def test_auto_is_int8_on_a_cpu_without_amx_and_torch_on_amx_or_a_gpu():
+    assert resolve_backend("auto", cuda=False, cpuinfo=ZEN4) == "onnx-int8"
+    assert resolve_backend("auto", cuda=False, cpuinfo="") == "onnx-int8"  # flags unknown: int8, fast everywhere
+    assert resolve_backend("auto", cuda=False, cpuinfo=SAPPHIRE_RAPIDS) == "torch"
+    assert resolve_backend("auto", cuda=True, cpuinfo=ZEN4) == "torch"
+    for b in BACKENDS:  # a named backend stays whatever the machine
+        assert {resolve_backend(b, cuda=c, cpuinfo=f) for c in (False, True) for f in (ZEN4, SAPPHIRE_RAPIDS)} == {b}
 
 
 def test_an_unknown_backend_is_refused_before_anything_loads():
@@ -62,8 +73,12 @@ def test_auto_keys_vectors_by_what_it_resolves_to(monkeypatch):
     import index.encoder
 
     monkeypatch.setattr(index.encoder, "encoder_device", lambda cuda=None: "cpu")
+    monkeypatch.setattr(index.encoder, "cpu_flags", lambda cpuinfo=None: frozenset({"avx512_bf16"}))
     assert vectors_id("auto", "bf16") == f"{MODEL_ID}@int8-token-v2"
+    monkeypatch.setattr(index.encoder, "cpu_flags", lambda cpuinfo=None: frozenset({"avx512_bf16", "amx_bf16"}))
+    assert vectors_id("auto", "bf16") == f"{MODEL_ID}@bf16"
     monkeypatch.setattr(index.encoder, "encoder_device", lambda cuda=None: "cuda")
+    monkeypatch.setattr(index.encoder, "cpu_flags", lambda cpuinfo=None: frozenset())
     assert vectors_id("auto", "bf16") == f"{MODEL_ID}@bf16"
 
 
