@@ -2,7 +2,7 @@
 
     python -m bench.encoder [--backends torch,onnx,onnx-int8] [--precisions fp32,bf16]
                             [--data ../shared/data/scifact-train --split train] [--queries 200]
-                            [--docs 1000] [--json]
+                            [--docs 1000] [--batch-sizes 16,32] [--json]
 
 Loads all-MiniLM-L6-v2 once per row in one process: torch in each of ``--precisions``, and ONNX
 Runtime in fp32 (``onnx``) and int8 (``onnx-int8``), the graphs exported from the shipped weights
@@ -13,7 +13,9 @@ encodes an ingest), each vector's cosine to torch fp32's (over the queries and t
 alone (exact, numpy), and nDCG@10 of hybrid search (BM25 convex-fused with that dense ranking,
 α=0.5, as the retriever fuses them). The corpus is the relevant documents of the first
 ``--queries`` queries plus random others, up to ``--docs`` (0 and 0: every query and document),
-split into passages as the mesh splits them, a document scored by its best passage.
+split into passages as the mesh splits them, a document scored by its best passage. With
+``--batch-sizes``, each backend runs once per batch size (passages per forward pass; otherwise the
+index agent's default).
 
 Noise falls on every row alike: query rounds alternate between the rows, and the passages are
 encoded in chunks, each chunk by every row in turn (rotating who goes first). Speed-ups are
@@ -59,13 +61,14 @@ def _query_latency(encoder, texts: list[str]) -> list[float]:
     return times
 
 
-def _rows(backends: list[str], precisions: list[str]) -> list[tuple[str, str, str]]:
-    """(row name, backend, torch precision) of each row."""
+def _rows(backends: list[str], precisions: list[str], batches: list[int | None]) -> list[tuple]:
+    """(row name, backend, torch precision, batch size) of each row; a batch size of None is the default."""
     out = []
     for b in backends:
         if b not in BACKENDS:
             raise SystemExit(f"unknown backend {b!r}: use {', '.join(BACKENDS)}")
-        out += [(f"torch-{p}", b, p) for p in precisions] if b == "torch" else [(b, b, "fp32")]
+        named = [(f"torch-{p}", b, p) for p in precisions] if b == "torch" else [(b, b, "fp32")]
+        out += [(name + (f" b{size}" if size else ""), b, p, size) for name, b, p in named for size in batches]
     return out
 
 
@@ -113,8 +116,10 @@ def run(args) -> dict:
     corpus, queries, qrels = _subset(Path(args.data), args.split, args.queries, args.docs)
     passages = [r.searchable for r in corpus.rows]
     qtexts = list(queries.values())
-    rows = _rows(args.backends.split(","), args.precisions.split(","))
-    encoders = {name: make_encoder(b, args.threads, precision=p, cache_dir=args.cache_dir) for name, b, p in rows}
+    batches = [int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes else [None]
+    rows = _rows(args.backends.split(","), args.precisions.split(","), batches)
+    encoders = {name: make_encoder(b, args.threads, batch_size=size, precision=p, cache_dir=args.cache_dir)
+                for name, b, p, size in rows}
     reference = encoders.get("torch-fp32") or make_encoder("torch", args.threads, precision="fp32")
     sample = qtexts + passages[:args.agreement]
     ref_vectors = reference.encode(sample)
@@ -131,13 +136,13 @@ def run(args) -> dict:
     for n, e in encoders.items():
         qv = e.encode(qtexts)
         cos = (np.concatenate([qv, vectors[n][:args.agreement]]) * ref_vectors).sum(axis=1)
-        out.append({"backend": n, "query_p50_ms": percentile_ms(latency[n], 50),
+        out.append({"backend": n, "batch": e.batch_size, "query_p50_ms": percentile_ms(latency[n], 50),
                     "query_p99_ms": percentile_ms(latency[n], 99),
                     "passages_per_s": round(len(passages) / ingest_s[n], 1),
                     "cos_to_fp32_min": round(float(cos.min()), 6), "cos_to_fp32_mean": round(float(cos.mean()), 6),
                     **_quality(queries, qrels, _ranked(qv, vectors[n], corpus), lexical)})
     auto = resolve_precision("auto")
-    base = next((r for r in out if r["backend"] == f"torch-{auto}"), out[0])
+    base = next((r for r in out if r["backend"].split()[0] == f"torch-{auto}"), out[0])
     for r in out:
         r["query_speedup"] = round(base["query_p50_ms"] / r["query_p50_ms"], 2)
         r["ingest_speedup"] = round(r["passages_per_s"] / base["passages_per_s"], 2)
@@ -154,13 +159,15 @@ def _arguments(p) -> None:
     p.add_argument("--docs", type=int, default=1000,
                    help="documents: every relevant one, then random others (0: the whole corpus)")
     p.add_argument("--threads", type=int, default=2, help="threads for passage batches")
+    p.add_argument("--batch-sizes", default="", help="passages per forward pass, comma-separated: a row per "
+                   "backend and size (default: the index agent's, 16 on a CPU)")
     p.add_argument("--chunk", type=int, default=256, help="passages each row encodes in turn")
     p.add_argument("--agreement", type=int, default=512, help="passages (besides the queries) compared to fp32's")
     p.add_argument("--cache-dir", type=Path, default=None, help="where ONNX graphs are cached (default: the user's)")
 
 
 def _render(report: dict) -> str:
-    cols = ["backend", "query_p50_ms", "query_p99_ms", "query_speedup", "passages_per_s", "ingest_speedup",
+    cols = ["backend", "batch", "query_p50_ms", "query_p99_ms", "query_speedup", "passages_per_s", "ingest_speedup",
             "cos_to_fp32_min", "cos_to_fp32_mean", "ndcg@10", "recall@100", "hybrid_ndcg@10"]
     return "\n".join([
         f"{machine_line(report['machine'])}; torch's auto precision here: {report['auto']}; "
