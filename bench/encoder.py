@@ -72,6 +72,16 @@ def _rows(backends: list[str], precisions: list[str], batches: list[int | None])
     return out
 
 
+def _batch_sizes(setting: str) -> list[int | None]:
+    """The ``--batch-sizes`` to run, each once; none named: [None], the index agent's default."""
+    if not setting:
+        return [None]
+    sizes = [int(b) for b in setting.split(",")]
+    if min(sizes) < 1 or len(set(sizes)) < len(sizes):
+        raise SystemExit(f"--batch-sizes {setting!r}: name each batch size once, each at least 1")
+    return sizes
+
+
 def _encode_interleaved(encoders: dict, passages: list[str], chunk: int) -> tuple[dict, dict]:
     """Every row's vectors of ``passages`` and its seconds, chunk by chunk, each chunk by every row in turn."""
     names = list(encoders)
@@ -116,11 +126,11 @@ def run(args) -> dict:
     corpus, queries, qrels = _subset(Path(args.data), args.split, args.queries, args.docs)
     passages = [r.searchable for r in corpus.rows]
     qtexts = list(queries.values())
-    batches = [int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes else [None]
-    rows = _rows(args.backends.split(","), args.precisions.split(","), batches)
+    rows = _rows(args.backends.split(","), args.precisions.split(","), _batch_sizes(args.batch_sizes))
     encoders = {name: make_encoder(b, args.threads, batch_size=size, precision=p, cache_dir=args.cache_dir)
                 for name, b, p, size in rows}
-    reference = encoders.get("torch-fp32") or make_encoder("torch", args.threads, precision="fp32")
+    reference = next((encoders[name] for name, b, p, _ in rows if (b, p) == ("torch", "fp32")), None) \
+        or make_encoder("torch", args.threads, precision="fp32")
     sample = qtexts + passages[:args.agreement]
     ref_vectors = reference.encode(sample)
     for e in encoders.values():

@@ -276,8 +276,9 @@ def routes(ctx: AgentContext) -> Parts:
     cache = EmbeddingCache(ctx.redis, ctx.keys.shared(s.cache_prefix), vectors_of, DIM, encoder.encode_async,
                            capacity=s.embedding_cache_size)
     backend = choose_backend(s.index_device, gpu_available(), cuda_available())
-    encoding = resolve_backend(s.encoder_backend)
-    said = {"vector_backend": backend, "encoder": f"{encoding} on {encoder_device() if encoding == 'torch' else 'cpu'}"}
+    encoder_backend = resolve_backend(s.encoder_backend)
+    said = {"vector_backend": backend,
+            "encoder": f"{encoder_backend} on {encoder_device() if encoder_backend == 'torch' else 'cpu'}"}
     log.info("index_backends", index_device=s.index_device, **said)
     builder = ShardBuilder(cache, s.snapshots, vectors_of, backend, s.exact_threshold, s.nprobe)
     agent = IndexAgent(store, cache, PerTenant(store, builder.build), encoder)

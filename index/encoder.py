@@ -41,8 +41,8 @@ BACKEND_SETTINGS = ("auto", *BACKENDS)
 _BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 #: the CPU flag of bfloat16 matrix tiles (Intel AMX), where torch's bf16 outruns ONNX Runtime's int8 on passages
 _AMX_BF16 = "amx_bf16"
-#: passages per forward pass on a CPU: in batches of similar lengths a smaller batch pads less (16 encodes 5 to 8%
-#: more passages a second than 32 with torch bf16 and ONNX int8 alike; 8 loses it again on torch)
+#: passages per forward pass on a CPU: in batches of similar lengths a smaller batch pads less (16 encodes 8% more
+#: passages a second than 32 with torch bf16 and ONNX int8 on an AMX Xeon, 5% with int8 on a Zen 4; 8 loses on torch)
 CPU_BATCH = 16
 #: on a GPU, where a bigger batch keeps the device busy
 GPU_BATCH = 32

@@ -22,7 +22,16 @@ import pytest  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
 from index.cache import EmbeddingCache, content_key  # noqa: E402
-from index.encoder import DIM, MODEL_ID, PRECISIONS, Encoder, model_id  # noqa: E402
+from index.encoder import (  # noqa: E402
+    CPU_BATCH,
+    DIM,
+    GPU_BATCH,
+    MODEL_ID,
+    PRECISIONS,
+    Encoder,
+    model_id,
+    vectors_id,
+)
 from mesh.errors import TransientError  # noqa: E402
 from mesh.io.keys import Keys  # noqa: E402
 from tests.contract.encoder_texts import LONG, MEDIUM, SHORT  # noqa: E402
@@ -456,3 +465,8 @@ def test_redis_down_is_a_transient_error(encoder):
             await client.aclose()
 
     asyncio.run(main())
+
+
+def test_batches_are_the_devices_size_and_vectors_keyed_as_the_index_agent_keys_them(each_encoder):
+    assert each_encoder.batch_size == (GPU_BATCH if each_encoder.device == "cuda" else CPU_BATCH)
+    assert each_encoder.model_id == vectors_id("torch", each_encoder.precision)

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from index import onnx_encoder  # noqa: E402
-from index.encoder import CPU_BATCH, DIM, MODEL_ID, Encoder, make_encoder  # noqa: E402
+from index.encoder import CPU_BATCH, DIM, MODEL_ID, Encoder, make_encoder, vectors_id  # noqa: E402
 from index.onnx_encoder import OnnxEncoder  # noqa: E402
 from tests.contract.encoder_texts import LONG, MEDIUM, SHORT  # noqa: E402
 
@@ -123,9 +123,14 @@ def test_a_second_load_finds_the_cached_graph_and_exports_nothing(exported, cach
         assert np.array_equal(e.encode(TEXTS), exported[b].encode(TEXTS))
 
 
-def test_batches_are_the_cpus_size_unless_the_settings_name_one(exported, cache_dir):
+def test_batches_are_the_cpus_size_unless_one_is_named(exported, cache_dir):
     assert {e.batch_size for e in exported.values()} == {CPU_BATCH}
     assert make_encoder("onnx", batch_size=5, cache_dir=cache_dir).batch_size == 5
+
+
+def test_vectors_are_keyed_as_the_index_agent_keys_them(exported):
+    """The index agent keys cached vectors by vectors_id, without loading the encoder: the two must agree."""
+    assert all(e.model_id == vectors_id(b, "auto") for b, e in exported.items())
 
 
 def test_residuals_and_layer_norms_stay_two_operators(exported):

@@ -39,11 +39,13 @@ ZEN4 = "flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n"
 SAPPHIRE_RAPIDS = "flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni amx_bf16 amx_tile amx_int8\n"
 
 
-def test_the_default_backend_is_auto(monkeypatch):
+def test_the_default_backend_is_auto_and_the_batch_size_the_devices(monkeypatch):
     from mesh.settings import Settings
 
     monkeypatch.delenv("SWITCHBOARD_ENCODER_BACKEND", raising=False)
+    monkeypatch.delenv("SWITCHBOARD_ENCODER_BATCH_SIZE", raising=False)
     assert Settings().encoder_backend == "auto"
+    assert Settings().encoder_batch_size is None  # each encoder takes its device's size (CPU_BATCH, GPU_BATCH)
 
 
 def test_auto_is_int8_on_a_cpu_without_amx_and_torch_on_amx_or_a_gpu():
